@@ -1,0 +1,39 @@
+# The README's two commands are `make demo` and `make test`; each does its own set-up first
+# (scripts/setup.sh is idempotent and quiet when everything is present).
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: setup configure build demo test test-slow test-all format tidy clean
+
+setup:
+	@scripts/setup.sh
+
+configure: setup
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Builds, then runs the whole workflow on a generated example.
+demo: build
+	$(BUILD)/deft demo --output-dir out/demo
+
+# Everything but the `slow` label: what CI runs.
+test: build
+	cd $(BUILD) && ctest -LE slow --output-on-failure -j $(JOBS)
+
+# The heavy suites (million-row tables, benchmarks-sized data).
+test-slow: build
+	cd $(BUILD) && ctest -L slow --output-on-failure
+
+test-all: test test-slow
+
+format:
+	@git ls-files '*.h' '*.cpp' | xargs clang-format -i
+
+tidy: configure
+	@git ls-files 'src/*.cpp' | xargs clang-tidy -p $(BUILD) --quiet
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,137 @@
+#include "table/embedding_table.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "table/vector_access.h"
+
+namespace deft::table {
+namespace {
+
+// Where the embedding goes: replacing an input column named `embedding`, else appended.
+size_t embedding_position(const TableReader& input) {
+  return input.find_column(kEmbeddingColumn).value_or(input.columns().size());
+}
+
+std::vector<OutputColumn> output_columns(const TableReader& input) {
+  std::vector<OutputColumn> columns;
+  const size_t position = embedding_position(input);
+  for (size_t i = 0; i < input.columns().size(); ++i) {
+    if (i == position) continue;
+    columns.push_back({input.columns()[i].name, input.column_type_copy(i)});
+  }
+  LogicalType element(duckdb_create_logical_type(DUCKDB_TYPE_FLOAT));
+  OutputColumn embedding{kEmbeddingColumn, LogicalType(duckdb_create_list_type(element.get()))};
+  columns.insert(columns.begin() + static_cast<std::ptrdiff_t>(position), std::move(embedding));
+  return columns;
+}
+
+std::string type_error(std::string_view where) {
+  return fmt::format("{}: the embedding column must hold lists of FLOAT (FLOAT[])", where);
+}
+
+}  // namespace
+
+EmbeddingTableWriter::EmbeddingTableWriter(Database& db, const TableReader& input,
+                                           std::filesystem::path output, size_t dim,
+                                           WriterOptions options)
+    : embedding_column_(embedding_position(input)),
+      dim_(dim),
+      writer_(db, std::move(output), output_columns(input), std::move(options)) {
+  DEFT_ASSERT(dim_ > 0, "embedding dimension must be positive");
+  for (size_t i = 0; i < input.columns().size(); ++i) {
+    sources_.push_back(i == embedding_column_ ? kEmbedding : i);
+  }
+  if (embedding_column_ == input.columns().size()) sources_.push_back(kEmbedding);
+}
+
+void EmbeddingTableWriter::append(const DataChunk& input_chunk, std::span<const idx_t> rows,
+                                  std::span<const float> embeddings) {
+  DEFT_ASSERT(embeddings.size() == rows.size() * dim_, "embeddings must be rows × dim floats");
+  const idx_t input_rows = duckdb_data_chunk_get_size(input_chunk.get());
+  if (rows.empty()) return;
+
+  std::vector<duckdb_logical_type> types;
+  for (const OutputColumn& c : writer_.columns()) types.push_back(c.type.get());
+  DataChunk out(duckdb_create_data_chunk(types.data(), types.size()));
+
+  // Carried columns: shared with the input chunk, sliced when some rows were left out.
+  const bool all_rows = rows.size() == input_rows;
+  SelectionVector selection(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    DEFT_ASSERT(rows[i] < input_rows && (i == 0 || rows[i] > rows[i - 1]),
+                "rows must be ascending indices into the chunk");
+    selection.data()[i] = static_cast<sel_t>(rows[i]);
+  }
+  for (size_t c = 0; c < sources_.size(); ++c) {
+    if (sources_[c] == kEmbedding) continue;
+    duckdb_vector target = duckdb_data_chunk_get_vector(out.get(), c);
+    duckdb_vector_reference_vector(target,
+                                   duckdb_data_chunk_get_vector(input_chunk.get(), sources_[c]));
+    if (!all_rows) duckdb_slice_vector(target, selection.get(), rows.size());
+  }
+
+  duckdb_vector list = duckdb_data_chunk_get_vector(out.get(), embedding_column_);
+  const idx_t values = rows.size() * dim_;
+  if (duckdb_list_vector_reserve(list, values) == DuckDBError ||
+      duckdb_list_vector_set_size(list, values) == DuckDBError) {
+    throw Error(ErrorKind::kRun, "cannot allocate the embedding column");
+  }
+  auto* floats = static_cast<float*>(duckdb_vector_get_data(duckdb_list_vector_get_child(list)));
+  std::memcpy(floats, embeddings.data(), values * sizeof(float));
+  auto* entries = static_cast<duckdb_list_entry*>(duckdb_vector_get_data(list));
+  for (size_t i = 0; i < rows.size(); ++i) entries[i] = {i * dim_, dim_};
+
+  duckdb_data_chunk_set_size(out.get(), rows.size());
+  writer_.append(std::move(out));
+}
+
+void append_float_rows(duckdb_vector vector, duckdb_logical_type type, idx_t count,
+                       uint64_t first_row, std::string_view where, size_t& dim,
+                       std::vector<float>& out) {
+  const duckdb_type id = duckdb_get_type_id(type);
+  if (id != DUCKDB_TYPE_LIST && id != DUCKDB_TYPE_ARRAY) {
+    throw Error(ErrorKind::kInput, type_error(where));
+  }
+  LogicalType child(id == DUCKDB_TYPE_LIST ? duckdb_list_type_child_type(type)
+                                           : duckdb_array_type_child_type(type));
+  if (duckdb_get_type_id(child.get()) != DUCKDB_TYPE_FLOAT) {
+    throw Error(ErrorKind::kInput, type_error(where));
+  }
+
+  auto row_length_error = [&](idx_t row, size_t length) {
+    return Error(ErrorKind::kInput,
+                 fmt::format("{}: row {} has an embedding of length {}, expected {}", where,
+                             first_row + row, length, dim),
+                 "every embedding in a file must have the same length (one encoder per file)");
+  };
+  for (idx_t row = 0; row < count; ++row) {
+    if (!is_valid(vector, row)) {
+      throw Error(ErrorKind::kInput,
+                  fmt::format("{}: row {} has no embedding (NULL)", where, first_row + row));
+    }
+  }
+
+  if (id == DUCKDB_TYPE_ARRAY) {
+    const size_t length = duckdb_array_type_array_size(type);
+    if (dim == 0) dim = length;
+    if (length != dim) throw row_length_error(0, length);
+    const auto* data =
+        static_cast<const float*>(duckdb_vector_get_data(duckdb_array_vector_get_child(vector)));
+    out.insert(out.end(), data, data + count * dim);
+    return;
+  }
+
+  const auto* entries = static_cast<const duckdb_list_entry*>(duckdb_vector_get_data(vector));
+  const auto* data =
+      static_cast<const float*>(duckdb_vector_get_data(duckdb_list_vector_get_child(vector)));
+  for (idx_t row = 0; row < count; ++row) {
+    const duckdb_list_entry entry = entries[row];
+    if (dim == 0) dim = entry.length;
+    if (entry.length != dim || dim == 0) throw row_length_error(row, entry.length);
+    out.insert(out.end(), data + entry.offset, data + entry.offset + entry.length);
+  }
+}
+
+}  // namespace deft::table

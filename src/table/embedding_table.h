@@ -1,0 +1,55 @@
+#pragma once
+// The embedding parquet: every input column carried through unchanged (name, order, type,
+// value), plus `embedding FLOAT[]` — in place of an input column of that name, else last.
+//
+//   table::TableReader input(db, "pool.parquet");
+//   table::EmbeddingTableWriter out(db, input, "pool_emb.parquet", 768, {.kv_metadata = meta});
+//   while (table::DataChunk chunk = input.next_chunk()) {
+//     // rows: ascending indices of the chunk's rows that were embedded; vectors: rows × 768
+//     out.append(chunk, rows, vectors);
+//   }
+//   out.commit();
+
+#include <filesystem>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "table/parquet_writer.h"
+#include "table/table_reader.h"
+
+namespace deft::table {
+
+inline constexpr const char* kEmbeddingColumn = "embedding";
+
+class EmbeddingTableWriter {
+ public:
+  EmbeddingTableWriter(Database& db, const TableReader& input, std::filesystem::path output,
+                       size_t dim, WriterOptions options = {});
+
+  // Appends the rows `rows` (ascending indices into `input_chunk`, a chunk of `input`) with
+  // their embeddings, `rows.size() × dim` floats, row-major.
+  void append(const DataChunk& input_chunk, std::span<const idx_t> rows,
+              std::span<const float> embeddings);
+  void commit() { writer_.commit(); }
+  uint64_t rows_written() const { return writer_.rows_appended(); }
+  size_t embedding_column() const { return embedding_column_; }
+
+ private:
+  // For each output column, the input column it carries; kEmbedding for the embedding.
+  static constexpr size_t kEmbedding = static_cast<size_t>(-1);
+  std::vector<size_t> sources_;
+  size_t embedding_column_ = 0;
+  size_t dim_;
+  ParquetWriter writer_;
+};
+
+// Row-major float rows from a FLOAT[] (list) or FLOAT[n] (array) vector.
+// Appends `count` rows to `out`. `dim` is the length every row must have; 0 means "take it
+// from the first row" and is then set. A NULL row or a row of another length throws
+// Error(kInput) naming `where` and the row number (first_row + index, counting from 0).
+void append_float_rows(duckdb_vector vector, duckdb_logical_type type, idx_t count,
+                       uint64_t first_row, std::string_view where, size_t& dim,
+                       std::vector<float>& out);
+
+}  // namespace deft::table

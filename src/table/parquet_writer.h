@@ -1,0 +1,78 @@
+#pragma once
+// Streaming, atomic parquet writer.
+//
+//   std::vector<table::OutputColumn> columns = ...;           // names + DuckDB logical types
+//   table::ParquetWriter writer(db, "out.parquet", std::move(columns),
+//                               {.kv_metadata = {{"deft.encoder", fingerprint_json}}});
+//   for (...) writer.append(std::move(chunk));                 // chunks of <= 2048 rows
+//   writer.commit();                                           // now out.parquet exists
+//
+// Rows go to a hidden temporary file beside the output; commit() renames it into place.
+// A writer destroyed without commit() (an exception, a failed stage) removes the temporary
+// file, so a failed run never leaves a partial file at the output path. Memory is bounded by
+// a few queued chunks plus one row group, whatever the number of rows.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "table/duckdb_handles.h"
+
+namespace deft::table {
+
+struct OutputColumn {
+  std::string name;
+  LogicalType type;
+};
+
+struct WriterOptions {
+  std::vector<std::pair<std::string, std::string>> kv_metadata;  // parquet footer key-value pairs
+  uint64_t row_group_rows = 0;  // 0: DuckDB's default (122,880 rows)
+};
+
+class ParquetWriter {
+ public:
+  ParquetWriter(Database& db, std::filesystem::path output, std::vector<OutputColumn> columns,
+                WriterOptions options = {});
+  ParquetWriter(const ParquetWriter&) = delete;
+  ParquetWriter& operator=(const ParquetWriter&) = delete;
+  ~ParquetWriter();
+
+  const std::vector<OutputColumn>& columns() const { return columns_; }
+  // Queues a chunk whose columns match columns() in number and type, at most 2048 rows.
+  // Blocks while the queue is full. Throws Error(kRun) if the write has failed.
+  void append(DataChunk chunk);
+  // Writes the footer, flushes to disk and renames the file into place.
+  void commit();
+  uint64_t rows_appended() const { return rows_appended_; }
+
+  // Shared with the deft_feed table function (internal).
+  struct Feed;
+
+ private:
+  void abort() noexcept;
+
+  Database& db_;
+  std::filesystem::path output_;
+  std::filesystem::path temporary_;
+  std::vector<OutputColumn> columns_;
+  std::shared_ptr<Feed> feed_;
+  std::thread copy_thread_;
+  uint64_t rows_appended_ = 0;
+  bool committed_ = false;
+};
+
+// Key-value metadata of a parquet file's footer, as strings.
+std::map<std::string, std::string> read_kv_metadata(Database& db,
+                                                    const std::filesystem::path& path);
+
+}  // namespace deft::table

@@ -1,0 +1,216 @@
+#include "table/table_reader.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <fstream>
+
+#include "table/vector_access.h"
+
+namespace deft::table {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::string column_list(const std::vector<Column>& columns) {
+  std::string out;
+  for (const Column& c : columns) {
+    if (!out.empty()) out += ", ";
+    out += fmt::format("{} ({})", c.name, c.sql_type);
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::string source_sql(const fs::path& path, TableFormat format) {
+  if (format == TableFormat::kParquet) {
+    return fmt::format("read_parquet({})", sql_string_literal(path.string()));
+  }
+  return fmt::format("read_csv({}, header = true)", sql_string_literal(path.string()));
+}
+
+std::vector<Column> describe_source(Connection& con, const std::string& source,
+                                    const std::string& context) {
+  Result result = con.query("DESCRIBE SELECT * FROM " + source, context, ErrorKind::kInput);
+  std::vector<Column> columns;
+  while (DataChunk chunk = result.fetch_chunk()) {
+    duckdb_vector names = duckdb_data_chunk_get_vector(chunk.get(), 0);
+    duckdb_vector types = duckdb_data_chunk_get_vector(chunk.get(), 1);
+    for (idx_t row = 0; row < duckdb_data_chunk_get_size(chunk.get()); ++row) {
+      columns.push_back({std::string(string_at(names, row)), std::string(string_at(types, row))});
+    }
+  }
+  return columns;
+}
+
+struct Source {
+  std::string sql;
+  std::vector<Column> columns;
+};
+
+std::string read_context(const fs::path& path, TableFormat format) {
+  return fmt::format("reading {} table '{}'", format_name(format), path.string());
+}
+
+Source resolve_source(Connection& con, const fs::path& path, TableFormat format) {
+  Source source{source_sql(path, format), {}};
+  source.columns = describe_source(con, source.sql, read_context(path, format));
+  if (format != TableFormat::kCsv) return source;
+
+  // filepath and label are identifiers, not numbers: keep the text exactly as written
+  // ("007" stays "007"). Other columns keep DuckDB's detected types.
+  std::string types;
+  for (const Column& c : source.columns) {
+    if (c.name == kFilepathColumn || c.name == kLabelColumn) {
+      types += fmt::format("{}{}: 'VARCHAR'", types.empty() ? "" : ", ", sql_string_literal(c.name));
+    }
+  }
+  if (!types.empty()) {
+    source.sql = fmt::format("read_csv({}, header = true, types = {{{}}})",
+                             sql_string_literal(path.string()), types);
+    source.columns = describe_source(con, source.sql, read_context(path, format));
+  }
+  return source;
+}
+
+void require_readable_file(const fs::path& path) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) {
+    throw Error(ErrorKind::kInput, fmt::format("table '{}' not found", path.string()),
+                "check the path; relative paths are taken from the current directory");
+  }
+  if (fs::is_directory(status)) {
+    throw Error(ErrorKind::kInput,
+                fmt::format("table '{}' is a directory; give a parquet or CSV file", path.string()));
+  }
+}
+
+}  // namespace
+
+TableFormat detect_table_format(const fs::path& path) {
+  require_readable_file(path);
+  fs::path name = path.filename();
+  if (lower(name.extension().string()) == ".gz") name = name.stem();
+  const std::string ext = lower(name.extension().string());
+  if (ext == ".parquet" || ext == ".pq" || ext == ".parq") return TableFormat::kParquet;
+  if (ext == ".csv" || ext == ".tsv" || ext == ".txt") return TableFormat::kCsv;
+
+  // No telling extension: parquet files start with the magic "PAR1".
+  std::array<char, 4> magic{};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw Error(ErrorKind::kInput, fmt::format("cannot open table '{}'", path.string()));
+  }
+  in.read(magic.data(), magic.size());
+  if (in.gcount() == 4 && std::string_view(magic.data(), 4) == "PAR1") return TableFormat::kParquet;
+  return TableFormat::kCsv;
+}
+
+const char* format_name(TableFormat format) {
+  return format == TableFormat::kParquet ? "parquet" : "CSV";
+}
+
+TableReader::TableReader(Database& db, const fs::path& path, const ReadOptions& options)
+    : db_(db), path_(path), format_(detect_table_format(path)), con_(db) {
+  Source source = resolve_source(con_, path_, format_);
+  source_sql_ = std::move(source.sql);
+  std::vector<Column>& all = source.columns;
+
+  const auto filepath = std::find_if(all.begin(), all.end(),
+                                     [](const Column& c) { return c.name == kFilepathColumn; });
+  if (filepath == all.end()) {
+    throw Error(ErrorKind::kInput,
+                fmt::format("{} table '{}' has no column 'filepath'; its columns: {}",
+                            format_name(format_), path_.string(), column_list(all)),
+                "the column holding image paths must be named filepath");
+  }
+  if (filepath->sql_type != "VARCHAR") {
+    throw Error(ErrorKind::kInput,
+                fmt::format("column 'filepath' in '{}' is {}, not text (VARCHAR)", path_.string(),
+                            filepath->sql_type));
+  }
+
+  if (options.columns.empty()) {
+    columns_ = all;
+  } else {
+    for (const std::string& name : options.columns) {
+      const auto it =
+          std::find_if(all.begin(), all.end(), [&](const Column& c) { return c.name == name; });
+      if (it == all.end()) {
+        throw Error(ErrorKind::kInput,
+                    fmt::format("{} table '{}' has no column '{}'; its columns: {}",
+                                format_name(format_), path_.string(), name, column_list(all)));
+      }
+      columns_.push_back(*it);
+    }
+  }
+
+  std::string select;
+  for (const Column& c : columns_) {
+    if (!select.empty()) select += ", ";
+    select += sql_identifier(c.name);
+  }
+  statement_ = con_.prepare(fmt::format("SELECT {} FROM {}", select, source_sql_), context(),
+                            ErrorKind::kInput);
+  stream_ = execute_streaming(statement_, context(), ErrorKind::kInput);
+  for (idx_t i = 0; i < stream_.column_count(); ++i) {
+    types_.emplace_back(duckdb_column_logical_type(stream_.get(), i));
+  }
+  const auto fp = find_column(kFilepathColumn);
+  filepath_column_ = fp.value_or(0);
+  DEFT_ASSERT(types_.size() == columns_.size(), "result columns differ from the described ones");
+}
+
+LogicalType TableReader::column_type_copy(size_t index) const {
+  return LogicalType(duckdb_column_logical_type(stream_.get(), index));
+}
+
+std::optional<size_t> TableReader::find_column(std::string_view name) const {
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if (columns_[i].name == name) return i;
+  }
+  return std::nullopt;
+}
+
+DataChunk TableReader::next_chunk() {
+  if (finished_) return DataChunk();
+  DataChunk chunk = stream_.fetch_chunk();
+  if (!chunk) {
+    finished_ = true;
+    // A null chunk also ends a result that failed midway (e.g. a corrupt row group).
+    const char* error = stream_.error();
+    if (error != nullptr && *error != '\0') {
+      throw Error(ErrorKind::kInput, fmt::format("{}: {}", context(), first_line(error)));
+    }
+    return chunk;
+  }
+  rows_read_ += duckdb_data_chunk_get_size(chunk.get());
+  return chunk;
+}
+
+uint64_t TableReader::count_rows() {
+  // A second connection: a query on con_ would end the open streaming result.
+  Connection con(db_);
+  Result result = con.query("SELECT count(*) FROM " + source_sql_, context(), ErrorKind::kInput);
+  DataChunk chunk = result.fetch_chunk();
+  DEFT_ASSERT(chunk && duckdb_data_chunk_get_size(chunk.get()) == 1, "count(*) returns one row");
+  return static_cast<const uint64_t*>(
+      duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk.get(), 0)))[0];
+}
+
+std::string TableReader::context() const { return read_context(path_, format_); }
+
+std::vector<Column> describe_table(Database& db, const fs::path& path) {
+  Connection con(db);
+  return resolve_source(con, path, detect_table_format(path)).columns;
+}
+
+}  // namespace deft::table

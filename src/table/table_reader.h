@@ -1,0 +1,89 @@
+#pragma once
+// Streaming reader for the tables deft takes: parquet or CSV with a `filepath` column.
+//
+//   table::Database db;
+//   table::TableReader reader(db, "targets.parquet");
+//   while (table::DataChunk chunk = reader.next_chunk()) {
+//     duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), reader.filepath_column());
+//     ...
+//   }
+//
+// Rows come in file order, at most 2048 per chunk, and only one chunk at a time is held, so a
+// table of any length streams in bounded memory. CSV columns `filepath` and `label` are read
+// as text, verbatim; every other CSV column gets DuckDB's detected type.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "table/duckdb_handles.h"
+
+namespace deft::table {
+
+enum class TableFormat { kParquet, kCsv };
+
+// By extension (.parquet/.pq/.parq, .csv/.tsv/.txt, optionally .gz), else by content
+// (parquet's PAR1 magic; text otherwise). Throws Error(kInput) for a missing file.
+TableFormat detect_table_format(const std::filesystem::path& path);
+const char* format_name(TableFormat format);
+
+struct Column {
+  std::string name;
+  std::string sql_type;  // as DuckDB spells it: VARCHAR, BIGINT, FLOAT[], STRUCT(a INTEGER), ...
+};
+
+struct ReadOptions {
+  // Columns to read, in this order; empty reads every column in file order.
+  std::vector<std::string> columns;
+};
+
+inline constexpr const char* kFilepathColumn = "filepath";
+inline constexpr const char* kLabelColumn = "label";
+
+class TableReader {
+ public:
+  // Throws Error(kInput) naming the file when it is missing, unreadable, not a table, lacks a
+  // text `filepath` column (the message lists the columns it has) or lacks a requested column.
+  TableReader(Database& db, const std::filesystem::path& path, const ReadOptions& options = {});
+
+  const std::filesystem::path& path() const { return path_; }
+  TableFormat format() const { return format_; }
+  // The columns this reader returns, in chunk order.
+  const std::vector<Column>& columns() const { return columns_; }
+  duckdb_logical_type column_type(size_t index) const { return types_[index].get(); }
+  // A new, caller-owned copy of a column's type (e.g. to declare an output column).
+  LogicalType column_type_copy(size_t index) const;
+  std::optional<size_t> find_column(std::string_view name) const;
+  size_t filepath_column() const { return filepath_column_; }
+  std::optional<size_t> label_column() const { return find_column(kLabelColumn); }
+
+  // The next chunk of rows, or an empty DataChunk after the last one.
+  DataChunk next_chunk();
+  uint64_t rows_read() const { return rows_read_; }
+
+  // Counts the rows without reading them (parquet: from the footer; CSV: one scan).
+  uint64_t count_rows();
+
+ private:
+  std::string context() const;
+
+  Database& db_;
+  std::filesystem::path path_;
+  TableFormat format_;
+  std::string source_sql_;  // e.g. read_parquet('a.parquet')
+  Connection con_;
+  std::vector<Column> columns_;
+  std::vector<LogicalType> types_;
+  size_t filepath_column_ = 0;
+  PreparedStatement statement_;
+  mutable Result stream_;
+  uint64_t rows_read_ = 0;
+  bool finished_ = false;
+};
+
+// The full schema of a table file, in file order (for messages and `deft` inspection).
+std::vector<Column> describe_table(Database& db, const std::filesystem::path& path);
+
+}  // namespace deft::table

@@ -1,0 +1,76 @@
+#include "test_support.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "table/vector_access.h"
+
+namespace deft::testing {
+
+namespace fs = std::filesystem;
+
+ScratchDir::ScratchDir() {
+  std::string pattern = (fs::temp_directory_path() / "deft-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::vector<std::string> ScratchDir::entries() const {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(path_)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::vector<std::string>> sql_rows(table::Database& db, const std::string& sql) {
+  table::Connection con(db);
+  // Render every column as text inside DuckDB, so the test compares plain strings.
+  table::Result result =
+      con.query("SELECT COLUMNS(*)::VARCHAR FROM (" + sql + ")", "test query", ErrorKind::kRun);
+  std::vector<std::vector<std::string>> rows;
+  const idx_t columns = result.column_count();
+  while (table::DataChunk chunk = result.fetch_chunk()) {
+    for (idx_t row = 0; row < duckdb_data_chunk_get_size(chunk.get()); ++row) {
+      std::vector<std::string> values;
+      for (idx_t c = 0; c < columns; ++c) {
+        duckdb_vector v = duckdb_data_chunk_get_vector(chunk.get(), c);
+        values.push_back(table::is_valid(v, row) ? std::string(table::string_at(v, row)) : "NULL");
+      }
+      rows.push_back(std::move(values));
+    }
+  }
+  return rows;
+}
+
+void sql_exec(table::Database& db, const std::string& sql) {
+  table::Connection con(db);
+  con.execute(sql, "test statement", ErrorKind::kRun);
+}
+
+std::string quoted(const fs::path& path) { return table::sql_string_literal(path.string()); }
+
+void write_text_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  ASSERT_TRUE(out.good()) << "cannot write " << path;
+}
+
+std::string read_text_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace deft::testing

@@ -1,0 +1,39 @@
+#pragma once
+// Helpers shared by the tests: a scratch directory and SQL run straight through DuckDB's C API
+// (independent of deft's table reader/writer, so it can serve as the reference).
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "table/duckdb_handles.h"
+
+namespace deft::testing {
+
+// A fresh directory under the system temp dir, removed with everything in it at scope exit.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+  // Names of every entry in the directory, sorted (hidden files included).
+  std::vector<std::string> entries() const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Runs `sql` and returns every row's columns rendered as text (NULL as "NULL"), in order.
+std::vector<std::vector<std::string>> sql_rows(table::Database& db, const std::string& sql);
+// Runs `sql` for its effect; fails the test with DuckDB's message on error.
+void sql_exec(table::Database& db, const std::string& sql);
+// 'path' as a SQL literal.
+std::string quoted(const std::filesystem::path& path);
+
+void write_text_file(const std::filesystem::path& path, const std::string& text);
+std::string read_text_file(const std::filesystem::path& path);
+
+}  // namespace deft::testing
