@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "table/vector_access.h"
@@ -27,6 +28,21 @@ std::vector<OutputColumn> output_columns(const TableReader& input) {
   return columns;
 }
 
+// Row groups are buffered whole while writing: cap them by bytes, not rows, so memory stays
+// bounded for wide embeddings (DuckDB's default of 122,880 rows × 768 floats is 377 MB).
+constexpr uint64_t kRowGroupEmbeddingBytes = 32ULL << 20;
+constexpr uint64_t kMinRowGroupRows = 2048;
+constexpr uint64_t kMaxRowGroupRows = 122880;
+
+WriterOptions with_row_group_size(WriterOptions options, size_t dim) {
+  if (options.row_group_rows == 0 && dim > 0) {
+    const uint64_t rows = kRowGroupEmbeddingBytes / (dim * sizeof(float));
+    options.row_group_rows = std::clamp(rows / kMinRowGroupRows * kMinRowGroupRows,
+                                        kMinRowGroupRows, kMaxRowGroupRows);
+  }
+  return options;
+}
+
 std::string type_error(std::string_view where) {
   return fmt::format("{}: the embedding column must hold lists of FLOAT (FLOAT[])", where);
 }
@@ -38,7 +54,8 @@ EmbeddingTableWriter::EmbeddingTableWriter(Database& db, const TableReader& inpu
                                            WriterOptions options)
     : embedding_column_(embedding_position(input)),
       dim_(dim),
-      writer_(db, std::move(output), output_columns(input), std::move(options)) {
+      writer_(db, std::move(output), output_columns(input),
+              with_row_group_size(std::move(options), dim)) {
   DEFT_ASSERT(dim_ > 0, "embedding dimension must be positive");
   for (size_t i = 0; i < input.columns().size(); ++i) {
     sources_.push_back(i == embedding_column_ ? kEmbedding : i);
