@@ -150,6 +150,44 @@ void fsync_path(const fs::path& path, bool directory) {
   }
 }
 
+// Checks the output path, creates its directory, and returns the temporary path to write.
+fs::path prepare_output(const fs::path& output) {
+  if (output.filename().empty()) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("output '{}' names a directory, not a file", output.string()));
+  }
+  const fs::path parent = output.parent_path().empty() ? fs::path(".") : output.parent_path();
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) {
+    throw Error(ErrorKind::kRun, fmt::format("cannot create the output directory '{}': {}",
+                                             parent.string(), ec.message()));
+  }
+  if (fs::is_directory(output)) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("output '{}' is an existing directory, not a file", output.string()));
+  }
+  return temporary_path_for(parent / output.filename());
+}
+
+// Flushes the finished temporary file and renames it to `output` (removing it on failure).
+void move_into_place(const fs::path& temporary, const fs::path& output) {
+  std::error_code ec;
+  try {
+    fsync_path(temporary, false);
+    fs::rename(temporary, output);
+  } catch (const fs::filesystem_error& e) {
+    fs::remove(temporary, ec);
+    throw Error(ErrorKind::kRun, fmt::format("cannot move the finished file into place at '{}': {}",
+                                             output.string(), e.code().message()));
+  } catch (...) {
+    fs::remove(temporary, ec);
+    throw;
+  }
+  const fs::path parent = output.parent_path().empty() ? fs::path(".") : output.parent_path();
+  fsync_path(parent, true);  // make the rename itself durable
+}
+
 std::string copy_statement(uint64_t feed_id, const fs::path& temporary,
                            const WriterOptions& options) {
   std::string sql = fmt::format("COPY (SELECT * FROM {}({})) TO {} (FORMAT parquet", kFeedFunction,
@@ -173,22 +211,7 @@ ParquetWriter::ParquetWriter(Database& db, fs::path output, std::vector<OutputCo
                              WriterOptions options)
     : db_(db), output_(std::move(output)), columns_(std::move(columns)) {
   DEFT_ASSERT(!columns_.empty(), "a parquet file needs at least one column");
-  if (output_.filename().empty()) {
-    throw Error(ErrorKind::kUsage, fmt::format("output '{}' names a directory, not a file",
-                                               output_.string()));
-  }
-  const fs::path parent = output_.parent_path().empty() ? fs::path(".") : output_.parent_path();
-  std::error_code ec;
-  fs::create_directories(parent, ec);
-  if (ec) {
-    throw Error(ErrorKind::kRun, fmt::format("cannot create the output directory '{}': {}",
-                                             parent.string(), ec.message()));
-  }
-  if (fs::is_directory(output_)) {
-    throw Error(ErrorKind::kUsage,
-                fmt::format("output '{}' is an existing directory, not a file", output_.string()));
-  }
-  temporary_ = temporary_path_for(parent / output_.filename());
+  temporary_ = prepare_output(output_);
   register_feed_function(db_);
 
   feed_ = std::make_shared<Feed>();
@@ -250,28 +273,13 @@ void ParquetWriter::commit() {
   }
   feed_->changed.notify_all();
   copy_thread_.join();
-  std::error_code ec;
+  committed_ = true;  // from here on, nothing is left to abort
   if (!feed_->copy_error.empty()) {
+    std::error_code ec;
     fs::remove(temporary_, ec);
-    committed_ = true;  // nothing left to abort
     throw Error(ErrorKind::kRun, feed_->copy_error);
   }
-  try {
-    fsync_path(temporary_, false);
-    fs::rename(temporary_, output_);
-  } catch (const fs::filesystem_error& e) {
-    fs::remove(temporary_, ec);
-    committed_ = true;
-    throw Error(ErrorKind::kRun, fmt::format("cannot move the finished file into place at '{}': {}",
-                                             output_.string(), e.code().message()));
-  } catch (...) {
-    fs::remove(temporary_, ec);
-    committed_ = true;
-    throw;
-  }
-  const fs::path parent = output_.parent_path().empty() ? fs::path(".") : output_.parent_path();
-  fsync_path(parent, true);  // make the rename itself durable
-  committed_ = true;
+  move_into_place(temporary_, output_);
 }
 
 void ParquetWriter::abort() noexcept {
@@ -285,6 +293,23 @@ void ParquetWriter::abort() noexcept {
   }
   std::error_code ec;
   fs::remove(temporary_, ec);
+}
+
+void write_query(Database& db, const std::string& select_sql, const fs::path& output,
+                 FileFormat format) {
+  const fs::path temporary = prepare_output(output);
+  try {
+    Connection con(db);
+    con.execute(fmt::format("COPY ({}) TO {} (FORMAT {})", select_sql,
+                            sql_string_literal(temporary.string()),
+                            format == FileFormat::kParquet ? "parquet" : "csv, HEADER true"),
+                fmt::format("writing '{}'", output.string()), ErrorKind::kRun);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(temporary, ec);
+    throw;
+  }
+  move_into_place(temporary, output);
 }
 
 std::map<std::string, std::string> read_kv_metadata(Database& db, const fs::path& path) {

@@ -71,6 +71,13 @@ class ParquetWriter {
   bool committed_ = false;
 };
 
+enum class FileFormat { kParquet, kCsv };
+
+// Writes the rows of `select_sql` to `output` atomically (temporary file, then rename), for
+// outputs that SQL computes (summaries, reports, generated examples).
+void write_query(Database& db, const std::string& select_sql, const std::filesystem::path& output,
+                 FileFormat format);
+
 // Key-value metadata of a parquet file's footer, as strings.
 std::map<std::string, std::string> read_kv_metadata(Database& db,
                                                     const std::filesystem::path& path);

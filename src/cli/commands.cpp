@@ -1,0 +1,285 @@
+#include "cli/commands.h"
+
+#include <duckdb.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <sstream>
+#include <vector>
+
+#include "cli/command_line.h"
+#include "cli/option_table.h"
+#include "common/error.h"
+#include "common/log.h"
+
+namespace deft::cli {
+namespace {
+
+enum class SpecFiles { kNone, kOne, kRunPair };
+
+struct Command {
+  std::vector<std::vector<std::string>> names;  // first: deft's own; then the reference's
+  const OptionTable& (*options)();
+  SpecFiles specs;
+  const char* summary;
+  const char* details;
+  int (*run)(const Config&, Context&);
+};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> list = {
+      {{{"embed"}, {"embedding", "image_embeddings"}},
+       embedding_options,
+       SpecFiles::kOne,
+       "embed the images of a table with one encoder, into an embedding parquet",
+       "Reads input_parquet (parquet or CSV with a `filepath` column), embeds every image and "
+       "writes output_parquet: the input's columns unchanged plus `embedding` (FLOAT[]).",
+       run_embed},
+      {{{"mine"}, {"tmm", "nearest_neighbors"}},
+       mining_options,
+       SpecFiles::kOne,
+       "find each target's nearest pool images and write the deduplicated list",
+       "Reads two embedding parquets made with the same encoder, finds each target's topn "
+       "nearest pool rows, and writes output_parquet (`filepath` first) and "
+       "mining_summary.txt beside it.",
+       run_mine},
+      {{{"run"}},
+       run_options,
+       SpecFiles::kRunPair,
+       "embed targets and pool with one encoder, mine, and write the report",
+       "Embeds target_parquet and source_parquet with the one embedding spec (-e), mines with "
+       "the mining spec (-m), and writes everything to "
+       "<output_dir>/mining_results/YYYY-MM-DD_HHMMSS/. A bare key goes to the spec that has "
+       "it (batch_size=32); embedding.KEY and mining.KEY name one explicitly.",
+       run_workflow},
+      {{{"demo"}},
+       demo_options,
+       SpecFiles::kNone,
+       "generate a small example and run the workflow on it",
+       "Writes an example dataset and specs under output_dir and runs deft on them.",
+       run_demo},
+  };
+  return list;
+}
+
+std::string joined(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+const Command* find_command(const std::vector<std::string>& verb) {
+  for (const Command& c : commands()) {
+    if (std::find(c.names.begin(), c.names.end(), verb) != c.names.end()) return &c;
+  }
+  return nullptr;
+}
+
+// Word-wraps `text` into lines of at most `width` characters, each indented by `indent`.
+std::string wrapped(std::string_view text, size_t indent, size_t width, size_t first_used) {
+  std::string out;
+  size_t used = first_used;
+  std::istringstream words{std::string(text)};
+  std::string word;
+  bool first = true;
+  while (words >> word) {
+    if (!first && used + 1 + word.size() > width) {
+      out += '\n';
+      out.append(indent, ' ');
+      used = indent;
+    } else if (!first) {
+      out += ' ';
+      ++used;
+    }
+    out += word;
+    used += word.size();
+    first = false;
+  }
+  return out;
+}
+
+constexpr size_t kHelpWidth = 100;
+constexpr const char* kExitCodes =
+    "Exit codes: 0 success; 1 the run failed (unreadable input, write error); 2 usage or "
+    "config error (unknown key, missing ??? value, wrong type).";
+
+void print_command_help(const Command& command, std::ostream& out) {
+  const std::string name = joined(command.names[0]);
+  const char* spec_usage = command.specs == SpecFiles::kRunPair ? " -e EMBEDDING_SPEC.yaml -m MINING_SPEC.yaml"
+                           : command.specs == SpecFiles::kOne   ? " [-e SPEC.yaml]"
+                                                                : "";
+  out << "deft " << name << ": " << command.summary << "\n\n";
+  out << "usage: deft " << name << spec_usage << " [key=value ...] [--key value ...] [--cfg=job]\n";
+  for (size_t i = 1; i < command.names.size(); ++i) {
+    out << "       deft " << joined(command.names[i]) << " -e SPEC.yaml [key=value ...]"
+        << "   (the TAO form)\n";
+  }
+  out << "\n" << wrapped(command.details, 0, kHelpWidth, 0) << "\n\n";
+
+  const OptionTable& table = command.options();
+  size_t key_width = 0;
+  for (const OptionSpec& o : table.options()) key_width = std::max(key_width, o.key.size());
+  out << "Keys (in the YAML spec, as key=value, or as --key value; later settings win):\n";
+  for (const OptionSpec& o : table.options()) {
+    std::string type = o.type == ValueType::kChoice ? "choice" : type_name(o.type);
+    if (o.type == ValueType::kBoolString) type = "boolean";
+    const std::string default_text = o.default_value == kMissing ? "required"
+                                     : o.default_value.empty()   ? "\"\""
+                                                                 : o.default_value;
+    std::string help = o.help;
+    if (o.type == ValueType::kChoice) {
+      std::string choices;
+      for (const std::string& c : o.choices) choices += (choices.empty() ? "" : " | ") + c;
+      help += " (" + choices + ")";
+    }
+    if (o.extension) help += " [deft only]";
+    const std::string left =
+        fmt::format("  {:<{}}  {:<8} {:<31} ", o.key, key_width, type, default_text);
+    out << left << wrapped(help, left.size(), kHelpWidth, left.size()) << "\n";
+  }
+  out << "\nOptions:\n";
+  if (command.specs == SpecFiles::kOne) {
+    out << "  -e, --experiment_spec_file FILE  YAML spec holding any of the keys above\n";
+  } else if (command.specs == SpecFiles::kRunPair) {
+    out << "  -e, --experiment_spec_file FILE  the embedding spec (used for targets and pool)\n"
+           "  -m, --mining_spec_file FILE      the mining spec\n";
+  }
+  out << "  --cfg=job                        print the resolved config as YAML and exit\n"
+         "  -q, --quiet                      no progress output\n"
+         "  -h, --help                       this help\n\n"
+      << wrapped(kExitCodes, 0, kHelpWidth, 0) << "\n";
+}
+
+void print_overview(std::ostream& out) {
+  out << "deft: targeted image selection — embed targets and a pool with one encoder, mine each "
+         "target's nearest pool images.\n\nusage: deft <command> [options] [key=value ...]\n\n"
+         "Commands:\n";
+  for (const Command& c : commands()) {
+    std::string names = joined(c.names[0]);
+    for (size_t i = 1; i < c.names.size(); ++i) names += ", " + joined(c.names[i]);
+    out << fmt::format("  {:<40} {}\n", names, c.summary);
+  }
+  out << fmt::format("  {:<40} {}\n", "version", "print the version");
+  out << "\n`deft <command> --help` lists a command's keys and defaults.\n"
+      << wrapped(kExitCodes, 0, kHelpWidth, 0) << "\n";
+}
+
+std::string version_text() {
+  return fmt::format("deft {} (DuckDB {})", DEFT_VERSION, duckdb_library_version());
+}
+
+// A step spec given to `deft run`: its keys go under `prefix`, except the files between the
+// steps, which run decides (a reference spec's `input_parquet: ???` is simply skipped).
+void apply_step_spec(Config& config, const std::filesystem::path& path, const std::string& prefix) {
+  for (const SpecEntry& entry : read_spec_file(path)) {
+    const std::string origin = fmt::format("spec '{}' line {}", path.string(), entry.line);
+    if (owned_by_run(entry.key)) {
+      const bool unset = entry.value.null || entry.value.text.empty() ||
+                         (!entry.value.quoted && entry.value.text == kMissing);
+      if (!unset) {
+        log::warn("{}: {} is ignored; `deft run` chooses the files between its steps", origin,
+                  entry.key);
+      }
+      continue;
+    }
+    config.set(prefix + entry.key, entry.value, origin);
+  }
+}
+
+Config resolve_config(const Command& command, const CommandLine& line) {
+  const std::string name = joined(line.verb);
+  if (line.spec && command.specs == SpecFiles::kNone) {
+    throw Error(ErrorKind::kUsage, fmt::format("`deft {}` takes no spec file (-e)", name));
+  }
+  if (line.mining_spec && command.specs != SpecFiles::kRunPair) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("-m (mining spec) belongs to `deft run`, not `deft {}`", name));
+  }
+  Config config(command.options());
+  if (command.specs == SpecFiles::kRunPair) {
+    if (line.spec) apply_step_spec(config, *line.spec, "embedding.");
+    if (line.mining_spec) apply_step_spec(config, *line.mining_spec, "mining.");
+  } else if (line.spec) {
+    apply_spec_file(config, *line.spec);
+  }
+  for (const Setting& s : line.settings) config.set(s.key, s.value, s.origin);
+  return config;
+}
+
+std::vector<std::vector<std::string>> all_verbs() {
+  std::vector<std::vector<std::string>> verbs = {{"help"}, {"version"},
+                                                 {"tmm", "unique_neighbor_matching"}};
+  for (const Command& c : commands()) verbs.insert(verbs.end(), c.names.begin(), c.names.end());
+  return verbs;
+}
+
+int dispatch(std::span<const std::string> args, std::ostream& out) {
+  const std::vector<std::vector<std::string>> verbs = all_verbs();
+  const CommandLine line = parse_command_line(args, verbs);
+  if (line.version || line.verb == std::vector<std::string>{"version"}) {
+    out << version_text() << "\n";
+    return kExitOk;
+  }
+  if (line.verb == std::vector<std::string>{"help"}) {
+    // `deft help embed` = `deft embed --help`.
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    const Command* command = find_command(rest);
+    if (command == nullptr) {
+      print_overview(out);
+    } else {
+      print_command_help(*command, out);
+    }
+    return kExitOk;
+  }
+  if (line.verb.empty()) {
+    if (line.help) {
+      print_overview(out);
+      return kExitOk;
+    }
+    throw Error(ErrorKind::kUsage, "no command given", "run `deft --help` for the commands");
+  }
+  if (line.verb == std::vector<std::string>{"tmm", "unique_neighbor_matching"}) {
+    throw Error(ErrorKind::kUsage, "`tmm unique_neighbor_matching` is not implemented in deft yet",
+                "`deft mine` (tmm nearest_neighbors) is available");
+  }
+  const Command* command = find_command(line.verb);
+  DEFT_ASSERT(command != nullptr, "parsed verb has a command");
+  if (line.help) {
+    print_command_help(*command, out);
+    return kExitOk;
+  }
+  log::sink().quiet = line.quiet;
+  const Config config = resolve_config(*command, line);
+  if (line.print_config) {
+    out << config.to_yaml();
+    return kExitOk;
+  }
+  config.require_complete();
+  Context context{out, line.quiet};
+  return command->run(config, context);
+}
+
+}  // namespace
+
+Config resolve_command_line(std::span<const std::string> args) {
+  const CommandLine line = parse_command_line(args, all_verbs());
+  const Command* command = find_command(line.verb);
+  DEFT_ASSERT(command != nullptr, "resolve_command_line needs a command");
+  return resolve_config(*command, line);
+}
+
+int run_deft(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+  log::sink().stream = &err;
+  try {
+    return dispatch(args, out);
+  } catch (const Error& e) {
+    err << "deft: error: " << e.what() << "\n";
+    if (!e.hint().empty()) err << "hint: " << e.hint() << "\n";
+    return exit_code_for(e.kind());
+  } catch (const std::bad_alloc&) {
+    err << "deft: error: out of memory\n";
+    return kExitRunFailure;
+  }
+}
+
+}  // namespace deft::cli

@@ -1,0 +1,189 @@
+#include "cli/option_table.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "common/error.h"
+
+namespace deft::cli {
+
+OptionTable::OptionTable(std::string name, std::vector<OptionSpec> options)
+    : name_(std::move(name)), options_(std::move(options)) {
+  for (size_t i = 0; i < options_.size(); ++i) {
+    for (size_t j = i + 1; j < options_.size(); ++j) {
+      DEFT_ASSERT(options_[i].key != options_[j].key, "duplicate option " + options_[i].key);
+    }
+  }
+}
+
+const OptionSpec* OptionTable::find(std::string_view key) const {
+  const auto it = std::find_if(options_.begin(), options_.end(),
+                               [&](const OptionSpec& o) { return o.key == key; });
+  return it == options_.end() ? nullptr : &*it;
+}
+
+const OptionSpec* OptionTable::resolve(std::string_view key) const {
+  if (const OptionSpec* exact = find(key)) return exact;
+  const OptionSpec* match = nullptr;
+  for (const OptionSpec& o : options_) {
+    const size_t dot = o.key.rfind('.');
+    if (dot != std::string::npos && std::string_view(o.key).substr(dot + 1) == key) {
+      if (match != nullptr) return nullptr;  // ambiguous: the dotted key must be used
+      match = &o;
+    }
+  }
+  return match;
+}
+
+std::string OptionTable::closest_key(std::string_view key) const {
+  std::string best;
+  size_t best_distance = std::string::npos;
+  for (const OptionSpec& o : options_) {
+    // Compare against the whole key and its last segment ("topn" vs "mining.topn").
+    const std::string_view leaf = std::string_view(o.key).substr(o.key.rfind('.') + 1);
+    const size_t d = std::min(edit_distance(key, o.key), edit_distance(key, leaf));
+    if (d < best_distance) {
+      best_distance = d;
+      best = o.key;
+    }
+  }
+  // Close means: at most a third of the key wrong (typos, singular/plural, _ vs -).
+  const size_t allowed = std::max<size_t>(2, key.size() / 3);
+  return best_distance <= allowed ? best : std::string();
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  std::iota(row.begin(), row.end(), 0);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+const char* type_name(ValueType type) {
+  switch (type) {
+    case ValueType::kString:
+      return "string";
+    case ValueType::kPath:
+      return "path";
+    case ValueType::kInt:
+      return "integer";
+    case ValueType::kFloat:
+      return "number";
+    case ValueType::kBool:
+      return "boolean";
+    case ValueType::kBoolString:
+      return "boolean (\"true\"/\"false\")";
+    case ValueType::kChoice:
+      return "choice";
+  }
+  return "value";
+}
+
+namespace {
+
+OptionSpec at_least(OptionSpec spec, double min) {
+  spec.min = min;
+  spec.has_min = true;
+  return spec;
+}
+
+std::vector<OptionSpec> embedding_specs() {
+  return {
+      {"input_parquet", ValueType::kPath, std::string(kMissing),
+       "table of images to embed: parquet or CSV with a `filepath` column; every other column "
+       "is carried into the output"},
+      {"output_parquet", ValueType::kPath, std::string(kMissing),
+       "embedding parquet to write: the input columns plus `embedding` (FLOAT[])"},
+      {"model", ValueType::kChoice, "SigLIP", "encoder family",
+       {"SigLIP", "CLIP", "DINOv2", "thumbnail"}},
+      {"model_path", ValueType::kString, "google/siglip-base-patch16-224",
+       "checkpoint folder (config.json + model.safetensors), or a hub id such as org/name[@rev] "
+       "found offline in the local Hugging Face cache; nothing is downloaded"},
+      {"model_config_path", ValueType::kString, "",
+       "model config for TAO .pth/.ckpt checkpoints only"},
+      at_least({"batch_size", ValueType::kInt, "64", "images per forward pass"}, 1),
+  };
+}
+
+std::vector<OptionSpec> mining_specs() {
+  return {
+      {"source_parquet", ValueType::kPath, std::string(kMissing),
+       "embedding parquet of the source pool (from `deft embed`)"},
+      {"target_parquet", ValueType::kPath, std::string(kMissing),
+       "embedding parquet of the targets (from `deft embed`, same encoder as the pool)"},
+      {"output_parquet", ValueType::kPath, std::string(kMissing),
+       "mined parquet to write; mining_summary.txt is written beside it"},
+      at_least({"topn", ValueType::kInt, "5", "nearest pool images per target"}, 1),
+      {"knn_metric", ValueType::kChoice, "cosine", "distance between embeddings",
+       {"cosine", "euclidean", "manhattan"}},
+      {"filter_by_label", ValueType::kBoolString, "\"false\"",
+       "keep only neighbours whose label equals the target's; accepts \"true\"/\"false\", "
+       "true/false, 1/0"},
+      {"distance_threshold", ValueType::kFloat, "-1.0",
+       "drop pairs farther than this, in the metric's own units; negative disables"},
+      {"source_embed_column_name", ValueType::kString, "embedding",
+       "column holding the pool's vectors"},
+      {"target_embed_column_name", ValueType::kString, "embedding",
+       "column holding the targets' vectors"},
+  };
+}
+
+}  // namespace
+
+bool owned_by_run(std::string_view key) {
+  return key == "input_parquet" || key == "output_parquet" || key == "source_parquet" ||
+         key == "target_parquet";
+}
+
+const OptionTable& embedding_options() {
+  static const OptionTable table("embedding image_embeddings", embedding_specs());
+  return table;
+}
+
+const OptionTable& mining_options() {
+  static const OptionTable table("tmm nearest_neighbors", mining_specs());
+  return table;
+}
+
+const OptionTable& run_options() {
+  static const OptionTable table = [] {
+    std::vector<OptionSpec> specs = {
+        {"target_parquet", ValueType::kPath, std::string(kMissing),
+         "targets table (parquet or CSV with `filepath`, optional `label`)"},
+        {"source_parquet", ValueType::kPath, std::string(kMissing),
+         "source pool table (parquet or CSV with `filepath`, optional `label`)"},
+        {"output_dir", ValueType::kPath, std::string(kMissing),
+         "results go to <output_dir>/mining_results/YYYY-MM-DD_HHMMSS/"},
+    };
+    for (const auto& [prefix, section] : {std::pair{"embedding.", embedding_specs()},
+                                          std::pair{"mining.", mining_specs()}}) {
+      for (OptionSpec spec : section) {
+        if (owned_by_run(spec.key)) continue;
+        spec.key = prefix + spec.key;
+        specs.push_back(std::move(spec));
+      }
+    }
+    return OptionTable("run", std::move(specs));
+  }();
+  return table;
+}
+
+const OptionTable& demo_options() {
+  static const OptionTable table(
+      "demo", {
+                  {"output_dir", ValueType::kPath, "deft-demo",
+                   "where the example data, specs and results are written"},
+                  at_least({"seed", ValueType::kInt, "7", "seed of the generated example"}, 0),
+              });
+  return table;
+}
+
+}  // namespace deft::cli

@@ -1,0 +1,10 @@
+#include "common/log.h"
+
+namespace deft::log {
+
+Sink& sink() {
+  static Sink instance;
+  return instance;
+}
+
+}  // namespace deft::log
