@@ -116,26 +116,21 @@ void print_command_help(const Command& command, std::ostream& out) {
   }
   out << "\n" << wrapped(command.details, 0, kHelpWidth, 0) << "\n\n";
 
-  const OptionTable& table = command.options();
-  size_t key_width = 0;
-  for (const OptionSpec& o : table.options()) key_width = std::max(key_width, o.key.size());
-  out << "Keys (in the YAML spec, as key=value, or as --key value; later settings win):\n";
-  for (const OptionSpec& o : table.options()) {
-    std::string type = o.type == ValueType::kChoice ? "choice" : type_name(o.type);
+  out << "Keys (in the YAML spec, as key=value, or as --key value; later settings win;\n"
+         "relative paths are taken from the current directory):\n";
+  for (const OptionSpec& o : command.options().options()) {
+    std::string type = type_name(o.type);
     if (o.type == ValueType::kBoolString) type = "boolean";
-    const std::string default_text = o.default_value == kMissing ? "required"
-                                     : o.default_value.empty()   ? "\"\""
-                                                                 : o.default_value;
-    std::string help = o.help;
     if (o.type == ValueType::kChoice) {
-      std::string choices;
-      for (const std::string& c : o.choices) choices += (choices.empty() ? "" : " | ") + c;
-      help += " (" + choices + ")";
+      type.clear();
+      for (const std::string& c : o.choices) type += (type.empty() ? "" : " | ") + c;
     }
-    if (o.extension) help += " [deft only]";
-    const std::string left =
-        fmt::format("  {:<{}}  {:<8} {:<31} ", o.key, key_width, type, default_text);
-    out << left << wrapped(help, left.size(), kHelpWidth, left.size()) << "\n";
+    const std::string default_text = o.default_value == kMissing ? "required"
+                                     : o.default_value.empty()   ? "default \"\""
+                                                                 : "default " + o.default_value;
+    out << fmt::format("  {} ({}; {}){}\n", o.key, type, default_text,
+                       o.extension ? " [deft only]" : "");
+    out << "      " << wrapped(o.help, 6, kHelpWidth, 6) << "\n";
   }
   out << "\nOptions:\n";
   if (command.specs == SpecFiles::kOne) {
@@ -207,28 +202,26 @@ Config resolve_config(const Command& command, const CommandLine& line) {
 }
 
 std::vector<std::vector<std::string>> all_verbs() {
-  std::vector<std::vector<std::string>> verbs = {{"help"}, {"version"},
+  std::vector<std::vector<std::string>> verbs = {{"version"},
                                                  {"tmm", "unique_neighbor_matching"}};
   for (const Command& c : commands()) verbs.insert(verbs.end(), c.names.begin(), c.names.end());
   return verbs;
 }
 
 int dispatch(std::span<const std::string> args, std::ostream& out) {
-  const std::vector<std::vector<std::string>> verbs = all_verbs();
-  const CommandLine line = parse_command_line(args, verbs);
-  if (line.version || line.verb == std::vector<std::string>{"version"}) {
-    out << version_text() << "\n";
-    return kExitOk;
-  }
-  if (line.verb == std::vector<std::string>{"help"}) {
-    // `deft help embed` = `deft embed --help`.
-    std::vector<std::string> rest(args.begin() + 1, args.end());
-    const Command* command = find_command(rest);
+  if (!args.empty() && args[0] == "help") {
+    // `deft help embed` = `deft embed --help`; `deft help` = `deft --help`.
+    const Command* command = find_command({args.begin() + 1, args.end()});
     if (command == nullptr) {
       print_overview(out);
     } else {
       print_command_help(*command, out);
     }
+    return kExitOk;
+  }
+  const CommandLine line = parse_command_line(args, all_verbs());
+  if (line.version || line.verb == std::vector<std::string>{"version"}) {
+    out << version_text() << "\n";
     return kExitOk;
   }
   if (line.verb.empty()) {
