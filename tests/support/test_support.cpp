@@ -1,7 +1,10 @@
 #include "test_support.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -59,6 +62,39 @@ void sql_exec(table::Database& db, const std::string& sql) {
 }
 
 std::string quoted(const fs::path& path) { return table::sql_string_literal(path.string()); }
+
+ProcessResult run_process(const std::vector<std::string>& argv, const std::vector<std::string>* env,
+                          const fs::path& cwd) {
+  ScratchDir capture;
+  const fs::path out_path = capture / "stdout";
+  const fs::path err_path = capture / "stderr";
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  if (env != nullptr) {
+    for (const std::string& e : *env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
+    if (env != nullptr) {
+      ::execve(args[0], args.data(), envp.data());
+    } else {
+      ::execv(args[0], args.data());
+    }
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return {code, read_text_file(out_path), read_text_file(err_path)};
+}
 
 void write_text_file(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);

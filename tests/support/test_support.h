@@ -33,6 +33,18 @@ void sql_exec(table::Database& db, const std::string& sql);
 // 'path' as a SQL literal.
 std::string quoted(const std::filesystem::path& path);
 
+struct ProcessResult {
+  int exit_code;  // the exit status, or 128 + signal number
+  std::string out;
+  std::string err;
+};
+
+// Runs a program to completion, capturing stdout and stderr. `env` replaces the whole
+// environment when given; `cwd` is the working directory when not empty.
+ProcessResult run_process(const std::vector<std::string>& argv,
+                          const std::vector<std::string>* env = nullptr,
+                          const std::filesystem::path& cwd = {});
+
 void write_text_file(const std::filesystem::path& path, const std::string& text);
 std::string read_text_file(const std::filesystem::path& path);
 

@@ -1,0 +1,119 @@
+// The deft binary as users run it: exit codes, one-line errors, the demo, the rpath.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "test_support.h"
+
+namespace deft {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using testing::run_process;
+using testing::ScratchDir;
+using testing::write_text_file;
+
+testing::ProcessResult deft(std::vector<std::string> args, const fs::path& cwd = {}) {
+  args.insert(args.begin(), DEFT_BINARY);
+  return run_process(args, nullptr, cwd);
+}
+
+size_t line_count(const std::string& text) {
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+TEST(CliEndToEnd, CfgJobAndTheThreeUsageErrorsWithTheirExitCodes) {
+  ScratchDir dir;
+  write_text_file(dir / "spec.yaml", "model: SigLIP\nbatch_size: 64\n");
+  const std::string spec = (dir / "spec.yaml").string();
+
+  auto r = deft({"embedding", "image_embeddings", "-e", spec, "--cfg=job", "input_parquet=a.parquet"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "input_parquet: a.parquet\noutput_parquet: ???\nmodel: SigLIP\n"
+            "model_path: google/siglip-base-patch16-224\nmodel_config_path: ''\nbatch_size: 64\n");
+
+  r = deft({"embedding", "image_embeddings", "-e", spec, "input_parquet=a.parquet"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("deft: error: missing required value for `embedding "
+                                "image_embeddings`: output_parquet\n"));
+  EXPECT_EQ(line_count(r.err), 2U);  // the error and its hint
+
+  r = deft({"embedding", "image_embeddings", "-e", spec, "input_parquet=a.parquet", "bach_size=2"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("unknown key 'bach_size' for `embedding image_embeddings`; did you "
+                               "mean 'batch_size'?"));
+
+  r = deft({"embedding", "image_embeddings", "-e", spec, "batch_size=big"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "deft: error: override 'batch_size=big': 'batch_size' must be an integer, got "
+                   "'big'\n");
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(CliEndToEnd, AnInputWithoutFilepathIsARunFailureNamingFileAndColumns) {
+  ScratchDir dir;
+  write_text_file(dir / "targets.csv", "path,label\na.jpg,1\n");
+  const auto r = deft({"embed", "input_parquet=" + (dir / "targets.csv").string(),
+                       "output_parquet=" + (dir / "out.parquet").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("targets.csv"), HasSubstr("no column 'filepath'"),
+                           HasSubstr("path (VARCHAR), label (VARCHAR)")));
+  EXPECT_FALSE(fs::exists(dir / "out.parquet"));
+}
+
+TEST(CliEndToEnd, RelativePathsAreTakenFromTheWorkingDirectory) {
+  ScratchDir dir;
+  write_text_file(dir / "targets.csv", "path\na.jpg\n");
+  const auto r = deft({"embed", "input_parquet=targets.csv", "output_parquet=out.parquet"}, dir.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("table 'targets.csv' has no column 'filepath'"));
+}
+
+TEST(CliEndToEnd, DemoWritesItsExampleAndItsSpecsResolveAsDeftRun) {
+  ScratchDir dir;
+  const fs::path out = dir / "demo";
+  const auto r = deft({"demo", "--output-dir", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, AllOf(HasSubstr("(8 crack, 8 dent, 8 rust)"),
+                           HasSubstr("(80 crack, 80 dent, 80 rust)")));
+  for (const char* name : {"data/targets.parquet", "data/pool.csv", "embedding_spec.yaml",
+                           "mining_spec.yaml", "run_config.yaml"}) {
+    EXPECT_TRUE(fs::is_regular_file(out / name)) << name;
+  }
+  // The written specs, passed back to `deft run`, resolve to the recorded config.
+  const auto again = deft({"run", "-e", (out / "embedding_spec.yaml").string(), "-m",
+                           (out / "mining_spec.yaml").string(),
+                           "target_parquet=" + (out / "data/targets.parquet").string(),
+                           "source_parquet=" + (out / "data/pool.csv").string(),
+                           "output_dir=" + out.string(), "--cfg=job"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out, testing::read_text_file(out / "run_config.yaml"));
+  EXPECT_THAT(again.out, AllOf(HasSubstr("  model: thumbnail\n"), HasSubstr("  topn: 5\n"),
+                               HasSubstr("  filter_by_label: \"true\"\n")));
+}
+
+TEST(CliEndToEnd, RunsWithoutLdLibraryPath) {
+  const std::vector<std::string> env = {"PATH=/usr/bin:/bin", "HOME=/nonexistent"};
+  const auto r = run_process({DEFT_BINARY, "--version"}, &env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "deft 0.1.0 (DuckDB v1.4.4)\n");
+}
+
+TEST(CliEndToEnd, TheInstalledBinaryFindsItsDuckDB) {
+  ScratchDir dir;
+  const auto install = run_process(
+      {"/usr/bin/cmake", "--install", DEFT_BUILD_DIR, "--prefix", (dir / "prefix").string()});
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+  const std::vector<std::string> env = {"PATH=/usr/bin:/bin"};
+  const auto r = run_process({(dir / "prefix/bin/deft").string(), "--version"}, &env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("deft 0.1.0"));
+}
+
+}  // namespace
+}  // namespace deft
