@@ -1,8 +1,8 @@
 #include "cli/command_line.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+
+#include <fmt/format.h>
 
 #include "common/error.h"
 
@@ -64,8 +64,8 @@ CommandLine parse_command_line(std::span<const std::string> args,
       line.quiet = true;
     } else if (name == "--version") {
       line.version = true;
-    } else if (name == "-e" || name == "--experiment_spec_file" || name == "--experiment-spec-file" ||
-               name == "--spec") {
+    } else if (name == "-e" || name == "--experiment_spec_file" ||
+               name == "--experiment-spec-file" || name == "--spec") {
       line.spec = value_of(name, inline_value);
     } else if (name == "-m" || name == "--mining_spec_file" || name == "--mining-spec-file" ||
                name == "--mining_spec") {
@@ -80,14 +80,15 @@ CommandLine parse_command_line(std::span<const std::string> args,
       line.print_config = true;
     } else if (starts_with(arg, "--") && arg.size() > 2) {
       const std::string key = flag_to_key(name.substr(2));
-      line.settings.push_back({key, RawValue::plain(value_of(name, inline_value)),
-                               fmt::format("flag {}", name)});
+      line.settings.push_back(
+          {key, RawValue::plain(value_of(name, inline_value)), fmt::format("flag {}", name)});
     } else if (starts_with(arg, "-") && arg.size() > 1) {
       throw Error(ErrorKind::kUsage, fmt::format("unknown option '{}'", arg),
                   "spec keys are given as key=value or --key value; see --help");
     } else if (arg.find('=') != std::string::npos) {
       auto [key, value] = parse_override(arg);
-      line.settings.push_back({std::move(key), std::move(value), fmt::format("override '{}'", arg)});
+      line.settings.push_back(
+          {std::move(key), std::move(value), fmt::format("override '{}'", arg)});
     } else {
       throw Error(ErrorKind::kUsage,
                   line.verb.empty() ? fmt::format("unknown command '{}'", arg)

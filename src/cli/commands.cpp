@@ -1,11 +1,11 @@
 #include "cli/commands.h"
 
-#include <duckdb.h>
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <sstream>
 #include <vector>
+
+#include <duckdb.h>
+#include <fmt/format.h>
 
 #include "cli/command_line.h"
 #include "cli/option_table.h"
@@ -64,7 +64,8 @@ const std::vector<Command>& commands() {
 
 std::string joined(const std::vector<std::string>& words) {
   std::string out;
-  for (const std::string& w : words) out += (out.empty() ? "" : " ") + w;
+  for (const std::string& w : words)
+    out += (out.empty() ? "" : " ") + w;
   return out;
 }
 
@@ -105,9 +106,10 @@ constexpr const char* kExitCodes =
 
 void print_command_help(const Command& command, std::ostream& out) {
   const std::string name = joined(command.names[0]);
-  const char* spec_usage = command.specs == SpecFiles::kRunPair ? " -e EMBEDDING_SPEC.yaml -m MINING_SPEC.yaml"
-                           : command.specs == SpecFiles::kOne   ? " [-e SPEC.yaml]"
-                                                                : "";
+  const char* spec_usage = command.specs == SpecFiles::kRunPair
+                               ? " -e EMBEDDING_SPEC.yaml -m MINING_SPEC.yaml"
+                           : command.specs == SpecFiles::kOne ? " [-e SPEC.yaml]"
+                                                              : "";
   out << "deft " << name << ": " << command.summary << "\n\n";
   out << "usage: deft " << name << spec_usage << " [key=value ...] [--key value ...] [--cfg=job]\n";
   for (size_t i = 1; i < command.names.size(); ++i) {
@@ -123,7 +125,8 @@ void print_command_help(const Command& command, std::ostream& out) {
     if (o.type == ValueType::kBoolString) type = "boolean";
     if (o.type == ValueType::kChoice) {
       type.clear();
-      for (const std::string& c : o.choices) type += (type.empty() ? "" : " | ") + c;
+      for (const std::string& c : o.choices)
+        type += (type.empty() ? "" : " | ") + c;
     }
     const std::string default_text = o.default_value == kMissing ? "required"
                                      : o.default_value.empty()   ? "default \"\""
@@ -151,7 +154,8 @@ void print_overview(std::ostream& out) {
          "Commands:\n";
   for (const Command& c : commands()) {
     std::string names = joined(c.names[0]);
-    for (size_t i = 1; i < c.names.size(); ++i) names += ", " + joined(c.names[i]);
+    for (size_t i = 1; i < c.names.size(); ++i)
+      names += ", " + joined(c.names[i]);
     out << fmt::format("  {:<40} {}\n", names, c.summary);
   }
   out << fmt::format("  {:<40} {}\n", "version", "print the version");
@@ -197,14 +201,15 @@ Config resolve_config(const Command& command, const CommandLine& line) {
   } else if (line.spec) {
     apply_spec_file(config, *line.spec);
   }
-  for (const Setting& s : line.settings) config.set(s.key, s.value, s.origin);
+  for (const Setting& s : line.settings)
+    config.set(s.key, s.value, s.origin);
   return config;
 }
 
 std::vector<std::vector<std::string>> all_verbs() {
-  std::vector<std::vector<std::string>> verbs = {{"version"},
-                                                 {"tmm", "unique_neighbor_matching"}};
-  for (const Command& c : commands()) verbs.insert(verbs.end(), c.names.begin(), c.names.end());
+  std::vector<std::vector<std::string>> verbs = {{"version"}, {"tmm", "unique_neighbor_matching"}};
+  for (const Command& c : commands())
+    verbs.insert(verbs.end(), c.names.begin(), c.names.end());
   return verbs;
 }
 

@@ -1,13 +1,13 @@
 #include "cli/config.h"
 
-#include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <optional>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include "common/error.h"
 
@@ -54,7 +54,9 @@ std::string float_text(double value) {
   return text;
 }
 
-bool is_missing_marker(const RawValue& raw) { return !raw.quoted && raw.text == kMissing; }
+bool is_missing_marker(const RawValue& raw) {
+  return !raw.quoted && raw.text == kMissing;
+}
 
 // Would YAML read this unquoted text back as the same string?
 bool plain_yaml_safe(std::string_view text) {
@@ -85,7 +87,8 @@ std::string yaml_string(std::string_view text) {
 
 std::string describe_choices(const OptionSpec& spec) {
   std::string out;
-  for (const std::string& c : spec.choices) out += (out.empty() ? "" : ", ") + c;
+  for (const std::string& c : spec.choices)
+    out += (out.empty() ? "" : ", ") + c;
   return out;
 }
 
@@ -95,12 +98,11 @@ void flatten(const YAML::Node& node, const std::string& prefix, const std::strin
   if (node.IsMap()) {
     for (const auto& item : node) {
       if (!item.first.IsScalar()) {
-        throw Error(ErrorKind::kUsage,
-                    fmt::format("spec '{}' line {}: keys must be plain names", file,
-                                item.first.Mark().line + 1));
+        throw Error(ErrorKind::kUsage, fmt::format("spec '{}' line {}: keys must be plain names",
+                                                   file, item.first.Mark().line + 1));
       }
-      flatten(item.second, prefix.empty() ? item.first.Scalar() : prefix + "." + item.first.Scalar(),
-              file, out);
+      flatten(item.second,
+              prefix.empty() ? item.first.Scalar() : prefix + "." + item.first.Scalar(), file, out);
     }
     return;
   }
@@ -129,8 +131,8 @@ Config::Config(const OptionTable& table) : table_(&table) {
       values_[spec.key] = Value{State::kNull, {}};
     } else {
       const bool quoted = spec.default_value.size() >= 2 && spec.default_value.front() == '"';
-      std::string text = quoted ? spec.default_value.substr(1, spec.default_value.size() - 2)
-                                : spec.default_value;
+      std::string text =
+          quoted ? spec.default_value.substr(1, spec.default_value.size() - 2) : spec.default_value;
       set(spec.key, RawValue{std::move(text), quoted, false}, "the built-in defaults");
     }
   }
@@ -156,7 +158,8 @@ void Config::set(std::string_view key, const RawValue& raw, std::string_view ori
   };
   if (raw.null) {
     if (spec->type == ValueType::kString || spec->type == ValueType::kPath) {
-      value = spec->default_value == kMissing ? Value{State::kRequired, {}} : Value{State::kNull, {}};
+      value =
+          spec->default_value == kMissing ? Value{State::kRequired, {}} : Value{State::kNull, {}};
       return;
     }
     throw wrong_type(fmt::format("a {}", type_name(spec->type)));
@@ -179,7 +182,8 @@ void Config::set(std::string_view key, const RawValue& raw, std::string_view ori
     case ValueType::kFloat: {
       const auto parsed = parse_float(raw.text);
       if (!parsed) throw wrong_type("a number");
-      if (spec->has_min && *parsed < spec->min) throw wrong_type(fmt::format("a number >= {}", spec->min));
+      if (spec->has_min && *parsed < spec->min)
+        throw wrong_type(fmt::format("a number >= {}", spec->min));
       value = Value{State::kSet, float_text(*parsed)};
       return;
     }
@@ -191,8 +195,9 @@ void Config::set(std::string_view key, const RawValue& raw, std::string_view ori
       return;
     }
     case ValueType::kChoice: {
-      const auto it = std::find_if(spec->choices.begin(), spec->choices.end(),
-                                   [&](const std::string& c) { return lower(c) == lower(raw.text); });
+      const auto it =
+          std::find_if(spec->choices.begin(), spec->choices.end(),
+                       [&](const std::string& c) { return lower(c) == lower(raw.text); });
       if (it == spec->choices.end()) throw wrong_type("one of " + describe_choices(*spec));
       value = Value{State::kSet, *it};
       return;
@@ -212,7 +217,8 @@ void Config::require_complete() const {
   const std::vector<std::string> missing = missing_keys();
   if (missing.empty()) return;
   std::string keys;
-  for (const std::string& k : missing) keys += (keys.empty() ? "" : ", ") + k;
+  for (const std::string& k : missing)
+    keys += (keys.empty() ? "" : ", ") + k;
   throw Error(ErrorKind::kUsage,
               fmt::format("missing required value{} for `{}`: {}", missing.size() > 1 ? "s" : "",
                           table_->name(), keys),
@@ -229,11 +235,10 @@ bool Config::is_set(std::string_view key) const {
 const Config::Value& Config::value(std::string_view key, ValueType expected) const {
   const OptionSpec* spec = table_->find(key);
   DEFT_ASSERT(spec != nullptr, "unknown key " + std::string(key));
-  const bool compatible =
-      spec->type == expected ||
-      (expected == ValueType::kString &&
-       (spec->type == ValueType::kPath || spec->type == ValueType::kChoice)) ||
-      (expected == ValueType::kBool && spec->type == ValueType::kBoolString);
+  const bool compatible = spec->type == expected ||
+                          (expected == ValueType::kString &&
+                           (spec->type == ValueType::kPath || spec->type == ValueType::kChoice)) ||
+                          (expected == ValueType::kBool && spec->type == ValueType::kBoolString);
   DEFT_ASSERT(compatible, "wrong accessor for " + std::string(key));
   const Value& v = values_.find(key)->second;
   DEFT_ASSERT(v.state != State::kRequired, "read of missing key " + std::string(key));
@@ -327,7 +332,8 @@ std::pair<std::string, RawValue> parse_override(std::string_view word) {
   const size_t eq = word.find('=');
   DEFT_ASSERT(eq != std::string_view::npos, "an override has '='");
   std::string_view key = word.substr(0, eq);
-  while (!key.empty() && key.front() == '+') key.remove_prefix(1);  // Hydra's +key / ++key
+  while (!key.empty() && key.front() == '+')
+    key.remove_prefix(1);  // Hydra's +key / ++key
   if (key.empty()) {
     throw Error(ErrorKind::kUsage, fmt::format("override '{}' has no key", word));
   }

@@ -1,8 +1,8 @@
 // deft demo: a generated example, run through every stage this version has.
-#include <fmt/format.h>
-
 #include <map>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/option_table.h"
@@ -38,12 +38,13 @@ void write_example_tables(table::Database& db, const fs::path& data, int64_t see
   const std::string labels = "['crack', 'rust', 'dent']";
   table::write_query(
       db,
-      fmt::format("SELECT 'images/targets/t_' || lpad(i::VARCHAR, 3, '0') || '.png' AS filepath, "
-                  "{labels}[1 + (i % 3)] AS label, "
-                  "round(0.2 + ((i * 37 + {seed}) % 50) / 100.0, 2) AS siamese_score, "
-                  "['low contrast', 'motion blur', 'occlusion'][1 + ((i + {seed}) % 3)] AS weakness "
-                  "FROM range({n}) t(i)",
-                  fmt::arg("labels", labels), fmt::arg("seed", seed), fmt::arg("n", kTargets)),
+      fmt::format(
+          "SELECT 'images/targets/t_' || lpad(i::VARCHAR, 3, '0') || '.png' AS filepath, "
+          "{labels}[1 + (i % 3)] AS label, "
+          "round(0.2 + ((i * 37 + {seed}) % 50) / 100.0, 2) AS siamese_score, "
+          "['low contrast', 'motion blur', 'occlusion'][1 + ((i + {seed}) % 3)] AS weakness "
+          "FROM range({n}) t(i)",
+          fmt::arg("labels", labels), fmt::arg("seed", seed), fmt::arg("n", kTargets)),
       data / "targets.parquet", table::FileFormat::kParquet);
   table::write_query(
       db,
@@ -68,7 +69,8 @@ std::map<std::string, int> label_counts(table::Database& db, const fs::path& pat
 
 std::string counts_text(const std::map<std::string, int>& counts) {
   std::string out;
-  for (const auto& [label, n] : counts) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", n, label);
+  for (const auto& [label, n] : counts)
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", n, label);
   return out;
 }
 
@@ -87,8 +89,10 @@ int run_demo(const Config& config, Context& context) {
   // The config `deft run` resolves on this example, from the very arguments a user would type.
   const std::vector<std::string> run_args = {
       "run",
-      "-e", (dir / "embedding_spec.yaml").string(),
-      "-m", (dir / "mining_spec.yaml").string(),
+      "-e",
+      (dir / "embedding_spec.yaml").string(),
+      "-m",
+      (dir / "mining_spec.yaml").string(),
       "target_parquet=" + (data / "targets.parquet").string(),
       "source_parquet=" + (data / "pool.csv").string(),
       "output_dir=" + dir.string()};

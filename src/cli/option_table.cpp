@@ -102,7 +102,10 @@ std::vector<OptionSpec> embedding_specs() {
        "is carried into the output"},
       {"output_parquet", ValueType::kPath, std::string(kMissing),
        "embedding parquet to write: the input columns plus `embedding` (FLOAT[])"},
-      {"model", ValueType::kChoice, "SigLIP", "encoder family",
+      {"model",
+       ValueType::kChoice,
+       "SigLIP",
+       "encoder family",
        {"SigLIP", "CLIP", "DINOv2", "thumbnail"}},
       {"model_path", ValueType::kString, "google/siglip-base-patch16-224",
        "checkpoint folder (config.json + model.safetensors), or a hub id such as org/name[@rev] "
@@ -122,7 +125,10 @@ std::vector<OptionSpec> mining_specs() {
       {"output_parquet", ValueType::kPath, std::string(kMissing),
        "mined parquet to write; mining_summary.txt is written beside it"},
       at_least({"topn", ValueType::kInt, "5", "nearest pool images per target"}, 1),
-      {"knn_metric", ValueType::kChoice, "cosine", "distance between embeddings",
+      {"knn_metric",
+       ValueType::kChoice,
+       "cosine",
+       "distance between embeddings",
        {"cosine", "euclidean", "manhattan"}},
       {"filter_by_label", ValueType::kBoolString, "\"false\"",
        "keep only neighbours whose label equals the target's; accepts \"true\"/\"false\", "
@@ -163,8 +169,8 @@ const OptionTable& run_options() {
         {"output_dir", ValueType::kPath, std::string(kMissing),
          "results go to <output_dir>/mining_results/YYYY-MM-DD_HHMMSS/"},
     };
-    for (const auto& [prefix, section] : {std::pair{"embedding.", embedding_specs()},
-                                          std::pair{"mining.", mining_specs()}}) {
+    for (const auto& [prefix, section] :
+         {std::pair{"embedding.", embedding_specs()}, std::pair{"mining.", mining_specs()}}) {
       for (OptionSpec spec : section) {
         if (owned_by_run(spec.key)) continue;
         spec.key = prefix + spec.key;

@@ -14,19 +14,19 @@ namespace deft::cli {
 
 enum class ValueType {
   kString,
-  kPath,         // a file path; resolved against the current directory
+  kPath,  // a file path; resolved against the current directory
   kInt,
   kFloat,
   kBool,
-  kBoolString,   // a boolean the reference schema types as a string ("true"/"false")
-  kChoice,       // one of `choices`, matched case-insensitively, stored as spelled there
+  kBoolString,  // a boolean the reference schema types as a string ("true"/"false")
+  kChoice,      // one of `choices`, matched case-insensitively, stored as spelled there
 };
 
 // YAML's marker for "must be given" (OmegaConf's MISSING).
 inline constexpr std::string_view kMissing = "???";
 
 struct OptionSpec {
-  std::string key;            // dotted keys are nested maps in YAML: "mining.topn"
+  std::string key;  // dotted keys are nested maps in YAML: "mining.topn"
   ValueType type;
   std::string default_value;  // as YAML text; kMissing when required; "null" when unset
   std::string help;

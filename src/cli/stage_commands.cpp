@@ -32,12 +32,12 @@ int run_embed(const Config& config, Context&) {
 
 int run_mine(const Config& config, Context&) {
   table::Database db;
-  table::TableReader source(db, config.get_string("source_parquet"),
-                            {.columns = {table::kFilepathColumn,
-                                         config.get_string("source_embed_column_name")}});
-  table::TableReader target(db, config.get_string("target_parquet"),
-                            {.columns = {table::kFilepathColumn,
-                                         config.get_string("target_embed_column_name")}});
+  table::TableReader source(
+      db, config.get_string("source_parquet"),
+      {.columns = {table::kFilepathColumn, config.get_string("source_embed_column_name")}});
+  table::TableReader target(
+      db, config.get_string("target_parquet"),
+      {.columns = {table::kFilepathColumn, config.get_string("target_embed_column_name")}});
   stage_not_built("mine", "mining stage",
                   "inputs checked: " + table_summary(source) + "; " + table_summary(target));
 }

@@ -1,11 +1,11 @@
 #include "common/atomic_file.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "common/error.h"
 

@@ -43,9 +43,9 @@ int exit_code_for(ErrorKind kind);
 }  // namespace deft
 
 // Invariants only: user input must never be able to trigger this (that is deft::Error's job).
-#define DEFT_ASSERT(condition, message)                                  \
-  do {                                                                   \
-    if (!(condition)) {                                                  \
+#define DEFT_ASSERT(condition, message)                                 \
+  do {                                                                  \
+    if (!(condition)) {                                                 \
       ::deft::assert_failed(#condition, __FILE__, __LINE__, (message)); \
-    }                                                                    \
+    }                                                                   \
   } while (false)

@@ -2,10 +2,10 @@
 // Messages for people: warnings always, progress/info unless --quiet. One sink (stderr by
 // default; tests point it elsewhere). Results meant for scripts go to stdout, not here.
 
-#include <fmt/format.h>
-
 #include <iostream>
 #include <string_view>
+
+#include <fmt/format.h>
 
 namespace deft::log {
 

@@ -45,7 +45,9 @@ Database::Database(const DatabaseOptions& options) {
   }
 }
 
-Database::~Database() { duckdb_close(&db_); }
+Database::~Database() {
+  duckdb_close(&db_);
+}
 
 Connection::Connection(Database& db) {
   if (duckdb_connect(db.get(), &con_) == DuckDBError) {
@@ -53,7 +55,9 @@ Connection::Connection(Database& db) {
   }
 }
 
-Connection::~Connection() { duckdb_disconnect(&con_); }
+Connection::~Connection() {
+  duckdb_disconnect(&con_);
+}
 
 void Connection::execute(const std::string& sql, std::string_view context, ErrorKind kind) {
   query(sql, context, kind);
@@ -80,7 +84,8 @@ PreparedStatement Connection::prepare(const std::string& sql, std::string_view c
 Result execute_streaming(PreparedStatement& statement, std::string_view context, ErrorKind kind) {
   PendingResult pending;
   if (duckdb_pending_prepared_streaming(statement.get(), pending.out()) == DuckDBError) {
-    throw Error(kind, fmt::format("{}: {}", context, first_line(duckdb_pending_error(pending.get()))));
+    throw Error(kind,
+                fmt::format("{}: {}", context, first_line(duckdb_pending_error(pending.get()))));
   }
   Result result;
   if (duckdb_execute_pending(pending.get(), result.out()) == DuckDBError) {
@@ -112,7 +117,8 @@ std::string sql_identifier(std::string_view name) {
 std::string first_line(std::string_view message) {
   const auto end = message.find('\n');
   std::string line(message.substr(0, end));
-  while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r'))
+    line.pop_back();
   return line;
 }
 

@@ -7,12 +7,12 @@
 //   con.execute("CREATE TABLE t AS SELECT 1 AS x", "creating t", ErrorKind::kRun);
 //   table::Result r = con.query("SELECT count(*) FROM t", "counting t", ErrorKind::kRun);
 
-#include <duckdb.h>
-
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include <duckdb.h>
 
 #include "common/error.h"
 
@@ -77,7 +77,8 @@ class Result {
   Result() = default;
   Result(const Result&) = delete;
   Result& operator=(const Result&) = delete;
-  Result(Result&& other) noexcept : result_(other.result_), live_(std::exchange(other.live_, false)) {}
+  Result(Result&& other) noexcept
+      : result_(other.result_), live_(std::exchange(other.live_, false)) {}
   Result& operator=(Result&& other) noexcept;
   ~Result() { reset(); }
 

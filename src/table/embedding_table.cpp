@@ -1,9 +1,9 @@
 #include "table/embedding_table.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cstring>
+
+#include <fmt/format.h>
 
 #include "table/vector_access.h"
 
@@ -37,8 +37,8 @@ constexpr uint64_t kMaxRowGroupRows = 122880;
 WriterOptions with_row_group_size(WriterOptions options, size_t dim) {
   if (options.row_group_rows == 0 && dim > 0) {
     const uint64_t rows = kRowGroupEmbeddingBytes / (dim * sizeof(float));
-    options.row_group_rows = std::clamp(rows / kMinRowGroupRows * kMinRowGroupRows,
-                                        kMinRowGroupRows, kMaxRowGroupRows);
+    options.row_group_rows =
+        std::clamp(rows / kMinRowGroupRows * kMinRowGroupRows, kMinRowGroupRows, kMaxRowGroupRows);
   }
   return options;
 }
@@ -70,7 +70,8 @@ void EmbeddingTableWriter::append(const DataChunk& input_chunk, std::span<const 
   if (rows.empty()) return;
 
   std::vector<duckdb_logical_type> types;
-  for (const OutputColumn& c : writer_.columns()) types.push_back(c.type.get());
+  for (const OutputColumn& c : writer_.columns())
+    types.push_back(c.type.get());
   DataChunk out(duckdb_create_data_chunk(types.data(), types.size()));
 
   // Carried columns: shared with the input chunk, sliced when some rows were left out.
@@ -98,7 +99,8 @@ void EmbeddingTableWriter::append(const DataChunk& input_chunk, std::span<const 
   auto* floats = static_cast<float*>(duckdb_vector_get_data(duckdb_list_vector_get_child(list)));
   std::memcpy(floats, embeddings.data(), values * sizeof(float));
   auto* entries = static_cast<duckdb_list_entry*>(duckdb_vector_get_data(list));
-  for (size_t i = 0; i < rows.size(); ++i) entries[i] = {i * dim_, dim_};
+  for (size_t i = 0; i < rows.size(); ++i)
+    entries[i] = {i * dim_, dim_};
 
   duckdb_data_chunk_set_size(out.get(), rows.size());
   writer_.append(std::move(out));

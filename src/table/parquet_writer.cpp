@@ -1,12 +1,12 @@
 #include "table/parquet_writer.h"
 
-#include <fcntl.h>
-#include <fmt/format.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
 
 #include "table/vector_access.h"
 
@@ -138,15 +138,15 @@ fs::path temporary_path_for(const fs::path& output) {
 void fsync_path(const fs::path& path, bool directory) {
   const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
   if (fd < 0) {
-    throw Error(ErrorKind::kRun,
-                fmt::format("cannot open '{}' to flush it: {}", path.string(), std::strerror(errno)));
+    throw Error(ErrorKind::kRun, fmt::format("cannot open '{}' to flush it: {}", path.string(),
+                                             std::strerror(errno)));
   }
   const int rc = ::fsync(fd);
   const int fsync_errno = errno;
   ::close(fd);
   if (rc != 0 && !directory) {
-    throw Error(ErrorKind::kRun,
-                fmt::format("cannot flush '{}' to disk: {}", path.string(), std::strerror(fsync_errno)));
+    throw Error(ErrorKind::kRun, fmt::format("cannot flush '{}' to disk: {}", path.string(),
+                                             std::strerror(fsync_errno)));
   }
 }
 
@@ -314,9 +314,10 @@ void write_query(Database& db, const std::string& select_sql, const fs::path& ou
 
 std::map<std::string, std::string> read_kv_metadata(Database& db, const fs::path& path) {
   Connection con(db);
-  Result result = con.query(
-      fmt::format("SELECT key, value FROM parquet_kv_metadata({})", sql_string_literal(path.string())),
-      fmt::format("reading the metadata of '{}'", path.string()), ErrorKind::kInput);
+  Result result =
+      con.query(fmt::format("SELECT key, value FROM parquet_kv_metadata({})",
+                            sql_string_literal(path.string())),
+                fmt::format("reading the metadata of '{}'", path.string()), ErrorKind::kInput);
   std::map<std::string, std::string> metadata;
   while (DataChunk chunk = result.fetch_chunk()) {
     duckdb_vector keys = duckdb_data_chunk_get_vector(chunk.get(), 0);

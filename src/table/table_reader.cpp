@@ -1,11 +1,11 @@
 #include "table/table_reader.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <fstream>
+
+#include <fmt/format.h>
 
 #include "table/vector_access.h"
 
@@ -69,7 +69,8 @@ Source resolve_source(Connection& con, const fs::path& path, TableFormat format)
   std::string types;
   for (const Column& c : source.columns) {
     if (c.name == kFilepathColumn || c.name == kLabelColumn) {
-      types += fmt::format("{}{}: 'VARCHAR'", types.empty() ? "" : ", ", sql_string_literal(c.name));
+      types +=
+          fmt::format("{}{}: 'VARCHAR'", types.empty() ? "" : ", ", sql_string_literal(c.name));
     }
   }
   if (!types.empty()) {
@@ -88,8 +89,9 @@ void require_readable_file(const fs::path& path) {
                 "check the path; relative paths are taken from the current directory");
   }
   if (fs::is_directory(status)) {
-    throw Error(ErrorKind::kInput,
-                fmt::format("table '{}' is a directory; give a parquet or CSV file", path.string()));
+    throw Error(
+        ErrorKind::kInput,
+        fmt::format("table '{}' is a directory; give a parquet or CSV file", path.string()));
   }
 }
 
@@ -206,7 +208,9 @@ uint64_t TableReader::count_rows() {
       duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk.get(), 0)))[0];
 }
 
-std::string TableReader::context() const { return read_context(path_, format_); }
+std::string TableReader::context() const {
+  return read_context(path_, format_);
+}
 
 std::vector<Column> describe_table(Database& db, const fs::path& path) {
   Connection con(db);

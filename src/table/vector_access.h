@@ -2,9 +2,9 @@
 // Typed access to the flat vectors of a DuckDB data chunk (chunks fetched from results are
 // always flat). Layout per DuckDB: validity bitmask (null = all valid), then the values.
 
-#include <duckdb.h>
-
 #include <string_view>
+
+#include <duckdb.h>
 
 namespace deft::table {
 

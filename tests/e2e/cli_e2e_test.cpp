@@ -1,8 +1,8 @@
 // The deft binary as users run it: exit codes, one-line errors, the demo, the rpath.
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <algorithm>
 
 #include "test_support.h"
 
@@ -12,9 +12,9 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using testing::run_process;
 using testing::ScratchDir;
+using ::testing::StartsWith;
 using testing::write_text_file;
 
 testing::ProcessResult deft(std::vector<std::string> args, const fs::path& cwd = {}) {
@@ -31,7 +31,8 @@ TEST(CliEndToEnd, CfgJobAndTheThreeUsageErrorsWithTheirExitCodes) {
   write_text_file(dir / "spec.yaml", "model: SigLIP\nbatch_size: 64\n");
   const std::string spec = (dir / "spec.yaml").string();
 
-  auto r = deft({"embedding", "image_embeddings", "-e", spec, "--cfg=job", "input_parquet=a.parquet"});
+  auto r =
+      deft({"embedding", "image_embeddings", "-e", spec, "--cfg=job", "input_parquet=a.parquet"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             "input_parquet: a.parquet\noutput_parquet: ???\nmodel: SigLIP\n"
@@ -50,8 +51,9 @@ TEST(CliEndToEnd, CfgJobAndTheThreeUsageErrorsWithTheirExitCodes) {
 
   r = deft({"embedding", "image_embeddings", "-e", spec, "batch_size=big"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "deft: error: override 'batch_size=big': 'batch_size' must be an integer, got "
-                   "'big'\n");
+  EXPECT_EQ(r.err,
+            "deft: error: override 'batch_size=big': 'batch_size' must be an integer, got "
+            "'big'\n");
   EXPECT_EQ(r.out, "");
 }
 
@@ -69,7 +71,8 @@ TEST(CliEndToEnd, AnInputWithoutFilepathIsARunFailureNamingFileAndColumns) {
 TEST(CliEndToEnd, RelativePathsAreTakenFromTheWorkingDirectory) {
   ScratchDir dir;
   write_text_file(dir / "targets.csv", "path\na.jpg\n");
-  const auto r = deft({"embed", "input_parquet=targets.csv", "output_parquet=out.parquet"}, dir.path());
+  const auto r =
+      deft({"embed", "input_parquet=targets.csv", "output_parquet=out.parquet"}, dir.path());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("table 'targets.csv' has no column 'filepath'"));
 }

@@ -1,10 +1,10 @@
 // A 1,000,000-row table with 768-float embeddings is written and read back in bounded memory.
 // Its own executable, so that the peak RSS measured is this test's alone.
-#include <gtest/gtest.h>
-#include <sys/resource.h>
-
 #include <cstdio>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include "table/embedding_table.h"
 #include "table/table_reader.h"
@@ -23,7 +23,9 @@ constexpr double kMaxPeakFraction = 0.25;
 
 // Few distinct values, so the file stays small on disk; memory use is the same as for any
 // float values (row groups are buffered uncompressed).
-float value(int64_t id, size_t j) { return static_cast<float>((id * 7 + static_cast<int64_t>(j)) % 251); }
+float value(int64_t id, size_t j) {
+  return static_cast<float>((id * 7 + static_cast<int64_t>(j)) % 251);
+}
 
 double peak_rss_bytes() {
   rusage usage{};
@@ -36,9 +38,11 @@ TEST(TableScale, MillionRowsOf768FloatsStreamInBoundedMemory) {
   table::Database db;
   const fs::path in = dir / "pool.parquet";
   const fs::path out = dir / "pool_emb.parquet";
-  testing::sql_exec(db, "COPY (SELECT 'pool/img_' || i || '.jpg' AS filepath, (i % 10)::INTEGER "
-                        "AS label, i AS id FROM range(" + std::to_string(kRows) + ") t(i)) TO " +
-                            testing::quoted(in) + " (FORMAT parquet)");
+  testing::sql_exec(db,
+                    "COPY (SELECT 'pool/img_' || i || '.jpg' AS filepath, (i % 10)::INTEGER "
+                    "AS label, i AS id FROM range(" +
+                        std::to_string(kRows) + ") t(i)) TO " + testing::quoted(in) +
+                        " (FORMAT parquet)");
 
   {
     table::TableReader reader(db, in);
@@ -53,7 +57,8 @@ TEST(TableScale, MillionRowsOf768FloatsStreamInBoundedMemory) {
       vectors.resize(n * kDim);
       for (idx_t r = 0; r < n; ++r) {
         rows[r] = r;
-        for (size_t j = 0; j < kDim; ++j) vectors[r * kDim + j] = value(ids[r], j);
+        for (size_t j = 0; j < kDim; ++j)
+          vectors[r * kDim + j] = value(ids[r], j);
       }
       writer.append(chunk, rows, vectors);
     }
@@ -75,17 +80,19 @@ TEST(TableScale, MillionRowsOf768FloatsStreamInBoundedMemory) {
                              reader.rows_read() - n, out.string(), dim, values);
     for (idx_t r = 0; r < n; ++r, ++expected_id) {
       ASSERT_EQ(ids[r], expected_id);
-      for (size_t j = 0; j < kDim; j += 97) ASSERT_EQ(values[r * kDim + j], value(ids[r], j));
+      for (size_t j = 0; j < kDim; j += 97)
+        ASSERT_EQ(values[r * kDim + j], value(ids[r], j));
     }
   }
   EXPECT_EQ(expected_id, kRows);
   const double peak = peak_rss_bytes();
 
-  std::printf("[ RESULT   ] rows %lld, dim %zu, column %.0f MB, file %.0f MB, peak RSS after "
-              "write %.0f MB, after read %.0f MB (%.1f%% of the column)\n",
-              static_cast<long long>(kRows), kDim, kColumnBytes / 1e6,
-              static_cast<double>(fs::file_size(out)) / 1e6, peak_after_write / 1e6, peak / 1e6,
-              100.0 * peak / kColumnBytes);
+  std::printf(
+      "[ RESULT   ] rows %lld, dim %zu, column %.0f MB, file %.0f MB, peak RSS after "
+      "write %.0f MB, after read %.0f MB (%.1f%% of the column)\n",
+      static_cast<long long>(kRows), kDim, kColumnBytes / 1e6,
+      static_cast<double>(fs::file_size(out)) / 1e6, peak_after_write / 1e6, peak / 1e6,
+      100.0 * peak / kColumnBytes);
   EXPECT_LT(peak, kMaxPeakFraction * kColumnBytes);
 }
 

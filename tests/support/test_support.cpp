@@ -1,14 +1,14 @@
 #include "test_support.h"
 
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "table/vector_access.h"
 
@@ -61,7 +61,9 @@ void sql_exec(table::Database& db, const std::string& sql) {
   con.execute(sql, "test statement", ErrorKind::kRun);
 }
 
-std::string quoted(const fs::path& path) { return table::sql_string_literal(path.string()); }
+std::string quoted(const fs::path& path) {
+  return table::sql_string_literal(path.string());
+}
 
 ProcessResult run_process(const std::vector<std::string>& argv, const std::vector<std::string>* env,
                           const fs::path& cwd) {
@@ -69,11 +71,13 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::vecto
   const fs::path out_path = capture / "stdout";
   const fs::path err_path = capture / "stderr";
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   std::vector<char*> envp;
   if (env != nullptr) {
-    for (const std::string& e : *env) envp.push_back(const_cast<char*>(e.c_str()));
+    for (const std::string& e : *env)
+      envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
   }
   const pid_t pid = ::fork();

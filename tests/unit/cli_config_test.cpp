@@ -1,8 +1,8 @@
 // The spec/command-line contract of specs/workflow.md, run in-process.
+#include <sstream>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/config.h"
@@ -77,9 +77,9 @@ TEST(CliConfig, TheReferenceSpecFilesAreAccepted) {
                   "source_parquet: ???\ntarget_parquet: ???\noutput_parquet: ???\ntopn: 5\n"
                   "knn_metric: euclidean\nsource_embed_column_name: embedding\n"
                   "target_embed_column_name: embedding\nfilter_by_label: \"false\"\n");
-  Outcome r = deft_cli({"embedding", "image_embeddings", "-e",
-                        (dir / "image_embeddings.yaml").string(), "--cfg=job", "model=clip",
-                        "model_path=openai/clip-vit-base-patch32"});
+  Outcome r =
+      deft_cli({"embedding", "image_embeddings", "-e", (dir / "image_embeddings.yaml").string(),
+                "--cfg=job", "model=clip", "model_path=openai/clip-vit-base-patch32"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "input_parquet: ???\noutput_parquet: ???\nmodel: CLIP\n"
@@ -102,13 +102,15 @@ TEST(CliConfig, MissingRequiredValuesAreAllNamedWithExitCode2) {
 TEST(CliConfig, UnknownKeyNamesTheClosestValidKey) {
   Outcome r = deft_cli({"mine", "topm=3"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_THAT(r.err, HasSubstr("unknown key 'topm' for `tmm nearest_neighbors`; did you mean 'topn'?"));
+  EXPECT_THAT(r.err,
+              HasSubstr("unknown key 'topm' for `tmm nearest_neighbors`; did you mean 'topn'?"));
   r = deft_cli({"embed", "--batchsize", "8"});
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.err, AllOf(HasSubstr("flag --batchsize"), HasSubstr("did you mean 'batch_size'?")));
   r = deft_cli({"embed", "completely_unrelated=1"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_THAT(r.err, AllOf(HasSubstr("unknown key 'completely_unrelated'"), Not(HasSubstr("did you mean"))));
+  EXPECT_THAT(r.err, AllOf(HasSubstr("unknown key 'completely_unrelated'"),
+                           Not(HasSubstr("did you mean"))));
 }
 
 TEST(CliConfig, WrongTypeNamesKeyAndExpectedType) {
@@ -136,7 +138,7 @@ TEST(CliConfig, WrongTypeNamesKeyAndExpectedType) {
 TEST(CliConfig, FilterByLabelAcceptsTheReferenceStringsAndRealBooleans) {
   ScratchDir dir;
   const std::vector<std::pair<std::string, bool>> spellings = {
-      {"\"true\"", true}, {"\"false\"", false}, {"true", true},  {"false", false},
+      {"\"true\"", true}, {"\"false\"", false}, {"true", true},   {"false", false},
       {"1", true},        {"0", false},         {"'TRUE'", true}, {"\"False\"", false}};
   for (const auto& [yaml, expected] : spellings) {
     write_text_file(dir / "m.yaml", "filter_by_label: " + yaml + "\n");
@@ -145,9 +147,11 @@ TEST(CliConfig, FilterByLabelAcceptsTheReferenceStringsAndRealBooleans) {
     EXPECT_EQ(config.get_bool("filter_by_label"), expected) << yaml;
   }
   // The same spellings as overrides.
-  for (const auto& [word, expected] : std::vector<std::pair<std::string, bool>>{
-           {"filter_by_label=true", true}, {"filter_by_label='false'", false},
-           {"filter_by_label=1", true}, {"filter_by_label=\"true\"", true}}) {
+  for (const auto& [word, expected] :
+       std::vector<std::pair<std::string, bool>>{{"filter_by_label=true", true},
+                                                 {"filter_by_label='false'", false},
+                                                 {"filter_by_label=1", true},
+                                                 {"filter_by_label=\"true\"", true}}) {
     cli::Config config(cli::mining_options());
     const auto [key, value] = cli::parse_override(word);
     config.set(key, value, word);
@@ -158,10 +162,9 @@ TEST(CliConfig, FilterByLabelAcceptsTheReferenceStringsAndRealBooleans) {
 TEST(CliConfig, SettingsApplyInOrderOverTheSpec) {
   ScratchDir dir;
   write_text_file(dir / "e.yaml", "batch_size: 16\nmodel: CLIP\n");
-  const Outcome r =
-      deft_cli({"embed", "-e", (dir / "e.yaml").string(), "--batch-size", "8", "batch_size=4",
-                "--model=DINOv2", "model_path='/models/my dino'", "model_config_path=",
-                "+output_parquet=o.parquet", "--cfg=job"});
+  const Outcome r = deft_cli({"embed", "-e", (dir / "e.yaml").string(), "--batch-size", "8",
+                              "batch_size=4", "--model=DINOv2", "model_path='/models/my dino'",
+                              "model_config_path=", "+output_parquet=o.parquet", "--cfg=job"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "input_parquet: ???\noutput_parquet: o.parquet\nmodel: DINOv2\n"
@@ -215,13 +218,15 @@ TEST(CliConfig, ResolvedYamlParsesBackToTheSameConfig) {
       {"output_parquet", "true"},
       {"model_path", "123"},
       {"model_config_path", " padded "}};
-  for (const auto& [key, text] : tricky) config.set(key, cli::RawValue{text, true, false}, "test");
+  for (const auto& [key, text] : tricky)
+    config.set(key, cli::RawValue{text, true, false}, "test");
   const std::string yaml = config.to_yaml();
   write_text_file(dir / "resolved.yaml", yaml);
   cli::Config again(cli::embedding_options());
   cli::apply_spec_file(again, dir / "resolved.yaml");
   EXPECT_EQ(again.to_yaml(), yaml);
-  for (const auto& [key, text] : tricky) EXPECT_EQ(again.get_string(key), text) << key;
+  for (const auto& [key, text] : tricky)
+    EXPECT_EQ(again.get_string(key), text) << key;
 }
 
 TEST(CliConfig, BadSpecFilesAreUsageErrorsNamingFileAndLine) {

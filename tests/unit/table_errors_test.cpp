@@ -1,8 +1,8 @@
 // Bad tables give one clear error naming the culprit, and a failed write leaves nothing behind.
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <vector>
 
 #include "table/embedding_table.h"
 #include "table/table_reader.h"
@@ -65,9 +65,13 @@ TEST(TableErrors, FilepathMustBeText) {
 TEST(TableErrors, MissingRequestedColumnIsNamed) {
   ScratchDir dir;
   table::Database db;
-  sql_exec(db, "COPY (SELECT 'a' AS filepath) TO " + quoted(dir / "t.parquet") + " (FORMAT parquet)");
-  EXPECT_THAT(error_of([&] { table::TableReader(db, dir / "t.parquet", {.columns = {"filepath", "vec"}}); },
-                       ErrorKind::kInput),
+  sql_exec(db,
+           "COPY (SELECT 'a' AS filepath) TO " + quoted(dir / "t.parquet") + " (FORMAT parquet)");
+  EXPECT_THAT(error_of(
+                  [&] {
+                    table::TableReader(db, dir / "t.parquet", {.columns = {"filepath", "vec"}});
+                  },
+                  ErrorKind::kInput),
               AllOf(HasSubstr("no column 'vec'"), HasSubstr("filepath (VARCHAR)")));
 }
 
@@ -107,7 +111,8 @@ TEST(TableErrors, FailedWriteLeavesNoFileAndKeepsAnOldOne) {
             if (++chunks == 3) throw std::runtime_error("encoder failed");
             const idx_t n = duckdb_data_chunk_get_size(chunk.get());
             std::vector<idx_t> rows(n);
-            for (idx_t i = 0; i < n; ++i) rows[i] = i;
+            for (idx_t i = 0; i < n; ++i)
+              rows[i] = i;
             writer.append(chunk, rows, std::vector<float>(n * 4, 1.0F));
           }
           writer.commit();
@@ -122,7 +127,8 @@ TEST(TableErrors, FailedWriteLeavesNoFileAndKeepsAnOldOne) {
 TEST(TableErrors, OutputThatIsADirectoryIsRefused) {
   ScratchDir dir;
   table::Database db;
-  sql_exec(db, "COPY (SELECT 'a' AS filepath) TO " + quoted(dir / "in.parquet") + " (FORMAT parquet)");
+  sql_exec(db,
+           "COPY (SELECT 'a' AS filepath) TO " + quoted(dir / "in.parquet") + " (FORMAT parquet)");
   fs::create_directory(dir / "out.parquet");
   table::TableReader reader(db, dir / "in.parquet");
   EXPECT_THAT(error_of([&] { table::EmbeddingTableWriter(db, reader, dir / "out.parquet", 4); },
@@ -133,9 +139,10 @@ TEST(TableErrors, OutputThatIsADirectoryIsRefused) {
 TEST(TableErrors, BadEmbeddingRowsAreNamed) {
   ScratchDir dir;
   table::Database db;
-  sql_exec(db, "COPY (SELECT * FROM (VALUES ('a', [1.0, 2.0]::FLOAT[]), ('b', NULL), "
-               "('c', [1.0]::FLOAT[])) v(filepath, embedding)) TO " +
-                   quoted(dir / "e.parquet") + " (FORMAT parquet)");
+  sql_exec(db,
+           "COPY (SELECT * FROM (VALUES ('a', [1.0, 2.0]::FLOAT[]), ('b', NULL), "
+           "('c', [1.0]::FLOAT[])) v(filepath, embedding)) TO " +
+               quoted(dir / "e.parquet") + " (FORMAT parquet)");
   sql_exec(db, "COPY (SELECT 'a' AS filepath, ['x'] AS embedding) TO " + quoted(dir / "s.parquet") +
                    " (FORMAT parquet)");
 
@@ -154,8 +161,10 @@ TEST(TableErrors, BadEmbeddingRowsAreNamed) {
   EXPECT_THAT(error_of([&] { read_all(dir / "s.parquet"); }, ErrorKind::kInput),
               AllOf(HasSubstr("s.parquet"), HasSubstr("lists of FLOAT")));
 
-  sql_exec(db, "COPY (SELECT * FROM (VALUES ('a', [1.0, 2.0]::FLOAT[]), ('c', [1.0]::FLOAT[])) "
-               "v(filepath, embedding)) TO " + quoted(dir / "l.parquet") + " (FORMAT parquet)");
+  sql_exec(db,
+           "COPY (SELECT * FROM (VALUES ('a', [1.0, 2.0]::FLOAT[]), ('c', [1.0]::FLOAT[])) "
+           "v(filepath, embedding)) TO " +
+               quoted(dir / "l.parquet") + " (FORMAT parquet)");
   EXPECT_THAT(error_of([&] { read_all(dir / "l.parquet"); }, ErrorKind::kInput),
               HasSubstr("row 1 has an embedding of length 1, expected 2"));
 }

@@ -1,7 +1,7 @@
 // read → add embedding → write, checked against DuckDB SQL run directly on the files.
-#include <gtest/gtest.h>
-
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "table/embedding_table.h"
 #include "table/table_reader.h"
@@ -20,29 +20,32 @@ constexpr size_t kDim = 8;
 constexpr int kRows = 5000;  // > 2 DuckDB vectors and > 4 row groups of the input
 
 // Embedding of the row whose id column is `id`: easy to recompute in SQL.
-float embedding_value(int64_t id, size_t j) { return static_cast<float>(id * 10 + j) / 4.0F; }
+float embedding_value(int64_t id, size_t j) {
+  return static_cast<float>(id * 10 + j) / 4.0F;
+}
 
 // An input parquet written by DuckDB SQL (not by deft) with 15 columns of 13 types.
 void write_typed_parquet(table::Database& db, const fs::path& path) {
-  sql_exec(db, "COPY (SELECT "
-               "  'images/' || i || '.jpg' AS filepath, "
-               "  CASE WHEN i % 3 = 0 THEN NULL ELSE (i % 4)::INTEGER END AS label, "
-               "  i::BIGINT AS id, "
-               "  (i % 100)::TINYINT AS tiny, "
-               "  (i * 0.5)::DOUBLE AS siamese_score, "
-               "  (i * 0.25)::FLOAT AS weight, "
-               "  i % 2 = 0 AS flag, "
-               "  CASE WHEN i % 5 = 0 THEN NULL ELSE 'weak ''' || i || '''' END AS weakness, "
-               "  TIMESTAMP '2024-01-01 00:00:00' + INTERVAL (i) SECOND AS captured_at, "
-               "  DATE '2020-02-29' + (i % 400)::INTEGER AS day, "
-               "  (i * 3.25)::DECIMAL(12, 2) AS price, "
-               "  CASE WHEN i % 7 = 0 THEN NULL ELSE [i, NULL, i + 1] END::INTEGER[] AS boxes, "
-               "  {'x': i, 'tag': 't' || (i % 3), 'inner': {'ok': i % 2 = 1}} AS meta, "
-               "  [{'k': 'a', 'v': i::DOUBLE}] AS pairs, "
-               "  ('\\x' || lpad(to_hex(i % 256), 2, '0'))::BLOB AS raw "
-               "FROM range(" +
-                   std::to_string(kRows) + ") t(i)) TO " + quoted(path) +
-                   " (FORMAT parquet, ROW_GROUP_SIZE 1000)");
+  sql_exec(db,
+           "COPY (SELECT "
+           "  'images/' || i || '.jpg' AS filepath, "
+           "  CASE WHEN i % 3 = 0 THEN NULL ELSE (i % 4)::INTEGER END AS label, "
+           "  i::BIGINT AS id, "
+           "  (i % 100)::TINYINT AS tiny, "
+           "  (i * 0.5)::DOUBLE AS siamese_score, "
+           "  (i * 0.25)::FLOAT AS weight, "
+           "  i % 2 = 0 AS flag, "
+           "  CASE WHEN i % 5 = 0 THEN NULL ELSE 'weak ''' || i || '''' END AS weakness, "
+           "  TIMESTAMP '2024-01-01 00:00:00' + INTERVAL (i) SECOND AS captured_at, "
+           "  DATE '2020-02-29' + (i % 400)::INTEGER AS day, "
+           "  (i * 3.25)::DECIMAL(12, 2) AS price, "
+           "  CASE WHEN i % 7 = 0 THEN NULL ELSE [i, NULL, i + 1] END::INTEGER[] AS boxes, "
+           "  {'x': i, 'tag': 't' || (i % 3), 'inner': {'ok': i % 2 = 1}} AS meta, "
+           "  [{'k': 'a', 'v': i::DOUBLE}] AS pairs, "
+           "  ('\\x' || lpad(to_hex(i % 256), 2, '0'))::BLOB AS raw "
+           "FROM range(" +
+               std::to_string(kRows) + ") t(i)) TO " + quoted(path) +
+               " (FORMAT parquet, ROW_GROUP_SIZE 1000)");
 }
 
 // Runs deft's reader and embedding writer; keeps the rows for which keep(id) holds.
@@ -60,7 +63,8 @@ void embed_table(table::Database& db, const fs::path& in, const fs::path& out, K
     for (idx_t r = 0; r < duckdb_data_chunk_get_size(chunk.get()); ++r) {
       if (!keep(ids[r])) continue;
       rows.push_back(r);
-      for (size_t j = 0; j < kDim; ++j) vectors.push_back(embedding_value(ids[r], j));
+      for (size_t j = 0; j < kDim; ++j)
+        vectors.push_back(embedding_value(ids[r], j));
     }
     writer.append(chunk, rows, vectors);
   }
@@ -101,28 +105,30 @@ TEST(TableRoundTrip, EveryCarriedColumnIsIdenticalAndEmbeddingIsAppended) {
   EXPECT_EQ(after, before);
 
   // Spot values, written literally here rather than derived from either file.
-  const auto row7 = sql_rows(db, "SELECT filepath, label, weakness, boxes, meta.tag, raw FROM "
-                                 "read_parquet(" + quoted(out) + ") WHERE id = 7");
+  const auto row7 = sql_rows(db,
+                             "SELECT filepath, label, weakness, boxes, meta.tag, raw FROM "
+                             "read_parquet(" +
+                                 quoted(out) + ") WHERE id = 7");
   ASSERT_EQ(row7.size(), 1U);
-  EXPECT_EQ(row7[0], (std::vector<std::string>{"images/7.jpg", "3", "weak '7'", "NULL", "t1",
-                                                "\\x07"}));
-  const auto row10 = sql_rows(db, "SELECT label, weakness, boxes FROM read_parquet(" +
-                                      quoted(out) + ") WHERE id = 10");
+  EXPECT_EQ(row7[0],
+            (std::vector<std::string>{"images/7.jpg", "3", "weak '7'", "NULL", "t1", "\\x07"}));
+  const auto row10 = sql_rows(
+      db, "SELECT label, weakness, boxes FROM read_parquet(" + quoted(out) + ") WHERE id = 10");
   EXPECT_EQ(row10[0], (std::vector<std::string>{"2", "NULL", "[10, NULL, 11]"}));
 
   // Embeddings: every row holds exactly id*10+j / 4 for j = 0..7.
-  const auto wrong = sql_rows(
-      db, "SELECT count(*) FROM read_parquet(" + quoted(out) +
-              ") WHERE embedding IS DISTINCT FROM "
-              "list_transform(range(8), j -> ((id * 10 + j) / 4.0)::FLOAT)");
+  const auto wrong =
+      sql_rows(db, "SELECT count(*) FROM read_parquet(" + quoted(out) +
+                       ") WHERE embedding IS DISTINCT FROM "
+                       "list_transform(range(8), j -> ((id * 10 + j) / 4.0)::FLOAT)");
   EXPECT_EQ(wrong[0][0], "0");
 
   // Key-value metadata: read back by deft and by DuckDB directly.
   const auto metadata = table::read_kv_metadata(db, out);
   EXPECT_EQ(metadata.at("deft.encoder"), R"({"family":"test","it's":"quoted"})");
   EXPECT_EQ(metadata.at("deft.failures"), "0");
-  const auto direct = sql_rows(db, "SELECT decode(value) FROM parquet_kv_metadata(" +
-                                       quoted(out) + ") WHERE decode(key) = 'deft.failures'");
+  const auto direct = sql_rows(db, "SELECT decode(value) FROM parquet_kv_metadata(" + quoted(out) +
+                                       ") WHERE decode(key) = 'deft.failures'");
   EXPECT_EQ(direct, (std::vector<std::vector<std::string>>{{"0"}}));
 
   // No temporary file is left beside the output.
@@ -139,15 +145,17 @@ TEST(TableRoundTrip, RowsLeftOutAreSkippedAndOrderKept) {
   auto keep = [](int64_t id) { return id % 7 != 3 && !(id >= 2000 && id < 2100); };
   embed_table(db, in, out, keep);
 
-  const auto before = rows_as_text(db, "SELECT * FROM read_parquet(" + quoted(in) +
-                                           ") WHERE id % 7 <> 3 AND NOT (id >= 2000 AND id < 2100)");
+  const auto before =
+      rows_as_text(db, "SELECT * FROM read_parquet(" + quoted(in) +
+                           ") WHERE id % 7 <> 3 AND NOT (id >= 2000 AND id < 2100)");
   const auto after =
       rows_as_text(db, "SELECT * EXCLUDE (embedding) FROM read_parquet(" + quoted(out) + ")");
   EXPECT_EQ(after.size(), static_cast<size_t>(kRows - 714 - 86));  // 714 ≡3 mod 7; 86 more
   EXPECT_EQ(after, before);
-  const auto wrong = sql_rows(db, "SELECT count(*) FROM read_parquet(" + quoted(out) +
-                                      ") WHERE embedding IS DISTINCT FROM "
-                                      "list_transform(range(8), j -> ((id * 10 + j) / 4.0)::FLOAT)");
+  const auto wrong =
+      sql_rows(db, "SELECT count(*) FROM read_parquet(" + quoted(out) +
+                       ") WHERE embedding IS DISTINCT FROM "
+                       "list_transform(range(8), j -> ((id * 10 + j) / 4.0)::FLOAT)");
   EXPECT_EQ(wrong[0][0], "0");
 }
 
@@ -156,8 +164,10 @@ TEST(TableRoundTrip, ExistingEmbeddingColumnIsReplacedInPlace) {
   table::Database db;
   const fs::path in = dir / "old.parquet";
   const fs::path out = dir / "new.parquet";
-  sql_exec(db, "COPY (SELECT 'a' || i AS filepath, [1.0, 2.0]::DOUBLE[] AS embedding, "
-               "i::BIGINT AS id FROM range(3) t(i)) TO " + quoted(in) + " (FORMAT parquet)");
+  sql_exec(db,
+           "COPY (SELECT 'a' || i AS filepath, [1.0, 2.0]::DOUBLE[] AS embedding, "
+           "i::BIGINT AS id FROM range(3) t(i)) TO " +
+               quoted(in) + " (FORMAT parquet)");
   embed_table(db, in, out, [](int64_t) { return true; });
   EXPECT_EQ(schema(db, "SELECT * FROM read_parquet(" + quoted(out) + ")"),
             (std::vector<std::vector<std::string>>{
@@ -176,10 +186,11 @@ TEST(TableRoundTrip, CsvWorksTheSameAsParquet) {
                            "images/b.png,cat,1\n"
                            "\"images/c,1.jpg\",,2\n"
                            "/abs/d.webp,12,3\n");
-  sql_exec(db, "COPY (SELECT * FROM (VALUES ('images/a b.jpg', '007', 0::BIGINT), "
-               "('images/b.png', 'cat', 1), ('images/c,1.jpg', NULL, 2), "
-               "('/abs/d.webp', '12', 3)) v(filepath, label, id)) TO " +
-                   quoted(dir / "pool.parquet") + " (FORMAT parquet)");
+  sql_exec(db,
+           "COPY (SELECT * FROM (VALUES ('images/a b.jpg', '007', 0::BIGINT), "
+           "('images/b.png', 'cat', 1), ('images/c,1.jpg', NULL, 2), "
+           "('/abs/d.webp', '12', 3)) v(filepath, label, id)) TO " +
+               quoted(dir / "pool.parquet") + " (FORMAT parquet)");
 
   embed_table(db, dir / "pool.csv", dir / "from_csv.parquet", [](int64_t) { return true; });
   embed_table(db, dir / "pool.parquet", dir / "from_parquet.parquet", [](int64_t) { return true; });
@@ -231,15 +242,16 @@ TEST(TableRoundTrip, ReadsFloatRowsBack) {
     const auto* id = static_cast<const int64_t*>(
         duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk.get(), 0)));
     ids.insert(ids.end(), id, id + n);
-    table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1), reader.column_type(1),
-                             n, reader.rows_read() - n, "out.parquet", dim, values);
+    table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1), reader.column_type(1), n,
+                             reader.rows_read() - n, "out.parquet", dim, values);
   }
   ASSERT_EQ(dim, kDim);
   ASSERT_EQ(ids.size(), static_cast<size_t>(kRows));
   ASSERT_EQ(values.size(), kRows * kDim);
   for (size_t r = 0; r < ids.size(); ++r) {
     ASSERT_EQ(ids[r], static_cast<int64_t>(r));
-    for (size_t j = 0; j < kDim; ++j) ASSERT_EQ(values[r * kDim + j], embedding_value(ids[r], j));
+    for (size_t j = 0; j < kDim; ++j)
+      ASSERT_EQ(values[r * kDim + j], embedding_value(ids[r], j));
   }
 }
 

@@ -1,13 +1,13 @@
 // A writer process killed with SIGKILL midway leaves nothing at the output path.
 // (Own executable: it forks, and the child must start with no DuckDB threads around.)
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <chrono>
-#include <thread>
-#include <vector>
 
 #include "table/embedding_table.h"
 #include "test_support.h"
@@ -42,7 +42,8 @@ TEST(WriteKill, KilledWriterLeavesNoOutputFile) {
     table::EmbeddingTableWriter writer(db, reader, out, 256);
     std::vector<float> vectors(2048 * 256, 0.5F);
     std::vector<idx_t> rows(2048);
-    for (idx_t i = 0; i < rows.size(); ++i) rows[i] = i;
+    for (idx_t i = 0; i < rows.size(); ++i)
+      rows[i] = i;
     while (table::DataChunk chunk = reader.next_chunk()) {
       const idx_t n = duckdb_data_chunk_get_size(chunk.get());
       writer.append(chunk, std::span(rows).first(n), std::span(vectors).first(n * 256));
