@@ -1,7 +1,7 @@
 #include "common/atomic_file.h"
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -20,7 +20,7 @@ void write_file_atomically(const fs::path& path, std::string_view contents) {
   const fs::path temporary =
       parent / fmt::format(".{}.{}.deft-tmp", path.filename().string(), ::getpid());
   auto fail = [&](std::string_view what) {
-    const std::string reason = std::strerror(errno);
+    const std::string reason = std::system_category().message(errno);
     fs::remove(temporary, ec);
     throw Error(ErrorKind::kRun, fmt::format("cannot {} '{}': {}", what, path.string(), reason));
   };

@@ -2,7 +2,7 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -139,14 +139,14 @@ void fsync_path(const fs::path& path, bool directory) {
   const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
   if (fd < 0) {
     throw Error(ErrorKind::kRun, fmt::format("cannot open '{}' to flush it: {}", path.string(),
-                                             std::strerror(errno)));
+                                             std::system_category().message(errno)));
   }
   const int rc = ::fsync(fd);
   const int fsync_errno = errno;
   ::close(fd);
   if (rc != 0 && !directory) {
     throw Error(ErrorKind::kRun, fmt::format("cannot flush '{}' to disk: {}", path.string(),
-                                             std::strerror(fsync_errno)));
+                                             std::system_category().message(fsync_errno)));
   }
 }
 
@@ -208,7 +208,7 @@ std::string copy_statement(uint64_t feed_id, const fs::path& temporary,
 }  // namespace
 
 ParquetWriter::ParquetWriter(Database& db, fs::path output, std::vector<OutputColumn> columns,
-                             WriterOptions options)
+                             const WriterOptions& options)
     : db_(db), output_(std::move(output)), columns_(std::move(columns)) {
   DEFT_ASSERT(!columns_.empty(), "a parquet file needs at least one column");
   temporary_ = prepare_output(output_);

@@ -42,7 +42,7 @@ struct WriterOptions {
 class ParquetWriter {
  public:
   ParquetWriter(Database& db, std::filesystem::path output, std::vector<OutputColumn> columns,
-                WriterOptions options = {});
+                const WriterOptions& options = {});
   ParquetWriter(const ParquetWriter&) = delete;
   ParquetWriter& operator=(const ParquetWriter&) = delete;
   ~ParquetWriter();
