@@ -171,3 +171,37 @@ TEST(TableErrors, BadEmbeddingRowsAreNamed) {
 
 }  // namespace
 }  // namespace deft
+
+namespace deft {
+namespace {
+
+// A file whose footer is fine but whose data is damaged midway must fail loudly, never end
+// early as if it were shorter.
+TEST(TableErrors, DamageInTheMiddleOfAFileIsAnErrorNotATruncation) {
+  testing::ScratchDir dir;
+  table::Database db;
+  const auto path = dir / "damaged.parquet";
+  testing::sql_exec(db,
+                    "COPY (SELECT 'img/' || i || '.jpg' AS filepath, (i % 7)::INTEGER AS k FROM "
+                    "range(100000) t(i)) TO " +
+                        testing::quoted(path) +
+                        " (FORMAT parquet, ROW_GROUP_SIZE 10000, COMPRESSION zstd)");
+  std::string bytes = testing::read_text_file(path);
+  for (size_t i = bytes.size() / 2; i < bytes.size() / 2 + 4096; ++i)
+    bytes[i] = static_cast<char>(i * 31);
+  testing::write_text_file(path, bytes);
+
+  uint64_t rows = 0;
+  const std::string message = error_of(
+      [&] {
+        table::TableReader reader(db, path);
+        while (table::DataChunk chunk = reader.next_chunk())
+          rows = reader.rows_read();
+      },
+      ErrorKind::kInput);
+  EXPECT_THAT(message, HasSubstr("damaged.parquet"));
+  EXPECT_LT(rows, 100000U);
+}
+
+}  // namespace
+}  // namespace deft
