@@ -166,8 +166,11 @@ void Config::set(std::string_view key, const RawValue& raw, std::string_view ori
   }
 
   switch (spec->type) {
-    case ValueType::kString:
     case ValueType::kPath:
+      if (raw.text.empty()) throw wrong_type("a path");
+      value = Value{State::kSet, raw.text};
+      return;
+    case ValueType::kString:
       value = Value{State::kSet, raw.text};
       return;
     case ValueType::kInt: {

@@ -1,5 +1,6 @@
 #include "common/atomic_file.h"
 
+#include <atomic>
 #include <cerrno>
 #include <system_error>
 
@@ -13,14 +14,76 @@ namespace deft {
 
 namespace fs = std::filesystem;
 
-void write_file_atomically(const fs::path& path, std::string_view contents) {
-  const fs::path parent = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+namespace {
+
+fs::path directory_of(const fs::path& path) {
+  return path.parent_path().empty() ? fs::path(".") : path.parent_path();
+}
+
+std::string errno_text() {
+  return std::system_category().message(errno);
+}
+
+void fsync_path(const fs::path& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
+  if (fd < 0) {
+    throw Error(ErrorKind::kRun,
+                fmt::format("cannot open '{}' to flush it: {}", path.string(), errno_text()));
+  }
+  const int rc = ::fsync(fd);
+  const std::string reason = rc != 0 ? errno_text() : std::string();
+  ::close(fd);
+  // Some filesystems refuse fsync on directories; the rename is still atomic there.
+  if (rc != 0 && !directory) {
+    throw Error(ErrorKind::kRun,
+                fmt::format("cannot flush '{}' to disk: {}", path.string(), reason));
+  }
+}
+
+}  // namespace
+
+fs::path prepare_output(const fs::path& output) {
+  if (output.filename().empty()) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("output '{}' names a directory, not a file", output.string()));
+  }
+  const fs::path parent = directory_of(output);
   std::error_code ec;
   fs::create_directories(parent, ec);
-  const fs::path temporary =
-      parent / fmt::format(".{}.{}.deft-tmp", path.filename().string(), ::getpid());
+  if (ec) {
+    throw Error(ErrorKind::kRun, fmt::format("cannot create the output directory '{}': {}",
+                                             parent.string(), ec.message()));
+  }
+  if (fs::is_directory(output)) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("output '{}' is an existing directory, not a file", output.string()));
+  }
+  static std::atomic<uint64_t> counter{0};
+  return parent / fmt::format(".{}.{}-{}.deft-tmp", output.filename().string(), ::getpid(),
+                              counter.fetch_add(1));
+}
+
+void move_into_place(const fs::path& temporary, const fs::path& output) {
+  std::error_code ec;
+  try {
+    fsync_path(temporary, false);
+    fs::rename(temporary, output);
+  } catch (const fs::filesystem_error& e) {
+    fs::remove(temporary, ec);
+    throw Error(ErrorKind::kRun, fmt::format("cannot move the finished file into place at '{}': {}",
+                                             output.string(), e.code().message()));
+  } catch (...) {
+    fs::remove(temporary, ec);
+    throw;
+  }
+  fsync_path(directory_of(output), true);  // make the rename itself durable
+}
+
+void write_file_atomically(const fs::path& path, std::string_view contents) {
+  const fs::path temporary = prepare_output(path);
   auto fail = [&](std::string_view what) {
-    const std::string reason = std::system_category().message(errno);
+    const std::string reason = errno_text();
+    std::error_code ec;
     fs::remove(temporary, ec);
     throw Error(ErrorKind::kRun, fmt::format("cannot {} '{}': {}", what, path.string(), reason));
   };
@@ -36,12 +99,8 @@ void write_file_atomically(const fs::path& path, std::string_view contents) {
     }
     written += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    fail("flush");
-  }
-  ::close(fd);
-  if (::rename(temporary.c_str(), path.c_str()) != 0) fail("move into place");
+  if (::close(fd) != 0) fail("write");
+  move_into_place(temporary, path);
 }
 
 }  // namespace deft

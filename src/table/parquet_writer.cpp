@@ -1,13 +1,8 @@
 #include "table/parquet_writer.h"
 
-#include <atomic>
-#include <cerrno>
-#include <system_error>
-
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "table/vector_access.h"
 
 namespace deft::table {
@@ -126,66 +121,6 @@ void register_feed_function(Database& db) {
       throw Error(ErrorKind::kRun, "duckdb: cannot register the deft_feed table function");
     }
   });
-}
-
-fs::path temporary_path_for(const fs::path& output) {
-  static std::atomic<uint64_t> counter{0};
-  // Hidden, in the same directory (same filesystem, so rename is atomic), unique per writer.
-  return output.parent_path() / fmt::format(".{}.{}-{}.deft-tmp", output.filename().string(),
-                                            ::getpid(), counter.fetch_add(1));
-}
-
-void fsync_path(const fs::path& path, bool directory) {
-  const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) {
-    throw Error(ErrorKind::kRun, fmt::format("cannot open '{}' to flush it: {}", path.string(),
-                                             std::system_category().message(errno)));
-  }
-  const int rc = ::fsync(fd);
-  const int fsync_errno = errno;
-  ::close(fd);
-  if (rc != 0 && !directory) {
-    throw Error(ErrorKind::kRun, fmt::format("cannot flush '{}' to disk: {}", path.string(),
-                                             std::system_category().message(fsync_errno)));
-  }
-}
-
-// Checks the output path, creates its directory, and returns the temporary path to write.
-fs::path prepare_output(const fs::path& output) {
-  if (output.filename().empty()) {
-    throw Error(ErrorKind::kUsage,
-                fmt::format("output '{}' names a directory, not a file", output.string()));
-  }
-  const fs::path parent = output.parent_path().empty() ? fs::path(".") : output.parent_path();
-  std::error_code ec;
-  fs::create_directories(parent, ec);
-  if (ec) {
-    throw Error(ErrorKind::kRun, fmt::format("cannot create the output directory '{}': {}",
-                                             parent.string(), ec.message()));
-  }
-  if (fs::is_directory(output)) {
-    throw Error(ErrorKind::kUsage,
-                fmt::format("output '{}' is an existing directory, not a file", output.string()));
-  }
-  return temporary_path_for(parent / output.filename());
-}
-
-// Flushes the finished temporary file and renames it to `output` (removing it on failure).
-void move_into_place(const fs::path& temporary, const fs::path& output) {
-  std::error_code ec;
-  try {
-    fsync_path(temporary, false);
-    fs::rename(temporary, output);
-  } catch (const fs::filesystem_error& e) {
-    fs::remove(temporary, ec);
-    throw Error(ErrorKind::kRun, fmt::format("cannot move the finished file into place at '{}': {}",
-                                             output.string(), e.code().message()));
-  } catch (...) {
-    fs::remove(temporary, ec);
-    throw;
-  }
-  const fs::path parent = output.parent_path().empty() ? fs::path(".") : output.parent_path();
-  fsync_path(parent, true);  // make the rename itself durable
 }
 
 std::string copy_statement(uint64_t feed_id, const fs::path& temporary,

@@ -127,6 +127,7 @@ TEST(CliConfig, WrongTypeNamesKeyAndExpectedType) {
       {{"mine", "filter_by_label=maybe"}, "'filter_by_label' must be true or false"},
       {{"mine", "knn_metric=L2"}, "'knn_metric' must be one of cosine, euclidean, manhattan"},
       {{"embed", "model=ResNet"}, "'model' must be one of SigLIP, CLIP, DINOv2, thumbnail"},
+      {{"embed", "input_parquet="}, "'input_parquet' must be a path, got ''"},
   };
   for (const Case& c : cases) {
     const Outcome r = deft_cli(c.args);
