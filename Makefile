@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: setup configure build demo test test-slow test-all format tidy clean
+.PHONY: setup configure build demo test test-slow test-all test-asan format tidy clean
 
 setup:
 	@scripts/setup.sh
@@ -28,6 +28,12 @@ test-slow: build
 	cd $(BUILD) && ctest -L slow --output-on-failure
 
 test-all: test test-slow
+
+# The unit and e2e suites under AddressSanitizer + UBSan (leaks included).
+test-asan: setup
+	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDEFT_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest -LE 'slow|scale' --output-on-failure -j $(JOBS)
 
 format:
 	@git ls-files '*.h' '*.cpp' | xargs clang-format -i
