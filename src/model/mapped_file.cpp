@@ -1,14 +1,14 @@
 #include "model/mapped_file.h"
 
+#include <cerrno>
+#include <system_error>
+#include <utility>
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <system_error>
-#include <utility>
 
 #include "common/error.h"
 

@@ -1,13 +1,13 @@
 #include "model/safetensors.h"
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
 #include <algorithm>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 
@@ -23,9 +23,9 @@ struct DTypeInfo {
 };
 
 constexpr DTypeInfo kDTypes[] = {
-    {"F64", DType::kF64, 8}, {"F32", DType::kF32, 4}, {"F16", DType::kF16, 2},
+    {"F64", DType::kF64, 8},   {"F32", DType::kF32, 4}, {"F16", DType::kF16, 2},
     {"BF16", DType::kBF16, 2}, {"I64", DType::kI64, 8}, {"I32", DType::kI32, 4},
-    {"I16", DType::kI16, 2},  {"I8", DType::kI8, 1},   {"U8", DType::kU8, 1},
+    {"I16", DType::kI16, 2},   {"I8", DType::kI8, 1},   {"U8", DType::kU8, 1},
     {"BOOL", DType::kBool, 1},
 };
 
@@ -45,24 +45,32 @@ const DTypeInfo& info_of(DType dtype) {
 
 uint64_t read_u64_le(const std::byte* p) {
   uint64_t value = 0;
-  for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(p[i]);
+  for (int i = 7; i >= 0; --i)
+    value = (value << 8) | static_cast<uint8_t>(p[i]);
   return value;
 }
 
 }  // namespace
 
-const char* dtype_name(DType dtype) { return info_of(dtype).name; }
-size_t dtype_size(DType dtype) { return info_of(dtype).size; }
+const char* dtype_name(DType dtype) {
+  return info_of(dtype).name;
+}
+size_t dtype_size(DType dtype) {
+  return info_of(dtype).size;
+}
 
 int64_t Tensor::numel() const {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;  // validated not to overflow when the file was opened
+  for (int64_t d : shape)
+    n *= d;  // validated not to overflow when the file was opened
   return n;
 }
 
 SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path) {
   const std::span<const std::byte> bytes = file_.bytes();
-  if (bytes.size() < 8) invalid(path, fmt::format("the file has {} bytes, fewer than the 8-byte header length", bytes.size()));
+  if (bytes.size() < 8)
+    invalid(path, fmt::format("the file has {} bytes, fewer than the 8-byte header length",
+                              bytes.size()));
   const uint64_t header_bytes = read_u64_le(bytes.data());
   if (header_bytes > kMaxHeaderBytes) {
     invalid(path, fmt::format("header length {} exceeds the format's limit of {} bytes",
@@ -99,7 +107,8 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
     if (name == "__metadata__") {
       if (!entry.is_object()) invalid(path, "__metadata__ is not an object");
       for (const auto& [key, value] : entry.items()) {
-        if (!value.is_string()) invalid(path, fmt::format("__metadata__ '{}' is not a string", key));
+        if (!value.is_string())
+          invalid(path, fmt::format("__metadata__ '{}' is not a string", key));
         metadata_[key] = value.get<std::string>();
       }
       continue;
@@ -134,8 +143,8 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
     uint64_t expected_bytes = 0;
     if (__builtin_mul_overflow(numel, known->size, &expected_bytes)) bad("its size overflows");
 
-    if (!offsets_it->is_array() || offsets_it->size() != 2 || !(*offsets_it)[0].is_number_unsigned() ||
-        !(*offsets_it)[1].is_number_unsigned()) {
+    if (!offsets_it->is_array() || offsets_it->size() != 2 ||
+        !(*offsets_it)[0].is_number_unsigned() || !(*offsets_it)[1].is_number_unsigned()) {
       bad("data_offsets is not a pair of non-negative integers");
     }
     const uint64_t begin = (*offsets_it)[0].get<uint64_t>();
@@ -159,7 +168,8 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
   std::sort(ranges.begin(), ranges.end());
   uint64_t cursor = 0;
   for (const auto& [begin, end, name] : ranges) {
-    if (begin < cursor) invalid(path, fmt::format("tensor '{}' overlaps the tensor before it", name));
+    if (begin < cursor)
+      invalid(path, fmt::format("tensor '{}' overlaps the tensor before it", name));
     if (begin > cursor) {
       invalid(path, fmt::format("bytes {}..{} of the data buffer belong to no tensor (before '{}')",
                                 cursor, begin, name));

@@ -1,15 +1,16 @@
 // The safetensors reader: values read exactly, every malformation refused with a clear error.
 #include "model/safetensors.h"
 
-#include <fmt/format.h>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstring>
 #include <limits>
 
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include "common/error.h"
+#include "safetensors_writer.h"
 #include "test_support.h"
 
 namespace deft {
@@ -19,13 +20,9 @@ namespace fs = std::filesystem;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-// A safetensors file from raw parts: the header text as given, then the data bytes.
 void write_raw(const fs::path& path, const std::string& header, const std::string& data,
                uint64_t declared_header_bytes = UINT64_MAX) {
-  const uint64_t n = declared_header_bytes == UINT64_MAX ? header.size() : declared_header_bytes;
-  std::string bytes(8, '\0');
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((n >> (8 * i)) & 0xFF);
-  testing::write_text_file(path, bytes + header + data);
+  testing::write_safetensors_raw(path, header, data, declared_header_bytes);
 }
 
 template <typename T>
@@ -106,7 +103,8 @@ TEST(Safetensors, HalfConversionMatchesTheCompilerOnEveryBitPattern) {
 TEST(Safetensors, MalformedFilesAreRefusedWithTheReason) {
   testing::ScratchDir dir;
   const std::string four_floats = bytes_of<float>({1, 2, 3, 4});
-  const auto entry = [](const char* name, const char* dtype, const char* shape, int begin, int end) {
+  const auto entry = [](const char* name, const char* dtype, const char* shape, int begin,
+                        int end) {
     return fmt::format(R"("{}": {{"dtype": "{}", "shape": {}, "data_offsets": [{}, {}]}})", name,
                        dtype, shape, begin, end);
   };
@@ -133,7 +131,8 @@ TEST(Safetensors, MalformedFilesAreRefusedWithTheReason) {
        four_floats, "bytes 8..12 of the data buffer belong to no tensor (before 'b')"},
       {"trailing_bytes", "{" + entry("a", "F32", "[2]", 0, 8) + "}", four_floats,
        "the data buffer has 16 bytes but the tensors cover 8"},
-      {"duplicate", "{" + entry("w", "F32", "[2]", 0, 8) + ", " + entry("w", "F32", "[2]", 8, 16) + "}",
+      {"duplicate",
+       "{" + entry("w", "F32", "[2]", 0, 8) + ", " + entry("w", "F32", "[2]", 8, 16) + "}",
        four_floats, "tensor 'w' appears twice"},
       {"unknown_dtype", "{" + entry("w", "F8_E4M3", "[16]", 0, 16) + "}", four_floats,
        "tensor 'w': unsupported dtype 'F8_E4M3'"},
@@ -150,13 +149,14 @@ TEST(Safetensors, MalformedFilesAreRefusedWithTheReason) {
   for (const Case& c : cases) {
     const fs::path path = dir / (c.name + ".safetensors");
     write_raw(path, c.header, c.data, c.declared);
-    EXPECT_THAT(error_of(path), AllOf(HasSubstr(path.string()), HasSubstr("is malformed"),
-                                      HasSubstr(c.message)))
+    EXPECT_THAT(error_of(path),
+                AllOf(HasSubstr(path.string()), HasSubstr("is malformed"), HasSubstr(c.message)))
         << c.name;
   }
 
   testing::write_text_file(dir / "short.safetensors", "abc");
-  EXPECT_THAT(error_of(dir / "short.safetensors"), HasSubstr("fewer than the 8-byte header length"));
+  EXPECT_THAT(error_of(dir / "short.safetensors"),
+              HasSubstr("fewer than the 8-byte header length"));
   testing::write_text_file(dir / "empty.safetensors", "");
   EXPECT_THAT(error_of(dir / "empty.safetensors"), HasSubstr("is empty"));
   EXPECT_THAT(error_of(dir / "absent.safetensors"), HasSubstr("cannot open"));
