@@ -1,13 +1,13 @@
 #include "model/checkpoint.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 
@@ -132,7 +132,8 @@ ModelLocation resolve_model_path(std::string_view model_path, const HubEnvironme
                 kSupportedFormats);
   }
   // org/name[@revision], as the hub spells ids; anything else was meant as a path.
-  static const std::regex hub_id(R"(^([A-Za-z0-9][\w.-]*(?:/[A-Za-z0-9][\w.-]*)?)(?:@([\w./-]+))?$)");
+  static const std::regex hub_id(
+      R"(^([A-Za-z0-9][\w.-]*(?:/[A-Za-z0-9][\w.-]*)?)(?:@([\w./-]+))?$)");
   std::cmatch match;
   const std::string text(model_path);
   if (!std::regex_match(text.c_str(), match, hub_id) || text.find("..") != std::string::npos) {
@@ -158,14 +159,14 @@ Checkpoint::Checkpoint(const fs::path& folder) : folder_(folder) {
     std::map<std::string, const SafetensorsFile*> shards;
     for (const auto& [name, file] : map.items()) {
       if (!file.is_string()) {
-        throw Error(ErrorKind::kInput,
-                    fmt::format("'{}': the shard of '{}' is not a file name", index.string(), name));
+        throw Error(ErrorKind::kInput, fmt::format("'{}': the shard of '{}' is not a file name",
+                                                   index.string(), name));
       }
       const std::string shard = file.get<std::string>();
       if (!shards.count(shard)) {
         if (shard.find('/') != std::string::npos || !fs::exists(folder / shard)) {
-          throw Error(ErrorKind::kInput, fmt::format("shard '{}' listed in '{}' is missing",
-                                                     shard, index.string()));
+          throw Error(ErrorKind::kInput,
+                      fmt::format("shard '{}' listed in '{}' is missing", shard, index.string()));
         }
         files_.push_back(std::make_unique<SafetensorsFile>(folder / shard));
         shards[shard] = files_.back().get();
@@ -179,16 +180,17 @@ Checkpoint::Checkpoint(const fs::path& folder) : folder_(folder) {
   } else {
     const bool pickle = fs::exists(folder / "pytorch_model.bin") ||
                         fs::exists(folder / "pytorch_model.bin.index.json");
-    throw Error(ErrorKind::kInput,
-                pickle ? fmt::format("'{}' holds only pytorch_model.bin (pickle), which deft does "
-                                     "not read",
-                                     folder.string())
-                       : fmt::format("'{}' has no {} or {}", folder.string(), kSingleFile,
-                                     kShardIndex),
-                kSupportedFormats);
+    throw Error(
+        ErrorKind::kInput,
+        pickle ? fmt::format("'{}' holds only pytorch_model.bin (pickle), which deft does "
+                             "not read",
+                             folder.string())
+               : fmt::format("'{}' has no {} or {}", folder.string(), kSingleFile, kShardIndex),
+        kSupportedFormats);
   }
   for (const auto& file : files_) {
-    for (const auto& [name, tensor] : file->tensors()) tensors_.emplace(name, &tensor);
+    for (const auto& [name, tensor] : file->tensors())
+      tensors_.emplace(name, &tensor);
   }
 }
 
@@ -209,7 +211,8 @@ const Tensor& Checkpoint::tensor(const std::string& name) const {
 
 std::vector<std::string> Checkpoint::names() const {
   std::vector<std::string> out;
-  for (const auto& [name, tensor] : tensors_) out.push_back(name);
+  for (const auto& [name, tensor] : tensors_)
+    out.push_back(name);
   return out;
 }
 

@@ -1,15 +1,15 @@
 #pragma once
 // Writes small, valid F32 safetensors files for tests (independent of deft's reader).
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "test_support.h"
 
@@ -27,7 +27,8 @@ inline void write_safetensors_raw(const std::filesystem::path& path, const std::
                                   uint64_t declared_header_bytes = UINT64_MAX) {
   const uint64_t n = declared_header_bytes == UINT64_MAX ? header.size() : declared_header_bytes;
   std::string bytes(8, '\0');
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((n >> (8 * i)) & 0xFF);
+  for (int i = 0; i < 8; ++i)
+    bytes[i] = static_cast<char>((n >> (8 * i)) & 0xFF);
   write_text_file(path, bytes + header + data);
 }
 

@@ -71,7 +71,8 @@ TEST(HubCache, ResolvesIdsRevisionsAndCommitsToSnapshots) {
   EXPECT_EQ(main.id, "google/siglip-base-patch16-224");
   EXPECT_EQ(main.revision, kMain);
 
-  EXPECT_EQ(model::resolve_model_path("google/siglip-base-patch16-224@v1.0", env).revision, kTagged);
+  EXPECT_EQ(model::resolve_model_path("google/siglip-base-patch16-224@v1.0", env).revision,
+            kTagged);
   EXPECT_EQ(model::resolve_model_path(std::string("google/siglip-base-patch16-224@") + kTagged, env)
                 .folder,
             repo / "snapshots" / kTagged);
@@ -94,8 +95,9 @@ TEST(HubCache, MissingModelsAndRevisionsNameWhereTheyWereLookedFor) {
               AllOf(HasSubstr((dir / "hub/models--openai--clip-vit-base-patch32").string()),
                     HasSubstr("deft never downloads"),
                     HasSubstr("huggingface-cli download openai/clip-vit-base-patch32")));
-  EXPECT_THAT(error_of([&] { model::resolve_model_path("google/siglip-base-patch16-224@v2", env); }),
-              AllOf(HasSubstr("revision 'v2'"), HasSubstr((repo / "refs/v2").string())));
+  EXPECT_THAT(
+      error_of([&] { model::resolve_model_path("google/siglip-base-patch16-224@v2", env); }),
+      AllOf(HasSubstr("revision 'v2'"), HasSubstr((repo / "refs/v2").string())));
   testing::write_text_file(repo / "refs/broken", "not a hash");
   EXPECT_THAT(
       error_of([&] { model::resolve_model_path("google/siglip-base-patch16-224@broken", env); }),
@@ -141,8 +143,9 @@ TEST(Checkpoint, LocalFoldersShardsAndUnsupportedFormats) {
               HasSubstr("shard 'model-00003-of-00002.safetensors' listed in"));
   testing::write_text_file(dir / "sharded/model.safetensors.index.json",
                            R"({"weight_map": {"b": "model-00001-of-00002.safetensors"}})");
-  EXPECT_THAT(error_of([&] { model::Checkpoint c(dir / "sharded"); }),
-              HasSubstr("places tensor 'b' in 'model-00001-of-00002.safetensors', which does not hold it"));
+  EXPECT_THAT(
+      error_of([&] { model::Checkpoint c(dir / "sharded"); }),
+      HasSubstr("places tensor 'b' in 'model-00001-of-00002.safetensors', which does not hold it"));
 
   // Formats deft does not read say so, and say what it reads.
   fs::create_directories(dir / "pickle");
@@ -154,9 +157,7 @@ TEST(Checkpoint, LocalFoldersShardsAndUnsupportedFormats) {
               AllOf(HasSubstr("PyTorch/TAO checkpoint (.pth)"), HasSubstr("does not support yet"),
                     HasSubstr("model.safetensors")));
   EXPECT_THAT(
-      error_of([&] {
-        model::resolve_model_path((dir / "ckpt/model.safetensors").string(), env);
-      }),
+      error_of([&] { model::resolve_model_path((dir / "ckpt/model.safetensors").string(), env); }),
       HasSubstr("is a file; give the checkpoint folder"));
   fs::create_directories(dir / "emptyfolder");
   EXPECT_THAT(error_of([&] { model::Checkpoint c(dir / "emptyfolder"); }),

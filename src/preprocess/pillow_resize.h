@@ -1,0 +1,16 @@
+#pragma once
+// Pillow's Image.resize(size, BICUBIC) on RGB uint8, reproduced bit for bit
+// (../shared/specs/encoders.md §5, Pillow src/libImaging/Resample.c): Keys cubic a = −0.5,
+// support 2 × max(scale, 1), coefficients normalised in double then turned into 22-bit fixed
+// point (rounded away from zero), horizontal pass first into uint8, then vertical; a pass whose
+// size is unchanged is skipped. Identical bytes to Pillow are what make embeddings match.
+//
+//   RgbImage small = pillow_resize_bicubic(image, 224, 224);
+
+#include "preprocess/rgb_image.h"
+
+namespace deft::preprocess {
+
+RgbImage pillow_resize_bicubic(const RgbImage& image, int width, int height);
+
+}  // namespace deft::preprocess
