@@ -99,7 +99,8 @@ RgbImage resize_vertical(const RgbImage& in, int height) {
     for (size_t i = 0; i < stride; ++i) {
       int s = 1 << (kPrecisionBits - 1);
       const uint8_t* p = first + i;
-      for (int y = 0; y < taps.count[yy]; ++y, p += stride) s += *p * k[y];
+      for (int y = 0; y < taps.count[yy]; ++y, p += stride)
+        s += *p * k[y];
       dst[i] = clip8(s);
     }
   }

@@ -20,7 +20,8 @@ inline preprocess::RgbImage read_ppm(const std::filesystem::path& path) {
   in.get();  // the single whitespace byte before the pixels
   if (!in || magic != "P6" || maxval != 255) throw std::runtime_error("bad PPM " + path.string());
   preprocess::RgbImage image(width, height);
-  in.read(reinterpret_cast<char*>(image.data.data()), static_cast<std::streamsize>(image.data.size()));
+  in.read(reinterpret_cast<char*>(image.data.data()),
+          static_cast<std::streamsize>(image.data.size()));
   if (!in) throw std::runtime_error("short PPM " + path.string());
   return image;
 }

@@ -2,9 +2,9 @@
 // tests/data/generate_tiny_models.py): 22 target sizes × 3 sources, up and down, odd, 1-wide.
 #include "preprocess/pillow_resize.h"
 
-#include <gtest/gtest.h>
-
 #include <regex>
+
+#include <gtest/gtest.h>
 
 #include "ppm.h"
 
@@ -22,14 +22,16 @@ TEST(PillowResize, EqualsPillowByteForByte) {
     std::smatch m;
     const std::string file = entry.path().filename().string();
     ASSERT_TRUE(std::regex_match(file, m, name)) << file;
-    const preprocess::RgbImage source = testing::read_ppm(kFixtures / "images" / (m[1].str() + ".ppm"));
+    const preprocess::RgbImage source =
+        testing::read_ppm(kFixtures / "images" / (m[1].str() + ".ppm"));
     const preprocess::RgbImage expected = testing::read_ppm(entry.path());
     const preprocess::RgbImage got =
         preprocess::pillow_resize_bicubic(source, std::stoi(m[2]), std::stoi(m[3]));
     ASSERT_EQ(got.width, expected.width) << file;
     ASSERT_EQ(got.height, expected.height) << file;
     size_t differing = 0;
-    for (size_t i = 0; i < got.data.size(); ++i) differing += got.data[i] != expected.data[i];
+    for (size_t i = 0; i < got.data.size(); ++i)
+      differing += got.data[i] != expected.data[i];
     EXPECT_EQ(differing, 0U) << file << ": " << differing << " of " << got.data.size()
                              << " bytes differ";
     ++compared;
@@ -39,7 +41,8 @@ TEST(PillowResize, EqualsPillowByteForByte) {
 
 TEST(PillowResize, SameSizeIsACopy) {
   preprocess::RgbImage image(3, 2);
-  for (size_t i = 0; i < image.data.size(); ++i) image.data[i] = static_cast<uint8_t>(i * 40);
+  for (size_t i = 0; i < image.data.size(); ++i)
+    image.data[i] = static_cast<uint8_t>(i * 40);
   EXPECT_EQ(preprocess::pillow_resize_bicubic(image, 3, 2).data, image.data);
 }
 

@@ -1,0 +1,79 @@
+// CLIP vision tower (encoders.md §3): patches (no conv bias) after a class token, positions,
+// pre_layrnorm, pre-LN blocks with quick_gelu; post_layernorm on the class token only, then
+// visual_projection (absent in a plain CLIPVisionModel: the pooled output is the embedding).
+#include "model/encoder.h"
+#include "model/vit.h"
+
+namespace deft::model {
+namespace {
+
+const BlockNames kNames = {"encoder.layers.{}.layer_norm1",
+                           "encoder.layers.{}.self_attn.q_proj",
+                           "encoder.layers.{}.self_attn.k_proj",
+                           "encoder.layers.{}.self_attn.v_proj",
+                           "encoder.layers.{}.self_attn.out_proj",
+                           "encoder.layers.{}.layer_norm2",
+                           "encoder.layers.{}.mlp.fc1",
+                           "encoder.layers.{}.mlp.fc2",
+                           "",
+                           ""};
+
+class ClipEncoder final : public Encoder {
+ public:
+  ClipEncoder(const Checkpoint& checkpoint, ModelConfig config) : Encoder(std::move(config)) {
+    const VisionConfig& c = this->config().vision;
+    const WeightReader w(checkpoint, "vision_model.");
+    const WeightReader top(checkpoint, "");
+    const int d = c.hidden_size;
+    const int grid = c.image_size / c.patch_size;
+    trunk_.config = c;
+    set_input_size(trunk_, this->config().processor.input_height(),
+                   this->config().processor.input_width());
+    trunk_.patch = w.patch_embedding("embeddings.patch_embedding", c, false);
+    trunk_.cls = w.tensor("embeddings.class_embedding", {d});
+    trunk_.position = interpolate_positions(
+        w.tensor("embeddings.position_embedding.weight", {grid * grid + 1, d}), grid, d, true,
+        trunk_.grid_h, trunk_.grid_w);
+    pre_ = w.norm("pre_layrnorm", d, c.layer_norm_eps);
+    for (int i = 0; i < c.num_hidden_layers; ++i) trunk_.blocks.push_back(w.block(kNames, i, c));
+    post_ = w.norm("post_layernorm", d, c.layer_norm_eps);
+    if (top.has("visual_projection.weight")) {
+      const Tensor& t = checkpoint.tensor("visual_projection.weight");
+      const int projection = t.shape.empty() ? 0 : static_cast<int>(t.shape[0]);
+      projection_ = top.linear("visual_projection", d, projection, false);
+    }
+  }
+
+  size_t embedding_dim() const override {
+    return static_cast<size_t>(projection_.out > 0 ? projection_.out : config().vision.hidden_size);
+  }
+
+  void encode(const float* pixels, size_t n, float* out) const override {
+    const size_t d = static_cast<size_t>(config().vision.hidden_size);
+    const size_t tokens = trunk_.tokens();
+    std::vector<float> hidden(n * tokens * d);
+    trunk_.embed(pixels, n, hidden.data());
+    pre_.apply(hidden.data(), n * tokens, hidden.data());
+    trunk_.run_blocks(hidden.data(), n);
+    std::vector<float> pooled(n * d);
+    for (size_t i = 0; i < n; ++i) post_.apply(hidden.data() + i * tokens * d, 1, &pooled[i * d]);
+    if (projection_.out > 0) {
+      projection_.apply(pooled.data(), n, out);
+    } else {
+      std::copy(pooled.begin(), pooled.end(), out);
+    }
+  }
+
+ private:
+  VitTrunk trunk_;
+  Norm pre_, post_;
+  Linear projection_;  // out == 0: none
+};
+
+}  // namespace
+
+std::unique_ptr<Encoder> make_clip(const Checkpoint& checkpoint, ModelConfig config) {
+  return std::make_unique<ClipEncoder>(checkpoint, std::move(config));
+}
+
+}  // namespace deft::model

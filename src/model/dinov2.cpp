@@ -1,0 +1,65 @@
+// DINOv2 (encoders.md §4): patches (conv with bias) after a class token; position embeddings
+// always interpolated to the input grid (PyTorch bicubic, size=(grid_h, grid_w) as current
+// transformers does); pre-LN blocks with exact-erf GELU and layer scale; the final layernorm's
+// class token is the embedding.
+#include "model/encoder.h"
+#include "model/vit.h"
+
+namespace deft::model {
+namespace {
+
+const BlockNames kNames = {"encoder.layer.{}.norm1",
+                           "encoder.layer.{}.attention.attention.query",
+                           "encoder.layer.{}.attention.attention.key",
+                           "encoder.layer.{}.attention.attention.value",
+                           "encoder.layer.{}.attention.output.dense",
+                           "encoder.layer.{}.norm2",
+                           "encoder.layer.{}.mlp.fc1",
+                           "encoder.layer.{}.mlp.fc2",
+                           "encoder.layer.{}.layer_scale1.lambda1",
+                           "encoder.layer.{}.layer_scale2.lambda1"};
+
+class Dinov2Encoder final : public Encoder {
+ public:
+  Dinov2Encoder(const Checkpoint& checkpoint, ModelConfig config) : Encoder(std::move(config)) {
+    const VisionConfig& c = this->config().vision;
+    // Classification checkpoints keep the backbone under "dinov2.".
+    const WeightReader w(checkpoint,
+                         checkpoint.find("dinov2.embeddings.cls_token") != nullptr ? "dinov2." : "");
+    const int d = c.hidden_size;
+    const int grid = c.image_size / c.patch_size;
+    trunk_.config = c;
+    set_input_size(trunk_, this->config().processor.input_height(),
+                   this->config().processor.input_width());
+    trunk_.patch = w.patch_embedding("embeddings.patch_embeddings.projection", c, true);
+    trunk_.cls = w.tensor("embeddings.cls_token", {1, 1, d});
+    trunk_.position = interpolate_positions(
+        w.tensor("embeddings.position_embeddings", {1, grid * grid + 1, d}), grid, d, true,
+        trunk_.grid_h, trunk_.grid_w);
+    for (int i = 0; i < c.num_hidden_layers; ++i) trunk_.blocks.push_back(w.block(kNames, i, c));
+    final_ = w.norm("layernorm", d, c.layer_norm_eps);
+  }
+
+  size_t embedding_dim() const override { return static_cast<size_t>(config().vision.hidden_size); }
+
+  void encode(const float* pixels, size_t n, float* out) const override {
+    const size_t d = static_cast<size_t>(config().vision.hidden_size);
+    const size_t tokens = trunk_.tokens();
+    std::vector<float> hidden(n * tokens * d);
+    trunk_.embed(pixels, n, hidden.data());
+    trunk_.run_blocks(hidden.data(), n);
+    for (size_t i = 0; i < n; ++i) final_.apply(hidden.data() + i * tokens * d, 1, out + i * d);
+  }
+
+ private:
+  VitTrunk trunk_;
+  Norm final_;
+};
+
+}  // namespace
+
+std::unique_ptr<Encoder> make_dinov2(const Checkpoint& checkpoint, ModelConfig config) {
+  return std::make_unique<Dinov2Encoder>(checkpoint, std::move(config));
+}
+
+}  // namespace deft::model

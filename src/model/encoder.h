@@ -1,0 +1,48 @@
+#pragma once
+// An image encoder loaded from a checkpoint folder: preprocessed pixels in, embeddings out.
+//
+//   auto encoder = model::load_encoder(folder, model::Family::kSigLIP);
+//   const auto& p = encoder->config().processor;            // input size, mean, std
+//   std::vector<float> pixels(n * 3 * p.input_height() * p.input_width());
+//   ... preprocess::preprocess_image(image, p, &pixels[i * 3 * h * w]) ...
+//   std::vector<float> out(n * encoder->embedding_dim());
+//   encoder->encode(pixels.data(), n, out.data());            // raw outputs, not normalised
+//
+// One file per family (siglip.cpp, clip.cpp, dinov2.cpp) over the shared blocks of vit.h.
+
+#include <filesystem>
+#include <memory>
+
+#include "model/checkpoint.h"
+#include "model/vision_config.h"
+
+namespace deft::model {
+
+class Encoder {
+ public:
+  explicit Encoder(ModelConfig config) : config_(std::move(config)) {}
+  virtual ~Encoder() = default;
+  Encoder(const Encoder&) = delete;
+  Encoder& operator=(const Encoder&) = delete;
+
+  const ModelConfig& config() const { return config_; }
+  virtual size_t embedding_dim() const = 0;
+  // pixels: n × 3 × input_height × input_width; out: n × embedding_dim(). Thread-compatible:
+  // concurrent calls on one encoder are safe (no state changes after loading).
+  virtual void encode(const float* pixels, size_t n, float* out) const = 0;
+
+ private:
+  ModelConfig config_;
+};
+
+// Reads config.json, preprocessor_config.json and the weights of `folder` for `family`.
+// Throws Error(kInput) for a family mismatch, a missing tensor or a shape that disagrees with
+// the config, each naming the file and tensor.
+std::unique_ptr<Encoder> load_encoder(const std::filesystem::path& folder, Family family);
+
+// The family builders (one file each).
+std::unique_ptr<Encoder> make_siglip(const Checkpoint& checkpoint, ModelConfig config);
+std::unique_ptr<Encoder> make_clip(const Checkpoint& checkpoint, ModelConfig config);
+std::unique_ptr<Encoder> make_dinov2(const Checkpoint& checkpoint, ModelConfig config);
+
+}  // namespace deft::model

@@ -1,0 +1,109 @@
+// SigLIP vision tower (encoders.md §2): patches + positions (no class token), pre-LN blocks,
+// post_layernorm on every token, then the attention-pooling head; the embedding is the head's
+// output for the probe (hidden_size values, not normalised).
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "kernels/reference.h"
+#include "model/encoder.h"
+#include "model/vit.h"
+
+namespace deft::model {
+namespace {
+
+const BlockNames kNames = {"encoder.layers.{}.layer_norm1",
+                           "encoder.layers.{}.self_attn.q_proj",
+                           "encoder.layers.{}.self_attn.k_proj",
+                           "encoder.layers.{}.self_attn.v_proj",
+                           "encoder.layers.{}.self_attn.out_proj",
+                           "encoder.layers.{}.layer_norm2",
+                           "encoder.layers.{}.mlp.fc1",
+                           "encoder.layers.{}.mlp.fc2",
+                           "",
+                           ""};
+
+class SiglipEncoder final : public Encoder {
+ public:
+  SiglipEncoder(const Checkpoint& checkpoint, ModelConfig config) : Encoder(std::move(config)) {
+    const VisionConfig& c = this->config().vision;
+    if (!c.use_head) {
+      throw Error(ErrorKind::kInput, "SigLIP checkpoints without the pooling head "
+                                     "(vision_use_head: false) give no image embedding");
+    }
+    const WeightReader w(checkpoint, "vision_model.");
+    const int d = c.hidden_size;
+    const int grid = c.image_size / c.patch_size;
+    trunk_.config = c;
+    set_input_size(trunk_, this->config().processor.input_height(),
+                   this->config().processor.input_width());
+    trunk_.patch = w.patch_embedding("embeddings.patch_embedding", c, true);
+    trunk_.position = interpolate_positions(
+        w.tensor("embeddings.position_embedding.weight", {grid * grid, d}), grid, d, false,
+        trunk_.grid_h, trunk_.grid_w);
+    for (int i = 0; i < c.num_hidden_layers; ++i) trunk_.blocks.push_back(w.block(kNames, i, c));
+    post_ = w.norm("post_layernorm", d, c.layer_norm_eps);
+
+    // The head: MultiheadAttention with a packed in_proj (rows q, k, v), then an MLP.
+    const std::vector<float> in_w = w.tensor("head.attention.in_proj_weight", {3 * d, d});
+    const std::vector<float> in_b = w.tensor("head.attention.in_proj_bias", {3 * d});
+    const auto slice = [&](int part) {
+      Linear l{{in_w.begin() + part * d * d, in_w.begin() + (part + 1) * d * d},
+               {in_b.begin() + part * d, in_b.begin() + (part + 1) * d}, d, d};
+      return l;
+    };
+    head_k_ = slice(1);
+    head_v_ = slice(2);
+    head_out_ = w.linear("head.attention.out_proj", d, d);
+    head_norm_ = w.norm("head.layernorm", d, c.layer_norm_eps);
+    head_fc1_ = w.linear("head.mlp.fc1", d, c.intermediate_size);
+    head_fc2_ = w.linear("head.mlp.fc2", c.intermediate_size, d);
+    // The probe's query is the same for every image: computed once.
+    const std::vector<float> probe = w.tensor("head.probe", {1, 1, d});
+    query_.resize(d);
+    slice(0).apply(probe.data(), 1, query_.data());
+  }
+
+  size_t embedding_dim() const override { return static_cast<size_t>(config().vision.hidden_size); }
+
+  void encode(const float* pixels, size_t n, float* out) const override {
+    const VisionConfig& c = config().vision;
+    const size_t d = static_cast<size_t>(c.hidden_size);
+    const size_t tokens = trunk_.tokens();
+    std::vector<float> hidden(n * tokens * d);
+    trunk_.embed(pixels, n, hidden.data());
+    trunk_.run_blocks(hidden.data(), n);
+    post_.apply(hidden.data(), n * tokens, hidden.data());
+
+    std::vector<float> k(tokens * d), v(tokens * d), a(d), pooled(d), x(d);
+    std::vector<float> mid(static_cast<size_t>(c.intermediate_size));
+    for (size_t i = 0; i < n; ++i) {
+      const float* seq = hidden.data() + i * tokens * d;
+      head_k_.apply(seq, tokens, k.data());
+      head_v_.apply(seq, tokens, v.data());
+      kernels::reference::attention(query_.data(), 1, k.data(), v.data(), tokens, d,
+                                    static_cast<size_t>(c.num_attention_heads), a.data());
+      head_out_.apply(a.data(), 1, pooled.data());
+      // y = a + mlp(layernorm(a)): the attention output is not added back to the probe.
+      head_norm_.apply(pooled.data(), 1, x.data());
+      head_fc1_.apply(x.data(), 1, mid.data());
+      activate(c.hidden_act, mid.data(), mid.size());
+      head_fc2_.apply(mid.data(), 1, x.data());
+      for (size_t j = 0; j < d; ++j) out[i * d + j] = pooled[j] + x[j];
+    }
+  }
+
+ private:
+  VitTrunk trunk_;
+  Norm post_;
+  std::vector<float> query_;
+  Linear head_k_, head_v_, head_out_, head_fc1_, head_fc2_;
+  Norm head_norm_;
+};
+
+}  // namespace
+
+std::unique_ptr<Encoder> make_siglip(const Checkpoint& checkpoint, ModelConfig config) {
+  return std::make_unique<SiglipEncoder>(checkpoint, std::move(config));
+}
+
+}  // namespace deft::model

@@ -1,0 +1,235 @@
+#include "model/vit.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+#include "kernels/reference.h"
+
+namespace deft::model {
+
+void Linear::apply(const float* x, size_t rows, float* y) const {
+  kernels::reference::linear(x, rows, in, weight.data(), bias.empty() ? nullptr : bias.data(), out,
+                             y);
+}
+
+void Norm::apply(const float* x, size_t rows, float* y) const {
+  kernels::reference::layer_norm(x, rows, weight.size(), weight.data(), bias.data(), eps, y);
+}
+
+void activate(Activation act, float* x, size_t count) {
+  switch (act) {
+    case Activation::kGeluTanh:
+      kernels::reference::gelu_tanh(x, count);
+      return;
+    case Activation::kQuickGelu:
+      kernels::reference::quick_gelu(x, count);
+      return;
+    case Activation::kGeluErf:
+      kernels::reference::gelu_erf(x, count);
+      return;
+  }
+}
+
+bool WeightReader::has(const std::string& name) const {
+  return checkpoint_.find(prefix_ + name) != nullptr;
+}
+
+std::vector<float> WeightReader::tensor(const std::string& name,
+                                        const std::vector<int64_t>& shape) const {
+  const Tensor& t = checkpoint_.tensor(prefix_ + name);
+  // Shapes match when equal, or equal after dropping leading 1s ([1, 1, D] probe vs [D]).
+  auto squeezed = [](std::vector<int64_t> s) {
+    while (s.size() > 1 && s.front() == 1) s.erase(s.begin());
+    return s;
+  };
+  if (squeezed(t.shape) != squeezed(shape)) {
+    throw Error(ErrorKind::kInput,
+                fmt::format("tensor '{}' in '{}' has shape [{}], the config implies [{}]", t.name,
+                            t.file.string(), fmt::join(t.shape, ", "), fmt::join(shape, ", ")),
+                "config.json and the weights disagree: is this the right config for the checkpoint?");
+  }
+  return to_f32(t);
+}
+
+Linear WeightReader::linear(const std::string& name, int in, int out, bool bias) const {
+  Linear l;
+  l.in = in;
+  l.out = out;
+  l.weight = tensor(name + ".weight", {out, in});
+  if (bias) l.bias = tensor(name + ".bias", {out});
+  return l;
+}
+
+Norm WeightReader::norm(const std::string& name, int d, float eps) const {
+  return {tensor(name + ".weight", {d}), tensor(name + ".bias", {d}), eps};
+}
+
+Linear WeightReader::patch_embedding(const std::string& name, const VisionConfig& c,
+                                     bool bias) const {
+  const int d = c.hidden_size;
+  const int p = c.patch_size;
+  Linear l;
+  l.in = 3 * p * p;
+  l.out = d;
+  l.weight = tensor(name + ".weight", {d, 3, p, p});
+  if (bias) l.bias = tensor(name + ".bias", {d});
+  return l;
+}
+
+Block WeightReader::block(const BlockNames& names, int layer, const VisionConfig& c) const {
+  const auto at = [&](const std::string& pattern) { return fmt::format(fmt::runtime(pattern), layer); };
+  const int d = c.hidden_size;
+  const int m = c.intermediate_size;
+  Block b;
+  b.ln1 = norm(at(names.ln1), d, c.layer_norm_eps);
+  b.q = linear(at(names.q), d, d);
+  b.k = linear(at(names.k), d, d);
+  b.v = linear(at(names.v), d, d);
+  b.o = linear(at(names.o), d, d);
+  b.ln2 = norm(at(names.ln2), d, c.layer_norm_eps);
+  b.fc1 = linear(at(names.fc1), d, m);
+  b.fc2 = linear(at(names.fc2), m, d);
+  if (!names.scale1.empty()) b.scale1 = tensor(at(names.scale1), {d});
+  if (!names.scale2.empty()) b.scale2 = tensor(at(names.scale2), {d});
+  return b;
+}
+
+void run_block(const Block& b, const VisionConfig& c, float* hidden, size_t n, size_t tokens) {
+  const size_t d = static_cast<size_t>(c.hidden_size);
+  const size_t m = static_cast<size_t>(c.intermediate_size);
+  const size_t rows = n * tokens;
+  std::vector<float> x(rows * d), q(rows * d), k(rows * d), v(rows * d), a(rows * d), o(rows * d);
+  b.ln1.apply(hidden, rows, x.data());
+  b.q.apply(x.data(), rows, q.data());
+  b.k.apply(x.data(), rows, k.data());
+  b.v.apply(x.data(), rows, v.data());
+  for (size_t i = 0; i < n; ++i) {
+    const size_t offset = i * tokens * d;
+    kernels::reference::attention(q.data() + offset, tokens, k.data() + offset, v.data() + offset,
+                                  tokens, d, static_cast<size_t>(c.num_attention_heads),
+                                  a.data() + offset);
+  }
+  b.o.apply(a.data(), rows, o.data());
+  const auto add = [&](const std::vector<float>& update, const std::vector<float>& scale) {
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t j = 0; j < d; ++j) {
+        hidden[r * d + j] += scale.empty() ? update[r * d + j] : scale[j] * update[r * d + j];
+      }
+    }
+  };
+  add(o, b.scale1);
+  b.ln2.apply(hidden, rows, x.data());
+  std::vector<float> mid(rows * m);
+  b.fc1.apply(x.data(), rows, mid.data());
+  activate(c.hidden_act, mid.data(), mid.size());
+  b.fc2.apply(mid.data(), rows, o.data());
+  add(o, b.scale2);
+}
+
+void VitTrunk::embed(const float* pixels, size_t n, float* hidden) const {
+  const int p = config.patch_size;
+  const int h = input_h;
+  const int w = input_w;
+  const size_t d = static_cast<size_t>(config.hidden_size);
+  const size_t patches = static_cast<size_t>(grid_h) * grid_w;
+  const size_t patch_values = static_cast<size_t>(3) * p * p;
+  const size_t first = cls.empty() ? 0 : 1;
+  std::vector<float> gathered(patches * patch_values);
+  std::vector<float> projected(patches * d);
+  for (size_t i = 0; i < n; ++i) {
+    const float* image = pixels + i * 3 * static_cast<size_t>(h) * w;
+    // Each patch flattened in (channel, ky, kx) order = the conv kernel's layout.
+    for (int gy = 0; gy < grid_h; ++gy) {
+      for (int gx = 0; gx < grid_w; ++gx) {
+        float* out = &gathered[(static_cast<size_t>(gy) * grid_w + gx) * patch_values];
+        for (int c = 0; c < 3; ++c) {
+          for (int ky = 0; ky < p; ++ky) {
+            const float* src = image + (static_cast<size_t>(c) * h + gy * p + ky) * w + gx * p;
+            std::copy(src, src + p, out + (static_cast<size_t>(c) * p + ky) * p);
+          }
+        }
+      }
+    }
+    patch.apply(gathered.data(), patches, projected.data());
+    float* seq = hidden + i * tokens() * d;
+    if (!cls.empty()) std::copy(cls.begin(), cls.end(), seq);
+    std::copy(projected.begin(), projected.end(), seq + first * d);
+    for (size_t j = 0; j < tokens() * d; ++j) seq[j] += position[j];
+  }
+}
+
+void set_input_size(VitTrunk& trunk, int input_h, int input_w) {
+  const int p = trunk.config.patch_size;
+  if (input_h < p || input_w < p) {
+    throw Error(ErrorKind::kInput, fmt::format("model input {}×{} is smaller than one {}-pixel patch",
+                                               input_w, input_h, p));
+  }
+  trunk.input_h = input_h;
+  trunk.input_w = input_w;
+  trunk.grid_h = input_h / p;
+  trunk.grid_w = input_w / p;
+}
+
+void VitTrunk::run_blocks(float* hidden, size_t n) const {
+  for (const Block& b : blocks) run_block(b, config, hidden, n, tokens());
+}
+
+namespace {
+
+// PyTorch's cubic convolution coefficients (upsample_bicubic2d, A = −0.75) for offset t.
+void cubic_coefficients(double t, double c[4]) {
+  constexpr double a = -0.75;
+  const auto near = [&](double x) { return ((a + 2) * x - (a + 3)) * x * x + 1; };
+  const auto far = [&](double x) { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a; };
+  c[0] = far(t + 1.0);
+  c[1] = near(t);
+  c[2] = near(1.0 - t);
+  c[3] = far(2.0 - t);
+}
+
+}  // namespace
+
+std::vector<float> interpolate_positions(const std::vector<float>& table, int grid, int dim,
+                                         bool has_class_row, int grid_h, int grid_w) {
+  if (grid_h == grid && grid_w == grid) return table;
+  const size_t first = has_class_row ? 1 : 0;
+  const float* src = table.data() + first * dim;
+  std::vector<float> out((first + static_cast<size_t>(grid_h) * grid_w) * dim);
+  std::copy(table.begin(), table.begin() + static_cast<std::ptrdiff_t>(first * dim), out.begin());
+  const auto at = [&](int y, int x, int c) {
+    y = std::clamp(y, 0, grid - 1);
+    x = std::clamp(x, 0, grid - 1);
+    return static_cast<double>(src[(static_cast<size_t>(y) * grid + x) * dim + c]);
+  };
+  const double scale_y = static_cast<double>(grid) / grid_h;
+  const double scale_x = static_cast<double>(grid) / grid_w;
+  for (int oy = 0; oy < grid_h; ++oy) {
+    const double sy = scale_y * (oy + 0.5) - 0.5;
+    const int iy = static_cast<int>(std::floor(sy));
+    double cy[4];
+    cubic_coefficients(sy - iy, cy);
+    for (int ox = 0; ox < grid_w; ++ox) {
+      const double sx = scale_x * (ox + 0.5) - 0.5;
+      const int ix = static_cast<int>(std::floor(sx));
+      double cx[4];
+      cubic_coefficients(sx - ix, cx);
+      float* dst = out.data() + (first + static_cast<size_t>(oy) * grid_w + ox) * dim;
+      for (int c = 0; c < dim; ++c) {
+        double value = 0.0;
+        for (int j = 0; j < 4; ++j) {
+          double row = 0.0;
+          for (int i = 0; i < 4; ++i) row += cx[i] * at(iy - 1 + j, ix - 1 + i, c);
+          value += cy[j] * row;
+        }
+        dst[c] = static_cast<float>(value);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace deft::model

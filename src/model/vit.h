@@ -1,0 +1,98 @@
+#pragma once
+// Shared ViT building blocks for the encoder families (siglip.cpp, clip.cpp, dinov2.cpp).
+// Activations are row-major [tokens × hidden]; a batch of n images of T tokens is n·T rows.
+
+#include <string>
+#include <vector>
+
+#include "model/checkpoint.h"
+#include "model/vision_config.h"
+
+namespace deft::model {
+
+// y = x·Wᵀ + b, W stored [out × in].
+struct Linear {
+  std::vector<float> weight;
+  std::vector<float> bias;  // empty: no bias
+  int in = 0;
+  int out = 0;
+  void apply(const float* x, size_t rows, float* y) const;
+};
+
+struct Norm {
+  std::vector<float> weight;
+  std::vector<float> bias;
+  float eps = 1e-6F;
+  void apply(const float* x, size_t rows, float* y) const;
+};
+
+// One pre-LN transformer block: h += s1 ⊙ o(MHA(ln1(h))); h += s2 ⊙ fc2(act(fc1(ln2(h)))).
+// s1/s2 (DINOv2's layer scale) are empty when the model has none.
+struct Block {
+  Norm ln1;
+  Linear q, k, v, o;
+  Norm ln2;
+  Linear fc1, fc2;
+  std::vector<float> scale1, scale2;
+};
+
+// Tensor names of one block, as `{}`-templates over the layer index.
+struct BlockNames {
+  std::string ln1, q, k, v, o, ln2, fc1, fc2, scale1, scale2;  // scale*: "" when absent
+};
+
+// Reads tensors by name from a checkpoint as float32, checking each shape; every failure is an
+// Error(kInput) naming the tensor, the shape found and the shape expected.
+class WeightReader {
+ public:
+  WeightReader(const Checkpoint& checkpoint, std::string prefix)
+      : checkpoint_(checkpoint), prefix_(std::move(prefix)) {}
+  bool has(const std::string& name) const;
+  std::vector<float> tensor(const std::string& name, const std::vector<int64_t>& shape) const;
+  Linear linear(const std::string& name, int in, int out, bool bias = true) const;
+  Norm norm(const std::string& name, int d, float eps) const;
+  // A Conv2d patch embedding [hidden, 3, p, p] (+ bias) as a Linear over flattened patches.
+  Linear patch_embedding(const std::string& name, const VisionConfig& config, bool bias) const;
+  Block block(const BlockNames& names, int layer, const VisionConfig& config) const;
+
+ private:
+  const Checkpoint& checkpoint_;
+  std::string prefix_;
+};
+
+// The ViT trunk every family shares.
+struct VitTrunk {
+  VisionConfig config;
+  Linear patch;                 // [hidden × 3·p·p]: the conv kernel flattened (c, ky, kx)
+  std::vector<float> cls;       // class token [hidden]; empty when the model has none
+  std::vector<float> position;  // [rows × hidden] for the input grid (interpolated at load)
+  std::vector<Block> blocks;
+  int input_h = 0;  // the model input, in pixels (leftover pixels past the grid are dropped)
+  int input_w = 0;
+  int grid_h = 0;  // patches per column / row of the model input
+  int grid_w = 0;
+
+  size_t tokens() const { return static_cast<size_t>(grid_h) * grid_w + (cls.empty() ? 0 : 1); }
+  // pixels: n × 3 × H × W → hidden: n·tokens() × hidden_size (patches + class + positions).
+  void embed(const float* pixels, size_t n, float* hidden) const;
+  // Runs every block over hidden (n sequences of tokens()).
+  void run_blocks(float* hidden, size_t n) const;
+};
+
+// Sets the input size and grid, checking the input holds at least one patch.
+void set_input_size(VitTrunk& trunk, int input_h, int input_w);
+
+// Position embeddings for a grid_h × grid_w input from a square table of `grid` × `grid` rows
+// (plus a leading class row when `has_class_row`): PyTorch bicubic (a = −0.75,
+// align_corners=False, clamped edges), computed in double. Returns the table unchanged when the
+// grid already matches.
+std::vector<float> interpolate_positions(const std::vector<float>& table, int grid, int dim,
+                                         bool has_class_row, int grid_h, int grid_w);
+
+// One block over n sequences of `tokens` rows (exposed for tests).
+void run_block(const Block& block, const VisionConfig& config, float* hidden, size_t n,
+               size_t tokens);
+
+void activate(Activation act, float* x, size_t count);
+
+}  // namespace deft::model

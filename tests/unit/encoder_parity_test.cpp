@@ -1,0 +1,111 @@
+// Embeddings of the tiny SigLIP, CLIP and DINOv2 checkpoints equal an independent PyTorch
+// implementation of the Hugging Face forward passes (tests/data/generate_tiny_models.py).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "model/encoder.h"
+#include "model/vision_config.h"
+#include "ppm.h"
+#include "test_support.h"
+#include "preprocess/image_processor.h"
+
+namespace deft {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+const fs::path kFixtures = fs::path(DEFT_SOURCE_DIR) / "tests/data/tiny";
+
+// fp32 parity: max-abs error within 1e-4 of the output's scale (its largest magnitude). The
+// reference runs in float64; fp32 accumulation over these widths stays far inside this.
+constexpr double kRelativeTolerance = 1e-4;
+
+nlohmann::json reference() {
+  std::ifstream in(kFixtures / "reference.json");
+  return nlohmann::json::parse(in);
+}
+
+class EncoderParity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EncoderParity, MatchesThePyTorchReferenceAtBatch1And5) {
+  const std::string folder = GetParam();
+  const nlohmann::json all = reference();
+  const nlohmann::json& ref = all["models"][folder];
+  const model::Family family = model::parse_family(ref["family"].get<std::string>());
+  const auto encoder = model::load_encoder(kFixtures / folder, family);
+  const preprocess::ProcessorConfig& p = encoder->config().processor;
+  const size_t input = 3 * static_cast<size_t>(p.input_height()) * p.input_width();
+  const size_t dim = encoder->embedding_dim();
+
+  std::vector<std::string> names;
+  std::vector<float> pixels;
+  for (const auto& name : all["images"]) {
+    names.push_back(name.get<std::string>());
+    const preprocess::RgbImage image = testing::read_ppm(kFixtures / "images" / (names.back() + ".ppm"));
+    pixels.resize(names.size() * input);
+    preprocess::preprocess_image(image, p, &pixels[(names.size() - 1) * input]);
+  }
+  ASSERT_EQ(names.size(), 5U);
+
+  std::vector<float> batched(names.size() * dim);
+  encoder->encode(pixels.data(), names.size(), batched.data());
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::vector<double> expected = ref["embeddings"][names[i]].get<std::vector<double>>();
+    ASSERT_EQ(expected.size(), dim) << names[i];
+    double scale = 0.0;
+    double worst = 0.0;
+    for (size_t j = 0; j < dim; ++j) {
+      scale = std::max(scale, std::abs(expected[j]));
+      worst = std::max(worst, std::abs(expected[j] - batched[i * dim + j]));
+    }
+    EXPECT_LE(worst, kRelativeTolerance * scale) << folder << " / " << names[i];
+
+    std::vector<float> single(dim);
+    encoder->encode(&pixels[i * input], 1, single.data());
+    EXPECT_EQ(single, std::vector<float>(&batched[i * dim], &batched[(i + 1) * dim]))
+        << folder << " / " << names[i] << ": batch 1 differs from batch 5";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyModels, EncoderParity,
+                         ::testing::Values("siglip", "siglip_bf16", "clip", "clip_f16", "dinov2"));
+
+std::string load_error(const fs::path& folder, model::Family family) {
+  try {
+    model::load_encoder(folder, family);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInput);
+    return e.what();
+  }
+  ADD_FAILURE() << "no error";
+  return {};
+}
+
+TEST(EncoderLoading, AFamilyMismatchIsRefused) {
+  EXPECT_THAT(load_error(kFixtures / "siglip", model::Family::kCLIP),
+              HasSubstr("model is CLIP but the checkpoint in '" + (kFixtures / "siglip").string() +
+                        "' is SigLIP (model_type 'siglip')"));
+}
+
+TEST(EncoderLoading, AConfigThatDisagreesWithTheWeightsNamesTheTensor) {
+  testing::ScratchDir dir;
+  for (const char* f : {"model.safetensors", "preprocessor_config.json"}) {
+    fs::copy_file(kFixtures / "clip" / f, dir / f);
+  }
+  nlohmann::json config = nlohmann::json::parse(std::ifstream(kFixtures / "clip/config.json"));
+  config["vision_config"]["intermediate_size"] = 48;
+  testing::write_text_file(dir / "config.json", config.dump());
+  EXPECT_THAT(load_error(dir.path(), model::Family::kCLIP),
+              HasSubstr("tensor 'vision_model.encoder.layers.0.mlp.fc1.weight' in '" +
+                        (dir / "model.safetensors").string() +
+                        "' has shape [64, 32], the config implies [48, 32]"));
+}
+
+}  // namespace
+}  // namespace deft
