@@ -13,7 +13,8 @@ void linear(const float* x, size_t rows, size_t in, const float* w, const float*
     for (size_t o = 0; o < out; ++o) {
       const float* wo = w + o * in;
       float acc = 0.0F;
-      for (size_t i = 0; i < in; ++i) acc += xr[i] * wo[i];
+      for (size_t i = 0; i < in; ++i)
+        acc += xr[i] * wo[i];
       y[r * out + o] = acc + (b != nullptr ? b[o] : 0.0F);
     }
   }
@@ -24,10 +25,12 @@ void layer_norm(const float* x, size_t rows, size_t d, const float* w, const flo
   for (size_t r = 0; r < rows; ++r) {
     const float* xr = x + r * d;
     double mean = 0.0;
-    for (size_t i = 0; i < d; ++i) mean += xr[i];
+    for (size_t i = 0; i < d; ++i)
+      mean += xr[i];
     mean /= static_cast<double>(d);
     double var = 0.0;
-    for (size_t i = 0; i < d; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+    for (size_t i = 0; i < d; ++i)
+      var += (xr[i] - mean) * (xr[i] - mean);
     var /= static_cast<double>(d);
     const double inv = 1.0 / std::sqrt(var + eps);
     for (size_t i = 0; i < d; ++i) {
@@ -46,7 +49,8 @@ void softmax_rows(float* x, size_t rows, size_t cols) {
       sum += xr[i];
     }
     const auto inv = static_cast<float>(1.0 / sum);
-    for (size_t i = 0; i < cols; ++i) xr[i] *= inv;
+    for (size_t i = 0; i < cols; ++i)
+      xr[i] *= inv;
   }
 }
 
@@ -58,11 +62,13 @@ void gelu_tanh(float* x, size_t n) {
 }
 
 void gelu_erf(float* x, size_t n) {
-  for (size_t i = 0; i < n; ++i) x[i] = 0.5F * x[i] * (1.0F + std::erf(x[i] * 0.70710678118654752F));
+  for (size_t i = 0; i < n; ++i)
+    x[i] = 0.5F * x[i] * (1.0F + std::erf(x[i] * 0.70710678118654752F));
 }
 
 void quick_gelu(float* x, size_t n) {
-  for (size_t i = 0; i < n; ++i) x[i] = x[i] / (1.0F + std::exp(-1.702F * x[i]));
+  for (size_t i = 0; i < n; ++i)
+    x[i] = x[i] / (1.0F + std::exp(-1.702F * x[i]));
 }
 
 void attention(const float* q, size_t tq, const float* k, const float* v, size_t tk, size_t d,
@@ -75,7 +81,8 @@ void attention(const float* q, size_t tq, const float* k, const float* v, size_t
     for (size_t i = 0; i < tq; ++i) {
       for (size_t j = 0; j < tk; ++j) {
         float acc = 0.0F;
-        for (size_t e = 0; e < hd; ++e) acc += q[i * d + c + e] * k[j * d + c + e];
+        for (size_t e = 0; e < hd; ++e)
+          acc += q[i * d + c + e] * k[j * d + c + e];
         scores[i * tk + j] = acc * scale;
       }
     }
@@ -83,7 +90,8 @@ void attention(const float* q, size_t tq, const float* k, const float* v, size_t
     for (size_t i = 0; i < tq; ++i) {
       for (size_t e = 0; e < hd; ++e) {
         float acc = 0.0F;
-        for (size_t j = 0; j < tk; ++j) acc += scores[i * tk + j] * v[j * d + c + e];
+        for (size_t j = 0; j < tk; ++j)
+          acc += scores[i * tk + j] * v[j * d + c + e];
         out[i * d + c + e] = acc;
       }
     }

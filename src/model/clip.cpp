@@ -35,7 +35,8 @@ class ClipEncoder final : public Encoder {
         w.tensor("embeddings.position_embedding.weight", {grid * grid + 1, d}), grid, d, true,
         trunk_.grid_h, trunk_.grid_w);
     pre_ = w.norm("pre_layrnorm", d, c.layer_norm_eps);
-    for (int i = 0; i < c.num_hidden_layers; ++i) trunk_.blocks.push_back(w.block(kNames, i, c));
+    for (int i = 0; i < c.num_hidden_layers; ++i)
+      trunk_.blocks.push_back(w.block(kNames, i, c));
     post_ = w.norm("post_layernorm", d, c.layer_norm_eps);
     if (top.has("visual_projection.weight")) {
       const Tensor& t = checkpoint.tensor("visual_projection.weight");
@@ -56,7 +57,8 @@ class ClipEncoder final : public Encoder {
     pre_.apply(hidden.data(), n * tokens, hidden.data());
     trunk_.run_blocks(hidden.data(), n);
     std::vector<float> pooled(n * d);
-    for (size_t i = 0; i < n; ++i) post_.apply(hidden.data() + i * tokens * d, 1, &pooled[i * d]);
+    for (size_t i = 0; i < n; ++i)
+      post_.apply(hidden.data() + i * tokens * d, 1, &pooled[i * d]);
     if (projection_.out > 0) {
       projection_.apply(pooled.data(), n, out);
     } else {

@@ -24,8 +24,8 @@ class Dinov2Encoder final : public Encoder {
   Dinov2Encoder(const Checkpoint& checkpoint, ModelConfig config) : Encoder(std::move(config)) {
     const VisionConfig& c = this->config().vision;
     // Classification checkpoints keep the backbone under "dinov2.".
-    const WeightReader w(checkpoint,
-                         checkpoint.find("dinov2.embeddings.cls_token") != nullptr ? "dinov2." : "");
+    const WeightReader w(
+        checkpoint, checkpoint.find("dinov2.embeddings.cls_token") != nullptr ? "dinov2." : "");
     const int d = c.hidden_size;
     const int grid = c.image_size / c.patch_size;
     trunk_.config = c;
@@ -33,10 +33,11 @@ class Dinov2Encoder final : public Encoder {
                    this->config().processor.input_width());
     trunk_.patch = w.patch_embedding("embeddings.patch_embeddings.projection", c, true);
     trunk_.cls = w.tensor("embeddings.cls_token", {1, 1, d});
-    trunk_.position = interpolate_positions(
-        w.tensor("embeddings.position_embeddings", {1, grid * grid + 1, d}), grid, d, true,
-        trunk_.grid_h, trunk_.grid_w);
-    for (int i = 0; i < c.num_hidden_layers; ++i) trunk_.blocks.push_back(w.block(kNames, i, c));
+    trunk_.position =
+        interpolate_positions(w.tensor("embeddings.position_embeddings", {1, grid * grid + 1, d}),
+                              grid, d, true, trunk_.grid_h, trunk_.grid_w);
+    for (int i = 0; i < c.num_hidden_layers; ++i)
+      trunk_.blocks.push_back(w.block(kNames, i, c));
     final_ = w.norm("layernorm", d, c.layer_norm_eps);
   }
 
@@ -48,7 +49,8 @@ class Dinov2Encoder final : public Encoder {
     std::vector<float> hidden(n * tokens * d);
     trunk_.embed(pixels, n, hidden.data());
     trunk_.run_blocks(hidden.data(), n);
-    for (size_t i = 0; i < n; ++i) final_.apply(hidden.data() + i * tokens * d, 1, out + i * d);
+    for (size_t i = 0; i < n; ++i)
+      final_.apply(hidden.data() + i * tokens * d, 1, out + i * d);
   }
 
  private:

@@ -27,8 +27,9 @@ class SiglipEncoder final : public Encoder {
   SiglipEncoder(const Checkpoint& checkpoint, ModelConfig config) : Encoder(std::move(config)) {
     const VisionConfig& c = this->config().vision;
     if (!c.use_head) {
-      throw Error(ErrorKind::kInput, "SigLIP checkpoints without the pooling head "
-                                     "(vision_use_head: false) give no image embedding");
+      throw Error(ErrorKind::kInput,
+                  "SigLIP checkpoints without the pooling head "
+                  "(vision_use_head: false) give no image embedding");
     }
     const WeightReader w(checkpoint, "vision_model.");
     const int d = c.hidden_size;
@@ -37,10 +38,11 @@ class SiglipEncoder final : public Encoder {
     set_input_size(trunk_, this->config().processor.input_height(),
                    this->config().processor.input_width());
     trunk_.patch = w.patch_embedding("embeddings.patch_embedding", c, true);
-    trunk_.position = interpolate_positions(
-        w.tensor("embeddings.position_embedding.weight", {grid * grid, d}), grid, d, false,
-        trunk_.grid_h, trunk_.grid_w);
-    for (int i = 0; i < c.num_hidden_layers; ++i) trunk_.blocks.push_back(w.block(kNames, i, c));
+    trunk_.position =
+        interpolate_positions(w.tensor("embeddings.position_embedding.weight", {grid * grid, d}),
+                              grid, d, false, trunk_.grid_h, trunk_.grid_w);
+    for (int i = 0; i < c.num_hidden_layers; ++i)
+      trunk_.blocks.push_back(w.block(kNames, i, c));
     post_ = w.norm("post_layernorm", d, c.layer_norm_eps);
 
     // The head: MultiheadAttention with a packed in_proj (rows q, k, v), then an MLP.
@@ -48,7 +50,9 @@ class SiglipEncoder final : public Encoder {
     const std::vector<float> in_b = w.tensor("head.attention.in_proj_bias", {3 * d});
     const auto slice = [&](int part) {
       Linear l{{in_w.begin() + part * d * d, in_w.begin() + (part + 1) * d * d},
-               {in_b.begin() + part * d, in_b.begin() + (part + 1) * d}, d, d};
+               {in_b.begin() + part * d, in_b.begin() + (part + 1) * d},
+               d,
+               d};
       return l;
     };
     head_k_ = slice(1);
@@ -88,7 +92,8 @@ class SiglipEncoder final : public Encoder {
       head_fc1_.apply(x.data(), 1, mid.data());
       activate(c.hidden_act, mid.data(), mid.size());
       head_fc2_.apply(mid.data(), 1, x.data());
-      for (size_t j = 0; j < d; ++j) out[i * d + j] = pooled[j] + x[j];
+      for (size_t j = 0; j < d; ++j)
+        out[i * d + j] = pooled[j] + x[j];
     }
   }
 

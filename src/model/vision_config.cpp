@@ -1,12 +1,12 @@
 #include "model/vision_config.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cctype>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 
@@ -29,7 +29,8 @@ json read_json(const fs::path& path) {
   try {
     return json::parse(in);
   } catch (const json::exception& e) {
-    throw Error(ErrorKind::kInput, fmt::format("'{}' is not valid JSON: {}", path.string(), e.what()));
+    throw Error(ErrorKind::kInput,
+                fmt::format("'{}' is not valid JSON: {}", path.string(), e.what()));
   }
 }
 
@@ -41,8 +42,8 @@ void read_key(const json& object, const char* key, T& value, const fs::path& fil
   try {
     value = it->get<T>();
   } catch (const json::exception&) {
-    throw Error(ErrorKind::kInput,
-                fmt::format("'{}': key '{}' has the wrong type ({})", file.string(), key, it->dump()));
+    throw Error(ErrorKind::kInput, fmt::format("'{}': key '{}' has the wrong type ({})",
+                                               file.string(), key, it->dump()));
   }
 }
 
@@ -161,8 +162,8 @@ void read_size(const json& p, const char* key, preprocess::ProcessorConfig& conf
     read_key(*it, "width", width, file);
     read_key(*it, "shortest_edge", shortest, file);
   } else {
-    throw Error(ErrorKind::kInput, fmt::format("'{}': '{}' must be a number or an object",
-                                               file.string(), key));
+    throw Error(ErrorKind::kInput,
+                fmt::format("'{}': '{}' must be a number or an object", file.string(), key));
   }
   if (crop) {
     if (height > 0) config.crop_height = height;
@@ -179,13 +180,15 @@ void read_size(const json& p, const char* key, preprocess::ProcessorConfig& conf
 
 void read_processor(const fs::path& file, preprocess::ProcessorConfig& config) {
   const json p = read_json(file);
-  if (!p.is_object()) throw Error(ErrorKind::kInput, fmt::format("'{}' is not an object", file.string()));
+  if (!p.is_object())
+    throw Error(ErrorKind::kInput, fmt::format("'{}' is not an object", file.string()));
   int resample = 3;
   read_key(p, "resample", resample, file);
   if (resample != 3) {
-    throw Error(ErrorKind::kInput,
-                fmt::format("'{}': resample {} is not supported; deft reproduces Pillow BICUBIC (3)",
-                            file.string(), resample));
+    throw Error(
+        ErrorKind::kInput,
+        fmt::format("'{}': resample {} is not supported; deft reproduces Pillow BICUBIC (3)",
+                    file.string(), resample));
   }
   read_size(p, "size", config, false, file);
   read_size(p, "crop_size", config, true, file);
@@ -233,11 +236,12 @@ Family parse_family(std::string_view name) {
 ModelConfig load_model_config(const fs::path& folder, Family family) {
   const fs::path file = folder / "config.json";
   if (!fs::exists(file)) {
-    throw Error(ErrorKind::kInput, fmt::format("checkpoint folder '{}' has no config.json",
-                                               folder.string()));
+    throw Error(ErrorKind::kInput,
+                fmt::format("checkpoint folder '{}' has no config.json", folder.string()));
   }
   const json root = read_json(file);
-  if (!root.is_object()) throw Error(ErrorKind::kInput, fmt::format("'{}' is not an object", file.string()));
+  if (!root.is_object())
+    throw Error(ErrorKind::kInput, fmt::format("'{}' is not an object", file.string()));
   std::string model_type;
   read_key(root, "model_type", model_type, file);
   const Family found = family_of_model_type(model_type, file);
@@ -256,7 +260,8 @@ ModelConfig load_model_config(const fs::path& folder, Family family) {
     read_vision(root, config.vision, file);  // flat configs
   } else {
     // Full SigLIP/CLIP configs nest the vision tower; CLIP's legacy vision_config_dict wins.
-    const char* section = root.contains("vision_config_dict") ? "vision_config_dict" : "vision_config";
+    const char* section =
+        root.contains("vision_config_dict") ? "vision_config_dict" : "vision_config";
     if (root.contains(section) && root[section].is_object()) {
       read_vision(root[section], config.vision, file);
     }

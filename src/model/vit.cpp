@@ -1,10 +1,10 @@
 #include "model/vit.h"
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
 #include <algorithm>
 #include <cmath>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/error.h"
 #include "kernels/reference.h"
@@ -43,14 +43,16 @@ std::vector<float> WeightReader::tensor(const std::string& name,
   const Tensor& t = checkpoint_.tensor(prefix_ + name);
   // Shapes match when equal, or equal after dropping leading 1s ([1, 1, D] probe vs [D]).
   auto squeezed = [](std::vector<int64_t> s) {
-    while (s.size() > 1 && s.front() == 1) s.erase(s.begin());
+    while (s.size() > 1 && s.front() == 1)
+      s.erase(s.begin());
     return s;
   };
   if (squeezed(t.shape) != squeezed(shape)) {
-    throw Error(ErrorKind::kInput,
-                fmt::format("tensor '{}' in '{}' has shape [{}], the config implies [{}]", t.name,
-                            t.file.string(), fmt::join(t.shape, ", "), fmt::join(shape, ", ")),
-                "config.json and the weights disagree: is this the right config for the checkpoint?");
+    throw Error(
+        ErrorKind::kInput,
+        fmt::format("tensor '{}' in '{}' has shape [{}], the config implies [{}]", t.name,
+                    t.file.string(), fmt::join(t.shape, ", "), fmt::join(shape, ", ")),
+        "config.json and the weights disagree: is this the right config for the checkpoint?");
   }
   return to_f32(t);
 }
@@ -81,7 +83,9 @@ Linear WeightReader::patch_embedding(const std::string& name, const VisionConfig
 }
 
 Block WeightReader::block(const BlockNames& names, int layer, const VisionConfig& c) const {
-  const auto at = [&](const std::string& pattern) { return fmt::format(fmt::runtime(pattern), layer); };
+  const auto at = [&](const std::string& pattern) {
+    return fmt::format(fmt::runtime(pattern), layer);
+  };
   const int d = c.hidden_size;
   const int m = c.intermediate_size;
   Block b;
@@ -158,15 +162,17 @@ void VitTrunk::embed(const float* pixels, size_t n, float* hidden) const {
     float* seq = hidden + i * tokens() * d;
     if (!cls.empty()) std::copy(cls.begin(), cls.end(), seq);
     std::copy(projected.begin(), projected.end(), seq + first * d);
-    for (size_t j = 0; j < tokens() * d; ++j) seq[j] += position[j];
+    for (size_t j = 0; j < tokens() * d; ++j)
+      seq[j] += position[j];
   }
 }
 
 void set_input_size(VitTrunk& trunk, int input_h, int input_w) {
   const int p = trunk.config.patch_size;
   if (input_h < p || input_w < p) {
-    throw Error(ErrorKind::kInput, fmt::format("model input {}×{} is smaller than one {}-pixel patch",
-                                               input_w, input_h, p));
+    throw Error(
+        ErrorKind::kInput,
+        fmt::format("model input {}×{} is smaller than one {}-pixel patch", input_w, input_h, p));
   }
   trunk.input_h = input_h;
   trunk.input_w = input_w;
@@ -175,7 +181,8 @@ void set_input_size(VitTrunk& trunk, int input_h, int input_w) {
 }
 
 void VitTrunk::run_blocks(float* hidden, size_t n) const {
-  for (const Block& b : blocks) run_block(b, config, hidden, n, tokens());
+  for (const Block& b : blocks)
+    run_block(b, config, hidden, n, tokens());
 }
 
 namespace {
@@ -222,7 +229,8 @@ std::vector<float> interpolate_positions(const std::vector<float>& table, int gr
         double value = 0.0;
         for (int j = 0; j < 4; ++j) {
           double row = 0.0;
-          for (int i = 0; i < 4; ++i) row += cx[i] * at(iy - 1 + j, ix - 1 + i, c);
+          for (int i = 0; i < 4; ++i)
+            row += cx[i] * at(iy - 1 + j, ix - 1 + i, c);
           value += cy[j] * row;
         }
         dst[c] = static_cast<float>(value);

@@ -50,13 +50,12 @@ RgbImage resize_and_crop(const RgbImage& image, const ProcessorConfig& config) {
     const int shortest = wide ? image.height : image.width;
     const int longest = wide ? image.width : image.height;
     // int(size * long / short) in Python: a true division, truncated.
-    const int scaled = static_cast<int>(static_cast<double>(config.shortest_edge) * longest /
-                                        shortest);
+    const int scaled =
+        static_cast<int>(static_cast<double>(config.shortest_edge) * longest / shortest);
     resized = wide ? pillow_resize_bicubic(image, scaled, config.shortest_edge)
                    : pillow_resize_bicubic(image, config.shortest_edge, scaled);
   }
-  return config.center_crop ? center_crop(resized, config.crop_height, config.crop_width)
-                            : resized;
+  return config.center_crop ? center_crop(resized, config.crop_height, config.crop_width) : resized;
 }
 
 void preprocess_image(const RgbImage& image, const ProcessorConfig& config, float* out) {

@@ -1,18 +1,18 @@
 // Embeddings of the tiny SigLIP, CLIP and DINOv2 checkpoints equal an independent PyTorch
 // implementation of the Hugging Face forward passes (tests/data/generate_tiny_models.py).
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "model/encoder.h"
 #include "model/vision_config.h"
 #include "ppm.h"
-#include "test_support.h"
 #include "preprocess/image_processor.h"
+#include "test_support.h"
 
 namespace deft {
 namespace {
@@ -47,7 +47,8 @@ TEST_P(EncoderParity, MatchesThePyTorchReferenceAtBatch1And5) {
   std::vector<float> pixels;
   for (const auto& name : all["images"]) {
     names.push_back(name.get<std::string>());
-    const preprocess::RgbImage image = testing::read_ppm(kFixtures / "images" / (names.back() + ".ppm"));
+    const preprocess::RgbImage image =
+        testing::read_ppm(kFixtures / "images" / (names.back() + ".ppm"));
     pixels.resize(names.size() * input);
     preprocess::preprocess_image(image, p, &pixels[(names.size() - 1) * input]);
   }

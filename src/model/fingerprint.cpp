@@ -1,0 +1,102 @@
+#include "model/fingerprint.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <xxhash.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+
+namespace deft::model {
+
+namespace {
+
+std::string hex128(XXH128_hash_t h) { return fmt::format("{:016x}{:016x}", h.high64, h.low64); }
+
+}  // namespace
+
+std::string weights_digest(const Checkpoint& checkpoint) {
+  XXH3_state_t* state = XXH3_createState();
+  DEFT_ASSERT(state != nullptr, "xxhash state allocation");
+  XXH3_128bits_reset(state);
+  for (const std::string& name : checkpoint.names()) {  // sorted
+    const Tensor& t = checkpoint.tensor(name);
+    const std::string header =
+        fmt::format("{}\n{}\n[{}]\n{}\n", name, dtype_name(t.dtype), fmt::join(t.shape, ","),
+                    t.data.size());
+    XXH3_128bits_update(state, header.data(), header.size());
+    XXH3_128bits_update(state, t.data.data(), t.data.size());
+  }
+  const XXH128_hash_t digest = XXH3_128bits_digest(state);
+  XXH3_freeState(state);
+  return "xxh3-128:" + hex128(digest);
+}
+
+std::string describe_preprocessing(const preprocess::ProcessorConfig& p) {
+  std::string text = p.resize == preprocess::ResizeMode::kToSize
+                         ? fmt::format("resize {}x{}", p.width, p.height)
+                         : fmt::format("resize shortest edge {}", p.shortest_edge);
+  text += " bicubic(pillow)";
+  if (p.center_crop) text += fmt::format("; center crop {}x{}", p.crop_width, p.crop_height);
+  text += fmt::format("; rescale {}; mean [{}]; std [{}]; rgb; exif not applied", p.rescale_factor,
+                      fmt::join(p.mean, ", "), fmt::join(p.std, ", "));
+  return text;
+}
+
+EncoderFingerprint make_fingerprint(const ModelLocation& location, const Checkpoint& checkpoint,
+                                    const ModelConfig& config, std::string compute_dtype,
+                                    int embedding_dim) {
+  EncoderFingerprint f;
+  f.family = family_name(config.vision.family);
+  f.model_id = location.id;
+  f.revision = location.revision;
+  f.weights_digest = weights_digest(checkpoint);
+  f.preprocessing = describe_preprocessing(config.processor);
+  f.input_height = config.processor.input_height();
+  f.input_width = config.processor.input_width();
+  f.compute_dtype = std::move(compute_dtype);
+  f.embedding_dim = embedding_dim;
+  f.normalized = false;
+  f.deft_version = DEFT_VERSION;
+  return f;
+}
+
+std::string EncoderFingerprint::to_json() const {
+  const nlohmann::json j = {{"family", family},
+                            {"model_id", model_id},
+                            {"revision", revision},
+                            {"weights_digest", weights_digest},
+                            {"preprocessing", preprocessing},
+                            {"input_size", {input_height, input_width}},
+                            {"compute_dtype", compute_dtype},
+                            {"embedding_dim", embedding_dim},
+                            {"normalized", normalized},
+                            {"deft_version", deft_version}};
+  return j.dump();  // keys sorted: the same fingerprint always gives the same text
+}
+
+EncoderFingerprint EncoderFingerprint::from_json(std::string_view text, std::string_view source) {
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    EncoderFingerprint f;
+    f.family = j.at("family").get<std::string>();
+    f.model_id = j.at("model_id").get<std::string>();
+    f.revision = j.at("revision").get<std::string>();
+    f.weights_digest = j.at("weights_digest").get<std::string>();
+    f.preprocessing = j.at("preprocessing").get<std::string>();
+    f.input_height = j.at("input_size").at(0).get<int>();
+    f.input_width = j.at("input_size").at(1).get<int>();
+    f.compute_dtype = j.at("compute_dtype").get<std::string>();
+    f.embedding_dim = j.at("embedding_dim").get<int>();
+    f.normalized = j.at("normalized").get<bool>();
+    f.deft_version = j.at("deft_version").get<std::string>();
+    return f;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorKind::kInput,
+                fmt::format("{}: deft.encoder is not a valid encoder fingerprint ({})", source,
+                            e.what()));
+  }
+}
+
+}  // namespace deft::model

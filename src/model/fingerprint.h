@@ -1,0 +1,51 @@
+#pragma once
+// The encoder fingerprint: what an embedding parquet records (key-value metadata
+// `deft.encoder`) so that mining can refuse to compare vectors from different encoders.
+//
+//   EncoderFingerprint f = make_fingerprint(location, checkpoint, config, "fp32", dim);
+//   std::string json = f.to_json();             // stable: same encoder, same text
+//   EncoderFingerprint back = EncoderFingerprint::from_json(json, "pool.parquet");
+//
+// Identity is the weights digest (XXH3-128 over every tensor's name, dtype, shape and bytes,
+// in name order), so one checkpoint copied to two folders has one digest; model id, revision
+// and folder are recorded for people, not for the comparison. Embeddings are stored as the
+// model outputs them, not L2-normalised (`normalized: false`); cosine mining normalises.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/checkpoint.h"
+#include "model/vision_config.h"
+
+namespace deft::model {
+
+struct EncoderFingerprint {
+  std::string family;          // SigLIP, CLIP, DINOv2, thumbnail
+  std::string model_id;        // hub id or checkpoint folder
+  std::string revision;        // commit hash for hub models, else ""
+  std::string weights_digest;  // "xxh3-128:<32 hex>"
+  std::string preprocessing;   // e.g. "resize 224x224 bicubic(pillow); rescale 1/255; mean ..."
+  int input_height = 0;
+  int input_width = 0;
+  std::string compute_dtype;  // fp32 or bf16
+  int embedding_dim = 0;
+  bool normalized = false;
+  std::string deft_version;
+
+  std::string to_json() const;
+  // Throws Error(kInput) naming `source` when the text is not a fingerprint.
+  static EncoderFingerprint from_json(std::string_view json, std::string_view source);
+};
+
+// XXH3-128 of the checkpoint's tensors (name, dtype, shape, bytes) in name order.
+std::string weights_digest(const Checkpoint& checkpoint);
+
+// A text that fixes the preprocessing exactly (sizes, crop, mean, std, rescale, resample).
+std::string describe_preprocessing(const preprocess::ProcessorConfig& processor);
+
+EncoderFingerprint make_fingerprint(const ModelLocation& location, const Checkpoint& checkpoint,
+                                    const ModelConfig& config, std::string compute_dtype,
+                                    int embedding_dim);
+
+}  // namespace deft::model
