@@ -2,9 +2,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <xxhash.h>
-
 #include <nlohmann/json.hpp>
+#include <xxhash.h>
 
 #include "common/error.h"
 
@@ -12,7 +11,9 @@ namespace deft::model {
 
 namespace {
 
-std::string hex128(XXH128_hash_t h) { return fmt::format("{:016x}{:016x}", h.high64, h.low64); }
+std::string hex128(XXH128_hash_t h) {
+  return fmt::format("{:016x}{:016x}", h.high64, h.low64);
+}
 
 }  // namespace
 
@@ -22,9 +23,8 @@ std::string weights_digest(const Checkpoint& checkpoint) {
   XXH3_128bits_reset(state);
   for (const std::string& name : checkpoint.names()) {  // sorted
     const Tensor& t = checkpoint.tensor(name);
-    const std::string header =
-        fmt::format("{}\n{}\n[{}]\n{}\n", name, dtype_name(t.dtype), fmt::join(t.shape, ","),
-                    t.data.size());
+    const std::string header = fmt::format("{}\n{}\n[{}]\n{}\n", name, dtype_name(t.dtype),
+                                           fmt::join(t.shape, ","), t.data.size());
     XXH3_128bits_update(state, header.data(), header.size());
     XXH3_128bits_update(state, t.data.data(), t.data.size());
   }
@@ -93,9 +93,9 @@ EncoderFingerprint EncoderFingerprint::from_json(std::string_view text, std::str
     f.deft_version = j.at("deft_version").get<std::string>();
     return f;
   } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorKind::kInput,
-                fmt::format("{}: deft.encoder is not a valid encoder fingerprint ({})", source,
-                            e.what()));
+    throw Error(
+        ErrorKind::kInput,
+        fmt::format("{}: deft.encoder is not a valid encoder fingerprint ({})", source, e.what()));
   }
 }
 

@@ -38,10 +38,12 @@ TEST(Fingerprint, OneCheckpointInTwoFoldersHasOneDigest) {
 }
 
 TEST(Fingerprint, JsonRoundTripsAndRecordsThePreprocessing) {
-  const model::ModelLocation where{kFixtures / "clip", "openai/clip-tiny", "0123456789abcdef0123456789abcdef01234567"};
+  const model::ModelLocation where{kFixtures / "clip", "openai/clip-tiny",
+                                   "0123456789abcdef0123456789abcdef01234567"};
   const model::Checkpoint checkpoint(where.folder);
   const model::ModelConfig config = model::load_model_config(where.folder, model::Family::kCLIP);
-  const model::EncoderFingerprint f = model::make_fingerprint(where, checkpoint, config, "fp32", 16);
+  const model::EncoderFingerprint f =
+      model::make_fingerprint(where, checkpoint, config, "fp32", 16);
   EXPECT_EQ(f.preprocessing,
             "resize shortest edge 32 bicubic(pillow); center crop 32x32; rescale "
             "0.00392156862745098; mean [0.48145467, 0.4578275, 0.40821072]; std [0.26862955, "

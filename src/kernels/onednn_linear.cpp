@@ -1,0 +1,170 @@
+#include "kernels/onednn_linear.h"
+
+#include <omp.h>
+
+#include <cstring>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "common/error.h"
+
+namespace deft::kernels {
+
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+using Type = memory::data_type;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+Type type_of(Precision p) { return p == Precision::kF32 ? Type::f32 : Type::bf16; }
+
+dnnl::algorithm algorithm_of(Epilogue e) {
+  switch (e) {
+    case Epilogue::kGeluTanh:
+      return dnnl::algorithm::eltwise_gelu_tanh;
+    case Epilogue::kGeluErf:
+      return dnnl::algorithm::eltwise_gelu_erf;
+    case Epilogue::kQuickGelu:
+      return dnnl::algorithm::eltwise_swish;  // x · sigmoid(αx), α = 1.702
+    case Epilogue::kNone:
+      break;
+  }
+  return dnnl::algorithm::undef;
+}
+
+}  // namespace
+
+bool cpu_has_bf16() {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+void set_compute_threads(int threads) {
+  if (threads > 0) omp_set_num_threads(threads);
+}
+
+struct OnednnLinear::State {
+  int in = 0;
+  int out = 0;
+  Precision precision = Precision::kF32;
+  LinearOutput output;
+  std::vector<float> scale;  // owned copy of the channel scale
+  dnnl::primitive_attr attr;
+  memory weights;  // reordered, the kernel's preferred layout
+  memory bias;     // empty when there is none
+  memory scale_memory;
+  mutable std::mutex mutex;
+  mutable std::map<size_t, dnnl::matmul> primitives;  // by row count
+
+  dnnl::matmul::primitive_desc describe(size_t rows, const memory::desc& weights_desc) const {
+    const auto m = static_cast<memory::dim>(rows);
+    const memory::desc src({m, in}, type_of(precision), Tag::ab);
+    const memory::desc dst({m, out}, type_of(output.output), Tag::ab);
+    if (bias) {
+      return {dnnl::matmul::desc(src, weights_desc, bias.get_desc(), dst), attr, cpu_engine()};
+    }
+    return {dnnl::matmul::desc(src, weights_desc, dst), attr, cpu_engine()};
+  }
+
+  const dnnl::matmul& primitive(size_t rows) const {
+    std::lock_guard lock(mutex);
+    auto it = primitives.find(rows);
+    if (it == primitives.end()) {
+      const auto pd = describe(rows, weights.get_desc());
+      DEFT_ASSERT(pd.weights_desc() == weights.get_desc(), "one weights layout for every row count");
+      it = primitives.emplace(rows, dnnl::matmul(pd)).first;
+    }
+    return it->second;
+  }
+};
+
+OnednnLinear::OnednnLinear(std::span<const float> w, std::span<const float> b, int in, int out,
+                           Precision precision, LinearOutput output)
+    : state_(std::make_unique<State>()) {
+  DEFT_ASSERT(w.size() == static_cast<size_t>(in) * out, "weights are out × in");
+  DEFT_ASSERT(!output.accumulate || output.output == Precision::kF32, "accumulate into f32 only");
+  State& s = *state_;
+  s.in = in;
+  s.out = out;
+  s.precision = precision;
+  s.output = output;
+  s.scale.assign(output.channel_scale.begin(), output.channel_scale.end());
+  s.output.channel_scale = s.scale;
+
+  dnnl::post_ops ops;
+  if (output.activation != Epilogue::kNone) {
+    const float alpha = output.activation == Epilogue::kQuickGelu ? 1.702F : 0.0F;
+    ops.append_eltwise(1.0F, algorithm_of(output.activation), alpha, 0.0F);
+  }
+  if (!s.scale.empty()) {
+    const memory::desc scale_desc({1, out}, Type::f32, Tag::ab);
+    ops.append_binary(dnnl::algorithm::binary_mul, scale_desc);
+    s.scale_memory = memory(scale_desc, cpu_engine(), s.scale.data());
+  }
+  if (output.accumulate) ops.append_sum(1.0F);
+  s.attr.set_post_ops(ops);
+
+  dnnl::stream stream(cpu_engine());
+  if (!b.empty()) {
+    s.bias = memory({{1, out}, Type::f32, Tag::ab}, cpu_engine());
+    std::memcpy(s.bias.get_data_handle(), b.data(), b.size_bytes());
+  }
+  // W [out × in] row-major is the matmul's [in × out] weights in "ba" order.
+  const auto pd = s.describe(1, memory::desc({in, out}, type_of(precision), Tag::any));
+  memory plain({{in, out}, Type::f32, Tag::ba}, cpu_engine(), const_cast<float*>(w.data()));
+  s.weights = memory(pd.weights_desc(), cpu_engine());
+  dnnl::reorder(plain, s.weights).execute(stream, plain, s.weights);  // converts to bf16 too
+  stream.wait();
+}
+
+OnednnLinear::~OnednnLinear() = default;
+OnednnLinear::OnednnLinear(OnednnLinear&&) noexcept = default;
+OnednnLinear& OnednnLinear::operator=(OnednnLinear&&) noexcept = default;
+
+int OnednnLinear::in() const { return state_->in; }
+int OnednnLinear::out() const { return state_->out; }
+
+void OnednnLinear::apply(const void* x, size_t rows, void* y) const {
+  if (rows == 0) return;
+  const State& s = *state_;
+  const dnnl::matmul& matmul = s.primitive(rows);
+  const auto m = static_cast<memory::dim>(rows);
+  memory src({{m, s.in}, type_of(s.precision), Tag::ab}, cpu_engine(), const_cast<void*>(x));
+  memory dst({{m, s.out}, type_of(s.output.output), Tag::ab}, cpu_engine(), y);
+  std::unordered_map<int, memory> args = {
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, s.weights}, {DNNL_ARG_DST, dst}};
+  if (s.bias) args[DNNL_ARG_BIAS] = s.bias;
+  if (s.scale_memory) {
+    const int index = s.output.activation != Epilogue::kNone ? 1 : 0;
+    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1] = s.scale_memory;
+  }
+  dnnl::stream stream(cpu_engine());
+  matmul.execute(stream, args);
+  stream.wait();
+}
+
+void to_bf16(const float* x, size_t n, uint16_t* y) {
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t bits = 0;
+    std::memcpy(&bits, &x[i], 4);
+    if ((bits & 0x7F800000U) == 0x7F800000U && (bits & 0x7FFFFFU) != 0) {
+      y[i] = static_cast<uint16_t>((bits >> 16) | 0x40U);  // quiet NaN
+    } else {
+      bits += 0x7FFFU + ((bits >> 16) & 1U);  // round to nearest, ties to even
+      y[i] = static_cast<uint16_t>(bits >> 16);
+    }
+  }
+}
+
+void from_bf16(const uint16_t* x, size_t n, float* y) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t bits = static_cast<uint32_t>(x[i]) << 16;
+    std::memcpy(&y[i], &bits, 4);
+  }
+}
+
+}  // namespace deft::kernels

@@ -1,0 +1,61 @@
+#pragma once
+// y = x·Wᵀ + b on oneDNN, for the encoder's hot path. Weights are reordered once, at load,
+// into the blocked layout the matmul kernel prefers (brgemm on AVX-512: 90%+ of peak); a
+// primitive is created per row count on first use and cached (the layout does not depend on
+// the row count, so one weights copy serves all). The epilogue is fused into the matmul:
+// activation, then an optional per-channel scale, then an optional accumulate into y (the
+// residual connection: y += scale ⊙ act(x·Wᵀ + b)).
+//
+//   OnednnLinear fc1(w, b, 768, 3072, Precision::kBF16, {.activation = Activation::kGeluTanh,
+//                                                        .output = Precision::kBF16});
+//   fc1.apply(x_bf16, rows, y_bf16);
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <vector>
+
+namespace deft::kernels {
+
+enum class Precision { kF32, kBF16 };
+enum class Epilogue { kNone, kGeluTanh, kGeluErf, kQuickGelu };
+
+struct LinearOutput {
+  Epilogue activation = Epilogue::kNone;
+  std::span<const float> channel_scale = {};  // empty: none (DINOv2 layer scale otherwise)
+  bool accumulate = false;                    // y += result instead of y = result
+  Precision output = Precision::kF32;         // y's type (kBF16 only without accumulate)
+};
+
+// True when this CPU runs bf16 matmuls natively (AVX512_BF16 or AMX).
+bool cpu_has_bf16();
+// Sets the threads oneDNN (OpenMP) uses; 0 keeps the default (all cores).
+void set_compute_threads(int threads);
+
+class OnednnLinear {
+ public:
+  // w: [out × in] (PyTorch layout), b: [out] or empty. Inputs are bf16 when `precision` is kBF16.
+  OnednnLinear(std::span<const float> w, std::span<const float> b, int in, int out,
+               Precision precision, LinearOutput output = {});
+  ~OnednnLinear();
+  OnednnLinear(OnednnLinear&&) noexcept;
+  OnednnLinear& operator=(OnednnLinear&&) noexcept;
+
+  int in() const;
+  int out() const;
+  // x: rows × in (float, or uint16_t bf16), y: rows × out (per LinearOutput::output).
+  void apply(const void* x, size_t rows, void* y) const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// bf16 conversions (round to nearest even), for activations entering a bf16 matmul.
+void to_bf16(const float* x, size_t n, uint16_t* y);
+void from_bf16(const uint16_t* x, size_t n, float* y);
+
+}  // namespace deft::kernels

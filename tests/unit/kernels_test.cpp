@@ -1,0 +1,135 @@
+// Every fast kernel against its naive reference on awkward shapes (ncnn / ggml style).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "kernels/onednn_linear.h"
+#include "kernels/reference.h"
+
+namespace deft {
+namespace {
+
+using kernels::Epilogue;
+using kernels::Precision;
+
+std::vector<float> uniform(size_t n, float bound, std::mt19937& rng) {
+  std::uniform_real_distribution<float> d(-bound, bound);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+std::vector<float> rounded_to_bf16(const std::vector<float>& v) {
+  std::vector<uint16_t> b(v.size());
+  std::vector<float> out(v.size());
+  kernels::to_bf16(v.data(), v.size(), b.data());
+  kernels::from_bf16(b.data(), b.size(), out.data());
+  return out;
+}
+
+void reference_activation(Epilogue e, float* x, size_t n) {
+  if (e == Epilogue::kGeluTanh) kernels::reference::gelu_tanh(x, n);
+  if (e == Epilogue::kGeluErf) kernels::reference::gelu_erf(x, n);
+  if (e == Epilogue::kQuickGelu) kernels::reference::quick_gelu(x, n);
+}
+
+struct Case {
+  size_t rows, in, out;
+  Epilogue act;
+  bool scale_and_accumulate;
+  Precision precision;
+  bool bf16_output;
+};
+
+TEST(OnednnLinear, MatchesTheReferenceOnAwkwardShapes) {
+  std::mt19937 rng(1234);
+  std::vector<Case> cases;
+  for (Precision p : {Precision::kF32, Precision::kBF16}) {
+    for (size_t rows : {1, 13, 127}) {
+      for (size_t in : {1, 13, 127}) {
+        for (size_t out : {1, 13, 127}) cases.push_back({rows, in, out, Epilogue::kNone, false, p, false});
+      }
+    }
+    for (Epilogue e : {Epilogue::kGeluTanh, Epilogue::kGeluErf, Epilogue::kQuickGelu}) {
+      cases.push_back({13, 127, 13, e, false, p, false});
+      cases.push_back({13, 127, 13, e, true, p, false});
+    }
+    cases.push_back({1, 64, 200, Epilogue::kNone, true, p, false});
+  }
+  cases.push_back({13, 127, 13, Epilogue::kGeluTanh, false, Precision::kBF16, true});
+
+  for (const Case& c : cases) {
+    SCOPED_TRACE(::testing::Message() << "rows " << c.rows << " in " << c.in << " out " << c.out
+                                      << " act " << static_cast<int>(c.act) << " scale+acc "
+                                      << c.scale_and_accumulate << " bf16 "
+                                      << (c.precision == Precision::kBF16) << " bf16 out "
+                                      << c.bf16_output);
+    // Values in ±100 for x; weights smaller so activations stay in their interesting range.
+    std::vector<float> x = uniform(c.rows * c.in, 100.0F, rng);
+    std::vector<float> w = uniform(c.out * c.in, 1.0F, rng);
+    const std::vector<float> b = uniform(c.out, 10.0F, rng);
+    const std::vector<float> scale = uniform(c.out, 2.0F, rng);
+    const std::vector<float> start = uniform(c.rows * c.out, 50.0F, rng);
+    if (c.precision == Precision::kBF16) {
+      x = rounded_to_bf16(x);  // what the kernel sees; the reference then differs only in sums
+      w = rounded_to_bf16(w);
+    }
+
+    std::vector<float> expected(c.rows * c.out);
+    kernels::reference::linear(x.data(), c.rows, c.in, w.data(), b.data(), c.out, expected.data());
+    reference_activation(c.act, expected.data(), expected.size());
+    if (c.scale_and_accumulate) {
+      for (size_t i = 0; i < expected.size(); ++i) expected[i] = start[i] + scale[i % c.out] * expected[i];
+    }
+
+    kernels::OnednnLinear fast(w, b, static_cast<int>(c.in), static_cast<int>(c.out), c.precision,
+                               {.activation = c.act,
+                                .channel_scale = c.scale_and_accumulate ? std::span<const float>(scale)
+                                                                        : std::span<const float>(),
+                                .accumulate = c.scale_and_accumulate,
+                                .output = c.bf16_output ? Precision::kBF16 : Precision::kF32});
+    std::vector<float> got = start;
+    std::vector<uint16_t> x16(x.size());
+    kernels::to_bf16(x.data(), x.size(), x16.data());
+    const void* input = c.precision == Precision::kBF16 ? static_cast<const void*>(x16.data()) : x.data();
+    if (c.bf16_output) {
+      std::vector<uint16_t> y16(got.size());
+      fast.apply(input, c.rows, y16.data());
+      kernels::from_bf16(y16.data(), y16.size(), got.data());
+    } else {
+      fast.apply(input, c.rows, got.data());
+    }
+
+    for (size_t r = 0; r < c.rows; ++r) {
+      for (size_t o = 0; o < c.out; ++o) {
+        // fp32 sums in another order differ by at most K·ε·Σ|x·w| (K ≤ 127: 7.6e-6 of it);
+        // 1e-5 of that magnitude, scaled through the epilogue, plus bf16 output rounding (2^-8).
+        double magnitude = std::abs(b[o]);
+        for (size_t k = 0; k < c.in; ++k) magnitude += std::abs(x[r * c.in + k] * w[o * c.in + k]);
+        if (c.scale_and_accumulate) magnitude *= std::abs(scale[o]);
+        const double e = expected[r * c.out + o];
+        const double tolerance =
+            1e-5 * 1.2 * magnitude + 1e-6 + (c.bf16_output ? std::abs(e) / 256.0 : 0.0);
+        ASSERT_NEAR(got[r * c.out + o], e, tolerance) << "row " << r << " column " << o;
+      }
+    }
+  }
+}
+
+TEST(Bf16, ConversionRoundsToNearestEven) {
+  const std::vector<float> values = {1.0F, 1.00390625F /*tie → even*/, 1.01171875F /*tie → up*/,
+                                     -2.5F, 3.0e38F, 1e-40F};
+  std::vector<uint16_t> bits(values.size());
+  kernels::to_bf16(values.data(), values.size(), bits.data());
+  EXPECT_EQ(bits[0], 0x3F80);
+  EXPECT_EQ(bits[1], 0x3F80);
+  EXPECT_EQ(bits[2], 0x3F82);
+  EXPECT_EQ(bits[3], 0xC020);
+  std::vector<float> back(values.size());
+  kernels::from_bf16(bits.data(), bits.size(), back.data());
+  EXPECT_EQ(back[3], -2.5F);
+}
+
+}  // namespace
+}  // namespace deft
