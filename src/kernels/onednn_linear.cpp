@@ -1,8 +1,8 @@
 #include "kernels/onednn_linear.h"
 
-#include <omp.h>
-
 #include <cstring>
+
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "common/error.h"
@@ -20,7 +20,9 @@ dnnl::engine& cpu_engine() {
   return engine;
 }
 
-Type type_of(Precision p) { return p == Precision::kF32 ? Type::f32 : Type::bf16; }
+Type type_of(Precision p) {
+  return p == Precision::kF32 ? Type::f32 : Type::bf16;
+}
 
 dnnl::algorithm algorithm_of(Epilogue e) {
   switch (e) {
@@ -75,7 +77,8 @@ struct OnednnLinear::State {
     auto it = primitives.find(rows);
     if (it == primitives.end()) {
       const auto pd = describe(rows, weights.get_desc());
-      DEFT_ASSERT(pd.weights_desc() == weights.get_desc(), "one weights layout for every row count");
+      DEFT_ASSERT(pd.weights_desc() == weights.get_desc(),
+                  "one weights layout for every row count");
       it = primitives.emplace(rows, dnnl::matmul(pd)).first;
     }
     return it->second;
@@ -125,8 +128,12 @@ OnednnLinear::~OnednnLinear() = default;
 OnednnLinear::OnednnLinear(OnednnLinear&&) noexcept = default;
 OnednnLinear& OnednnLinear::operator=(OnednnLinear&&) noexcept = default;
 
-int OnednnLinear::in() const { return state_->in; }
-int OnednnLinear::out() const { return state_->out; }
+int OnednnLinear::in() const {
+  return state_->in;
+}
+int OnednnLinear::out() const {
+  return state_->out;
+}
 
 void OnednnLinear::apply(const void* x, size_t rows, void* y) const {
   if (rows == 0) return;

@@ -1,8 +1,8 @@
 // Every fast kernel against its naive reference on awkward shapes (ncnn / ggml style).
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "kernels/onednn_linear.h"
 #include "kernels/reference.h"
@@ -16,7 +16,8 @@ using kernels::Precision;
 std::vector<float> uniform(size_t n, float bound, std::mt19937& rng) {
   std::uniform_real_distribution<float> d(-bound, bound);
   std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
+  for (float& x : v)
+    x = d(rng);
   return v;
 }
 
@@ -48,7 +49,8 @@ TEST(OnednnLinear, MatchesTheReferenceOnAwkwardShapes) {
   for (Precision p : {Precision::kF32, Precision::kBF16}) {
     for (size_t rows : {1, 13, 127}) {
       for (size_t in : {1, 13, 127}) {
-        for (size_t out : {1, 13, 127}) cases.push_back({rows, in, out, Epilogue::kNone, false, p, false});
+        for (size_t out : {1, 13, 127})
+          cases.push_back({rows, in, out, Epilogue::kNone, false, p, false});
       }
     }
     for (Epilogue e : {Epilogue::kGeluTanh, Epilogue::kGeluErf, Epilogue::kQuickGelu}) {
@@ -60,11 +62,10 @@ TEST(OnednnLinear, MatchesTheReferenceOnAwkwardShapes) {
   cases.push_back({13, 127, 13, Epilogue::kGeluTanh, false, Precision::kBF16, true});
 
   for (const Case& c : cases) {
-    SCOPED_TRACE(::testing::Message() << "rows " << c.rows << " in " << c.in << " out " << c.out
-                                      << " act " << static_cast<int>(c.act) << " scale+acc "
-                                      << c.scale_and_accumulate << " bf16 "
-                                      << (c.precision == Precision::kBF16) << " bf16 out "
-                                      << c.bf16_output);
+    SCOPED_TRACE(::testing::Message()
+                 << "rows " << c.rows << " in " << c.in << " out " << c.out << " act "
+                 << static_cast<int>(c.act) << " scale+acc " << c.scale_and_accumulate << " bf16 "
+                 << (c.precision == Precision::kBF16) << " bf16 out " << c.bf16_output);
     // Values in ±100 for x; weights smaller so activations stay in their interesting range.
     std::vector<float> x = uniform(c.rows * c.in, 100.0F, rng);
     std::vector<float> w = uniform(c.out * c.in, 1.0F, rng);
@@ -80,19 +81,22 @@ TEST(OnednnLinear, MatchesTheReferenceOnAwkwardShapes) {
     kernels::reference::linear(x.data(), c.rows, c.in, w.data(), b.data(), c.out, expected.data());
     reference_activation(c.act, expected.data(), expected.size());
     if (c.scale_and_accumulate) {
-      for (size_t i = 0; i < expected.size(); ++i) expected[i] = start[i] + scale[i % c.out] * expected[i];
+      for (size_t i = 0; i < expected.size(); ++i)
+        expected[i] = start[i] + scale[i % c.out] * expected[i];
     }
 
-    kernels::OnednnLinear fast(w, b, static_cast<int>(c.in), static_cast<int>(c.out), c.precision,
-                               {.activation = c.act,
-                                .channel_scale = c.scale_and_accumulate ? std::span<const float>(scale)
-                                                                        : std::span<const float>(),
-                                .accumulate = c.scale_and_accumulate,
-                                .output = c.bf16_output ? Precision::kBF16 : Precision::kF32});
+    kernels::OnednnLinear fast(
+        w, b, static_cast<int>(c.in), static_cast<int>(c.out), c.precision,
+        {.activation = c.act,
+         .channel_scale =
+             c.scale_and_accumulate ? std::span<const float>(scale) : std::span<const float>(),
+         .accumulate = c.scale_and_accumulate,
+         .output = c.bf16_output ? Precision::kBF16 : Precision::kF32});
     std::vector<float> got = start;
     std::vector<uint16_t> x16(x.size());
     kernels::to_bf16(x.data(), x.size(), x16.data());
-    const void* input = c.precision == Precision::kBF16 ? static_cast<const void*>(x16.data()) : x.data();
+    const void* input =
+        c.precision == Precision::kBF16 ? static_cast<const void*>(x16.data()) : x.data();
     if (c.bf16_output) {
       std::vector<uint16_t> y16(got.size());
       fast.apply(input, c.rows, y16.data());
@@ -106,7 +110,8 @@ TEST(OnednnLinear, MatchesTheReferenceOnAwkwardShapes) {
         // fp32 sums in another order differ by at most K·ε·Σ|x·w| (K ≤ 127: 7.6e-6 of it);
         // 1e-5 of that magnitude, scaled through the epilogue, plus bf16 output rounding (2^-8).
         double magnitude = std::abs(b[o]);
-        for (size_t k = 0; k < c.in; ++k) magnitude += std::abs(x[r * c.in + k] * w[o * c.in + k]);
+        for (size_t k = 0; k < c.in; ++k)
+          magnitude += std::abs(x[r * c.in + k] * w[o * c.in + k]);
         if (c.scale_and_accumulate) magnitude *= std::abs(scale[o]);
         const double e = expected[r * c.out + o];
         const double tolerance =
@@ -118,8 +123,8 @@ TEST(OnednnLinear, MatchesTheReferenceOnAwkwardShapes) {
 }
 
 TEST(Bf16, ConversionRoundsToNearestEven) {
-  const std::vector<float> values = {1.0F, 1.00390625F /*tie → even*/, 1.01171875F /*tie → up*/,
-                                     -2.5F, 3.0e38F, 1e-40F};
+  const std::vector<float> values = {
+      1.0F, 1.00390625F /*tie → even*/, 1.01171875F /*tie → up*/, -2.5F, 3.0e38F, 1e-40F};
   std::vector<uint16_t> bits(values.size());
   kernels::to_bf16(values.data(), values.size(), bits.data());
   EXPECT_EQ(bits[0], 0x3F80);
@@ -129,6 +134,82 @@ TEST(Bf16, ConversionRoundsToNearestEven) {
   std::vector<float> back(values.size());
   kernels::from_bf16(bits.data(), bits.size(), back.data());
   EXPECT_EQ(back[3], -2.5F);
+}
+
+}  // namespace
+}  // namespace deft
+
+#include "kernels/onednn_attention.h"
+
+namespace deft {
+namespace {
+
+TEST(OnednnAttention, MatchesTheReferenceOnAwkwardShapes) {
+  std::mt19937 rng(99);
+  struct Shape {
+    size_t n, t, heads, hd;
+    float bound;
+  };
+  const std::vector<Shape> shapes = {{1, 1, 1, 1, 3.0F},
+                                     {1, 13, 2, 13, 3.0F},
+                                     {3, 13, 1, 64, 3.0F},
+                                     {3, 50, 2, 64, 1.0F},
+                                     {2, 17, 3, 13, 100.0F}};
+  for (Precision precision : {Precision::kF32, Precision::kBF16}) {
+    for (const Shape& s : shapes) {
+      for (bool fused : {true, false}) {
+        SCOPED_TRACE(::testing::Message()
+                     << "n " << s.n << " t " << s.t << " heads " << s.heads << " hd " << s.hd
+                     << " fused " << fused << " bf16 " << (precision == Precision::kBF16));
+        const size_t d = s.heads * s.hd;
+        const size_t stride = fused ? 3 * d : d;
+        // One buffer per role, or q|k|v interleaved per row as a fused projection leaves them.
+        std::vector<float> rows = uniform(s.n * s.t * 3 * d, s.bound, rng);
+        if (precision == Precision::kBF16) rows = rounded_to_bf16(rows);
+        std::vector<float> q(s.n * s.t * d), k(q.size()), v(q.size());
+        for (size_t r = 0; r < s.n * s.t; ++r) {
+          for (size_t j = 0; j < d; ++j) {
+            q[r * d + j] = rows[r * 3 * d + j];
+            k[r * d + j] = rows[r * 3 * d + d + j];
+            v[r * d + j] = rows[r * 3 * d + 2 * d + j];
+          }
+        }
+        std::vector<float> expected(q.size());
+        for (size_t i = 0; i < s.n; ++i) {
+          const size_t o = i * s.t * d;
+          kernels::reference::attention(&q[o], s.t, &k[o], &v[o], s.t, d, s.heads, &expected[o]);
+        }
+
+        const std::vector<float> layout = fused ? rows : [&] {
+          std::vector<float> separate = q;
+          separate.insert(separate.end(), k.begin(), k.end());
+          separate.insert(separate.end(), v.begin(), v.end());
+          return separate;
+        }();
+        const size_t k_offset = fused ? d : q.size();
+        const size_t v_offset = fused ? 2 * d : 2 * q.size();
+        kernels::OnednnAttention attention(precision, static_cast<int>(s.heads),
+                                           static_cast<int>(d));
+        std::vector<float> got(q.size());
+        if (precision == Precision::kF32) {
+          attention.apply(layout.data(), layout.data() + k_offset, layout.data() + v_offset, stride,
+                          s.n, s.t, got.data());
+        } else {
+          std::vector<uint16_t> in16(layout.size());
+          std::vector<uint16_t> out16(got.size());
+          kernels::to_bf16(layout.data(), layout.size(), in16.data());
+          attention.apply(in16.data(), in16.data() + k_offset, in16.data() + v_offset, stride, s.n,
+                          s.t, out16.data());
+          kernels::from_bf16(out16.data(), out16.size(), got.data());
+        }
+        // Outputs are convex combinations of v: error scales with max|v|. fp32: 1e-5 of it;
+        // bf16: probabilities and outputs rounded to bf16, 2 × 2^-8 of it.
+        const double tolerance = (precision == Precision::kF32 ? 1e-5 : 2.0 / 256) * s.bound;
+        for (size_t i = 0; i < got.size(); ++i)
+          ASSERT_NEAR(got[i], expected[i], tolerance) << i;
+      }
+    }
+  }
 }
 
 }  // namespace
