@@ -3,9 +3,10 @@
 #include <cmath>
 #include <map>
 #include <mutex>
-#include <oneapi/dnnl/dnnl.hpp>
 #include <tuple>
 #include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include "common/error.h"
 
@@ -96,13 +97,15 @@ void OnednnAttention::apply(const void* q, const void* k, const void* v, size_t 
   p.qk.execute(stream, {{DNNL_ARG_SRC, q_mem}, {DNNL_ARG_WEIGHTS, k_mem}, {DNNL_ARG_DST, scores}});
   if (s.precision == Precision::kF32) {
     p.softmax.execute(stream, {{DNNL_ARG_SRC, scores}, {DNNL_ARG_DST, scores}});
-    p.pv.execute(stream, {{DNNL_ARG_SRC, scores}, {DNNL_ARG_WEIGHTS, v_mem}, {DNNL_ARG_DST, out_mem}});
+    p.pv.execute(stream,
+                 {{DNNL_ARG_SRC, scores}, {DNNL_ARG_WEIGHTS, v_mem}, {DNNL_ARG_DST, out_mem}});
   } else {
     // Softmax in fp32, its probabilities rounded to bf16 for the second matmul.
     p.softmax.execute(stream, {{DNNL_ARG_SRC, scores}, {DNNL_ARG_DST, scores}});
     memory probs(p.probs, engine);
     dnnl::reorder(scores, probs).execute(stream, scores, probs);
-    p.pv.execute(stream, {{DNNL_ARG_SRC, probs}, {DNNL_ARG_WEIGHTS, v_mem}, {DNNL_ARG_DST, out_mem}});
+    p.pv.execute(stream,
+                 {{DNNL_ARG_SRC, probs}, {DNNL_ARG_WEIGHTS, v_mem}, {DNNL_ARG_DST, out_mem}});
   }
   stream.wait();
 }

@@ -20,16 +20,18 @@ const BlockNames kNames = {"encoder.layers.{}.layer_norm1",
 
 class ClipEncoder final : public Encoder {
  public:
-  ClipEncoder(const Checkpoint& checkpoint, ModelConfig config) : Encoder(std::move(config)) {
+  ClipEncoder(const Checkpoint& checkpoint, ModelConfig config, const ComputeOptions& options)
+      : Encoder(std::move(config)) {
     const VisionConfig& c = this->config().vision;
     const WeightReader w(checkpoint, "vision_model.");
     const WeightReader top(checkpoint, "");
     const int d = c.hidden_size;
     const int grid = c.image_size / c.patch_size;
     trunk_.config = c;
+    trunk_.options = options;
     set_input_size(trunk_, this->config().processor.input_height(),
                    this->config().processor.input_width());
-    trunk_.patch = w.patch_embedding("embeddings.patch_embedding", c, false);
+    trunk_.patch = DenseLayer(w.patch_embedding("embeddings.patch_embedding", c, false), options);
     trunk_.cls = w.tensor("embeddings.class_embedding", {d});
     trunk_.position = interpolate_positions(
         w.tensor("embeddings.position_embedding.weight", {grid * grid + 1, d}), grid, d, true,
@@ -41,12 +43,13 @@ class ClipEncoder final : public Encoder {
     if (top.has("visual_projection.weight")) {
       const Tensor& t = checkpoint.tensor("visual_projection.weight");
       const int projection = t.shape.empty() ? 0 : static_cast<int>(t.shape[0]);
-      projection_ = top.linear("visual_projection", d, projection, false);
+      projection_ = DenseLayer(top.linear("visual_projection", d, projection, false), options);
     }
   }
 
   size_t embedding_dim() const override {
-    return static_cast<size_t>(projection_.out > 0 ? projection_.out : config().vision.hidden_size);
+    return static_cast<size_t>(projection_.out() > 0 ? projection_.out()
+                                                     : config().vision.hidden_size);
   }
 
   void encode(const float* pixels, size_t n, float* out) const override {
@@ -54,12 +57,12 @@ class ClipEncoder final : public Encoder {
     const size_t tokens = trunk_.tokens();
     std::vector<float> hidden(n * tokens * d);
     trunk_.embed(pixels, n, hidden.data());
-    pre_.apply(hidden.data(), n * tokens, hidden.data());
+    trunk_.normalize(pre_, hidden.data(), n * tokens, hidden.data());
     trunk_.run_blocks(hidden.data(), n);
     std::vector<float> pooled(n * d);
     for (size_t i = 0; i < n; ++i)
       post_.apply(hidden.data() + i * tokens * d, 1, &pooled[i * d]);
-    if (projection_.out > 0) {
+    if (projection_.out() > 0) {
       projection_.apply(pooled.data(), n, out);
     } else {
       std::copy(pooled.begin(), pooled.end(), out);
@@ -69,13 +72,14 @@ class ClipEncoder final : public Encoder {
  private:
   VitTrunk trunk_;
   Norm pre_, post_;
-  Linear projection_;  // out == 0: none
+  DenseLayer projection_;  // out() == 0: none
 };
 
 }  // namespace
 
-std::unique_ptr<Encoder> make_clip(const Checkpoint& checkpoint, ModelConfig config) {
-  return std::make_unique<ClipEncoder>(checkpoint, std::move(config));
+std::unique_ptr<Encoder> make_clip(const Checkpoint& checkpoint, ModelConfig config,
+                                   const ComputeOptions& options) {
+  return std::make_unique<ClipEncoder>(checkpoint, std::move(config), options);
 }
 
 }  // namespace deft::model

@@ -21,7 +21,8 @@ const BlockNames kNames = {"encoder.layer.{}.norm1",
 
 class Dinov2Encoder final : public Encoder {
  public:
-  Dinov2Encoder(const Checkpoint& checkpoint, ModelConfig config) : Encoder(std::move(config)) {
+  Dinov2Encoder(const Checkpoint& checkpoint, ModelConfig config, const ComputeOptions& options)
+      : Encoder(std::move(config)) {
     const VisionConfig& c = this->config().vision;
     // Classification checkpoints keep the backbone under "dinov2.".
     const WeightReader w(
@@ -29,9 +30,11 @@ class Dinov2Encoder final : public Encoder {
     const int d = c.hidden_size;
     const int grid = c.image_size / c.patch_size;
     trunk_.config = c;
+    trunk_.options = options;
     set_input_size(trunk_, this->config().processor.input_height(),
                    this->config().processor.input_width());
-    trunk_.patch = w.patch_embedding("embeddings.patch_embeddings.projection", c, true);
+    trunk_.patch =
+        DenseLayer(w.patch_embedding("embeddings.patch_embeddings.projection", c, true), options);
     trunk_.cls = w.tensor("embeddings.cls_token", {1, 1, d});
     trunk_.position =
         interpolate_positions(w.tensor("embeddings.position_embeddings", {1, grid * grid + 1, d}),
@@ -60,8 +63,9 @@ class Dinov2Encoder final : public Encoder {
 
 }  // namespace
 
-std::unique_ptr<Encoder> make_dinov2(const Checkpoint& checkpoint, ModelConfig config) {
-  return std::make_unique<Dinov2Encoder>(checkpoint, std::move(config));
+std::unique_ptr<Encoder> make_dinov2(const Checkpoint& checkpoint, ModelConfig config,
+                                     const ComputeOptions& options) {
+  return std::make_unique<Dinov2Encoder>(checkpoint, std::move(config), options);
 }
 
 }  // namespace deft::model

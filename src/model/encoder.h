@@ -15,6 +15,7 @@
 
 #include "model/checkpoint.h"
 #include "model/vision_config.h"
+#include "model/vit.h"
 
 namespace deft::model {
 
@@ -35,14 +36,30 @@ class Encoder {
   ModelConfig config_;
 };
 
+enum class Precision { kAuto, kF32, kBF16 };
+
+struct EncoderOptions {
+  Precision precision = Precision::kAuto;  // kAuto: bf16 where the CPU has it, else fp32
+  bool reference_kernels = false;          // the naive kernels (tests, debugging)
+};
+
+// The compute options `options` resolve to on this CPU.
+ComputeOptions resolve_compute(const EncoderOptions& options);
+// "fp32" or "bf16", as the fingerprint records it.
+const char* compute_dtype_name(const ComputeOptions& compute);
+
 // Reads config.json, preprocessor_config.json and the weights of `folder` for `family`.
 // Throws Error(kInput) for a family mismatch, a missing tensor or a shape that disagrees with
 // the config, each naming the file and tensor.
-std::unique_ptr<Encoder> load_encoder(const std::filesystem::path& folder, Family family);
+std::unique_ptr<Encoder> load_encoder(const std::filesystem::path& folder, Family family,
+                                      const EncoderOptions& options = {});
 
 // The family builders (one file each).
-std::unique_ptr<Encoder> make_siglip(const Checkpoint& checkpoint, ModelConfig config);
-std::unique_ptr<Encoder> make_clip(const Checkpoint& checkpoint, ModelConfig config);
-std::unique_ptr<Encoder> make_dinov2(const Checkpoint& checkpoint, ModelConfig config);
+std::unique_ptr<Encoder> make_siglip(const Checkpoint& checkpoint, ModelConfig config,
+                                     const ComputeOptions& options);
+std::unique_ptr<Encoder> make_clip(const Checkpoint& checkpoint, ModelConfig config,
+                                   const ComputeOptions& options);
+std::unique_ptr<Encoder> make_dinov2(const Checkpoint& checkpoint, ModelConfig config,
+                                     const ComputeOptions& options);
 
 }  // namespace deft::model

@@ -24,7 +24,8 @@ const BlockNames kNames = {"encoder.layers.{}.layer_norm1",
 
 class SiglipEncoder final : public Encoder {
  public:
-  SiglipEncoder(const Checkpoint& checkpoint, ModelConfig config) : Encoder(std::move(config)) {
+  SiglipEncoder(const Checkpoint& checkpoint, ModelConfig config, const ComputeOptions& options)
+      : Encoder(std::move(config)) {
     const VisionConfig& c = this->config().vision;
     if (!c.use_head) {
       throw Error(ErrorKind::kInput,
@@ -35,9 +36,10 @@ class SiglipEncoder final : public Encoder {
     const int d = c.hidden_size;
     const int grid = c.image_size / c.patch_size;
     trunk_.config = c;
+    trunk_.options = options;
     set_input_size(trunk_, this->config().processor.input_height(),
                    this->config().processor.input_width());
-    trunk_.patch = w.patch_embedding("embeddings.patch_embedding", c, true);
+    trunk_.patch = DenseLayer(w.patch_embedding("embeddings.patch_embedding", c, true), options);
     trunk_.position =
         interpolate_positions(w.tensor("embeddings.position_embedding.weight", {grid * grid, d}),
                               grid, d, false, trunk_.grid_h, trunk_.grid_w);
@@ -55,12 +57,12 @@ class SiglipEncoder final : public Encoder {
                d};
       return l;
     };
-    head_k_ = slice(1);
-    head_v_ = slice(2);
-    head_out_ = w.linear("head.attention.out_proj", d, d);
+    head_k_ = DenseLayer(slice(1), options);
+    head_v_ = DenseLayer(slice(2), options);
+    head_out_ = DenseLayer(w.linear("head.attention.out_proj", d, d), options);
     head_norm_ = w.norm("head.layernorm", d, c.layer_norm_eps);
-    head_fc1_ = w.linear("head.mlp.fc1", d, c.intermediate_size);
-    head_fc2_ = w.linear("head.mlp.fc2", c.intermediate_size, d);
+    head_fc1_ = DenseLayer(w.linear("head.mlp.fc1", d, c.intermediate_size), options);
+    head_fc2_ = DenseLayer(w.linear("head.mlp.fc2", c.intermediate_size, d), options);
     // The probe's query is the same for every image: computed once.
     const std::vector<float> probe = w.tensor("head.probe", {1, 1, d});
     query_.resize(d);
@@ -72,43 +74,46 @@ class SiglipEncoder final : public Encoder {
   void encode(const float* pixels, size_t n, float* out) const override {
     const VisionConfig& c = config().vision;
     const size_t d = static_cast<size_t>(c.hidden_size);
+    const size_t m = static_cast<size_t>(c.intermediate_size);
     const size_t tokens = trunk_.tokens();
     std::vector<float> hidden(n * tokens * d);
     trunk_.embed(pixels, n, hidden.data());
     trunk_.run_blocks(hidden.data(), n);
-    post_.apply(hidden.data(), n * tokens, hidden.data());
+    trunk_.normalize(post_, hidden.data(), n * tokens, hidden.data());
 
-    std::vector<float> k(tokens * d), v(tokens * d), a(d), pooled(d), x(d);
-    std::vector<float> mid(static_cast<size_t>(c.intermediate_size));
+    // The head: keys and values of every image in one pass, then one query per image.
+    std::vector<float> k(n * tokens * d), v(n * tokens * d), a(n * d), pooled(n * d), x(n * d);
+    head_k_.apply(hidden.data(), n * tokens, k.data());
+    head_v_.apply(hidden.data(), n * tokens, v.data());
     for (size_t i = 0; i < n; ++i) {
-      const float* seq = hidden.data() + i * tokens * d;
-      head_k_.apply(seq, tokens, k.data());
-      head_v_.apply(seq, tokens, v.data());
-      kernels::reference::attention(query_.data(), 1, k.data(), v.data(), tokens, d,
-                                    static_cast<size_t>(c.num_attention_heads), a.data());
-      head_out_.apply(a.data(), 1, pooled.data());
-      // y = a + mlp(layernorm(a)): the attention output is not added back to the probe.
-      head_norm_.apply(pooled.data(), 1, x.data());
-      head_fc1_.apply(x.data(), 1, mid.data());
-      activate(c.hidden_act, mid.data(), mid.size());
-      head_fc2_.apply(mid.data(), 1, x.data());
-      for (size_t j = 0; j < d; ++j)
-        out[i * d + j] = pooled[j] + x[j];
+      kernels::reference::attention(query_.data(), 1, &k[i * tokens * d], &v[i * tokens * d],
+                                    tokens, d, static_cast<size_t>(c.num_attention_heads),
+                                    &a[i * d]);
     }
+    head_out_.apply(a.data(), n, pooled.data());
+    // y = a + mlp(layernorm(a)): the attention output is not added back to the probe.
+    trunk_.normalize(head_norm_, pooled.data(), n, x.data());
+    std::vector<float> mid(n * m);
+    head_fc1_.apply(x.data(), n, mid.data());
+    activate(c.hidden_act, mid.data(), mid.size());
+    head_fc2_.apply(mid.data(), n, x.data());
+    for (size_t j = 0; j < n * d; ++j)
+      out[j] = pooled[j] + x[j];
   }
 
  private:
   VitTrunk trunk_;
   Norm post_;
   std::vector<float> query_;
-  Linear head_k_, head_v_, head_out_, head_fc1_, head_fc2_;
+  DenseLayer head_k_, head_v_, head_out_, head_fc1_, head_fc2_;
   Norm head_norm_;
 };
 
 }  // namespace
 
-std::unique_ptr<Encoder> make_siglip(const Checkpoint& checkpoint, ModelConfig config) {
-  return std::make_unique<SiglipEncoder>(checkpoint, std::move(config));
+std::unique_ptr<Encoder> make_siglip(const Checkpoint& checkpoint, ModelConfig config,
+                                     const ComputeOptions& options) {
+  return std::make_unique<SiglipEncoder>(checkpoint, std::move(config), options);
 }
 
 }  // namespace deft::model

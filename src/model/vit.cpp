@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "common/error.h"
+#include "kernels/cpu_ops.h"
 #include "kernels/reference.h"
 
 namespace deft::model {
@@ -19,6 +20,69 @@ void Linear::apply(const float* x, size_t rows, float* y) const {
 void Norm::apply(const float* x, size_t rows, float* y) const {
   kernels::reference::layer_norm(x, rows, weight.size(), weight.data(), bias.data(), eps, y);
 }
+
+namespace {
+
+kernels::Epilogue epilogue_of(Activation act) {
+  switch (act) {
+    case Activation::kGeluTanh:
+      return kernels::Epilogue::kGeluTanh;
+    case Activation::kQuickGelu:
+      return kernels::Epilogue::kQuickGelu;
+    case Activation::kGeluErf:
+      return kernels::Epilogue::kGeluErf;
+  }
+  return kernels::Epilogue::kNone;
+}
+
+size_t element_size(kernels::Precision p) {
+  return p == kernels::Precision::kF32 ? 4 : 2;
+}
+
+}  // namespace
+
+DenseLayer::DenseLayer(Linear weights, const ComputeOptions& options)
+    : precision_(options.precision), out_(weights.out) {
+  if (options.reference) {
+    reference_ = std::move(weights);
+  } else {
+    fast_ = std::make_shared<const kernels::OnednnLinear>(weights.weight, weights.bias, weights.in,
+                                                          weights.out, options.precision);
+  }
+}
+
+void DenseLayer::apply(const float* x, size_t rows, float* y) const {
+  if (!fast_) {
+    reference_.apply(x, rows, y);
+  } else if (precision_ == kernels::Precision::kF32) {
+    fast_->apply(x, rows, y);
+  } else {
+    std::vector<uint16_t> x16(rows * static_cast<size_t>(fast_->in()));
+    kernels::to_bf16(x, x16.size(), x16.data());
+    fast_->apply(x16.data(), rows, y);
+  }
+}
+
+FastBlock::FastBlock(const Block& b, const VisionConfig& c, kernels::Precision p)
+    : precision(p),
+      ln1(b.ln1),
+      ln2(b.ln2),
+      qkv([&] {
+        std::vector<float> w = b.q.weight;
+        w.insert(w.end(), b.k.weight.begin(), b.k.weight.end());
+        w.insert(w.end(), b.v.weight.begin(), b.v.weight.end());
+        std::vector<float> bias = b.q.bias;
+        bias.insert(bias.end(), b.k.bias.begin(), b.k.bias.end());
+        bias.insert(bias.end(), b.v.bias.begin(), b.v.bias.end());
+        return kernels::OnednnLinear(w, bias, c.hidden_size, 3 * c.hidden_size, p, {.output = p});
+      }()),
+      attention(p, c.num_attention_heads, c.hidden_size),
+      o(b.o.weight, b.o.bias, c.hidden_size, c.hidden_size, p,
+        {.channel_scale = b.scale1, .accumulate = true}),
+      fc1(b.fc1.weight, b.fc1.bias, c.hidden_size, c.intermediate_size, p,
+          {.activation = epilogue_of(c.hidden_act), .output = p}),
+      fc2(b.fc2.weight, b.fc2.bias, c.intermediate_size, c.hidden_size, p,
+          {.channel_scale = b.scale2, .accumulate = true}) {}
 
 void activate(Activation act, float* x, size_t count) {
   switch (act) {
@@ -134,6 +198,28 @@ void run_block(const Block& b, const VisionConfig& c, float* hidden, size_t n, s
   add(o, b.scale2);
 }
 
+void run_block(const FastBlock& b, const VisionConfig& c, float* hidden, size_t n, size_t tokens) {
+  const size_t d = static_cast<size_t>(c.hidden_size);
+  const size_t m = static_cast<size_t>(c.intermediate_size);
+  const size_t rows = n * tokens;
+  const bool bf16 = b.precision == kernels::Precision::kBF16;
+  const size_t e = element_size(b.precision);
+  std::vector<std::byte> x(rows * d * e), qkv(rows * 3 * d * e), a(rows * d * e), mid(rows * m * e);
+  const auto normalize = [&](const Norm& norm) {
+    kernels::layer_norm(hidden, rows, d, norm.weight.data(), norm.bias.data(), norm.eps,
+                        bf16 ? nullptr : reinterpret_cast<float*>(x.data()),
+                        bf16 ? reinterpret_cast<uint16_t*>(x.data()) : nullptr);
+  };
+  normalize(b.ln1);
+  b.qkv.apply(x.data(), rows, qkv.data());
+  b.attention.apply(qkv.data(), qkv.data() + d * e, qkv.data() + 2 * d * e, 3 * d, n, tokens,
+                    a.data());
+  b.o.apply(a.data(), rows, hidden);  // hidden += s1 ⊙ o(a)
+  normalize(b.ln2);
+  b.fc1.apply(x.data(), rows, mid.data());
+  b.fc2.apply(mid.data(), rows, hidden);  // hidden += s2 ⊙ fc2(act(fc1(x)))
+}
+
 void VitTrunk::embed(const float* pixels, size_t n, float* hidden) const {
   const int p = config.patch_size;
   const int h = input_h;
@@ -183,6 +269,25 @@ void set_input_size(VitTrunk& trunk, int input_h, int input_w) {
 void VitTrunk::run_blocks(float* hidden, size_t n) const {
   for (const Block& b : blocks)
     run_block(b, config, hidden, n, tokens());
+  for (const FastBlock& b : fast_blocks)
+    run_block(b, config, hidden, n, tokens());
+}
+
+void VitTrunk::add_block(const Block& block) {
+  if (options.reference) {
+    blocks.push_back(block);
+  } else {
+    fast_blocks.emplace_back(block, config, options.precision);
+  }
+}
+
+void VitTrunk::normalize(const Norm& norm, const float* x, size_t rows, float* y) const {
+  if (options.reference) {
+    norm.apply(x, rows, y);
+  } else {
+    kernels::layer_norm(x, rows, norm.weight.size(), norm.weight.data(), norm.bias.data(), norm.eps,
+                        y, nullptr);
+  }
 }
 
 namespace {

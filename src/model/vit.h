@@ -2,9 +2,12 @@
 // Shared ViT building blocks for the encoder families (siglip.cpp, clip.cpp, dinov2.cpp).
 // Activations are row-major [tokens × hidden]; a batch of n images of T tokens is n·T rows.
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "kernels/onednn_attention.h"
+#include "kernels/onednn_linear.h"
 #include "model/checkpoint.h"
 #include "model/vision_config.h"
 
@@ -26,6 +29,28 @@ struct Norm {
   void apply(const float* x, size_t rows, float* y) const;
 };
 
+// Which kernels run the encoder: the naive reference (tests, debugging) or oneDNN in fp32 or
+// bf16 (LayerNorm, softmax and the residual stream stay fp32 either way).
+struct ComputeOptions {
+  bool reference = false;
+  kernels::Precision precision = kernels::Precision::kF32;
+};
+
+// A Linear from float rows to float rows on the chosen kernels (bf16 conversion inside).
+class DenseLayer {
+ public:
+  DenseLayer() = default;
+  DenseLayer(Linear weights, const ComputeOptions& options);
+  int out() const { return out_; }
+  void apply(const float* x, size_t rows, float* y) const;
+
+ private:
+  Linear reference_;  // used when the options ask for the reference kernels
+  std::shared_ptr<const kernels::OnednnLinear> fast_;
+  kernels::Precision precision_ = kernels::Precision::kF32;
+  int out_ = 0;
+};
+
 // One pre-LN transformer block: h += s1 ⊙ o(MHA(ln1(h))); h += s2 ⊙ fc2(act(fc1(ln2(h)))).
 // s1/s2 (DINOv2's layer scale) are empty when the model has none.
 struct Block {
@@ -34,6 +59,20 @@ struct Block {
   Norm ln2;
   Linear fc1, fc2;
   std::vector<float> scale1, scale2;
+};
+
+// A Block prepared for oneDNN: q, k and v fused into one projection, attention in place over
+// its rows, the output and fc2 projections accumulating into the fp32 residual stream (with
+// the layer scale fused), the activation fused into fc1.
+struct FastBlock {
+  FastBlock(const Block& block, const VisionConfig& config, kernels::Precision precision);
+  kernels::Precision precision;
+  Norm ln1, ln2;
+  kernels::OnednnLinear qkv;
+  kernels::OnednnAttention attention;
+  kernels::OnednnLinear o;
+  kernels::OnednnLinear fc1;
+  kernels::OnednnLinear fc2;
 };
 
 // Tensor names of one block, as `{}`-templates over the layer index.
@@ -63,10 +102,12 @@ class WeightReader {
 // The ViT trunk every family shares.
 struct VitTrunk {
   VisionConfig config;
-  Linear patch;                 // [hidden × 3·p·p]: the conv kernel flattened (c, ky, kx)
-  std::vector<float> cls;       // class token [hidden]; empty when the model has none
-  std::vector<float> position;  // [rows × hidden] for the input grid (interpolated at load)
-  std::vector<Block> blocks;
+  ComputeOptions options;
+  DenseLayer patch;                    // [hidden × 3·p·p]: the conv kernel flattened (c, ky, kx)
+  std::vector<float> cls;              // class token [hidden]; empty when the model has none
+  std::vector<float> position;         // [rows × hidden] for the input grid (interpolated at load)
+  std::vector<Block> blocks;           // reference kernels
+  std::vector<FastBlock> fast_blocks;  // oneDNN kernels
   int input_h = 0;  // the model input, in pixels (leftover pixels past the grid are dropped)
   int input_w = 0;
   int grid_h = 0;  // patches per column / row of the model input
@@ -77,6 +118,10 @@ struct VitTrunk {
   void embed(const float* pixels, size_t n, float* hidden) const;
   // Runs every block over hidden (n sequences of tokens()).
   void run_blocks(float* hidden, size_t n) const;
+  // Adds the blocks (as reference Blocks, or prepared for oneDNN) per `options`.
+  void add_block(const Block& block);
+  // LayerNorm on the options' kernels (x may equal y).
+  void normalize(const Norm& norm, const float* x, size_t rows, float* y) const;
 };
 
 // Sets the input size and grid, checking the input holds at least one patch.
@@ -89,8 +134,10 @@ void set_input_size(VitTrunk& trunk, int input_h, int input_w);
 std::vector<float> interpolate_positions(const std::vector<float>& table, int grid, int dim,
                                          bool has_class_row, int grid_h, int grid_w);
 
-// One block over n sequences of `tokens` rows (exposed for tests).
+// One block over n sequences of `tokens` rows, on the reference or the oneDNN kernels.
 void run_block(const Block& block, const VisionConfig& config, float* hidden, size_t n,
+               size_t tokens);
+void run_block(const FastBlock& block, const VisionConfig& config, float* hidden, size_t n,
                size_t tokens);
 
 void activate(Activation act, float* x, size_t count);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "kernels/onednn_linear.h"
 #include "model/encoder.h"
 #include "model/vision_config.h"
 #include "ppm.h"
@@ -31,14 +32,32 @@ nlohmann::json reference() {
   return nlohmann::json::parse(in);
 }
 
-class EncoderParity : public ::testing::TestWithParam<std::string> {};
+// bf16 parity: the cosine between deft's embedding and the fp32 reference, per image.
+constexpr double kBf16MinCosine = 0.999;
+
+enum class Mode { kReference, kFastF32, kFastBF16 };
+
+model::EncoderOptions options_for(Mode mode) {
+  switch (mode) {
+    case Mode::kReference:
+      return {model::Precision::kF32, true};
+    case Mode::kFastF32:
+      return {model::Precision::kF32, false};
+    case Mode::kFastBF16:
+      return {model::Precision::kBF16, false};
+  }
+  return {};
+}
+
+class EncoderParity : public ::testing::TestWithParam<std::tuple<std::string, Mode>> {};
 
 TEST_P(EncoderParity, MatchesThePyTorchReferenceAtBatch1And5) {
-  const std::string folder = GetParam();
+  const auto [folder, mode] = GetParam();
+  if (mode == Mode::kFastBF16 && !kernels::cpu_has_bf16()) GTEST_SKIP() << "no bf16 on this CPU";
   const nlohmann::json all = reference();
   const nlohmann::json& ref = all["models"][folder];
   const model::Family family = model::parse_family(ref["family"].get<std::string>());
-  const auto encoder = model::load_encoder(kFixtures / folder, family);
+  const auto encoder = model::load_encoder(kFixtures / folder, family, options_for(mode));
   const preprocess::ProcessorConfig& p = encoder->config().processor;
   const size_t input = 3 * static_cast<size_t>(p.input_height()) * p.input_width();
   const size_t dim = encoder->embedding_dim();
@@ -61,11 +80,23 @@ TEST_P(EncoderParity, MatchesThePyTorchReferenceAtBatch1And5) {
     ASSERT_EQ(expected.size(), dim) << names[i];
     double scale = 0.0;
     double worst = 0.0;
+    double dot = 0.0;
+    double norm_expected = 0.0;
+    double norm_got = 0.0;
     for (size_t j = 0; j < dim; ++j) {
+      const double got = batched[i * dim + j];
       scale = std::max(scale, std::abs(expected[j]));
-      worst = std::max(worst, std::abs(expected[j] - batched[i * dim + j]));
+      worst = std::max(worst, std::abs(expected[j] - got));
+      dot += expected[j] * got;
+      norm_expected += expected[j] * expected[j];
+      norm_got += got * got;
     }
-    EXPECT_LE(worst, kRelativeTolerance * scale) << folder << " / " << names[i];
+    if (mode == Mode::kFastBF16) {
+      EXPECT_GE(dot / std::sqrt(norm_expected * norm_got), kBf16MinCosine)
+          << folder << " / " << names[i];
+    } else {
+      EXPECT_LE(worst, kRelativeTolerance * scale) << folder << " / " << names[i];
+    }
 
     std::vector<float> single(dim);
     encoder->encode(&pixels[i * input], 1, single.data());
@@ -74,8 +105,16 @@ TEST_P(EncoderParity, MatchesThePyTorchReferenceAtBatch1And5) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(TinyModels, EncoderParity,
-                         ::testing::Values("siglip", "siglip_bf16", "clip", "clip_f16", "dinov2"));
+std::string parity_case_name(const ::testing::TestParamInfo<std::tuple<std::string, Mode>>& info) {
+  constexpr const char* kModes[] = {"reference", "onednn_fp32", "onednn_bf16"};
+  return std::get<0>(info.param) + "_" + kModes[static_cast<int>(std::get<1>(info.param))];
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    TinyModels, EncoderParity,
+    ::testing::Combine(::testing::Values("siglip", "siglip_bf16", "clip", "clip_f16", "dinov2"),
+                       ::testing::Values(Mode::kReference, Mode::kFastF32, Mode::kFastBF16)),
+    parity_case_name);
 
 std::string load_error(const fs::path& folder, model::Family family) {
   try {
