@@ -18,13 +18,16 @@ void layer_norm(const float* x, size_t rows, size_t d, const float* w, const flo
       const float* xr = x + r * d;
       // Two passes in float: mean, then the variance of the centred values (no cancellation).
       float sum = 0.0F;
-      for (size_t i = 0; i < d; ++i) sum += xr[i];
+      for (size_t i = 0; i < d; ++i)
+        sum += xr[i];
       const float mean = sum / static_cast<float>(d);
       float squares = 0.0F;
-      for (size_t i = 0; i < d; ++i) squares += (xr[i] - mean) * (xr[i] - mean);
+      for (size_t i = 0; i < d; ++i)
+        squares += (xr[i] - mean) * (xr[i] - mean);
       const float inv = 1.0F / std::sqrt(squares / static_cast<float>(d) + eps);
       float* out = y != nullptr ? y + r * d : row.data();
-      for (size_t i = 0; i < d; ++i) out[i] = (xr[i] - mean) * inv * w[i] + b[i];
+      for (size_t i = 0; i < d; ++i)
+        out[i] = (xr[i] - mean) * inv * w[i] + b[i];
       if (y_bf16 != nullptr) to_bf16(out, d, y_bf16 + r * d);
     }
   }

@@ -38,7 +38,7 @@ class ClipEncoder final : public Encoder {
         trunk_.grid_h, trunk_.grid_w);
     pre_ = w.norm("pre_layrnorm", d, c.layer_norm_eps);
     for (int i = 0; i < c.num_hidden_layers; ++i)
-      trunk_.blocks.push_back(w.block(kNames, i, c));
+      trunk_.add_block(w.block(kNames, i, c));
     post_ = w.norm("post_layernorm", d, c.layer_norm_eps);
     if (top.has("visual_projection.weight")) {
       const Tensor& t = checkpoint.tensor("visual_projection.weight");
@@ -51,6 +51,8 @@ class ClipEncoder final : public Encoder {
     return static_cast<size_t>(projection_.out() > 0 ? projection_.out()
                                                      : config().vision.hidden_size);
   }
+
+  const char* kernel_name() const override { return trunk_.kernel_name(); }
 
   void encode(const float* pixels, size_t n, float* out) const override {
     const size_t d = static_cast<size_t>(config().vision.hidden_size);

@@ -40,11 +40,13 @@ class Dinov2Encoder final : public Encoder {
         interpolate_positions(w.tensor("embeddings.position_embeddings", {1, grid * grid + 1, d}),
                               grid, d, true, trunk_.grid_h, trunk_.grid_w);
     for (int i = 0; i < c.num_hidden_layers; ++i)
-      trunk_.blocks.push_back(w.block(kNames, i, c));
+      trunk_.add_block(w.block(kNames, i, c));
     final_ = w.norm("layernorm", d, c.layer_norm_eps);
   }
 
   size_t embedding_dim() const override { return static_cast<size_t>(config().vision.hidden_size); }
+
+  const char* kernel_name() const override { return trunk_.kernel_name(); }
 
   void encode(const float* pixels, size_t n, float* out) const override {
     const size_t d = static_cast<size_t>(config().vision.hidden_size);

@@ -28,6 +28,8 @@ class Encoder {
 
   const ModelConfig& config() const { return config_; }
   virtual size_t embedding_dim() const = 0;
+  // The kernels the loaded model runs on: "reference", "onednn-fp32" or "onednn-bf16".
+  virtual const char* kernel_name() const = 0;
   // pixels: n × 3 × input_height × input_width; out: n × embedding_dim(). Thread-compatible:
   // concurrent calls on one encoder are safe (no state changes after loading).
   virtual void encode(const float* pixels, size_t n, float* out) const = 0;

@@ -44,7 +44,7 @@ class SiglipEncoder final : public Encoder {
         interpolate_positions(w.tensor("embeddings.position_embedding.weight", {grid * grid, d}),
                               grid, d, false, trunk_.grid_h, trunk_.grid_w);
     for (int i = 0; i < c.num_hidden_layers; ++i)
-      trunk_.blocks.push_back(w.block(kNames, i, c));
+      trunk_.add_block(w.block(kNames, i, c));
     post_ = w.norm("post_layernorm", d, c.layer_norm_eps);
 
     // The head: MultiheadAttention with a packed in_proj (rows q, k, v), then an MLP.
@@ -70,6 +70,8 @@ class SiglipEncoder final : public Encoder {
   }
 
   size_t embedding_dim() const override { return static_cast<size_t>(config().vision.hidden_size); }
+
+  const char* kernel_name() const override { return trunk_.kernel_name(); }
 
   void encode(const float* pixels, size_t n, float* out) const override {
     const VisionConfig& c = config().vision;

@@ -273,6 +273,11 @@ void VitTrunk::run_blocks(float* hidden, size_t n) const {
     run_block(b, config, hidden, n, tokens());
 }
 
+const char* VitTrunk::kernel_name() const {
+  if (fast_blocks.empty()) return "reference";
+  return fast_blocks.front().precision == kernels::Precision::kBF16 ? "onednn-bf16" : "onednn-fp32";
+}
+
 void VitTrunk::add_block(const Block& block) {
   if (options.reference) {
     blocks.push_back(block);

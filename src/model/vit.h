@@ -120,6 +120,8 @@ struct VitTrunk {
   void run_blocks(float* hidden, size_t n) const;
   // Adds the blocks (as reference Blocks, or prepared for oneDNN) per `options`.
   void add_block(const Block& block);
+  // What actually runs the blocks: "reference", "onednn-fp32" or "onednn-bf16".
+  const char* kernel_name() const;
   // LayerNorm on the options' kernels (x may equal y).
   void normalize(const Norm& norm, const float* x, size_t rows, float* y) const;
 };

@@ -243,8 +243,11 @@ def dinov2_forward(pixels, W, cfg):
 
 
 # ----------------------------------------------------------------------------- tiny models
-def rand(g, *shape, scale=0.2):
-    return torch.randn(*shape, generator=g) * scale
+WEIGHT_SCALE = [0.2]  # tiny fixtures; full-size benchmark models use 0.02 (HF's init std)
+
+
+def rand(g, *shape, scale=None):
+    return torch.randn(*shape, generator=g) * (WEIGHT_SCALE[0] if scale is None else scale)
 
 
 def norm_pair(g, prefix, d):
@@ -265,8 +268,7 @@ def clip_siglip_layer_weights(g, prefix, d, m, layers):
     return W
 
 
-def tiny_siglip(g):
-    d, m, layers, heads, image, patch = 32, 64, 2, 2, 32, 8
+def tiny_siglip(g, d=32, m=64, layers=2, heads=2, image=32, patch=8):
     cfg = {"model_type": "siglip",
            "text_config": {"hidden_size": 16},
            "vision_config": {"hidden_size": d, "intermediate_size": m, "num_hidden_layers": layers,
@@ -295,8 +297,7 @@ def tiny_siglip(g):
     return cfg, pre, W, full, siglip_forward
 
 
-def tiny_clip(g):
-    d, m, layers, heads, image, patch, proj = 32, 64, 2, 2, 32, 8, 16
+def tiny_clip(g, d=32, m=64, layers=2, heads=2, image=32, patch=8, proj=16):
     cfg = {"model_type": "clip", "projection_dim": proj,
            "text_config": {"hidden_size": 16},
            "vision_config": {"hidden_size": d, "intermediate_size": m, "num_hidden_layers": layers,
@@ -363,6 +364,17 @@ MODELS = [("siglip", tiny_siglip, "F32"), ("siglip_bf16", tiny_siglip, "BF16"),
           ("dinov2", tiny_dinov2, "F32")]
 
 
+def write_checkpoint(folder, builder, dtype, seed, **sizes):
+    """Writes one checkpoint folder; returns (config, processor config, weights, full config, forward)."""
+    g = torch.Generator().manual_seed(seed)
+    cfg, pre, W, full, forward = builder(g, **sizes)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+    (folder / "preprocessor_config.json").write_text(json.dumps(pre, indent=2) + "\n")
+    write_safetensors(folder / "model.safetensors", W, dtype)
+    return cfg, pre, W, full, forward
+
+
 def write_ppm(path, image):
     w, h = image.size
     with open(path, "wb") as f:
@@ -384,12 +396,8 @@ def main(out):
 
     reference = {"images": sorted(images), "models": {}}
     for folder, builder, dtype in MODELS:
-        g = torch.Generator().manual_seed(SEED + sum(map(ord, builder.__name__)))
-        cfg, pre, W, full, forward = builder(g)
-        (out / folder).mkdir(exist_ok=True)
-        (out / folder / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
-        (out / folder / "preprocessor_config.json").write_text(json.dumps(pre, indent=2) + "\n")
-        write_safetensors(out / folder / "model.safetensors", W, dtype)
+        cfg, pre, W, full, forward = write_checkpoint(
+            out / folder, builder, dtype, SEED + sum(map(ord, builder.__name__)))
         weights = {k: stored(v, dtype).to(torch.float64) for k, v in W.items()}
         family = folder.split("_")[0]
         embeddings = {}

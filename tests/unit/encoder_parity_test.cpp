@@ -58,6 +58,8 @@ TEST_P(EncoderParity, MatchesThePyTorchReferenceAtBatch1And5) {
   const nlohmann::json& ref = all["models"][folder];
   const model::Family family = model::parse_family(ref["family"].get<std::string>());
   const auto encoder = model::load_encoder(kFixtures / folder, family, options_for(mode));
+  constexpr const char* kKernels[] = {"reference", "onednn-fp32", "onednn-bf16"};
+  ASSERT_STREQ(encoder->kernel_name(), kKernels[static_cast<int>(mode)]);
   const preprocess::ProcessorConfig& p = encoder->config().processor;
   const size_t input = 3 * static_cast<size_t>(p.input_height()) * p.input_width();
   const size_t dim = encoder->embedding_dim();
