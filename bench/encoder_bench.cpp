@@ -6,8 +6,6 @@
 //
 // Prints one JSON object per line (configuration, median seconds per batch, spread, images/s,
 // GFLOP per image), for bench/encoder_vs_peers.py to compare with the peers it runs alongside.
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -15,6 +13,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "common/error.h"
 #include "kernels/onednn_linear.h"
@@ -44,7 +44,8 @@ double gflop_per_image(const model::VisionConfig& c, int input_h, int input_w, s
   const double d = c.hidden_size;
   const double m = c.intermediate_size;
   double flops = 2 * patches * 3 * p * p * d;
-  flops += c.num_hidden_layers * (2 * t * d * 3 * d + 2 * 2 * t * t * d + 2 * t * d * d + 2 * 2 * t * d * m);
+  flops += c.num_hidden_layers *
+           (2 * t * d * 3 * d + 2 * 2 * t * t * d + 2 * t * d * d + 2 * 2 * t * d * m);
   if (c.family == model::Family::kSigLIP) flops += 2 * 2 * t * d * d + 2 * 2 * d * m + 2 * d * d;
   if (c.family == model::Family::kCLIP) flops += 2 * d * static_cast<double>(embedding);
   return flops / 1e9;
@@ -80,14 +81,15 @@ int matmul_peak(int threads, int reps) {
   for (auto precision : {kernels::Precision::kF32, kernels::Precision::kBF16}) {
     if (precision == kernels::Precision::kBF16 && !kernels::cpu_has_bf16()) continue;
     const kernels::OnednnLinear linear(w, {}, kIn, kOut, precision);
-    const void* input = precision == kernels::Precision::kF32 ? static_cast<const void*>(x.data())
-                                                               : x16.data();
+    const void* input =
+        precision == kernels::Precision::kF32 ? static_cast<const void*>(x.data()) : x16.data();
     const Stats s = time_runs(reps, [&] { linear.apply(input, kRows, y.data()); });
     const double gflop = 2.0 * kRows * kIn * kOut / 1e9;
-    fmt::print("{{\"impl\": \"onednn-matmul\", \"precision\": \"{}\", \"threads\": {}, \"shape\": "
-               "\"{}x{}x{}\", \"gflops\": {:.1f}, \"gflops_low\": {:.1f}}}\n",
-               precision == kernels::Precision::kF32 ? "fp32" : "bf16", threads, kRows, kIn, kOut,
-               gflop / s.median, gflop / s.high);
+    fmt::print(
+        "{{\"impl\": \"onednn-matmul\", \"precision\": \"{}\", \"threads\": {}, \"shape\": "
+        "\"{}x{}x{}\", \"gflops\": {:.1f}, \"gflops_low\": {:.1f}}}\n",
+        precision == kernels::Precision::kF32 ? "fp32" : "bf16", threads, kRows, kIn, kOut,
+        gflop / s.median, gflop / s.high);
   }
   return 0;
 }
@@ -101,7 +103,8 @@ int run(int argc, char** argv) {
 
   const model::Family family = model::parse_family(args.at("family"));
   model::EncoderOptions options;
-  options.precision = args.at("precision") == "bf16" ? model::Precision::kBF16 : model::Precision::kF32;
+  options.precision =
+      args.at("precision") == "bf16" ? model::Precision::kBF16 : model::Precision::kF32;
   const auto load_start = Clock::now();
   const auto encoder = model::load_encoder(args.at("model"), family, options);
   const double load_seconds = std::chrono::duration<double>(Clock::now() - load_start).count();
@@ -118,16 +121,18 @@ int run(int argc, char** argv) {
   std::vector<float> out(batch * encoder->embedding_dim());
   const Stats s = time_runs(reps, [&] { encoder->encode(pixels.data(), batch, out.data()); });
   double checksum = 0;
-  for (float v : out) checksum += v;
-  fmt::print("{{\"impl\": \"deft\", \"mode\": \"onednn\", \"precision\": \"{}\", \"family\": \"{}\", "
-             "\"batch\": {}, \"threads\": {}, \"median_s\": {:.4f}, \"low_s\": {:.4f}, \"high_s\": "
-             "{:.4f}, \"img_per_s\": {:.3f}, \"gflop_per_image\": {:.3f}, \"load_s\": {:.2f}, "
-             "\"checksum\": {:.6g}}}\n",
-             args.at("precision"), args.at("family"), batch, threads, s.median, s.low, s.high,
-             static_cast<double>(batch) / s.median,
-             gflop_per_image(encoder->config().vision, p.input_height(), p.input_width(),
-                             encoder->embedding_dim()),
-             load_seconds, checksum);
+  for (float v : out)
+    checksum += v;
+  fmt::print(
+      "{{\"impl\": \"deft\", \"mode\": \"onednn\", \"precision\": \"{}\", \"family\": \"{}\", "
+      "\"batch\": {}, \"threads\": {}, \"median_s\": {:.4f}, \"low_s\": {:.4f}, \"high_s\": "
+      "{:.4f}, \"img_per_s\": {:.3f}, \"gflop_per_image\": {:.3f}, \"load_s\": {:.2f}, "
+      "\"checksum\": {:.6g}}}\n",
+      args.at("precision"), args.at("family"), batch, threads, s.median, s.low, s.high,
+      static_cast<double>(batch) / s.median,
+      gflop_per_image(encoder->config().vision, p.input_height(), p.input_width(),
+                      encoder->embedding_dim()),
+      load_seconds, checksum);
   return 0;
 }
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
-#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -32,37 +32,40 @@ struct OnednnAttention::State {
   int hd;
 
   struct Plan {
-    memory::desc q, k, v, scores, probs, out;
     dnnl::matmul qk, pv;
-    dnnl::softmax_forward softmax;
+    dnnl::softmax_v2_forward softmax;
+    memory::desc q, k, v, scores, probs, out;
   };
   mutable std::mutex mutex;
-  mutable std::map<std::tuple<size_t, size_t, size_t>, Plan> plans;  // by (n, t, row_stride)
+  mutable std::map<std::pair<size_t, size_t>, Plan> plans;  // by (t, row_stride)
 
-  const Plan& plan(size_t n_, size_t t_, size_t stride_) const {
+  // One image at a time: its scores (heads × t × t floats) stay in cache between the three
+  // steps, where a whole batch's would not.
+  const Plan& plan(size_t t_, size_t stride_) const {
     std::lock_guard lock(mutex);
-    const auto key = std::make_tuple(n_, t_, stride_);
+    const auto key = std::make_pair(t_, stride_);
     auto it = plans.find(key);
     if (it != plans.end()) return it->second;
-    const auto n = static_cast<memory::dim>(n_);
     const auto t = static_cast<memory::dim>(t_);
     const auto stride = static_cast<memory::dim>(stride_);
     const Type type = precision == Precision::kF32 ? Type::f32 : Type::bf16;
     Plan p;
-    // [n, heads, t, hd] views of the token rows: strides (t·stride, hd, stride, 1).
-    p.q = memory::desc({n, heads, t, hd}, type, Dims{t * stride, hd, stride, 1});
+    // [heads, t, hd] views of the token rows: strides (hd, stride, 1).
+    p.q = memory::desc({heads, t, hd}, type, Dims{hd, stride, 1});
     p.v = p.q;
-    // kᵀ: [n, heads, hd, t] over the same rows.
-    p.k = memory::desc({n, heads, hd, t}, type, Dims{t * stride, hd, 1, stride});
-    p.scores = memory::desc({n, heads, t, t}, Type::f32, Dims{heads * t * t, t * t, t, 1});
-    p.probs = memory::desc({n, heads, t, t}, type, Dims{heads * t * t, t * t, t, 1});
-    p.out = memory::desc({n, heads, t, hd}, type, Dims{t * d, hd, d, 1});
+    // kᵀ: [heads, hd, t] over the same rows.
+    p.k = memory::desc({heads, hd, t}, type, Dims{hd, 1, stride});
+    p.scores = memory::desc({heads, t, t}, Type::f32, Dims{t * t, t, 1});
+    p.probs = memory::desc({heads, t, t}, type, Dims{t * t, t, 1});
+    p.out = memory::desc({heads, t, hd}, type, Dims{hd, d, 1});
 
     dnnl::primitive_attr scaled;
     scaled.set_output_scales(0, {1.0F / std::sqrt(static_cast<float>(hd))});
     p.qk = dnnl::matmul({dnnl::matmul::desc(p.q, p.k, p.scores), scaled, cpu_engine()});
-    p.softmax = dnnl::softmax_forward(
-        {dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, p.scores, 3),
+    // Softmax in fp32, written in the matmul's input type (bf16 probabilities for bf16).
+    p.softmax = dnnl::softmax_v2_forward(
+        {dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_inference,
+                                        dnnl::algorithm::softmax_accurate, p.scores, p.probs, 2),
          cpu_engine()});
     p.pv = dnnl::matmul({dnnl::matmul::desc(p.probs, p.v, p.out), cpu_engine()});
     return plans.emplace(key, std::move(p)).first->second;
@@ -86,24 +89,25 @@ void OnednnAttention::apply(const void* q, const void* k, const void* v, size_t 
                             size_t n, size_t t, void* out) const {
   if (n == 0 || t == 0) return;
   const State& s = *state_;
-  const State::Plan& p = s.plan(n, t, row_stride);
+  const State::Plan& p = s.plan(t, row_stride);
   dnnl::engine& engine = cpu_engine();
-  memory q_mem(p.q, engine, const_cast<void*>(q));
-  memory k_mem(p.k, engine, const_cast<void*>(k));
-  memory v_mem(p.v, engine, const_cast<void*>(v));
-  memory out_mem(p.out, engine, out);
+  const size_t element = s.precision == Precision::kF32 ? 4 : 2;
+  const size_t in_step = t * row_stride * element;                 // bytes per image, q/k/v
+  const size_t out_step = t * static_cast<size_t>(s.d) * element;  // bytes per image, out
   memory scores(p.scores, engine);
+  memory probs = s.precision == Precision::kF32 ? scores : memory(p.probs, engine);
   dnnl::stream stream(engine);
-  p.qk.execute(stream, {{DNNL_ARG_SRC, q_mem}, {DNNL_ARG_WEIGHTS, k_mem}, {DNNL_ARG_DST, scores}});
-  if (s.precision == Precision::kF32) {
-    p.softmax.execute(stream, {{DNNL_ARG_SRC, scores}, {DNNL_ARG_DST, scores}});
-    p.pv.execute(stream,
-                 {{DNNL_ARG_SRC, scores}, {DNNL_ARG_WEIGHTS, v_mem}, {DNNL_ARG_DST, out_mem}});
-  } else {
-    // Softmax in fp32, its probabilities rounded to bf16 for the second matmul.
-    p.softmax.execute(stream, {{DNNL_ARG_SRC, scores}, {DNNL_ARG_DST, scores}});
-    memory probs(p.probs, engine);
-    dnnl::reorder(scores, probs).execute(stream, scores, probs);
+  const auto at = [](const void* base, size_t offset) {
+    return const_cast<std::byte*>(static_cast<const std::byte*>(base) + offset);
+  };
+  for (size_t i = 0; i < n; ++i) {
+    memory q_mem(p.q, engine, at(q, i * in_step));
+    memory k_mem(p.k, engine, at(k, i * in_step));
+    memory v_mem(p.v, engine, at(v, i * in_step));
+    memory out_mem(p.out, engine, at(out, i * out_step));
+    p.qk.execute(stream,
+                 {{DNNL_ARG_SRC, q_mem}, {DNNL_ARG_WEIGHTS, k_mem}, {DNNL_ARG_DST, scores}});
+    p.softmax.execute(stream, {{DNNL_ARG_SRC, scores}, {DNNL_ARG_DST, probs}});
     p.pv.execute(stream,
                  {{DNNL_ARG_SRC, probs}, {DNNL_ARG_WEIGHTS, v_mem}, {DNNL_ARG_DST, out_mem}});
   }

@@ -198,26 +198,32 @@ void run_block(const Block& b, const VisionConfig& c, float* hidden, size_t n, s
   add(o, b.scale2);
 }
 
-void run_block(const FastBlock& b, const VisionConfig& c, float* hidden, size_t n, size_t tokens) {
+void run_block(const FastBlock& b, const VisionConfig& c, float* hidden, size_t n, size_t tokens,
+               BlockWorkspace& work) {
   const size_t d = static_cast<size_t>(c.hidden_size);
   const size_t m = static_cast<size_t>(c.intermediate_size);
   const size_t rows = n * tokens;
   const bool bf16 = b.precision == kernels::Precision::kBF16;
   const size_t e = element_size(b.precision);
-  std::vector<std::byte> x(rows * d * e), qkv(rows * 3 * d * e), a(rows * d * e), mid(rows * m * e);
+  // Sized once per encode() and reused by every block: no allocation, no page faults per layer.
+  work.x.resize(rows * d * e);
+  work.qkv.resize(rows * 3 * d * e);
+  work.attended.resize(rows * d * e);
+  work.mid.resize(rows * m * e);
+  std::byte* x = work.x.data();
+  std::byte* qkv = work.qkv.data();
   const auto normalize = [&](const Norm& norm) {
     kernels::layer_norm(hidden, rows, d, norm.weight.data(), norm.bias.data(), norm.eps,
-                        bf16 ? nullptr : reinterpret_cast<float*>(x.data()),
-                        bf16 ? reinterpret_cast<uint16_t*>(x.data()) : nullptr);
+                        bf16 ? nullptr : reinterpret_cast<float*>(x),
+                        bf16 ? reinterpret_cast<uint16_t*>(x) : nullptr);
   };
   normalize(b.ln1);
-  b.qkv.apply(x.data(), rows, qkv.data());
-  b.attention.apply(qkv.data(), qkv.data() + d * e, qkv.data() + 2 * d * e, 3 * d, n, tokens,
-                    a.data());
-  b.o.apply(a.data(), rows, hidden);  // hidden += s1 ⊙ o(a)
+  b.qkv.apply(x, rows, qkv);
+  b.attention.apply(qkv, qkv + d * e, qkv + 2 * d * e, 3 * d, n, tokens, work.attended.data());
+  b.o.apply(work.attended.data(), rows, hidden);  // hidden += s1 ⊙ o(attended)
   normalize(b.ln2);
-  b.fc1.apply(x.data(), rows, mid.data());
-  b.fc2.apply(mid.data(), rows, hidden);  // hidden += s2 ⊙ fc2(act(fc1(x)))
+  b.fc1.apply(x, rows, work.mid.data());
+  b.fc2.apply(work.mid.data(), rows, hidden);  // hidden += s2 ⊙ fc2(act(fc1(x)))
 }
 
 void VitTrunk::embed(const float* pixels, size_t n, float* hidden) const {
@@ -269,8 +275,9 @@ void set_input_size(VitTrunk& trunk, int input_h, int input_w) {
 void VitTrunk::run_blocks(float* hidden, size_t n) const {
   for (const Block& b : blocks)
     run_block(b, config, hidden, n, tokens());
+  BlockWorkspace work;
   for (const FastBlock& b : fast_blocks)
-    run_block(b, config, hidden, n, tokens());
+    run_block(b, config, hidden, n, tokens(), work);
 }
 
 const char* VitTrunk::kernel_name() const {

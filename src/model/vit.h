@@ -139,8 +139,12 @@ std::vector<float> interpolate_positions(const std::vector<float>& table, int gr
 // One block over n sequences of `tokens` rows, on the reference or the oneDNN kernels.
 void run_block(const Block& block, const VisionConfig& config, float* hidden, size_t n,
                size_t tokens);
+// Scratch buffers of the oneDNN block, reused across the blocks of one encode() call.
+struct BlockWorkspace {
+  std::vector<std::byte> x, qkv, attended, mid;
+};
 void run_block(const FastBlock& block, const VisionConfig& config, float* hidden, size_t n,
-               size_t tokens);
+               size_t tokens, BlockWorkspace& work);
 
 void activate(Activation act, float* x, size_t count);
 
