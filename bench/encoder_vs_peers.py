@@ -5,7 +5,9 @@ inputs: SigLIP-B/16-224 and CLIP-B/32-224, batch 1 and 8, 2 threads.
     /usr/bin/python3 bench/encoder_vs_peers.py [--build build] [--work /tmp/deft-bench]
         [--reps 5] [--threads 2] [--models siglip,clip] [--batches 1,8]
 
-Peers: PyTorch (Debian's torch; eager and jit-traced; fp32 and bf16). Also measures this
+Peers: PyTorch (Debian's torch; eager and jit-traced; fp32 and bf16) and ONNX Runtime 1.30
+(fp32; the CPU library of npm's onnxruntime-node, installed into <work>/ort with
+--ignore-scripts, running the torch.onnx export of the same model). Also measures this
 machine's oneDNN matmul peak per dtype and prints the fraction of it each encoder reaches.
 Every process runs with OMP_WAIT_POLICY=PASSIVE (measured to help every OpenMP user on 2
 cores; see DESIGN.md). Prints a table and writes JSON rows to <work>/results.jsonl.
@@ -31,6 +33,19 @@ FULL = {
     "clip": ("clip-b32-224", models.tiny_clip,
              dict(d=768, m=3072, layers=12, heads=12, image=224, patch=32, proj=512), "CLIP"),
 }
+
+
+ORT_PACKAGE = "onnxruntime-node@1.30.0"
+
+
+def ensure_onnxruntime(work):
+    modules = work / "ort" / "node_modules"
+    if not (modules / "onnxruntime-node").exists():
+        (work / "ort").mkdir(parents=True, exist_ok=True)
+        # --ignore-scripts: its install script fetches GPU parts, which fails offline.
+        subprocess.run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund",
+                        ORT_PACKAGE], cwd=work / "ort", check=True, capture_output=True)
+    return modules
 
 
 def run_json(cmd, env):
@@ -74,6 +89,17 @@ def main():
                 for mode in ("eager", "jit"):
                     rows += run_json([sys.executable, str(ROOT / "bench" / "torch_peer.py"),
                                       "--mode", mode, "--precision", precision] + common, env)
+                if precision == "fp32":
+                    onnx = work / f"{folder}-b{batch}.onnx"
+                    if not onnx.exists():
+                        subprocess.run([sys.executable, str(ROOT / "bench" / "export_onnx.py"),
+                                        "--model", str(path), "--batch", str(batch),
+                                        "--out", str(onnx)], check=True, capture_output=True)
+                    ort_env = dict(env, NODE_PATH=str(ensure_onnxruntime(work)))
+                    for r in run_json(["node", str(ROOT / "bench" / "ort_peer.js"), str(onnx),
+                                       str(batch), str(inputs), str(a.threads), str(a.reps)], ort_env):
+                        r["family"] = family
+                        rows.append(r)
 
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     print(f"# machine: {machine}; threads {a.threads}; torch {torch.__version__}; reps {a.reps}")
@@ -89,7 +115,8 @@ def main():
                          r.get("batch") == batch and r.get("precision") == precision]
                 deft = next(r for r in group if r["impl"] == "deft")
                 for r in group:
-                    name = r["impl"] if r["impl"] == "deft" else f"pytorch-{r['mode']}"
+                    name = {"deft": "deft", "onnxruntime": "onnxruntime"}.get(
+                        r["impl"], f"pytorch-{r['mode']}")
                     fraction = r["img_per_s"] * gflop[(family, batch)] / peak[precision]
                     spread = f"{batch / r['high_s']:.2f}-{batch / r['low_s']:.2f}"
                     print(f"{family:8} {batch:>5} {precision:9} {name:16} {r['img_per_s']:>8.2f} "

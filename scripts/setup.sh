@@ -11,7 +11,7 @@ packages=(
   g++ cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libxxhash-dev
-  libdnnl-dev libopenblas-dev
+  libdnnl-dev
   nodejs npm
 )
 
