@@ -214,3 +214,40 @@ TEST(OnednnAttention, MatchesTheReferenceOnAwkwardShapes) {
 
 }  // namespace
 }  // namespace deft
+
+#include "kernels/cpu_ops.h"
+
+namespace deft {
+namespace {
+
+TEST(LayerNorm, FastMatchesTheReferenceOnAwkwardShapes) {
+  std::mt19937 rng(5);
+  for (size_t rows : {1, 13, 127}) {
+    for (size_t d : {1, 13, 127, 768}) {
+      SCOPED_TRACE(::testing::Message() << "rows " << rows << " d " << d);
+      // ±100 values plus an offset: the centred second pass must avoid cancellation.
+      std::vector<float> x = uniform(rows * d, 100.0F, rng);
+      for (float& v : x)
+        v += 1000.0F;
+      const std::vector<float> w = uniform(d, 2.0F, rng);
+      const std::vector<float> b = uniform(d, 1.0F, rng);
+      std::vector<float> expected(x.size());
+      std::vector<float> got(x.size());
+      std::vector<uint16_t> got16(x.size());
+      kernels::reference::layer_norm(x.data(), rows, d, w.data(), b.data(), 1e-6F, expected.data());
+      kernels::layer_norm(x.data(), rows, d, w.data(), b.data(), 1e-6F, got.data(), nullptr);
+      kernels::layer_norm(x.data(), rows, d, w.data(), b.data(), 1e-6F, nullptr, got16.data());
+      std::vector<float> widened(x.size());
+      kernels::from_bf16(got16.data(), got16.size(), widened.data());
+      for (size_t i = 0; i < x.size(); ++i) {
+        // Normalised values are O(|w|·few); float statistics vs double: 1e-4 absolute.
+        // bf16 output: plus its rounding, 2^-8 relative.
+        ASSERT_NEAR(got[i], expected[i], 1e-4 * (1 + std::abs(expected[i]))) << i;
+        ASSERT_NEAR(widened[i], expected[i], 1e-4 + std::abs(expected[i]) / 128.0) << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace deft
