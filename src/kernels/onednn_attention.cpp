@@ -9,6 +9,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "common/error.h"
+#include "kernels/onednn_engine.h"
 
 namespace deft::kernels {
 
@@ -17,11 +18,6 @@ namespace {
 using dnnl::memory;
 using Type = memory::data_type;
 using Dims = memory::dims;
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "common/error.h"
+#include "kernels/onednn_engine.h"
 
 namespace deft::kernels {
 
@@ -14,11 +15,6 @@ namespace {
 using dnnl::memory;
 using Tag = memory::format_tag;
 using Type = memory::data_type;
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 Type type_of(Precision p) {
   return p == Precision::kF32 ? Type::f32 : Type::bf16;
@@ -39,6 +35,11 @@ dnnl::algorithm algorithm_of(Epilogue e) {
 }
 
 }  // namespace
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
 
 bool cpu_has_bf16() {
   const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();

@@ -7,17 +7,6 @@
 namespace deft::model {
 namespace {
 
-const BlockNames kNames = {"encoder.layers.{}.layer_norm1",
-                           "encoder.layers.{}.self_attn.q_proj",
-                           "encoder.layers.{}.self_attn.k_proj",
-                           "encoder.layers.{}.self_attn.v_proj",
-                           "encoder.layers.{}.self_attn.out_proj",
-                           "encoder.layers.{}.layer_norm2",
-                           "encoder.layers.{}.mlp.fc1",
-                           "encoder.layers.{}.mlp.fc2",
-                           "",
-                           ""};
-
 class ClipEncoder final : public Encoder {
  public:
   ClipEncoder(const Checkpoint& checkpoint, ModelConfig config, const ComputeOptions& options)
@@ -27,10 +16,7 @@ class ClipEncoder final : public Encoder {
     const WeightReader top(checkpoint, "");
     const int d = c.hidden_size;
     const int grid = c.image_size / c.patch_size;
-    trunk_.config = c;
-    trunk_.options = options;
-    set_input_size(trunk_, this->config().processor.input_height(),
-                   this->config().processor.input_width());
+    trunk_ = make_trunk(this->config(), options);
     trunk_.patch = DenseLayer(w.patch_embedding("embeddings.patch_embedding", c, false), options);
     trunk_.cls = w.tensor("embeddings.class_embedding", {d});
     trunk_.position = interpolate_positions(
@@ -38,7 +24,7 @@ class ClipEncoder final : public Encoder {
         trunk_.grid_h, trunk_.grid_w);
     pre_ = w.norm("pre_layrnorm", d, c.layer_norm_eps);
     for (int i = 0; i < c.num_hidden_layers; ++i)
-      trunk_.add_block(w.block(kNames, i, c));
+      trunk_.add_block(w.block(kClipStyleBlockNames, i, c));
     post_ = w.norm("post_layernorm", d, c.layer_norm_eps);
     if (top.has("visual_projection.weight")) {
       const Tensor& t = checkpoint.tensor("visual_projection.weight");

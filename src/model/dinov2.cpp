@@ -29,10 +29,7 @@ class Dinov2Encoder final : public Encoder {
         checkpoint, checkpoint.find("dinov2.embeddings.cls_token") != nullptr ? "dinov2." : "");
     const int d = c.hidden_size;
     const int grid = c.image_size / c.patch_size;
-    trunk_.config = c;
-    trunk_.options = options;
-    set_input_size(trunk_, this->config().processor.input_height(),
-                   this->config().processor.input_width());
+    trunk_ = make_trunk(this->config(), options);
     trunk_.patch =
         DenseLayer(w.patch_embedding("embeddings.patch_embeddings.projection", c, true), options);
     trunk_.cls = w.tensor("embeddings.cls_token", {1, 1, d});

@@ -11,17 +11,6 @@
 namespace deft::model {
 namespace {
 
-const BlockNames kNames = {"encoder.layers.{}.layer_norm1",
-                           "encoder.layers.{}.self_attn.q_proj",
-                           "encoder.layers.{}.self_attn.k_proj",
-                           "encoder.layers.{}.self_attn.v_proj",
-                           "encoder.layers.{}.self_attn.out_proj",
-                           "encoder.layers.{}.layer_norm2",
-                           "encoder.layers.{}.mlp.fc1",
-                           "encoder.layers.{}.mlp.fc2",
-                           "",
-                           ""};
-
 class SiglipEncoder final : public Encoder {
  public:
   SiglipEncoder(const Checkpoint& checkpoint, ModelConfig config, const ComputeOptions& options)
@@ -35,16 +24,13 @@ class SiglipEncoder final : public Encoder {
     const WeightReader w(checkpoint, "vision_model.");
     const int d = c.hidden_size;
     const int grid = c.image_size / c.patch_size;
-    trunk_.config = c;
-    trunk_.options = options;
-    set_input_size(trunk_, this->config().processor.input_height(),
-                   this->config().processor.input_width());
+    trunk_ = make_trunk(this->config(), options);
     trunk_.patch = DenseLayer(w.patch_embedding("embeddings.patch_embedding", c, true), options);
     trunk_.position =
         interpolate_positions(w.tensor("embeddings.position_embedding.weight", {grid * grid, d}),
                               grid, d, false, trunk_.grid_h, trunk_.grid_w);
     for (int i = 0; i < c.num_hidden_layers; ++i)
-      trunk_.add_block(w.block(kNames, i, c));
+      trunk_.add_block(w.block(kClipStyleBlockNames, i, c));
     post_ = w.norm("post_layernorm", d, c.layer_norm_eps);
 
     // The head: MultiheadAttention with a packed in_proj (rows q, k, v), then an MLP.

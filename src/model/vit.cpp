@@ -98,6 +98,17 @@ void activate(Activation act, float* x, size_t count) {
   }
 }
 
+const BlockNames kClipStyleBlockNames = {"encoder.layers.{}.layer_norm1",
+                                         "encoder.layers.{}.self_attn.q_proj",
+                                         "encoder.layers.{}.self_attn.k_proj",
+                                         "encoder.layers.{}.self_attn.v_proj",
+                                         "encoder.layers.{}.self_attn.out_proj",
+                                         "encoder.layers.{}.layer_norm2",
+                                         "encoder.layers.{}.mlp.fc1",
+                                         "encoder.layers.{}.mlp.fc2",
+                                         "",
+                                         ""};
+
 bool WeightReader::has(const std::string& name) const {
   return checkpoint_.find(prefix_ + name) != nullptr;
 }
@@ -259,8 +270,13 @@ void VitTrunk::embed(const float* pixels, size_t n, float* hidden) const {
   }
 }
 
-void set_input_size(VitTrunk& trunk, int input_h, int input_w) {
-  const int p = trunk.config.patch_size;
+VitTrunk make_trunk(const ModelConfig& config, const ComputeOptions& options) {
+  VitTrunk trunk;
+  trunk.config = config.vision;
+  trunk.options = options;
+  const int p = config.vision.patch_size;
+  const int input_h = config.processor.input_height();
+  const int input_w = config.processor.input_width();
   if (input_h < p || input_w < p) {
     throw Error(
         ErrorKind::kInput,
@@ -270,6 +286,7 @@ void set_input_size(VitTrunk& trunk, int input_h, int input_w) {
   trunk.input_w = input_w;
   trunk.grid_h = input_h / p;
   trunk.grid_w = input_w / p;
+  return trunk;
 }
 
 void VitTrunk::run_blocks(float* hidden, size_t n) const {

@@ -80,6 +80,9 @@ struct BlockNames {
   std::string ln1, q, k, v, o, ln2, fc1, fc2, scale1, scale2;  // scale*: "" when absent
 };
 
+// CLIP and SigLIP name their blocks alike (prefix vision_model.).
+extern const BlockNames kClipStyleBlockNames;
+
 // Reads tensors by name from a checkpoint as float32, checking each shape; every failure is an
 // Error(kInput) naming the tensor, the shape found and the shape expected.
 class WeightReader {
@@ -126,8 +129,9 @@ struct VitTrunk {
   void normalize(const Norm& norm, const float* x, size_t rows, float* y) const;
 };
 
-// Sets the input size and grid, checking the input holds at least one patch.
-void set_input_size(VitTrunk& trunk, int input_h, int input_w);
+// A trunk for `config` on `options`, sized for the processor's input (checking that the input
+// holds at least one patch); weights are filled in by the family.
+VitTrunk make_trunk(const ModelConfig& config, const ComputeOptions& options);
 
 // Position embeddings for a grid_h × grid_w input from a square table of `grid` × `grid` rows
 // (plus a leading class row when `has_class_row`): PyTorch bicubic (a = −0.75,
