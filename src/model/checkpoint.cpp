@@ -23,7 +23,8 @@ constexpr const char* kSupportedFormats =
     "model.safetensors (or model.safetensors.index.json with its shards)";
 
 std::string env_or_empty(const char* name) {
-  const char* value = std::getenv(name);  // read once, at start-up, on the main thread
+  // Read when a model is resolved, before any worker thread changes the environment.
+  const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
   return value == nullptr ? std::string() : std::string(value);
 }
 

@@ -19,9 +19,9 @@ class ClipEncoder final : public Encoder {
     trunk_ = make_trunk(this->config(), options);
     trunk_.patch = DenseLayer(w.patch_embedding("embeddings.patch_embedding", c, false), options);
     trunk_.cls = w.tensor("embeddings.class_embedding", {d});
-    trunk_.position = interpolate_positions(
-        w.tensor("embeddings.position_embedding.weight", {grid * grid + 1, d}), grid, d, true,
-        trunk_.grid_h, trunk_.grid_w);
+    trunk_.position = interpolate_positions(w.tensor("embeddings.position_embedding.weight",
+                                                     {static_cast<int64_t>(grid) * grid + 1, d}),
+                                            grid, d, true, trunk_.grid_h, trunk_.grid_w);
     pre_ = w.norm("pre_layrnorm", d, c.layer_norm_eps);
     for (int i = 0; i < c.num_hidden_layers; ++i)
       trunk_.add_block(w.block(kClipStyleBlockNames, i, c));

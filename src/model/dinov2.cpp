@@ -33,9 +33,9 @@ class Dinov2Encoder final : public Encoder {
     trunk_.patch =
         DenseLayer(w.patch_embedding("embeddings.patch_embeddings.projection", c, true), options);
     trunk_.cls = w.tensor("embeddings.cls_token", {1, 1, d});
-    trunk_.position =
-        interpolate_positions(w.tensor("embeddings.position_embeddings", {1, grid * grid + 1, d}),
-                              grid, d, true, trunk_.grid_h, trunk_.grid_w);
+    trunk_.position = interpolate_positions(
+        w.tensor("embeddings.position_embeddings", {1, static_cast<int64_t>(grid) * grid + 1, d}),
+        grid, d, true, trunk_.grid_h, trunk_.grid_w);
     for (int i = 0; i < c.num_hidden_layers; ++i)
       trunk_.add_block(w.block(kNames, i, c));
     final_ = w.norm("layernorm", d, c.layer_norm_eps);

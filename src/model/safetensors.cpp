@@ -113,8 +113,9 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
       }
       continue;
     }
+    const std::string& tensor_name = name;  // lambdas cannot capture structured bindings
     const auto bad = [&](const std::string& problem) {
-      invalid(path, fmt::format("tensor '{}': {}", name, problem));
+      invalid(path, fmt::format("tensor '{}': {}", tensor_name, problem));
     };
     if (!entry.is_object()) bad("its entry is not an object");
     const auto dtype_it = entry.find("dtype");

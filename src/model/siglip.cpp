@@ -26,19 +26,21 @@ class SiglipEncoder final : public Encoder {
     const int grid = c.image_size / c.patch_size;
     trunk_ = make_trunk(this->config(), options);
     trunk_.patch = DenseLayer(w.patch_embedding("embeddings.patch_embedding", c, true), options);
-    trunk_.position =
-        interpolate_positions(w.tensor("embeddings.position_embedding.weight", {grid * grid, d}),
-                              grid, d, false, trunk_.grid_h, trunk_.grid_w);
+    trunk_.position = interpolate_positions(
+        w.tensor("embeddings.position_embedding.weight", {static_cast<int64_t>(grid) * grid, d}),
+        grid, d, false, trunk_.grid_h, trunk_.grid_w);
     for (int i = 0; i < c.num_hidden_layers; ++i)
       trunk_.add_block(w.block(kClipStyleBlockNames, i, c));
     post_ = w.norm("post_layernorm", d, c.layer_norm_eps);
 
     // The head: MultiheadAttention with a packed in_proj (rows q, k, v), then an MLP.
-    const std::vector<float> in_w = w.tensor("head.attention.in_proj_weight", {3 * d, d});
-    const std::vector<float> in_b = w.tensor("head.attention.in_proj_bias", {3 * d});
+    const std::vector<float> in_w = w.tensor("head.attention.in_proj_weight", {int64_t{3} * d, d});
+    const std::vector<float> in_b = w.tensor("head.attention.in_proj_bias", {int64_t{3} * d});
     const auto slice = [&](int part) {
-      Linear l{{in_w.begin() + part * d * d, in_w.begin() + (part + 1) * d * d},
-               {in_b.begin() + part * d, in_b.begin() + (part + 1) * d},
+      const auto dd = static_cast<std::ptrdiff_t>(d) * d;
+      Linear l{{in_w.begin() + part * dd, in_w.begin() + (part + 1) * dd},
+               {in_b.begin() + static_cast<std::ptrdiff_t>(part) * d,
+                in_b.begin() + static_cast<std::ptrdiff_t>(part + 1) * d},
                d,
                d};
       return l;

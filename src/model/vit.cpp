@@ -158,9 +158,7 @@ Linear WeightReader::patch_embedding(const std::string& name, const VisionConfig
 }
 
 Block WeightReader::block(const BlockNames& names, int layer, const VisionConfig& c) const {
-  const auto at = [&](const std::string& pattern) {
-    return fmt::format(fmt::runtime(pattern), layer);
-  };
+  const auto at = [&](const char* pattern) { return fmt::format(fmt::runtime(pattern), layer); };
   const int d = c.hidden_size;
   const int m = c.intermediate_size;
   Block b;
@@ -172,8 +170,8 @@ Block WeightReader::block(const BlockNames& names, int layer, const VisionConfig
   b.ln2 = norm(at(names.ln2), d, c.layer_norm_eps);
   b.fc1 = linear(at(names.fc1), d, m);
   b.fc2 = linear(at(names.fc2), m, d);
-  if (!names.scale1.empty()) b.scale1 = tensor(at(names.scale1), {d});
-  if (!names.scale2.empty()) b.scale2 = tensor(at(names.scale2), {d});
+  if (*names.scale1 != '\0') b.scale1 = tensor(at(names.scale1), {d});
+  if (*names.scale2 != '\0') b.scale2 = tensor(at(names.scale2), {d});
   return b;
 }
 
@@ -255,7 +253,9 @@ void VitTrunk::embed(const float* pixels, size_t n, float* hidden) const {
         float* out = &gathered[(static_cast<size_t>(gy) * grid_w + gx) * patch_values];
         for (int c = 0; c < 3; ++c) {
           for (int ky = 0; ky < p; ++ky) {
-            const float* src = image + (static_cast<size_t>(c) * h + gy * p + ky) * w + gx * p;
+            const float* src = image +
+                               (static_cast<size_t>(c) * h + static_cast<size_t>(gy) * p + ky) * w +
+                               static_cast<size_t>(gx) * p;
             std::copy(src, src + p, out + (static_cast<size_t>(c) * p + ky) * p);
           }
         }

@@ -77,7 +77,7 @@ struct FastBlock {
 
 // Tensor names of one block, as `{}`-templates over the layer index.
 struct BlockNames {
-  std::string ln1, q, k, v, o, ln2, fc1, fc2, scale1, scale2;  // scale*: "" when absent
+  const char *ln1, *q, *k, *v, *o, *ln2, *fc1, *fc2, *scale1, *scale2;  // scale*: "" when absent
 };
 
 // CLIP and SigLIP name their blocks alike (prefix vision_model.).

@@ -25,7 +25,8 @@ RgbImage center_crop(const RgbImage& image, int crop_height, int crop_width) {
     for (int x = 0; x < crop_width; ++x) {
       const int source_x = x + left - pad_left;
       if (source_x < 0 || source_x >= image.width) continue;
-      std::memcpy(out.row(y) + 3 * x, image.row(source_y) + 3 * source_x, 3);
+      std::memcpy(out.row(y) + static_cast<ptrdiff_t>(3) * x,
+                  image.row(source_y) + static_cast<ptrdiff_t>(3) * source_x, 3);
     }
   }
   return out;

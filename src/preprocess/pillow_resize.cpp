@@ -40,8 +40,9 @@ Taps precompute(int in_size, int out_size) {
   for (int xx = 0; xx < out_size; ++xx) {
     const double center = (xx + 0.5) * scale;
     const double inverse = 1.0 / filter_scale;
-    const int xmin = std::max(static_cast<int>(center - support + 0.5), 0);
-    const int xmax = std::min(static_cast<int>(center + support + 0.5), in_size) - xmin;
+    // Pillow's own rounding, (int)(x + 0.5), kept exactly: lround would differ on negatives.
+    const int xmin = std::max(static_cast<int>(center - support + 0.5), 0);               // NOLINT
+    const int xmax = std::min(static_cast<int>(center + support + 0.5), in_size) - xmin;  // NOLINT
     double total = 0.0;
     for (int x = 0; x < xmax; ++x) {
       k[x] = bicubic((x + xmin - center + 0.5) * inverse);
@@ -50,8 +51,9 @@ Taps precompute(int in_size, int out_size) {
     int* out = &taps.weights[static_cast<size_t>(xx) * taps.kernel_size];
     for (int x = 0; x < xmax; ++x) {
       const double w = total != 0.0 ? k[x] / total : k[x];
-      out[x] = w < 0 ? static_cast<int>(-0.5 + w * (1 << kPrecisionBits))
-                     : static_cast<int>(0.5 + w * (1 << kPrecisionBits));
+      // Rounded away from zero, as Pillow's normalize_coeffs_8bpc does.
+      out[x] = w < 0 ? static_cast<int>(-0.5 + w * (1 << kPrecisionBits))  // NOLINT
+                     : static_cast<int>(0.5 + w * (1 << kPrecisionBits));  // NOLINT
     }
     taps.first[xx] = xmin;
     taps.count[xx] = xmax;
@@ -74,7 +76,7 @@ RgbImage resize_horizontal(const RgbImage& in, int width) {
       int s0 = 1 << (kPrecisionBits - 1);
       int s1 = s0;
       int s2 = s0;
-      const uint8_t* p = src + 3 * taps.first[xx];
+      const uint8_t* p = src + static_cast<ptrdiff_t>(3) * taps.first[xx];
       for (int x = 0; x < taps.count[xx]; ++x, p += 3) {
         s0 += p[0] * k[x];
         s1 += p[1] * k[x];
