@@ -9,14 +9,15 @@ namespace {
 
 class ClipEncoder final : public Encoder {
  public:
-  ClipEncoder(const Checkpoint& checkpoint, ModelConfig config, const ComputeOptions& options)
+  ClipEncoder(const Checkpoint& checkpoint, ModelConfig config, const ComputeOptions& options,
+              ActivationDump dump)
       : Encoder(std::move(config)) {
     const VisionConfig& c = this->config().vision;
     const WeightReader w(checkpoint, "vision_model.");
     const WeightReader top(checkpoint, "");
     const int d = c.hidden_size;
     const int grid = c.image_size / c.patch_size;
-    trunk_ = make_trunk(this->config(), options);
+    trunk_ = make_trunk(this->config(), options, std::move(dump));
     trunk_.patch = DenseLayer(w.patch_embedding("embeddings.patch_embedding", c, false), options);
     trunk_.cls = w.tensor("embeddings.class_embedding", {d});
     trunk_.position = interpolate_positions(w.tensor("embeddings.position_embedding.weight",
@@ -41,6 +42,12 @@ class ClipEncoder final : public Encoder {
   const char* kernel_name() const override { return trunk_.kernel_name(); }
 
   void encode(const float* pixels, size_t n, float* out) const override {
+    trunk_.dump.begin();
+    encode_into(pixels, n, out);
+    trunk_.dump.write("output", out, n, embedding_dim());
+  }
+
+  void encode_into(const float* pixels, size_t n, float* out) const {
     const size_t d = static_cast<size_t>(config().vision.hidden_size);
     const size_t tokens = trunk_.tokens();
     std::vector<float> hidden(n * tokens * d);
@@ -66,8 +73,8 @@ class ClipEncoder final : public Encoder {
 }  // namespace
 
 std::unique_ptr<Encoder> make_clip(const Checkpoint& checkpoint, ModelConfig config,
-                                   const ComputeOptions& options) {
-  return std::make_unique<ClipEncoder>(checkpoint, std::move(config), options);
+                                   const ComputeOptions& options, ActivationDump dump) {
+  return std::make_unique<ClipEncoder>(checkpoint, std::move(config), options, std::move(dump));
 }
 
 }  // namespace deft::model

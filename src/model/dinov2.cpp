@@ -21,7 +21,8 @@ const BlockNames kNames = {"encoder.layer.{}.norm1",
 
 class Dinov2Encoder final : public Encoder {
  public:
-  Dinov2Encoder(const Checkpoint& checkpoint, ModelConfig config, const ComputeOptions& options)
+  Dinov2Encoder(const Checkpoint& checkpoint, ModelConfig config, const ComputeOptions& options,
+                ActivationDump dump)
       : Encoder(std::move(config)) {
     const VisionConfig& c = this->config().vision;
     // Classification checkpoints keep the backbone under "dinov2.".
@@ -29,7 +30,7 @@ class Dinov2Encoder final : public Encoder {
         checkpoint, checkpoint.find("dinov2.embeddings.cls_token") != nullptr ? "dinov2." : "");
     const int d = c.hidden_size;
     const int grid = c.image_size / c.patch_size;
-    trunk_ = make_trunk(this->config(), options);
+    trunk_ = make_trunk(this->config(), options, std::move(dump));
     trunk_.patch =
         DenseLayer(w.patch_embedding("embeddings.patch_embeddings.projection", c, true), options);
     trunk_.cls = w.tensor("embeddings.cls_token", {1, 1, d});
@@ -46,6 +47,12 @@ class Dinov2Encoder final : public Encoder {
   const char* kernel_name() const override { return trunk_.kernel_name(); }
 
   void encode(const float* pixels, size_t n, float* out) const override {
+    trunk_.dump.begin();
+    encode_into(pixels, n, out);
+    trunk_.dump.write("output", out, n, embedding_dim());
+  }
+
+  void encode_into(const float* pixels, size_t n, float* out) const {
     const size_t d = static_cast<size_t>(config().vision.hidden_size);
     const size_t tokens = trunk_.tokens();
     std::vector<float> hidden(n * tokens * d);
@@ -63,8 +70,8 @@ class Dinov2Encoder final : public Encoder {
 }  // namespace
 
 std::unique_ptr<Encoder> make_dinov2(const Checkpoint& checkpoint, ModelConfig config,
-                                     const ComputeOptions& options) {
-  return std::make_unique<Dinov2Encoder>(checkpoint, std::move(config), options);
+                                     const ComputeOptions& options, ActivationDump dump) {
+  return std::make_unique<Dinov2Encoder>(checkpoint, std::move(config), options, std::move(dump));
 }
 
 }  // namespace deft::model

@@ -1,5 +1,7 @@
 #include "model/encoder.h"
 
+#include <cstdlib>
+
 #include "common/error.h"
 
 namespace deft::model {
@@ -27,15 +29,21 @@ const char* compute_dtype_name(const ComputeOptions& compute) {
 std::unique_ptr<Encoder> load_encoder(const std::filesystem::path& folder, Family family,
                                       const EncoderOptions& options) {
   const ComputeOptions compute = resolve_compute(options);
+  std::filesystem::path dump_directory = options.dump_directory;
+  if (dump_directory.empty()) {
+    // Read while loading, on the caller's thread, before any worker thread starts.
+    if (const char* env = std::getenv("DEFT_DUMP_ACTIVATIONS")) dump_directory = env;  // NOLINT
+  }
+  const ActivationDump dump(dump_directory);
   ModelConfig config = load_model_config(folder, family);
   const Checkpoint checkpoint(folder);
   switch (family) {
     case Family::kSigLIP:
-      return make_siglip(checkpoint, std::move(config), compute);
+      return make_siglip(checkpoint, std::move(config), compute, dump);
     case Family::kCLIP:
-      return make_clip(checkpoint, std::move(config), compute);
+      return make_clip(checkpoint, std::move(config), compute, dump);
     case Family::kDINOv2:
-      return make_dinov2(checkpoint, std::move(config), compute);
+      return make_dinov2(checkpoint, std::move(config), compute, dump);
   }
   return nullptr;
 }

@@ -43,6 +43,9 @@ enum class Precision { kAuto, kF32, kBF16 };
 struct EncoderOptions {
   Precision precision = Precision::kAuto;  // kAuto: bf16 where the CPU has it, else fp32
   bool reference_kernels = false;          // the naive kernels (tests, debugging)
+  // Where to write intermediate activations (activation_dump.h); empty: the
+  // DEFT_DUMP_ACTIVATIONS environment variable, if set; else off.
+  std::filesystem::path dump_directory;
 };
 
 // The compute options `options` resolve to on this CPU.
@@ -58,10 +61,10 @@ std::unique_ptr<Encoder> load_encoder(const std::filesystem::path& folder, Famil
 
 // The family builders (one file each).
 std::unique_ptr<Encoder> make_siglip(const Checkpoint& checkpoint, ModelConfig config,
-                                     const ComputeOptions& options);
+                                     const ComputeOptions& options, ActivationDump dump);
 std::unique_ptr<Encoder> make_clip(const Checkpoint& checkpoint, ModelConfig config,
-                                   const ComputeOptions& options);
+                                   const ComputeOptions& options, ActivationDump dump);
 std::unique_ptr<Encoder> make_dinov2(const Checkpoint& checkpoint, ModelConfig config,
-                                     const ComputeOptions& options);
+                                     const ComputeOptions& options, ActivationDump dump);
 
 }  // namespace deft::model

@@ -13,7 +13,8 @@ namespace {
 
 class SiglipEncoder final : public Encoder {
  public:
-  SiglipEncoder(const Checkpoint& checkpoint, ModelConfig config, const ComputeOptions& options)
+  SiglipEncoder(const Checkpoint& checkpoint, ModelConfig config, const ComputeOptions& options,
+                ActivationDump dump)
       : Encoder(std::move(config)) {
     const VisionConfig& c = this->config().vision;
     if (!c.use_head) {
@@ -24,7 +25,7 @@ class SiglipEncoder final : public Encoder {
     const WeightReader w(checkpoint, "vision_model.");
     const int d = c.hidden_size;
     const int grid = c.image_size / c.patch_size;
-    trunk_ = make_trunk(this->config(), options);
+    trunk_ = make_trunk(this->config(), options, std::move(dump));
     trunk_.patch = DenseLayer(w.patch_embedding("embeddings.patch_embedding", c, true), options);
     trunk_.position = interpolate_positions(
         w.tensor("embeddings.position_embedding.weight", {static_cast<int64_t>(grid) * grid, d}),
@@ -62,6 +63,12 @@ class SiglipEncoder final : public Encoder {
   const char* kernel_name() const override { return trunk_.kernel_name(); }
 
   void encode(const float* pixels, size_t n, float* out) const override {
+    trunk_.dump.begin();
+    encode_into(pixels, n, out);
+    trunk_.dump.write("output", out, n, embedding_dim());
+  }
+
+  void encode_into(const float* pixels, size_t n, float* out) const {
     const VisionConfig& c = config().vision;
     const size_t d = static_cast<size_t>(c.hidden_size);
     const size_t m = static_cast<size_t>(c.intermediate_size);
@@ -102,8 +109,8 @@ class SiglipEncoder final : public Encoder {
 }  // namespace
 
 std::unique_ptr<Encoder> make_siglip(const Checkpoint& checkpoint, ModelConfig config,
-                                     const ComputeOptions& options) {
-  return std::make_unique<SiglipEncoder>(checkpoint, std::move(config), options);
+                                     const ComputeOptions& options, ActivationDump dump) {
+  return std::make_unique<SiglipEncoder>(checkpoint, std::move(config), options, std::move(dump));
 }
 
 }  // namespace deft::model

@@ -270,10 +270,11 @@ void VitTrunk::embed(const float* pixels, size_t n, float* hidden) const {
   }
 }
 
-VitTrunk make_trunk(const ModelConfig& config, const ComputeOptions& options) {
+VitTrunk make_trunk(const ModelConfig& config, const ComputeOptions& options, ActivationDump dump) {
   VitTrunk trunk;
   trunk.config = config.vision;
   trunk.options = options;
+  trunk.dump = std::move(dump);
   const int p = config.vision.patch_size;
   const int input_h = config.processor.input_height();
   const int input_w = config.processor.input_width();
@@ -290,11 +291,18 @@ VitTrunk make_trunk(const ModelConfig& config, const ComputeOptions& options) {
 }
 
 void VitTrunk::run_blocks(float* hidden, size_t n) const {
-  for (const Block& b : blocks)
-    run_block(b, config, hidden, n, tokens());
+  const size_t rows = n * tokens();
+  const auto cols = static_cast<size_t>(config.hidden_size);
+  dump.write("embeddings", hidden, rows, cols);
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    run_block(blocks[i], config, hidden, n, tokens());
+    if (dump.enabled()) dump.write(fmt::format("block.{}", i), hidden, rows, cols);
+  }
   BlockWorkspace work;
-  for (const FastBlock& b : fast_blocks)
-    run_block(b, config, hidden, n, tokens(), work);
+  for (size_t i = 0; i < fast_blocks.size(); ++i) {
+    run_block(fast_blocks[i], config, hidden, n, tokens(), work);
+    if (dump.enabled()) dump.write(fmt::format("block.{}", i), hidden, rows, cols);
+  }
 }
 
 const char* VitTrunk::kernel_name() const {

@@ -8,6 +8,7 @@
 
 #include "kernels/onednn_attention.h"
 #include "kernels/onednn_linear.h"
+#include "model/activation_dump.h"
 #include "model/checkpoint.h"
 #include "model/vision_config.h"
 
@@ -106,6 +107,7 @@ class WeightReader {
 struct VitTrunk {
   VisionConfig config;
   ComputeOptions options;
+  ActivationDump dump;                 // off unless asked for
   DenseLayer patch;                    // [hidden × 3·p·p]: the conv kernel flattened (c, ky, kx)
   std::vector<float> cls;              // class token [hidden]; empty when the model has none
   std::vector<float> position;         // [rows × hidden] for the input grid (interpolated at load)
@@ -131,7 +133,8 @@ struct VitTrunk {
 
 // A trunk for `config` on `options`, sized for the processor's input (checking that the input
 // holds at least one patch); weights are filled in by the family.
-VitTrunk make_trunk(const ModelConfig& config, const ComputeOptions& options);
+VitTrunk make_trunk(const ModelConfig& config, const ComputeOptions& options,
+                    ActivationDump dump = {});
 
 // Position embeddings for a grid_h × grid_w input from a square table of `grid` × `grid` rows
 // (plus a leading class row when `has_class_row`): PyTorch bicubic (a = −0.75,

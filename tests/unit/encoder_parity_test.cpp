@@ -1,6 +1,7 @@
 // Embeddings of the tiny SigLIP, CLIP and DINOv2 checkpoints equal an independent PyTorch
 // implementation of the Hugging Face forward passes (tests/data/generate_tiny_models.py).
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 #include <gmock/gmock.h>
@@ -147,6 +148,33 @@ TEST(EncoderLoading, AConfigThatDisagreesWithTheWeightsNamesTheTensor) {
               HasSubstr("tensor 'vision_model.encoder.layers.0.mlp.fc1.weight' in '" +
                         (dir / "model.safetensors").string() +
                         "' has shape [64, 32], the config implies [48, 32]"));
+}
+
+}  // namespace
+}  // namespace deft
+
+namespace deft {
+namespace {
+
+TEST(ActivationDump, WritesEveryNamedActivationAndTheOutputReturned) {
+  testing::ScratchDir dir;
+  model::EncoderOptions options{model::Precision::kF32, false, dir / "dump"};
+  const auto encoder = model::load_encoder(kFixtures / "clip", model::Family::kCLIP, options);
+  const preprocess::ProcessorConfig& p = encoder->config().processor;
+  const size_t input = 3 * static_cast<size_t>(p.input_height()) * p.input_width();
+  std::vector<float> pixels(2 * input);
+  for (size_t i = 0; i < pixels.size(); ++i)
+    pixels[i] = static_cast<float>(i % 17) / 8.0F - 1.0F;
+  std::vector<float> out(2 * encoder->embedding_dim());
+  encoder->encode(pixels.data(), 2, out.data());
+
+  // Tiny CLIP: 4×4 patches + class = 17 tokens of 32; 2 blocks; 16-wide projection.
+  EXPECT_EQ(testing::read_text_file(dir / "dump/index.txt"),
+            "embeddings 34 32\nblock.0 34 32\nblock.1 34 32\noutput 2 16\n");
+  EXPECT_EQ(fs::file_size(dir / "dump/block.1.f32"), 34U * 32 * 4);
+  const std::string output = testing::read_text_file(dir / "dump/output.f32");
+  ASSERT_EQ(output.size(), out.size() * sizeof(float));
+  EXPECT_EQ(std::memcmp(output.data(), out.data(), output.size()), 0);
 }
 
 }  // namespace
