@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: setup configure build demo test test-slow test-all test-asan format tidy clean
+.PHONY: setup configure build demo test test-slow test-all test-asan bench-encoder format tidy clean
 
 setup:
 	@scripts/setup.sh
@@ -34,6 +34,12 @@ test-asan: setup
 	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDEFT_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest -LE 'slow|scale' --output-on-failure -j $(JOBS)
+
+# The encoder against PyTorch and ONNX Runtime, same run, same inputs (README, "Encoder
+# benchmark"). Minutes; writes ~1.5 GB under /tmp/deft-bench.
+bench-encoder: build
+	@scripts/setup.sh --bench
+	/usr/bin/python3 bench/encoder_vs_peers.py --build $(BUILD)
 
 format:
 	@git ls-files '*.h' '*.cpp' | xargs clang-format -i

@@ -2,6 +2,8 @@
 # Installs everything deft needs to build and test on Debian 12, then nothing more.
 # Idempotent: packages already present are not touched and the script stays quiet.
 #   scripts/setup.sh            Debian packages + DuckDB into third_party/duckdb
+#   scripts/setup.sh --bench    also what the benchmarks' peers need (Debian's torch, numpy,
+#                               Pillow; ONNX Runtime comes from npm when the benchmark runs)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -14,6 +16,10 @@ packages=(
   libdnnl-dev
   nodejs npm
 )
+
+if [[ ${1:-} == --bench ]]; then
+  packages+=(python3 python3-torch python3-numpy python3-pil)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
