@@ -23,7 +23,7 @@ class Dinov2Encoder final : public Encoder {
  public:
   Dinov2Encoder(const Checkpoint& checkpoint, ModelConfig config, const ComputeOptions& options,
                 ActivationDump dump)
-      : Encoder(std::move(config)) {
+      : Encoder(std::move(config), dump) {
     const VisionConfig& c = this->config().vision;
     // Classification checkpoints keep the backbone under "dinov2.".
     const WeightReader w(
@@ -46,13 +46,7 @@ class Dinov2Encoder final : public Encoder {
 
   const char* kernel_name() const override { return trunk_.kernel_name(); }
 
-  void encode(const float* pixels, size_t n, float* out) const override {
-    trunk_.dump.begin();
-    encode_into(pixels, n, out);
-    trunk_.dump.write("output", out, n, embedding_dim());
-  }
-
-  void encode_into(const float* pixels, size_t n, float* out) const {
+  void run(const float* pixels, size_t n, float* out) const override {
     const size_t d = static_cast<size_t>(config().vision.hidden_size);
     const size_t tokens = trunk_.tokens();
     std::vector<float> hidden(n * tokens * d);

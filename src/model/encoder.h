@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "model/activation_dump.h"
 #include "model/checkpoint.h"
 #include "model/vision_config.h"
 #include "model/vit.h"
@@ -21,7 +22,8 @@ namespace deft::model {
 
 class Encoder {
  public:
-  explicit Encoder(ModelConfig config) : config_(std::move(config)) {}
+  Encoder(ModelConfig config, ActivationDump dump)
+      : config_(std::move(config)), dump_(std::move(dump)) {}
   virtual ~Encoder() = default;
   Encoder(const Encoder&) = delete;
   Encoder& operator=(const Encoder&) = delete;
@@ -32,10 +34,18 @@ class Encoder {
   virtual const char* kernel_name() const = 0;
   // pixels: n × 3 × input_height × input_width; out: n × embedding_dim(). Thread-compatible:
   // concurrent calls on one encoder are safe (no state changes after loading).
-  virtual void encode(const float* pixels, size_t n, float* out) const = 0;
+  void encode(const float* pixels, size_t n, float* out) const {
+    dump_.begin();
+    run(pixels, n, out);
+    dump_.write("output", out, n, embedding_dim());
+  }
 
  private:
+  // The family's forward pass (one file each).
+  virtual void run(const float* pixels, size_t n, float* out) const = 0;
+
   ModelConfig config_;
+  ActivationDump dump_;
 };
 
 enum class Precision { kAuto, kF32, kBF16 };

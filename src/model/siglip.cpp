@@ -15,7 +15,7 @@ class SiglipEncoder final : public Encoder {
  public:
   SiglipEncoder(const Checkpoint& checkpoint, ModelConfig config, const ComputeOptions& options,
                 ActivationDump dump)
-      : Encoder(std::move(config)) {
+      : Encoder(std::move(config), dump) {
     const VisionConfig& c = this->config().vision;
     if (!c.use_head) {
       throw Error(ErrorKind::kInput,
@@ -62,13 +62,7 @@ class SiglipEncoder final : public Encoder {
 
   const char* kernel_name() const override { return trunk_.kernel_name(); }
 
-  void encode(const float* pixels, size_t n, float* out) const override {
-    trunk_.dump.begin();
-    encode_into(pixels, n, out);
-    trunk_.dump.write("output", out, n, embedding_dim());
-  }
-
-  void encode_into(const float* pixels, size_t n, float* out) const {
+  void run(const float* pixels, size_t n, float* out) const override {
     const VisionConfig& c = config().vision;
     const size_t d = static_cast<size_t>(c.hidden_size);
     const size_t m = static_cast<size_t>(c.intermediate_size);
