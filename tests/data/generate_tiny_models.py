@@ -99,17 +99,18 @@ def resize_shortest_edge(image, size):
     return pillow_resize(image, size, new_long) if w <= h else pillow_resize(image, new_long, size)
 
 
-def center_crop(array, size):
+def center_crop(array, size, size_w=None):
     """HF image_transforms.center_crop on an HWC uint8 array (zero-pads first if smaller)."""
+    size_h, size_w = size, size if size_w is None else size_w
     h, w = array.shape[:2]
-    if h < size or w < size:
-        ph, pw = max(size, h), max(size, w)
+    if h < size_h or w < size_w:
+        ph, pw = max(size_h, h), max(size_w, w)
         padded = np.zeros((ph, pw, 3), dtype=array.dtype)
         top, left = (ph - h) // 2, (pw - w) // 2
         padded[top:top + h, left:left + w] = array
         array, h, w = padded, ph, pw
-    top, left = (h - size) // 2, (w - size) // 2
-    return array[top:top + size, left:left + size]
+    top, left = (h - size_h) // 2, (w - size_w) // 2
+    return array[top:top + size_h, left:left + size_w]
 
 
 def normalise(array, mean, std):
@@ -125,7 +126,7 @@ def preprocess(image, family, pre):
         array = np.asarray(pillow_resize(image, s["width"], s["height"]))
     else:
         array = np.asarray(resize_shortest_edge(image, pre["size"]["shortest_edge"]))
-        array = center_crop(array, pre["crop_size"]["height"])
+        array = center_crop(array, pre["crop_size"]["height"], pre["crop_size"]["width"])
     return normalise(array, pre["image_mean"], pre["image_std"])
 
 
@@ -187,7 +188,11 @@ def siglip_forward(pixels, W, cfg):
     eps = cfg["layer_norm_eps"]
     h = patchify(pixels, W[v + "embeddings.patch_embedding.weight"],
                  W[v + "embeddings.patch_embedding.bias"], cfg["patch_size"])
-    h = h + W[v + "embeddings.position_embedding.weight"]
+    pos = W[v + "embeddings.position_embedding.weight"]
+    gh, gw = pixels.shape[2] // cfg["patch_size"], pixels.shape[3] // cfg["patch_size"]
+    if gh * gw != pos.shape[0]:  # HF's interpolate_pos_encoding
+        pos = bicubic_positions(pos, int(math.isqrt(pos.shape[0])), gh, gw)
+    h = h + pos
     h = clip_siglip_layers(h, W, v, cfg, cfg["hidden_act"])
     h = layer_norm(h, W[v + "post_layernorm.weight"], W[v + "post_layernorm.bias"], eps)
     d = h.shape[-1]
@@ -207,7 +212,11 @@ def clip_forward(pixels, W, cfg):
     eps = cfg["layer_norm_eps"]
     h = patchify(pixels, W[v + "embeddings.patch_embedding.weight"], None, cfg["patch_size"])
     cls = W[v + "embeddings.class_embedding"].expand(h.shape[0], 1, -1)
-    h = torch.cat([cls, h], dim=1) + W[v + "embeddings.position_embedding.weight"]
+    pos = W[v + "embeddings.position_embedding.weight"]
+    gh, gw = pixels.shape[2] // cfg["patch_size"], pixels.shape[3] // cfg["patch_size"]
+    if gh * gw + 1 != pos.shape[0]:  # HF's interpolate_pos_encoding
+        pos = torch.cat([pos[:1], bicubic_positions(pos[1:], int(math.isqrt(pos.shape[0] - 1)), gh, gw)])
+    h = torch.cat([cls, h], dim=1) + pos
     h = layer_norm(h, W[v + "pre_layrnorm.weight"], W[v + "pre_layrnorm.bias"], eps)
     h = clip_siglip_layers(h, W, v, cfg, cfg["hidden_act"])
     pooled = layer_norm(h[:, 0], W[v + "post_layernorm.weight"], W[v + "post_layernorm.bias"], eps)
@@ -358,10 +367,28 @@ def tiny_dinov2(g):
     return cfg, pre, W, full, dinov2_forward
 
 
+def at_input_size(builder, height, width):
+    """A builder whose processor feeds height × width inputs to a checkpoint made for another
+    size: position embeddings are interpolated (non-square grid)."""
+    def build(g, **sizes):
+        cfg, pre, W, full, forward = builder(g, **sizes)
+        pre = dict(pre)
+        if "crop_size" in pre:
+            pre["size"] = {"shortest_edge": max(height, width)}
+            pre["crop_size"] = {"height": height, "width": width}
+        else:
+            pre["size"] = {"height": height, "width": width}
+        return cfg, pre, W, full, forward
+    build.__name__ = builder.__name__
+    return build
+
+
 # (folder, builder, weight dtype in the file)
 MODELS = [("siglip", tiny_siglip, "F32"), ("siglip_bf16", tiny_siglip, "BF16"),
           ("clip", tiny_clip, "F32"), ("clip_f16", tiny_clip, "F16"),
-          ("dinov2", tiny_dinov2, "F32")]
+          ("dinov2", tiny_dinov2, "F32"),
+          ("siglip_48x40", at_input_size(tiny_siglip, 48, 40), "F32"),
+          ("clip_48x40", at_input_size(tiny_clip, 48, 40), "F32")]
 
 
 def write_checkpoint(folder, builder, dtype, seed, **sizes):

@@ -115,7 +115,8 @@ std::string parity_case_name(const ::testing::TestParamInfo<std::tuple<std::stri
 
 INSTANTIATE_TEST_SUITE_P(
     TinyModels, EncoderParity,
-    ::testing::Combine(::testing::Values("siglip", "siglip_bf16", "clip", "clip_f16", "dinov2"),
+    ::testing::Combine(::testing::Values("siglip", "siglip_bf16", "clip", "clip_f16", "dinov2",
+                                         "siglip_48x40", "clip_48x40"),
                        ::testing::Values(Mode::kReference, Mode::kFastF32, Mode::kFastBF16)),
     parity_case_name);
 
