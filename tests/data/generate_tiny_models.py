@@ -388,7 +388,10 @@ MODELS = [("siglip", tiny_siglip, "F32"), ("siglip_bf16", tiny_siglip, "BF16"),
           ("clip", tiny_clip, "F32"), ("clip_f16", tiny_clip, "F16"),
           ("dinov2", tiny_dinov2, "F32"),
           ("siglip_48x40", at_input_size(tiny_siglip, 48, 40), "F32"),
-          ("clip_48x40", at_input_size(tiny_clip, 48, 40), "F32")]
+          ("clip_48x40", at_input_size(tiny_clip, 48, 40), "F32"),
+          # so400m-patch14 shapes in small: patch 14, 4 heads of 12, MLP width 100 (not 4×).
+          ("siglip_patch14", lambda g: tiny_siglip(g, d=48, m=100, layers=2, heads=4, image=42,
+                                                   patch=14), "F32")]
 
 
 def write_checkpoint(folder, builder, dtype, seed, **sizes):

@@ -116,7 +116,7 @@ std::string parity_case_name(const ::testing::TestParamInfo<std::tuple<std::stri
 INSTANTIATE_TEST_SUITE_P(
     TinyModels, EncoderParity,
     ::testing::Combine(::testing::Values("siglip", "siglip_bf16", "clip", "clip_f16", "dinov2",
-                                         "siglip_48x40", "clip_48x40"),
+                                         "siglip_48x40", "clip_48x40", "siglip_patch14"),
                        ::testing::Values(Mode::kReference, Mode::kFastF32, Mode::kFastBF16)),
     parity_case_name);
 
