@@ -229,12 +229,6 @@ void Config::require_complete() const {
                           missing.size() > 1 ? "them" : "it"));
 }
 
-bool Config::is_set(std::string_view key) const {
-  const auto it = values_.find(key);
-  DEFT_ASSERT(it != values_.end(), "unknown key " + std::string(key));
-  return it->second.state == State::kSet;
-}
-
 const Config::Value& Config::value(std::string_view key, ValueType expected) const {
   const OptionSpec* spec = table_->find(key);
   DEFT_ASSERT(spec != nullptr, "unknown key " + std::string(key));

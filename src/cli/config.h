@@ -38,7 +38,6 @@ class Config {
   // Every key still ??? (required and not given), in table order.
   std::vector<std::string> missing_keys() const;
   void require_complete() const;
-  bool is_set(std::string_view key) const;  // given and not null
 
   std::string get_string(std::string_view key) const;
   int64_t get_int(std::string_view key) const;

@@ -94,7 +94,7 @@ void OnednnAttention::apply(const void* q, const void* k, const void* v, size_t 
   if (n == 0 || t == 0) return;
   const State& s = *state_;
   dnnl::engine& engine = cpu_engine();
-  const size_t element = s.precision == Precision::kF32 ? 4 : 2;
+  const size_t element = element_size(s.precision);
   const size_t in_step = t * row_stride * element;                 // bytes per image, q/k/v
   const size_t out_step = t * static_cast<size_t>(s.d) * element;  // bytes per image, out
   const auto at = [](const void* base, size_t offset) {

@@ -21,6 +21,11 @@
 namespace deft::kernels {
 
 enum class Precision { kF32, kBF16 };
+
+// Bytes per value of an activation in `precision`.
+constexpr size_t element_size(Precision precision) {
+  return precision == Precision::kF32 ? 4 : 2;
+}
 enum class Epilogue { kNone, kGeluTanh, kGeluErf, kQuickGelu };
 
 struct LinearOutput {

@@ -22,10 +22,6 @@ ComputeOptions resolve_compute(const EncoderOptions& options) {
   return compute;
 }
 
-const char* compute_dtype_name(const ComputeOptions& compute) {
-  return compute.precision == kernels::Precision::kBF16 ? "bf16" : "fp32";
-}
-
 std::unique_ptr<Encoder> load_encoder(const std::filesystem::path& folder, Family family,
                                       const EncoderOptions& options) {
   const ComputeOptions compute = resolve_compute(options);

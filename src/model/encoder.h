@@ -60,8 +60,6 @@ struct EncoderOptions {
 
 // The compute options `options` resolve to on this CPU.
 ComputeOptions resolve_compute(const EncoderOptions& options);
-// "fp32" or "bf16", as the fingerprint records it.
-const char* compute_dtype_name(const ComputeOptions& compute);
 
 // Reads config.json, preprocessor_config.json and the weights of `folder` for `family`.
 // Throws Error(kInput) for a family mismatch, a missing tensor or a shape that disagrees with

@@ -35,10 +35,6 @@ kernels::Epilogue epilogue_of(Activation act) {
   return kernels::Epilogue::kNone;
 }
 
-size_t element_size(kernels::Precision p) {
-  return p == kernels::Precision::kF32 ? 4 : 2;
-}
-
 }  // namespace
 
 DenseLayer::DenseLayer(Linear weights, const ComputeOptions& options)
@@ -213,7 +209,7 @@ void run_block(const FastBlock& b, const VisionConfig& c, float* hidden, size_t 
   const size_t m = static_cast<size_t>(c.intermediate_size);
   const size_t rows = n * tokens;
   const bool bf16 = b.precision == kernels::Precision::kBF16;
-  const size_t e = element_size(b.precision);
+  const size_t e = kernels::element_size(b.precision);
   // Sized once per encode() and reused by every block: no allocation, no page faults per layer.
   work.x.resize(rows * d * e);
   work.qkv.resize(rows * 3 * d * e);

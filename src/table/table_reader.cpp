@@ -212,9 +212,4 @@ std::string TableReader::context() const {
   return read_context(path_, format_);
 }
 
-std::vector<Column> describe_table(Database& db, const fs::path& path) {
-  Connection con(db);
-  return resolve_source(con, path, detect_table_format(path)).columns;
-}
-
 }  // namespace deft::table

@@ -83,7 +83,4 @@ class TableReader {
   bool finished_ = false;
 };
 
-// The full schema of a table file, in file order (for messages and `deft` inspection).
-std::vector<Column> describe_table(Database& db, const std::filesystem::path& path);
-
 }  // namespace deft::table
