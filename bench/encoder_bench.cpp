@@ -36,16 +36,23 @@ std::map<std::string, std::string> parse_args(int argc, char** argv) {
   return args;
 }
 
-// Multiply-adds × 2 of one image through the encoder (matmuls only; they are the cost).
+// Multiply-adds × 2 that one image's embedding needs (matmuls only; they are the cost). The
+// embedding of a class-token family (CLIP, DINOv2) reads one row of the last block, so that
+// block's queries, output projection and MLP count for one row, not t (keys and values for all
+// t): every implementation is measured against the same necessary work, spare work or not.
 double gflop_per_image(const model::VisionConfig& c, int input_h, int input_w, size_t embedding) {
   const double p = c.patch_size;
   const double patches = std::floor(input_h / p) * std::floor(input_w / p);
-  const double t = patches + (c.family == model::Family::kSigLIP ? 0 : 1);
+  const bool class_token = c.family != model::Family::kSigLIP;
+  const double t = patches + (class_token ? 1 : 0);
   const double d = c.hidden_size;
   const double m = c.intermediate_size;
+  const auto layer = [&](double rows_out) {  // rows_out: the rows whose output is read
+    return 2 * t * d * 2 * d + 2 * rows_out * d * d + 2 * 2 * rows_out * t * d +
+           2 * rows_out * d * d + 2 * 2 * rows_out * d * m;
+  };
   double flops = 2 * patches * 3 * p * p * d;
-  flops += c.num_hidden_layers *
-           (2 * t * d * 3 * d + 2 * 2 * t * t * d + 2 * t * d * d + 2 * 2 * t * d * m);
+  flops += (c.num_hidden_layers - 1) * layer(t) + layer(class_token ? 1 : t);
   if (c.family == model::Family::kSigLIP) flops += 2 * 2 * t * d * d + 2 * 2 * d * m + 2 * d * d;
   if (c.family == model::Family::kCLIP) flops += 2 * d * static_cast<double>(embedding);
   return flops / 1e9;

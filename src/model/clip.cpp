@@ -47,7 +47,7 @@ class ClipEncoder final : public Encoder {
     std::vector<float> hidden(n * tokens * d);
     trunk_.embed(pixels, n, hidden.data());
     trunk_.normalize(pre_, hidden.data(), n * tokens, hidden.data());
-    trunk_.run_blocks(hidden.data(), n);
+    trunk_.run_blocks(hidden.data(), n, VitTrunk::Output::kClassToken);
     std::vector<float> pooled(n * d);
     for (size_t i = 0; i < n; ++i)
       post_.apply(hidden.data() + i * tokens * d, 1, &pooled[i * d]);

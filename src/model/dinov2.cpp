@@ -51,7 +51,7 @@ class Dinov2Encoder final : public Encoder {
     const size_t tokens = trunk_.tokens();
     std::vector<float> hidden(n * tokens * d);
     trunk_.embed(pixels, n, hidden.data());
-    trunk_.run_blocks(hidden.data(), n);
+    trunk_.run_blocks(hidden.data(), n, VitTrunk::Output::kClassToken);
     for (size_t i = 0; i < n; ++i)
       final_.apply(hidden.data() + i * tokens * d, 1, out + i * d);
   }

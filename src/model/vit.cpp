@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -204,7 +205,7 @@ void run_block(const Block& b, const VisionConfig& c, float* hidden, size_t n, s
 }
 
 void run_block(const FastBlock& b, const VisionConfig& c, float* hidden, size_t n, size_t tokens,
-               BlockWorkspace& work) {
+               BlockWorkspace& work, bool class_rows_only) {
   const size_t d = static_cast<size_t>(c.hidden_size);
   const size_t m = static_cast<size_t>(c.intermediate_size);
   const size_t rows = n * tokens;
@@ -217,18 +218,35 @@ void run_block(const FastBlock& b, const VisionConfig& c, float* hidden, size_t 
   work.mid.resize(rows * m * e);
   std::byte* x = work.x.data();
   std::byte* qkv = work.qkv.data();
-  const auto normalize = [&](const Norm& norm) {
-    kernels::layer_norm(hidden, rows, d, norm.weight.data(), norm.bias.data(), norm.eps,
+  const auto normalize = [&](const Norm& norm, const float* from, size_t count) {
+    kernels::layer_norm(from, count, d, norm.weight.data(), norm.bias.data(), norm.eps,
                         bf16 ? nullptr : reinterpret_cast<float*>(x),
                         bf16 ? reinterpret_cast<uint16_t*>(x) : nullptr);
   };
-  normalize(b.ln1);
+  normalize(b.ln1, hidden, rows);
   b.qkv.apply(x, rows, qkv);
   b.attention.apply(qkv, qkv + d * e, qkv + 2 * d * e, 3 * d, n, tokens, work.attended.data());
-  b.o.apply(work.attended.data(), rows, hidden);  // hidden += s1 ⊙ o(attended)
-  normalize(b.ln2);
-  b.fc1.apply(x, rows, work.mid.data());
-  b.fc2.apply(work.mid.data(), rows, hidden);  // hidden += s2 ⊙ fc2(act(fc1(x)))
+  if (!class_rows_only) {
+    b.o.apply(work.attended.data(), rows, hidden);  // hidden += s1 ⊙ o(attended)
+    normalize(b.ln2, hidden, rows);
+    b.fc1.apply(x, rows, work.mid.data());
+    b.fc2.apply(work.mid.data(), rows, hidden);  // hidden += s2 ⊙ fc2(act(fc1(x)))
+    return;
+  }
+  // The same steps on the n class rows, packed: row i of `packed` is sequence i's first row.
+  std::byte* attended = work.attended.data();
+  for (size_t i = 1; i < n; ++i)
+    std::memmove(attended + i * d * e, attended + i * tokens * d * e, d * e);
+  work.class_rows.resize(n * d);
+  float* packed = work.class_rows.data();
+  for (size_t i = 0; i < n; ++i)
+    std::copy_n(hidden + i * tokens * d, d, packed + i * d);
+  b.o.apply(attended, n, packed);
+  normalize(b.ln2, packed, n);
+  b.fc1.apply(x, n, work.mid.data());
+  b.fc2.apply(work.mid.data(), n, packed);
+  for (size_t i = 0; i < n; ++i)
+    std::copy_n(packed + i * d, d, hidden + i * tokens * d);
 }
 
 void VitTrunk::embed(const float* pixels, size_t n, float* hidden) const {
@@ -286,7 +304,7 @@ VitTrunk make_trunk(const ModelConfig& config, const ComputeOptions& options, Ac
   return trunk;
 }
 
-void VitTrunk::run_blocks(float* hidden, size_t n) const {
+void VitTrunk::run_blocks(float* hidden, size_t n, Output output) const {
   const size_t rows = n * tokens();
   const auto cols = static_cast<size_t>(config.hidden_size);
   dump.write("embeddings", hidden, rows, cols);
@@ -295,8 +313,10 @@ void VitTrunk::run_blocks(float* hidden, size_t n) const {
     if (dump.enabled()) dump.write(fmt::format("block.{}", i), hidden, rows, cols);
   }
   BlockWorkspace work;
+  const bool prune_last = output == Output::kClassToken && !dump.enabled();
   for (size_t i = 0; i < fast_blocks.size(); ++i) {
-    run_block(fast_blocks[i], config, hidden, n, tokens(), work);
+    const bool last = i + 1 == fast_blocks.size();
+    run_block(fast_blocks[i], config, hidden, n, tokens(), work, prune_last && last);
     if (dump.enabled()) dump.write(fmt::format("block.{}", i), hidden, rows, cols);
   }
 }

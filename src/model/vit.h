@@ -121,8 +121,13 @@ struct VitTrunk {
   size_t tokens() const { return static_cast<size_t>(grid_h) * grid_w + (cls.empty() ? 0 : 1); }
   // pixels: n × 3 × H × W → hidden: n·tokens() × hidden_size (patches + class + positions).
   void embed(const float* pixels, size_t n, float* hidden) const;
-  // Runs every block over hidden (n sequences of tokens()).
-  void run_blocks(float* hidden, size_t n) const;
+  // Which rows of the last block's output the family reads.
+  enum class Output { kAllTokens, kClassToken };
+  // Runs every block over hidden (n sequences of tokens()). With Output::kClassToken only the
+  // class rows are right after the last block: its attention still reads every token, but the
+  // output projection and the MLP run on the class rows alone (exact, and a twelfth of a
+  // ViT-B's layers spared), unless an activation dump asks for every row.
+  void run_blocks(float* hidden, size_t n, Output output = Output::kAllTokens) const;
   // Adds the blocks (as reference Blocks, or prepared for oneDNN) per `options`.
   void add_block(const Block& block);
   // What actually runs the blocks: "reference", "onednn-fp32" or "onednn-bf16".
@@ -149,9 +154,11 @@ void run_block(const Block& block, const VisionConfig& config, float* hidden, si
 // Scratch buffers of the oneDNN block, reused across the blocks of one encode() call.
 struct BlockWorkspace {
   std::vector<std::byte> x, qkv, attended, mid;
+  std::vector<float> class_rows;
 };
+// class_rows_only: finish only each sequence's first row (after attention over every row).
 void run_block(const FastBlock& block, const VisionConfig& config, float* hidden, size_t n,
-               size_t tokens, BlockWorkspace& work);
+               size_t tokens, BlockWorkspace& work, bool class_rows_only = false);
 
 void activate(Activation act, float* x, size_t count);
 
