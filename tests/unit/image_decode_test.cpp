@@ -1,0 +1,125 @@
+// deft's decoder against Pillow's convert("RGB") on every format and mode it reads
+// (tests/data/generate_images.py), byte for byte; and its refusals, each with its reason.
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "image/decode.h"
+#include "ppm.h"
+
+namespace deft {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+const fs::path kImages = fs::path(DEFT_SOURCE_DIR) / "tests/data/images";
+
+std::vector<std::byte> read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::byte> bytes(chars.size());
+  std::memcpy(bytes.data(), chars.data(), chars.size());
+  return bytes;
+}
+
+struct Fixture {
+  std::string name, reference, exif_reference;
+};
+
+std::vector<Fixture> manifest() {
+  std::ifstream in(kImages / "manifest.txt");
+  std::vector<Fixture> fixtures;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    Fixture f;
+    words >> f.name >> f.reference >> f.exif_reference;
+    fixtures.push_back(f);
+  }
+  return fixtures;
+}
+
+// How many bytes differ, and the largest difference.
+std::pair<size_t, int> compare(const preprocess::RgbImage& a, const preprocess::RgbImage& b) {
+  size_t differ = 0;
+  int largest = 0;
+  for (size_t i = 0; i < a.data.size(); ++i) {
+    const int d = std::abs(int{a.data[i]} - int{b.data[i]});
+    differ += d != 0;
+    largest = std::max(largest, d);
+  }
+  return {differ, largest};
+}
+
+TEST(ImageDecode, EveryFormatAndModeEqualsPillowByteForByte) {
+  const auto fixtures = manifest();
+  ASSERT_EQ(fixtures.size(), 22U);
+  for (const Fixture& f : fixtures) {
+    SCOPED_TRACE(f.name);
+    const preprocess::RgbImage expected = testing::read_ppm(kImages / f.reference);
+    const preprocess::RgbImage got = image::decode_image(read_bytes(kImages / f.name), {});
+    ASSERT_EQ(got.width, expected.width);
+    ASSERT_EQ(got.height, expected.height);
+    const auto [differ, largest] = compare(got, expected);
+    EXPECT_EQ(differ, 0U) << "largest difference " << largest;
+  }
+}
+
+TEST(ImageDecode, ExifOrientationIsIgnoredByDefaultAndAppliedOnRequest) {
+  const auto bytes = read_bytes(kImages / "exif_rotated.jpg");
+  const preprocess::RgbImage as_stored = image::decode_image(bytes, {});
+  EXPECT_EQ(as_stored.width, 37);
+  const preprocess::RgbImage rotated =
+      image::decode_image(bytes, {.apply_exif_orientation = true});
+  const preprocess::RgbImage expected = testing::read_ppm(kImages / "exif_rotated.jpg.exif.ppm");
+  ASSERT_EQ(rotated.width, 23);
+  ASSERT_EQ(rotated.height, 37);
+  ASSERT_EQ(expected.width, 23);
+  EXPECT_EQ(compare(rotated, expected).first, 0U);
+}
+
+std::string reason(std::span<const std::byte> bytes, const image::DecodeOptions& options = {}) {
+  try {
+    image::decode_image(bytes, options);
+  } catch (const image::DecodeError& e) {
+    return e.what();
+  }
+  return "(decoded)";
+}
+
+std::span<const std::byte> as_bytes(std::string_view text) {
+  return {reinterpret_cast<const std::byte*>(text.data()), text.size()};
+}
+
+TEST(ImageDecode, RefusalsSayWhy) {
+  EXPECT_EQ(reason({}), "empty file");
+  EXPECT_THAT(reason(as_bytes("hello, not an image")), HasSubstr("not an image deft reads"));
+  for (const char* name : {"rgb.jpg", "progressive.jpg", "rgb.png", "lossy.webp", "rgb.tiff",
+                           "animated.gif", "rgb.bmp"}) {
+    SCOPED_TRACE(name);
+    auto bytes = read_bytes(kImages / name);
+    bytes.resize(bytes.size() * 2 / 5);  // inside the first frame of the GIF too
+    EXPECT_THAT(reason(bytes), ::testing::AnyOf(HasSubstr("corrupt or truncated"),
+                                                HasSubstr("not a readable")));
+  }
+  // Over the pixel limit: refused from the header, before any decoding.
+  EXPECT_THAT(reason(read_bytes(kImages / "rgb.png"), {.max_pixels = 37 * 23 - 1}),
+              HasSubstr("37×23 PNG is 851 pixels, over the limit of 850 (max_image_pixels)"));
+  EXPECT_EQ(reason(read_bytes(kImages / "rgb.png"), {.max_pixels = 37 * 23}), "(decoded)");
+}
+
+TEST(ImageDecode, JpegShrinkFactorKeepsTheRatioToTheTarget) {
+  const image::DecodeOptions to224{.target_width = 224, .target_height = 224};
+  EXPECT_EQ(image::jpeg_shrink_factor(1024, 768, to224), 1);  // 512×384: 384 < 2×224
+  EXPECT_EQ(image::jpeg_shrink_factor(2048, 1536, to224), 2);
+  EXPECT_EQ(image::jpeg_shrink_factor(4000, 3000, to224), 4);  // 1000×750 ≥ 448
+  EXPECT_EQ(image::jpeg_shrink_factor(8000, 8000, to224), 8);
+  EXPECT_EQ(image::jpeg_shrink_factor(8000, 8000, {}), 1);  // off without a target
+}
+
+}  // namespace
+}  // namespace deft
