@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 #include <vector>
 
@@ -276,6 +277,10 @@ int run_deft(std::span<const std::string> args, std::ostream& out, std::ostream&
     return exit_code_for(e.kind());
   } catch (const std::bad_alloc&) {
     err << "deft: error: out of memory\n";
+    return kExitRunFailure;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A file operation the run needed failed (permissions, disk full, a vanished folder).
+    err << "deft: error: " << e.what() << "\n";
     return kExitRunFailure;
   }
 }

@@ -89,6 +89,11 @@ const char* type_name(ValueType type) {
 
 namespace {
 
+OptionSpec deft_only(OptionSpec spec) {
+  spec.extension = true;
+  return spec;
+}
+
 OptionSpec at_least(OptionSpec spec, double min) {
   spec.min = min;
   spec.has_min = true;
@@ -113,6 +118,52 @@ std::vector<OptionSpec> embedding_specs() {
       {"model_config_path", ValueType::kString, "",
        "model config for TAO .pth/.ckpt checkpoints only"},
       at_least({"batch_size", ValueType::kInt, "64", "images per forward pass"}, 1),
+      deft_only({"image_root", ValueType::kPath, "null",
+                 "folder that relative `filepath` values resolve against; unset: the input "
+                 "table's own folder (absolute paths are used as they are)"}),
+      deft_only(at_least({"threads", ValueType::kInt, "0",
+                          "CPU threads for decoding and the encoder; 0: every core"},
+                         0)),
+      deft_only({"precision",
+                 ValueType::kChoice,
+                 "auto",
+                 "encoder compute: bf16 where the CPU has AVX512_BF16 or AMX, else fp32",
+                 {"auto", "fp32", "bf16"}}),
+      deft_only({"strict", ValueType::kBool, "false",
+                 "exit non-zero when any image fails, instead of listing it in "
+                 "<output>.failed.parquet and going on"}),
+      deft_only({"overwrite", ValueType::kBool, "false",
+                 "replace an existing output made by a different encoder"}),
+      deft_only({"reuse", ValueType::kBool, "true",
+                 "take unchanged rows from an earlier output of the same encoder instead of "
+                 "embedding them again"}),
+      deft_only({"reuse_from", ValueType::kPath, "null",
+                 "embedding parquet to reuse rows from; unset: output_parquet, if it exists"}),
+      deft_only({"reuse_key",
+                 ValueType::kChoice,
+                 "stat",
+                 "when a file counts as unchanged: `stat` (same path, size and modification "
+                 "time) or `content` (same bytes, by digest, wherever the file now is)",
+                 {"stat", "content"}}),
+      deft_only({"exif_orientation",
+                 ValueType::kChoice,
+                 "ignore",
+                 "EXIF orientation: `ignore` (as the Hugging Face processors and the reference "
+                 "do) or `apply` (rotate as a photo viewer would)",
+                 {"ignore", "apply"}}),
+      deft_only({"shrink_on_load", ValueType::kBool, "true",
+                 "decode large JPEGs at 1/2, 1/4 or 1/8 scale while they stay at least twice "
+                 "the model input (faster; see the README for its effect on embeddings)"}),
+      deft_only(at_least({"max_image_pixels", ValueType::kInt, "178956970",
+                          "images with more pixels fail without being decoded"},
+                         1)),
+      deft_only(at_least({"decode_timeout", ValueType::kFloat, "60",
+                          "seconds one image may take to decode before it fails"},
+                         0)),
+      deft_only(at_least({"chunk_rows", ValueType::kInt, "4096",
+                          "rows per resumable chunk: a killed run restarts from its last "
+                          "finished chunk"},
+                         1)),
   };
 }
 

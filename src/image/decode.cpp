@@ -175,8 +175,8 @@ preprocess::RgbImage decode_image(std::span<const std::byte> bytes, const Decode
   std::unique_ptr<void, GFree> memory(vips_image_write_to_memory(image.get(), &size));
   if (deadline.expired) {
     take_vips_error();
-    throw DecodeError(fmt::format("{} decode took over {} s (decode_timeout)", format,
-                                  options.timeout_seconds));
+    throw DecodeError(
+        fmt::format("{} decode took over {} s (decode_timeout)", format, options.timeout_seconds));
   }
   if (!memory) fail(fmt::format("corrupt or truncated {} data", format));
   const int w = vips_image_get_width(image.get());

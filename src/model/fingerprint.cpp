@@ -99,4 +99,15 @@ EncoderFingerprint EncoderFingerprint::from_json(std::string_view text, std::str
   }
 }
 
+bool same_encoder(const EncoderFingerprint& a, const EncoderFingerprint& b) {
+  return a.family == b.family && a.weights_digest == b.weights_digest &&
+         a.preprocessing == b.preprocessing && a.input_height == b.input_height &&
+         a.input_width == b.input_width && a.embedding_dim == b.embedding_dim &&
+         a.normalized == b.normalized;
+}
+
+bool same_embeddings(const EncoderFingerprint& a, const EncoderFingerprint& b) {
+  return same_encoder(a, b) && a.compute_dtype == b.compute_dtype;
+}
+
 }  // namespace deft::model

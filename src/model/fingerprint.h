@@ -38,6 +38,12 @@ struct EncoderFingerprint {
   static EncoderFingerprint from_json(std::string_view json, std::string_view source);
 };
 
+// Same weights, family, preprocessing, input size, dimension and normalisation: vectors from
+// the two can be compared (the compute dtype may differ: bf16 and fp32 agree to cos ≥ 0.999).
+bool same_encoder(const EncoderFingerprint& a, const EncoderFingerprint& b);
+// same_encoder and the same compute dtype: the vectors are bit-for-bit reproducible.
+bool same_embeddings(const EncoderFingerprint& a, const EncoderFingerprint& b);
+
 // XXH3-128 of the checkpoint's tensors (name, dtype, shape, bytes) in name order.
 std::string weights_digest(const Checkpoint& checkpoint);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -10,22 +11,32 @@
 namespace deft::table {
 namespace {
 
-// Where the embedding goes: replacing an input column named `embedding`, else appended.
-size_t embedding_position(const TableReader& input) {
-  return input.find_column(kEmbeddingColumn).value_or(input.columns().size());
+LogicalType embedding_type() {
+  LogicalType element(duckdb_create_logical_type(DUCKDB_TYPE_FLOAT));
+  return LogicalType(duckdb_create_list_type(element.get()));
 }
 
-std::vector<OutputColumn> output_columns(const TableReader& input) {
-  std::vector<OutputColumn> columns;
-  const size_t position = embedding_position(input);
-  for (size_t i = 0; i < input.columns().size(); ++i) {
-    if (i == position) continue;
-    columns.push_back({input.columns()[i].name, input.column_type_copy(i)});
+LogicalType identity_type() {
+  LogicalType size(duckdb_create_logical_type(DUCKDB_TYPE_BIGINT));
+  LogicalType mtime(duckdb_create_logical_type(DUCKDB_TYPE_BIGINT));
+  LogicalType digest(duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR));
+  duckdb_logical_type members[] = {size.get(), mtime.get(), digest.get()};
+  const char* names[] = {"size", "mtime_ns", "xxh3_128"};
+  return LogicalType(duckdb_create_struct_type(members, names, 3));
+}
+
+void write_identities(duckdb_vector vector, std::span<const FileIdentity> identities) {
+  auto* sizes =
+      static_cast<int64_t*>(duckdb_vector_get_data(duckdb_struct_vector_get_child(vector, 0)));
+  auto* mtimes =
+      static_cast<int64_t*>(duckdb_vector_get_data(duckdb_struct_vector_get_child(vector, 1)));
+  duckdb_vector digests = duckdb_struct_vector_get_child(vector, 2);
+  for (size_t i = 0; i < identities.size(); ++i) {
+    sizes[i] = identities[i].size;
+    mtimes[i] = identities[i].mtime_ns;
+    duckdb_vector_assign_string_element_len(digests, i, identities[i].xxh3_128.data(),
+                                            identities[i].xxh3_128.size());
   }
-  LogicalType element(duckdb_create_logical_type(DUCKDB_TYPE_FLOAT));
-  OutputColumn embedding{kEmbeddingColumn, LogicalType(duckdb_create_list_type(element.get()))};
-  columns.insert(columns.begin() + static_cast<std::ptrdiff_t>(position), std::move(embedding));
-  return columns;
 }
 
 // Row groups are buffered whole while writing: cap them by bytes, not rows, so memory stays
@@ -35,13 +46,19 @@ constexpr uint64_t kMinRowGroupRows = 2048;
 constexpr uint64_t kMaxRowGroupRows = 122880;
 
 WriterOptions with_row_group_size(WriterOptions options, size_t dim) {
-  if (options.row_group_rows == 0 && dim > 0) {
-    const uint64_t rows = kRowGroupEmbeddingBytes / (dim * sizeof(float));
-    options.row_group_rows =
-        std::clamp(rows / kMinRowGroupRows * kMinRowGroupRows, kMinRowGroupRows, kMaxRowGroupRows);
-  }
+  if (options.row_group_rows == 0 && dim > 0)
+    options.row_group_rows = embedding_row_group_rows(dim);
   return options;
 }
+
+}  // namespace
+
+uint64_t embedding_row_group_rows(size_t dim) {
+  const uint64_t rows = kRowGroupEmbeddingBytes / (std::max<size_t>(dim, 1) * sizeof(float));
+  return std::clamp(rows / kMinRowGroupRows * kMinRowGroupRows, kMinRowGroupRows, kMaxRowGroupRows);
+}
+
+namespace {
 
 std::string type_error(std::string_view where) {
   return fmt::format("{}: the embedding column must hold lists of FLOAT (FLOAT[])", where);
@@ -49,23 +66,69 @@ std::string type_error(std::string_view where) {
 
 }  // namespace
 
+namespace {
+
+// Each output column's source: an input column's index, kEmbedding or kIdentity. The embedding
+// (and identity) column replaces an input column of its name in place, else goes last.
+std::vector<size_t> column_sources(const TableReader& input, bool with_identity, size_t embedding,
+                                   size_t identity) {
+  std::vector<size_t> sources;
+  const auto position = [&](const char* name) { return input.find_column(name); };
+  const auto embedding_at = position(kEmbeddingColumn);
+  const auto identity_at = with_identity ? position(kFileIdentityColumn) : std::nullopt;
+  for (size_t i = 0; i < input.columns().size(); ++i) {
+    if (embedding_at == i) {
+      sources.push_back(embedding);
+    } else if (identity_at == i) {
+      sources.push_back(identity);
+    } else {
+      sources.push_back(i);
+    }
+  }
+  if (!embedding_at) sources.push_back(embedding);
+  if (with_identity && !identity_at) sources.push_back(identity);
+  return sources;
+}
+
+std::vector<OutputColumn> output_columns(const TableReader& input,
+                                         const std::vector<size_t>& sources, size_t embedding) {
+  std::vector<OutputColumn> columns;
+  for (size_t source : sources) {
+    if (source == embedding) {
+      columns.push_back({kEmbeddingColumn, embedding_type()});
+    } else if (source < input.columns().size()) {
+      columns.push_back({input.columns()[source].name, input.column_type_copy(source)});
+    } else {
+      columns.push_back({kFileIdentityColumn, identity_type()});
+    }
+  }
+  return columns;
+}
+
+size_t index_of(const std::vector<size_t>& sources, size_t source) {
+  return static_cast<size_t>(std::find(sources.begin(), sources.end(), source) - sources.begin());
+}
+
+}  // namespace
+
 EmbeddingTableWriter::EmbeddingTableWriter(Database& db, const TableReader& input,
                                            std::filesystem::path output, size_t dim,
-                                           WriterOptions options)
-    : embedding_column_(embedding_position(input)),
+                                           WriterOptions options, bool with_file_identity)
+    : sources_(column_sources(input, with_file_identity, kEmbedding, kIdentity)),
+      embedding_column_(index_of(sources_, kEmbedding)),
+      identity_column_(with_file_identity ? index_of(sources_, kIdentity) : kIdentity),
       dim_(dim),
-      writer_(db, std::move(output), output_columns(input),
+      writer_(db, std::move(output), output_columns(input, sources_, kEmbedding),
               with_row_group_size(std::move(options), dim)) {
   DEFT_ASSERT(dim_ > 0, "embedding dimension must be positive");
-  for (size_t i = 0; i < input.columns().size(); ++i) {
-    sources_.push_back(i == embedding_column_ ? kEmbedding : i);
-  }
-  if (embedding_column_ == input.columns().size()) sources_.push_back(kEmbedding);
 }
 
 void EmbeddingTableWriter::append(const DataChunk& input_chunk, std::span<const idx_t> rows,
-                                  std::span<const float> embeddings) {
+                                  std::span<const float> embeddings,
+                                  std::span<const FileIdentity> identities) {
   DEFT_ASSERT(embeddings.size() == rows.size() * dim_, "embeddings must be rows × dim floats");
+  DEFT_ASSERT(identities.size() == (identity_column_ == kIdentity ? 0 : rows.size()),
+              "one file identity per row when the writer records them");
   const idx_t input_rows = duckdb_data_chunk_get_size(input_chunk.get());
   if (rows.empty()) return;
 
@@ -83,7 +146,7 @@ void EmbeddingTableWriter::append(const DataChunk& input_chunk, std::span<const 
     selection.data()[i] = static_cast<sel_t>(rows[i]);
   }
   for (size_t c = 0; c < sources_.size(); ++c) {
-    if (sources_[c] == kEmbedding) continue;
+    if (sources_[c] == kEmbedding || sources_[c] == kIdentity) continue;
     duckdb_vector target = duckdb_data_chunk_get_vector(out.get(), c);
     duckdb_vector_reference_vector(target,
                                    duckdb_data_chunk_get_vector(input_chunk.get(), sources_[c]));
@@ -102,6 +165,9 @@ void EmbeddingTableWriter::append(const DataChunk& input_chunk, std::span<const 
   for (size_t i = 0; i < rows.size(); ++i)
     entries[i] = {i * dim_, dim_};
 
+  if (identity_column_ != kIdentity) {
+    write_identities(duckdb_data_chunk_get_vector(out.get(), identity_column_), identities);
+  }
   duckdb_data_chunk_set_size(out.get(), rows.size());
   writer_.append(std::move(out));
 }

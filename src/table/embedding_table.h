@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -21,16 +22,28 @@
 namespace deft::table {
 
 inline constexpr const char* kEmbeddingColumn = "embedding";
+// What each embedded image file was when it was read, so a later run can reuse the row when
+// the file has not changed: STRUCT(size BIGINT, mtime_ns BIGINT, xxh3_128 VARCHAR).
+inline constexpr const char* kFileIdentityColumn = "deft_file";
+
+struct FileIdentity {
+  int64_t size = 0;
+  int64_t mtime_ns = 0;
+  std::string xxh3_128;  // 32 hex digits of the file's bytes
+};
 
 class EmbeddingTableWriter {
  public:
+  // with_file_identity: also write kFileIdentityColumn (in place of an input column of that
+  // name, else last).
   EmbeddingTableWriter(Database& db, const TableReader& input, std::filesystem::path output,
-                       size_t dim, WriterOptions options = {});
+                       size_t dim, WriterOptions options = {}, bool with_file_identity = false);
 
   // Appends the rows `rows` (ascending indices into `input_chunk`, a chunk of `input`) with
-  // their embeddings, `rows.size() × dim` floats, row-major.
+  // their embeddings, `rows.size() × dim` floats, row-major, and (with_file_identity) one
+  // identity per row.
   void append(const DataChunk& input_chunk, std::span<const idx_t> rows,
-              std::span<const float> embeddings);
+              std::span<const float> embeddings, std::span<const FileIdentity> identities = {});
   void commit() { writer_.commit(); }
   uint64_t rows_written() const { return writer_.rows_appended(); }
   size_t embedding_column() const { return embedding_column_; }
@@ -38,11 +51,17 @@ class EmbeddingTableWriter {
  private:
   // For each output column, the input column it carries; kEmbedding for the embedding.
   static constexpr size_t kEmbedding = static_cast<size_t>(-1);
+  static constexpr size_t kIdentity = static_cast<size_t>(-2);
   std::vector<size_t> sources_;
   size_t embedding_column_ = 0;
+  size_t identity_column_ = kIdentity;  // kIdentity: none
   size_t dim_;
   ParquetWriter writer_;
 };
+
+// Rows per row group for embeddings of `dim` floats: row groups are buffered whole while
+// writing, so they are capped by bytes (32 MiB of embeddings), not rows.
+uint64_t embedding_row_group_rows(size_t dim);
 
 // Row-major float rows from a FLOAT[] (list) or FLOAT[n] (array) vector.
 // Appends `count` rows to `out`. `dim` is the length every row must have; 0 means "take it

@@ -123,10 +123,9 @@ void register_feed_function(Database& db) {
   });
 }
 
-std::string copy_statement(uint64_t feed_id, const fs::path& temporary,
-                           const WriterOptions& options) {
-  std::string sql = fmt::format("COPY (SELECT * FROM {}({})) TO {} (FORMAT parquet", kFeedFunction,
-                                feed_id, sql_string_literal(temporary.string()));
+// ", ROW_GROUP_SIZE n, KV_METADATA {...}" for a COPY ... (FORMAT parquet ...) statement.
+std::string parquet_copy_options(const WriterOptions& options) {
+  std::string sql;
   if (options.row_group_rows > 0) sql += fmt::format(", ROW_GROUP_SIZE {}", options.row_group_rows);
   if (!options.kv_metadata.empty()) {
     sql += ", KV_METADATA {";
@@ -137,7 +136,13 @@ std::string copy_statement(uint64_t feed_id, const fs::path& temporary,
     }
     sql += "}";
   }
-  return sql + ")";
+  return sql;
+}
+
+std::string copy_statement(uint64_t feed_id, const fs::path& temporary,
+                           const WriterOptions& options) {
+  return fmt::format("COPY (SELECT * FROM {}({})) TO {} (FORMAT parquet{})", kFeedFunction, feed_id,
+                     sql_string_literal(temporary.string()), parquet_copy_options(options));
 }
 
 }  // namespace
@@ -231,14 +236,16 @@ void ParquetWriter::abort() noexcept {
 }
 
 void write_query(Database& db, const std::string& select_sql, const fs::path& output,
-                 FileFormat format) {
+                 FileFormat format, const WriterOptions& options) {
   const fs::path temporary = prepare_output(output);
   try {
     Connection con(db);
-    con.execute(fmt::format("COPY ({}) TO {} (FORMAT {})", select_sql,
-                            sql_string_literal(temporary.string()),
-                            format == FileFormat::kParquet ? "parquet" : "csv, HEADER true"),
-                fmt::format("writing '{}'", output.string()), ErrorKind::kRun);
+    con.execute(
+        fmt::format("COPY ({}) TO {} (FORMAT {})", select_sql,
+                    sql_string_literal(temporary.string()),
+                    format == FileFormat::kParquet ? "parquet" + parquet_copy_options(options)
+                                                   : "csv, HEADER true"),
+        fmt::format("writing '{}'", output.string()), ErrorKind::kRun);
   } catch (...) {
     std::error_code ec;
     fs::remove(temporary, ec);

@@ -74,9 +74,10 @@ class ParquetWriter {
 enum class FileFormat { kParquet, kCsv };
 
 // Writes the rows of `select_sql` to `output` atomically (temporary file, then rename), for
-// outputs that SQL computes (summaries, reports, generated examples).
+// outputs that SQL computes (summaries, reports, generated examples, concatenations).
+// `options` apply to parquet outputs.
 void write_query(Database& db, const std::string& select_sql, const std::filesystem::path& output,
-                 FileFormat format);
+                 FileFormat format, const WriterOptions& options = {});
 
 // Key-value metadata of a parquet file's footer, as strings.
 std::map<std::string, std::string> read_kv_metadata(Database& db,

@@ -73,8 +73,7 @@ TEST(ImageDecode, ExifOrientationIsIgnoredByDefaultAndAppliedOnRequest) {
   const auto bytes = read_bytes(kImages / "exif_rotated.jpg");
   const preprocess::RgbImage as_stored = image::decode_image(bytes, {});
   EXPECT_EQ(as_stored.width, 37);
-  const preprocess::RgbImage rotated =
-      image::decode_image(bytes, {.apply_exif_orientation = true});
+  const preprocess::RgbImage rotated = image::decode_image(bytes, {.apply_exif_orientation = true});
   const preprocess::RgbImage expected = testing::read_ppm(kImages / "exif_rotated.jpg.exif.ppm");
   ASSERT_EQ(rotated.width, 23);
   ASSERT_EQ(rotated.height, 37);
@@ -103,8 +102,8 @@ TEST(ImageDecode, RefusalsSayWhy) {
     SCOPED_TRACE(name);
     auto bytes = read_bytes(kImages / name);
     bytes.resize(bytes.size() * 2 / 5);  // inside the first frame of the GIF too
-    EXPECT_THAT(reason(bytes), ::testing::AnyOf(HasSubstr("corrupt or truncated"),
-                                                HasSubstr("not a readable")));
+    EXPECT_THAT(reason(bytes),
+                ::testing::AnyOf(HasSubstr("corrupt or truncated"), HasSubstr("not a readable")));
   }
   // Over the pixel limit: refused from the header, before any decoding.
   EXPECT_THAT(reason(read_bytes(kImages / "rgb.png"), {.max_pixels = 37 * 23 - 1}),

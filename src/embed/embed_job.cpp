@@ -1,0 +1,633 @@
+#include "embed/embed_job.h"
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "embed/image_file.h"
+#include "embed/progress.h"
+#include "embed/reuse_index.h"
+#include "kernels/onednn_linear.h"
+#include "table/embedding_table.h"
+#include "table/parquet_writer.h"
+#include "table/table_reader.h"
+#include "table/vector_access.h"
+
+namespace deft::embed {
+namespace fs = std::filesystem;
+
+fs::path failed_path_for(const fs::path& output) {
+  return output.parent_path() / (output.filename().string() + ".failed.parquet");
+}
+
+namespace {
+
+// ---- one row's journey: queued → read/decoded/prepared (or reused, or failed) → consumed ----
+
+struct RowResult {
+  enum class State { kEmbed, kReused, kFailed };
+  State state = State::kFailed;
+  std::vector<float> input;  // prepared model input (kEmbed)
+  table::FileIdentity identity;
+  uint64_t reuse_row = 0;
+  std::string failure;
+};
+
+struct ChunkWork {
+  uint64_t index = 0;
+  uint64_t first_row = 0;  // input row number of rows[0]
+  struct Row {
+    size_t data;    // which of `data` holds the row
+    idx_t offset;   // the row within it
+    bool has_path;  // filepath not NULL
+    std::string filepath;
+  };
+  std::vector<std::shared_ptr<table::DataChunk>> data;
+  std::vector<Row> rows;
+  std::vector<RowResult> results;
+  std::vector<uint8_t> ready;  // guarded by Pipeline::mutex
+};
+
+// Everything that decides the output: a partial run resumes only under the same manifest.
+std::string make_manifest(const EmbedJob& job, const model::EncoderFingerprint& fingerprint,
+                          const fs::path& base, uint64_t rows, const std::string& reuse_source) {
+  std::error_code ec;
+  const auto input_size = fs::file_size(job.input, ec);
+  const FileStat input_stat = stat_image_file(job.input);
+  nlohmann::ordered_json j = {
+      {"manifest", 1},
+      {"input", fs::absolute(job.input).string()},
+      {"input_size", ec ? 0 : input_size},
+      {"input_mtime_ns", input_stat.mtime_ns},
+      {"rows", rows},
+      {"chunk_rows", job.chunk_rows},
+      {"batch_size", job.batch_size},
+      {"threads", job.threads},
+      {"encoder", nlohmann::json::parse(fingerprint.to_json())},
+      {"path_base", base.string()},
+      {"exif", job.decode.apply_exif_orientation},
+      {"shrink_on_load", job.shrink_on_load},
+      {"max_pixels", job.decode.max_pixels},
+      {"reuse_source", reuse_source},
+      {"reuse_by_content", job.reuse_by_content},
+  };
+  return j.dump(2) + "\n";
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string source_identity(const fs::path& path) {
+  const FileStat st = stat_image_file(path);
+  if (!st.ok) return "";
+  return fmt::format("{} {} {}", fs::absolute(path).string(), st.size, st.mtime_ns);
+}
+
+fs::path part_path(const fs::path& work, uint64_t chunk) {
+  return work / fmt::format("part-{:06}.parquet", chunk);
+}
+fs::path failed_part_path(const fs::path& work, uint64_t chunk) {
+  return work / fmt::format("failed-{:06}.parquet", chunk);
+}
+
+std::string sql_file_list(const std::vector<fs::path>& files) {
+  std::string list = "[";
+  for (size_t i = 0; i < files.size(); ++i)
+    list += (i ? ", " : "") + table::sql_string_literal(files[i].string());
+  return list + "]";
+}
+
+std::string describe(const model::EncoderFingerprint& f) {
+  return fmt::format("{} {} ({})", f.family, f.model_id, f.compute_dtype);
+}
+
+// Refuses to replace an output made by a different encoder unless overwrite=true.
+void check_existing_output(table::Database& db, const EmbedJob& job,
+                           const model::EncoderFingerprint& fingerprint) {
+  std::error_code ec;
+  if (!fs::exists(job.output, ec) || job.overwrite) return;
+  std::string made_by = "an unknown encoder (no deft.encoder metadata)";
+  try {
+    const auto metadata = table::read_kv_metadata(db, job.output);
+    const auto it = metadata.find(kEncoderKey);
+    if (it != metadata.end()) {
+      const auto existing = model::EncoderFingerprint::from_json(it->second, job.output.string());
+      if (model::same_encoder(existing, fingerprint)) return;
+      made_by = describe(existing);
+    }
+  } catch (const Error&) {
+    made_by = "something that is not an embedding parquet";
+  }
+  throw Error(ErrorKind::kInput,
+              fmt::format("'{}' exists and was made by {}; this run uses {}", job.output.string(),
+                          made_by, describe(fingerprint)),
+              "give overwrite=true to replace it, or another output_parquet");
+}
+
+// ---- the pipeline: a reader thread, decode workers, and the consumer (the caller) ----
+
+class Pipeline {
+ public:
+  Pipeline(const EmbedJob& job, const Embedder& embedder, const ReuseIndex* reuse,
+           table::TableReader& reader, const fs::path& base, const std::set<uint64_t>& done,
+           int workers)
+      : job_(job), embedder_(embedder), reuse_(reuse), reader_(reader), base_(base), done_(done) {
+    permits_ = static_cast<size_t>(2 * job.batch_size + 2 * workers);
+    decode_ = job.decode;
+    if (job.shrink_on_load) {
+      decode_.target_width = embedder.target_width();
+      decode_.target_height = embedder.target_height();
+    }
+    reader_thread_ = std::thread([this] { read_input(); });
+    for (int i = 0; i < workers; ++i)
+      workers_.emplace_back([this] { work(); });
+  }
+
+  ~Pipeline() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    reader_thread_.join();
+    for (std::thread& t : workers_)
+      t.join();
+  }
+
+  // The next chunk in input order, nullptr after the last one. Rethrows a reader failure.
+  std::shared_ptr<ChunkWork> next_chunk() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return !chunks_.empty() || reader_done_; });
+    if (chunks_.empty()) {
+      if (reader_error_) std::rethrow_exception(reader_error_);
+      return nullptr;
+    }
+    auto chunk = chunks_.front();
+    chunks_.pop_front();
+    changed_.notify_all();
+    return chunk;
+  }
+
+  // Waits for row `pos` of `chunk`, and frees its window slot once the caller is done.
+  RowResult& wait_row(ChunkWork& chunk, size_t pos) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return chunk.ready[pos] != 0; });
+    return chunk.results[pos];
+  }
+  void release_row() {
+    {
+      std::lock_guard lock(mutex_);
+      ++permits_;
+    }
+    changed_.notify_all();
+  }
+
+ private:
+  void read_input() {
+    try {
+      std::shared_ptr<ChunkWork> current;
+      uint64_t row = 0;
+      while (table::DataChunk chunk = reader_.next_chunk()) {
+        auto shared = std::make_shared<table::DataChunk>(std::move(chunk));
+        const idx_t count = duckdb_data_chunk_get_size(shared->get());
+        duckdb_vector paths = duckdb_data_chunk_get_vector(shared->get(), reader_.filepath_column());
+        for (idx_t i = 0; i < count; ++i, ++row) {
+          const uint64_t index = row / job_.chunk_rows;
+          if (done_.count(index) != 0) continue;
+          if (!current) {
+            current = std::make_shared<ChunkWork>();
+            current->index = index;
+            current->first_row = row;
+          }
+          if (current->data.empty() || current->data.back() != shared) {
+            current->data.push_back(shared);
+          }
+          const bool valid = table::is_valid(paths, i);
+          current->rows.push_back({current->data.size() - 1, i, valid,
+                                   valid ? std::string(table::string_at(paths, i)) : ""});
+          if (current->rows.size() == job_.chunk_rows ||
+              (row + 1) % job_.chunk_rows == 0) {
+            if (!submit(std::move(current))) return;
+          }
+        }
+      }
+      if (current && !submit(std::move(current))) return;
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      reader_error_ = std::current_exception();
+    }
+    {
+      std::lock_guard lock(mutex_);
+      reader_done_ = true;
+    }
+    changed_.notify_all();
+  }
+
+  // Queues a chunk's rows for the workers and the chunk for the consumer (two chunks ahead at
+  // most). False when the pipeline is stopping.
+  bool submit(std::shared_ptr<ChunkWork> chunk) {
+    chunk->results.resize(chunk->rows.size());
+    chunk->ready.assign(chunk->rows.size(), 0);
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return chunks_.size() < 2 || stop_; });
+    if (stop_) return false;
+    for (size_t pos = 0; pos < chunk->rows.size(); ++pos)
+      tasks_.emplace_back(chunk, pos);
+    chunks_.push_back(std::move(chunk));
+    changed_.notify_all();
+    return true;
+  }
+
+  void work() {
+    for (;;) {
+      std::pair<std::shared_ptr<ChunkWork>, size_t> task;
+      {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return stop_ || (permits_ > 0 && !tasks_.empty()); });
+        if (stop_) return;
+        --permits_;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      auto& [chunk, pos] = task;
+      process(chunk->rows[pos], chunk->results[pos]);
+      {
+        std::lock_guard lock(mutex_);
+        chunk->ready[pos] = 1;
+      }
+      changed_.notify_all();
+    }
+  }
+
+  void process(const ChunkWork::Row& row, RowResult& out) const {
+    using State = RowResult::State;
+    out.state = State::kFailed;
+    if (!row.has_path) {
+      out.failure = "filepath is NULL";
+      return;
+    }
+    if (row.filepath.empty()) {
+      out.failure = "filepath is empty";
+      return;
+    }
+    const fs::path path = resolve_image_path(row.filepath, base_);
+    if (reuse_ != nullptr && !job_.reuse_by_content) {
+      const FileStat st = stat_image_file(path);
+      if (st.ok) {
+        if (auto hit = reuse_->by_stat(path, st.size, st.mtime_ns)) {
+          out.state = State::kReused;
+          out.reuse_row = hit->row;
+          out.identity = hit->identity;
+          return;
+        }
+      }
+    }
+    FileRead read = read_image_file(path);
+    if (!read.failure.empty()) {
+      out.failure = read.failure;
+      return;
+    }
+    if (reuse_ != nullptr && job_.reuse_by_content) {
+      if (auto hit = reuse_->by_digest(read.identity.xxh3_128)) {
+        out.state = State::kReused;
+        out.reuse_row = hit->row;
+        out.identity = read.identity;
+        return;
+      }
+    }
+    try {
+      const preprocess::RgbImage rgb = image::decode_image(read.bytes, decode_);
+      read.bytes = {};
+      out.input.resize(embedder_.input_floats());
+      embedder_.prepare(rgb, out.input.data());
+      out.identity = std::move(read.identity);
+      out.state = State::kEmbed;
+    } catch (const image::DecodeError& e) {
+      out.failure = e.what();
+    } catch (const std::bad_alloc&) {
+      out.failure = "out of memory while decoding";
+    } catch (const std::exception& e) {
+      out.failure = e.what();
+    }
+  }
+
+  const EmbedJob& job_;
+  const Embedder& embedder_;
+  const ReuseIndex* reuse_;
+  table::TableReader& reader_;
+  fs::path base_;
+  const std::set<uint64_t>& done_;
+  image::DecodeOptions decode_;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::shared_ptr<ChunkWork>> chunks_;
+  std::deque<std::pair<std::shared_ptr<ChunkWork>, size_t>> tasks_;
+  size_t permits_ = 0;
+  bool stop_ = false;
+  bool reader_done_ = false;
+  std::exception_ptr reader_error_;
+  std::thread reader_thread_;
+  std::vector<std::thread> workers_;
+};
+
+struct Failure {
+  std::string filepath;
+  bool has_path;
+  std::string reason;
+  uint64_t row;
+};
+
+std::vector<table::OutputColumn> failure_columns() {
+  std::vector<table::OutputColumn> columns;
+  columns.push_back({"filepath", table::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR))});
+  columns.push_back({"reason", table::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR))});
+  columns.push_back(
+      {"input_row", table::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_BIGINT))});
+  return columns;
+}
+
+void write_failures(table::Database& db, const fs::path& path,
+                    const std::vector<Failure>& failures) {
+  table::ParquetWriter writer(db, path, failure_columns());
+  for (size_t start = 0; start < failures.size(); start += 2048) {
+    const size_t n = std::min<size_t>(2048, failures.size() - start);
+    std::vector<duckdb_logical_type> types;
+    for (const auto& c : writer.columns())
+      types.push_back(c.type.get());
+    table::DataChunk chunk(duckdb_create_data_chunk(types.data(), types.size()));
+    duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), 0);
+    duckdb_vector reasons = duckdb_data_chunk_get_vector(chunk.get(), 1);
+    auto* rows = static_cast<int64_t*>(
+        duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk.get(), 2)));
+    duckdb_vector_ensure_validity_writable(paths);
+    uint64_t* validity = duckdb_vector_get_validity(paths);
+    for (size_t i = 0; i < n; ++i) {
+      const Failure& f = failures[start + i];
+      if (f.has_path) {
+        duckdb_vector_assign_string_element_len(paths, i, f.filepath.data(), f.filepath.size());
+      } else {
+        duckdb_validity_set_row_invalid(validity, i);
+      }
+      duckdb_vector_assign_string_element_len(reasons, i, f.reason.data(), f.reason.size());
+      rows[i] = static_cast<int64_t>(f.row);
+    }
+    duckdb_data_chunk_set_size(chunk.get(), n);
+    writer.append(std::move(chunk));
+  }
+  writer.commit();
+}
+
+struct ChunkCounts {
+  uint64_t embedded = 0, reused = 0, failed = 0;
+};
+
+// Embeds one chunk's rows (in batches, in order) and writes its part files.
+ChunkCounts finish_chunk(table::Database& db, const EmbedJob& job, const Embedder& embedder,
+                         const ReuseIndex* reuse, const table::TableReader& reader,
+                         Pipeline& pipeline, ChunkWork& chunk, const fs::path& work,
+                         Progress& progress) {
+  using State = RowResult::State;
+  const size_t dim = embedder.dim();
+  const size_t floats = embedder.input_floats();
+  const size_t n = chunk.rows.size();
+  std::vector<float> embeddings(n * dim);
+  std::vector<State> states(n, State::kFailed);
+  std::vector<table::FileIdentity> identities(n);
+  std::vector<Failure> failures;
+  std::vector<float> batch(static_cast<size_t>(job.batch_size) * floats);
+  std::vector<float> batch_out(static_cast<size_t>(job.batch_size) * dim);
+  std::vector<size_t> batch_rows;
+
+  const auto fail = [&](size_t pos, std::string reason) {
+    const ChunkWork::Row& row = chunk.rows[pos];
+    states[pos] = State::kFailed;
+    if (job.strict) {
+      throw Error(ErrorKind::kInput,
+                  fmt::format("'{}' (input row {}): {}", row.filepath, chunk.first_row + pos,
+                              reason),
+                  "strict=true stops at the first image that fails; without it, failed images "
+                  "are listed in " +
+                      failed_path_for(job.output).filename().string());
+    }
+    failures.push_back({row.filepath, row.has_path, std::move(reason), chunk.first_row + pos});
+  };
+  const auto run_batch = [&] {
+    if (batch_rows.empty()) return;
+    embedder.embed(batch.data(), batch_rows.size(), batch_out.data());
+    for (size_t k = 0; k < batch_rows.size(); ++k) {
+      const float* v = batch_out.data() + k * dim;
+      if (!std::all_of(v, v + dim, [](float x) { return std::isfinite(x); })) {
+        fail(batch_rows[k], "the encoder returned non-finite values (NaN or Inf)");
+        continue;
+      }
+      std::copy(v, v + dim, embeddings.data() + batch_rows[k] * dim);
+    }
+    batch_rows.clear();
+  };
+
+  ChunkCounts counts;
+  for (size_t pos = 0; pos < n; ++pos) {
+    RowResult& r = pipeline.wait_row(chunk, pos);
+    switch (r.state) {
+      case State::kEmbed:
+        std::copy(r.input.begin(), r.input.end(), batch.data() + batch_rows.size() * floats);
+        r.input = {};
+        batch_rows.push_back(pos);
+        states[pos] = State::kEmbed;
+        identities[pos] = std::move(r.identity);
+        break;
+      case State::kReused:
+        reuse->read_embedding(r.reuse_row, embeddings.data() + pos * dim);
+        states[pos] = State::kReused;
+        identities[pos] = std::move(r.identity);
+        break;
+      case State::kFailed:
+        fail(pos, std::move(r.failure));
+        break;
+    }
+    pipeline.release_row();
+    if (batch_rows.size() == static_cast<size_t>(job.batch_size)) run_batch();
+    progress.advance(1);
+  }
+  run_batch();
+
+  for (State s : states) {
+    counts.embedded += s == State::kEmbed;
+    counts.reused += s == State::kReused;
+  }
+  counts.failed = failures.size();
+  // The failures first: the embedding part is what marks the chunk done.
+  if (!failures.empty()) write_failures(db, failed_part_path(work, chunk.index), failures);
+  table::EmbeddingTableWriter part(
+      db, reader, part_path(work, chunk.index), dim,
+      {.kv_metadata = {{"deft.part.embedded", std::to_string(counts.embedded)},
+                       {"deft.part.reused", std::to_string(counts.reused)},
+                       {"deft.part.failed", std::to_string(counts.failed)}}},
+      true);
+  // Rows go out grouped by the input chunk that carries their other columns.
+  size_t pos = 0;
+  while (pos < n) {
+    const size_t data = chunk.rows[pos].data;
+    std::vector<idx_t> rows;
+    std::vector<float> vectors;
+    std::vector<table::FileIdentity> ids;
+    for (; pos < n && chunk.rows[pos].data == data; ++pos) {
+      if (states[pos] == State::kFailed) continue;
+      rows.push_back(chunk.rows[pos].offset);
+      vectors.insert(vectors.end(), embeddings.begin() + static_cast<std::ptrdiff_t>(pos * dim),
+                     embeddings.begin() + static_cast<std::ptrdiff_t>((pos + 1) * dim));
+      ids.push_back(identities[pos]);
+    }
+    part.append(*chunk.data[data], rows, vectors, ids);
+  }
+  part.commit();
+  return counts;
+}
+
+uint64_t metadata_count(const std::map<std::string, std::string>& metadata, const char* key) {
+  const auto it = metadata.find(key);
+  return it == metadata.end() ? 0 : std::stoull(it->second);
+}
+
+}  // namespace
+
+EmbedReport run_embed_job(const EmbedJob& job) {
+  DEFT_ASSERT(job.chunk_rows > 0 && job.batch_size > 0, "chunk_rows and batch_size must be > 0");
+  EmbedReport report;
+  const auto started = std::chrono::steady_clock::now();
+  const int threads =
+      job.threads > 0 ? job.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  kernels::set_compute_threads(job.threads);
+
+  table::Database db;
+  table::TableReader reader(db, job.input);
+  const uint64_t rows = reader.count_rows();
+  report.rows_in = rows;
+  const fs::path base =
+      (job.image_root.empty() ? fs::absolute(job.input).parent_path() : fs::absolute(job.image_root))
+          .lexically_normal();
+  std::error_code ec;
+  if (!fs::is_directory(base, ec)) {
+    throw Error(ErrorKind::kInput,
+                fmt::format("image_root '{}' is not a folder", base.string()));
+  }
+
+  const std::unique_ptr<Embedder> embedder = make_embedder(job.embedder);
+  const model::EncoderFingerprint& fingerprint = embedder->fingerprint();
+  report.encoder = describe(fingerprint);
+  check_existing_output(db, job, fingerprint);
+
+  // The work folder: kept across a killed run when everything that shapes the output matches.
+  const fs::path output = fs::absolute(job.output);
+  const fs::path work = output.parent_path() / ("." + output.filename().string() + ".deft-partial");
+  const fs::path reuse_source =
+      !job.reuse ? fs::path() : !job.reuse_from.empty() ? job.reuse_from : job.output;
+  const std::string manifest =
+      make_manifest(job, fingerprint, base, rows, job.reuse ? source_identity(reuse_source) : "");
+  std::set<uint64_t> done;
+  if (fs::exists(work / "manifest.json", ec) && read_text(work / "manifest.json") == manifest) {
+    const uint64_t chunks = (rows + job.chunk_rows - 1) / job.chunk_rows;
+    for (uint64_t c = 0; c < chunks; ++c) {
+      if (fs::exists(part_path(work, c), ec)) done.insert(c);
+    }
+    for (const auto& entry : fs::directory_iterator(work)) {  // half-written parts of the kill
+      if (entry.path().filename().string().starts_with(".")) fs::remove(entry.path(), ec);
+    }
+    if (!done.empty()) {
+      log::info("resuming: {} of {} chunks of {} rows were finished by an earlier run",
+                done.size(), chunks, job.chunk_rows);
+    }
+  } else {
+    fs::remove_all(work, ec);
+    fs::create_directories(work);
+    write_file_atomically(work / "manifest.json", manifest);
+  }
+  report.resumed_chunks = done.size();
+
+  std::unique_ptr<ReuseIndex> reuse;
+  if (job.reuse) {
+    std::string why_not;
+    reuse = ReuseIndex::open(db, reuse_source, fingerprint, work / "reuse.f32", why_not);
+    if (reuse) {
+      log::info("reusing unchanged rows of '{}' ({} rows)", reuse_source.string(), reuse->rows());
+    } else if (!job.reuse_from.empty()) {
+      log::warn("not reusing '{}': {}", job.reuse_from.string(), why_not);
+    }
+  }
+
+  log::info("embedding {} rows of '{}' with {}", rows, job.input.string(), report.encoder);
+  {
+    Progress progress(rows, "embedding");
+    uint64_t skipped = 0;
+    for (uint64_t c : done)
+      skipped += std::min(job.chunk_rows, rows - c * job.chunk_rows);
+    progress.skip(skipped);
+    Pipeline pipeline(job, *embedder, reuse.get(), reader, base, done, threads);
+    while (auto chunk = pipeline.next_chunk()) {
+      finish_chunk(db, job, *embedder, reuse.get(), reader, pipeline, *chunk, work, progress);
+    }
+    progress.finish();
+  }
+  reuse.reset();
+
+  // Assemble: every chunk's part, in order (an empty table has one empty part).
+  const uint64_t chunks = (rows + job.chunk_rows - 1) / job.chunk_rows;
+  std::vector<fs::path> parts;
+  std::vector<fs::path> failed_parts;
+  for (uint64_t c = 0; c < chunks; ++c) {
+    DEFT_ASSERT(fs::exists(part_path(work, c), ec), "every chunk has its part");
+    parts.push_back(part_path(work, c));
+    if (fs::exists(failed_part_path(work, c), ec)) failed_parts.push_back(failed_part_path(work, c));
+    const auto metadata = table::read_kv_metadata(db, parts.back());
+    report.embedded += metadata_count(metadata, "deft.part.embedded");
+    report.reused += metadata_count(metadata, "deft.part.reused");
+    report.failed += metadata_count(metadata, "deft.part.failed");
+  }
+  if (parts.empty()) {
+    const fs::path empty = part_path(work, 0);
+    table::EmbeddingTableWriter(db, reader, empty, embedder->dim(), {}, true).commit();
+    parts.push_back(empty);
+  }
+
+  const fs::path failed = failed_path_for(job.output);
+  if (!failed_parts.empty()) {
+    table::write_query(db, "SELECT * FROM read_parquet(" + sql_file_list(failed_parts) + ")",
+                       failed, table::FileFormat::kParquet);
+    report.failed_path = failed;
+  } else if (fs::exists(failed, ec)) {
+    fs::remove(failed, ec);  // from an earlier run: nothing failed this time
+  }
+  table::WriterOptions options;
+  options.row_group_rows = table::embedding_row_group_rows(embedder->dim());
+  options.kv_metadata = {
+      {kEncoderKey, fingerprint.to_json()},
+      {kPathBaseKey, base.string()},
+      {"deft.input", fs::absolute(job.input).string()},
+      {"deft.rows_in", std::to_string(report.rows_in)},
+      {"deft.embedded", std::to_string(report.embedded)},
+      {"deft.reused", std::to_string(report.reused)},
+      {"deft.failures", std::to_string(report.failed)},
+  };
+  table::write_query(db, "SELECT * FROM read_parquet(" + sql_file_list(parts) + ")", job.output,
+                     table::FileFormat::kParquet, options);
+  fs::remove_all(work, ec);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+}  // namespace deft::embed

@@ -1,0 +1,97 @@
+#include "embed/image_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+namespace deft::embed {
+namespace fs = std::filesystem;
+
+fs::path resolve_image_path(std::string_view filepath, const fs::path& base) {
+  const fs::path path(filepath);
+  if (path.is_absolute()) return path;
+  return (base / path).lexically_normal();
+}
+
+namespace {
+
+int64_t mtime_ns(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+std::string not_regular(const struct stat& st) {
+  if (S_ISDIR(st.st_mode)) return "is a folder, not a file";
+  if (S_ISFIFO(st.st_mode)) return "is a pipe (FIFO), not a file";
+  if (S_ISSOCK(st.st_mode)) return "is a socket, not a file";
+  return "is a device, not a file";
+}
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+FileStat stat_image_file(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  return {true, static_cast<int64_t>(st.st_size), mtime_ns(st)};
+}
+
+std::string content_digest(std::span<const std::byte> bytes) {
+  const XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
+  return fmt::format("{:016x}{:016x}", h.high64, h.low64);
+}
+
+FileRead read_image_file(const fs::path& path) {
+  FileRead read;
+  Fd file{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
+  if (file.fd < 0) {
+    const int e = errno;
+    read.failure = e == ENOENT    ? std::string("no such file")
+                   : e == EACCES  ? std::string("permission denied")
+                   : e == ENOTDIR ? std::string("no such file (a parent is not a folder)")
+                                  : fmt::format("cannot open: {}", std::strerror(e));
+    return read;
+  }
+  struct stat st {};
+  if (::fstat(file.fd, &st) != 0) {
+    read.failure = fmt::format("cannot stat: {}", std::strerror(errno));
+    return read;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    read.failure = not_regular(st);
+    return read;
+  }
+  if (static_cast<uint64_t>(st.st_size) > kMaxImageFileBytes) {
+    read.failure = fmt::format("file of {} bytes is over the {} byte limit", st.st_size,
+                               kMaxImageFileBytes);
+    return read;
+  }
+  read.bytes.resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < read.bytes.size()) {
+    const ssize_t n = ::read(file.fd, read.bytes.data() + done, read.bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      read.failure = fmt::format("read error: {}", std::strerror(errno));
+      return read;
+    }
+    if (n == 0) break;  // shrank while reading: use what is there
+    done += static_cast<size_t>(n);
+  }
+  read.bytes.resize(done);
+  read.identity = {static_cast<int64_t>(st.st_size), mtime_ns(st), content_digest(read.bytes)};
+  return read;
+}
+
+}  // namespace deft::embed

@@ -1,0 +1,48 @@
+#pragma once
+// Reading the image files a table names: where a `filepath` points, and its bytes.
+//
+//   fs::path path = embed::resolve_image_path(row_filepath, base);   // base: image_root or the
+//                                                                     // table's folder
+//   embed::FileRead read = embed::read_image_file(path);              // bytes + identity, or
+//   if (!read.failure.empty()) ...                                    // a one-line reason
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "table/embedding_table.h"
+
+namespace deft::embed {
+
+// Absolute filepaths as they are; relative ones joined to `base` (lexically normalised).
+std::filesystem::path resolve_image_path(std::string_view filepath,
+                                         const std::filesystem::path& base);
+
+// Files larger than this are refused without being read.
+inline constexpr uint64_t kMaxImageFileBytes = 1ULL << 30;
+
+struct FileStat {
+  bool ok = false;
+  int64_t size = 0;
+  int64_t mtime_ns = 0;
+};
+// stat(2) of a regular file; ok is false for anything else (missing, folder, device).
+FileStat stat_image_file(const std::filesystem::path& path);
+
+struct FileRead {
+  std::vector<std::byte> bytes;
+  table::FileIdentity identity;  // size and mtime of the file read (fstat), digest of its bytes
+  std::string failure;           // empty when read
+};
+
+// Never blocks on a FIFO or a device (opened non-blocking, regular files only).
+FileRead read_image_file(const std::filesystem::path& path);
+
+// XXH3-128 of `bytes` as 32 hex digits.
+std::string content_digest(std::span<const std::byte> bytes);
+
+}  // namespace deft::embed

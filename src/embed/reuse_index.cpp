@@ -1,0 +1,148 @@
+#include "embed/reuse_index.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "embed/image_file.h"
+#include "table/parquet_writer.h"
+#include "table/table_reader.h"
+#include "table/vector_access.h"
+
+namespace deft::embed {
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_all(int fd, const void* data, size_t size, const fs::path& path) {
+  const auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      throw Error(ErrorKind::kRun,
+                  fmt::format("cannot write '{}': {}", path.string(), std::strerror(errno)));
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<ReuseIndex> ReuseIndex::open(table::Database& db, const fs::path& previous,
+                                             const model::EncoderFingerprint& fingerprint,
+                                             const fs::path& scratch, std::string& why_not) {
+  std::error_code ec;
+  if (!fs::is_regular_file(previous, ec)) {
+    why_not = "no earlier output";
+    return nullptr;
+  }
+  const auto metadata = table::read_kv_metadata(db, previous);
+  const auto encoder = metadata.find(kEncoderKey);
+  if (encoder == metadata.end()) {
+    why_not = "it has no encoder fingerprint";
+    return nullptr;
+  }
+  const auto earlier = model::EncoderFingerprint::from_json(encoder->second, previous.string());
+  if (!model::same_embeddings(earlier, fingerprint)) {
+    why_not = "it was made by another encoder (" + earlier.family + " " + earlier.model_id + ", " +
+              earlier.compute_dtype + ")";
+    return nullptr;
+  }
+  const auto base = metadata.find(kPathBaseKey);
+  if (base == metadata.end()) {
+    why_not = "it does not record where its paths were resolved";
+    return nullptr;
+  }
+  table::TableReader reader(db, previous);
+  const auto identity_column = reader.find_column(table::kFileIdentityColumn);
+  const auto embedding_column = reader.find_column(table::kEmbeddingColumn);
+  if (!identity_column || !embedding_column) {
+    why_not = "it has no file identities (deft_file) to compare with";
+    return nullptr;
+  }
+
+  std::unique_ptr<ReuseIndex> index(new ReuseIndex());
+  index->scratch_ = scratch;
+  index->fd_ = ::open(scratch.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (index->fd_ < 0) {
+    throw Error(ErrorKind::kRun, fmt::format("cannot create '{}': {}", scratch.string(),
+                                             std::strerror(errno)));
+  }
+  std::vector<float> floats;
+  while (table::DataChunk chunk = reader.next_chunk()) {
+    const idx_t count = duckdb_data_chunk_get_size(chunk.get());
+    const uint64_t first = reader.rows_read() - count;
+    floats.clear();
+    table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), *embedding_column),
+                             reader.column_type(*embedding_column), count, first,
+                             previous.string(), index->dim_, floats);
+    write_all(index->fd_, floats.data(), floats.size() * sizeof(float), scratch);
+    duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), reader.filepath_column());
+    duckdb_vector identities = duckdb_data_chunk_get_vector(chunk.get(), *identity_column);
+    duckdb_vector sizes = duckdb_struct_vector_get_child(identities, 0);
+    duckdb_vector mtimes = duckdb_struct_vector_get_child(identities, 1);
+    duckdb_vector digests = duckdb_struct_vector_get_child(identities, 2);
+    for (idx_t i = 0; i < count; ++i) {
+      const uint64_t row = first + i;
+      table::FileIdentity id;
+      if (table::is_valid(identities, i) && table::is_valid(sizes, i) &&
+          table::is_valid(mtimes, i) && table::is_valid(digests, i)) {
+        id.size = static_cast<const int64_t*>(duckdb_vector_get_data(sizes))[i];
+        id.mtime_ns = static_cast<const int64_t*>(duckdb_vector_get_data(mtimes))[i];
+        id.xxh3_128 = std::string(table::string_at(digests, i));
+      }
+      index->identities_.push_back(id);
+      if (id.xxh3_128.empty() || !table::is_valid(paths, i)) continue;
+      const fs::path path = resolve_image_path(table::string_at(paths, i), base->second);
+      index->by_path_[path.string()] = {row, id};
+      index->by_digest_.emplace(id.xxh3_128, row);
+    }
+  }
+  index->rows_ = reader.rows_read();
+  return index;
+}
+
+ReuseIndex::~ReuseIndex() {
+  if (fd_ >= 0) ::close(fd_);
+  std::error_code ec;
+  if (!scratch_.empty()) fs::remove(scratch_, ec);
+}
+
+std::optional<ReuseIndex::Hit> ReuseIndex::by_stat(const fs::path& path, int64_t size,
+                                                   int64_t mtime_ns) const {
+  const auto it = by_path_.find(path.string());
+  if (it == by_path_.end()) return std::nullopt;
+  const Entry& e = it->second;
+  if (e.identity.size != size || e.identity.mtime_ns != mtime_ns) return std::nullopt;
+  return Hit{e.row, e.identity};
+}
+
+std::optional<ReuseIndex::Hit> ReuseIndex::by_digest(const std::string& digest) const {
+  const auto it = by_digest_.find(digest);
+  if (it == by_digest_.end()) return std::nullopt;
+  return Hit{it->second, identities_[it->second]};
+}
+
+void ReuseIndex::read_embedding(uint64_t row, float* out) const {
+  const size_t bytes = dim_ * sizeof(float);
+  size_t done = 0;
+  while (done < bytes) {
+    const ssize_t n = ::pread(fd_, reinterpret_cast<char*>(out) + done, bytes - done,
+                              static_cast<off_t>(row * bytes + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      throw Error(ErrorKind::kRun,
+                  fmt::format("cannot read '{}': {}", scratch_.string(), std::strerror(errno)));
+    }
+    done += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace deft::embed
