@@ -204,7 +204,8 @@ class Pipeline {
       while (table::DataChunk chunk = reader_.next_chunk()) {
         auto shared = std::make_shared<table::DataChunk>(std::move(chunk));
         const idx_t count = duckdb_data_chunk_get_size(shared->get());
-        duckdb_vector paths = duckdb_data_chunk_get_vector(shared->get(), reader_.filepath_column());
+        duckdb_vector paths =
+            duckdb_data_chunk_get_vector(shared->get(), reader_.filepath_column());
         for (idx_t i = 0; i < count; ++i, ++row) {
           const uint64_t index = row / job_.chunk_rows;
           if (done_.count(index) != 0) continue;
@@ -219,8 +220,7 @@ class Pipeline {
           const bool valid = table::is_valid(paths, i);
           current->rows.push_back({current->data.size() - 1, i, valid,
                                    valid ? std::string(table::string_at(paths, i)) : ""});
-          if (current->rows.size() == job_.chunk_rows ||
-              (row + 1) % job_.chunk_rows == 0) {
+          if (current->rows.size() == job_.chunk_rows || (row + 1) % job_.chunk_rows == 0) {
             if (!submit(std::move(current))) return;
           }
         }
@@ -354,8 +354,10 @@ struct Failure {
 
 std::vector<table::OutputColumn> failure_columns() {
   std::vector<table::OutputColumn> columns;
-  columns.push_back({"filepath", table::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR))});
-  columns.push_back({"reason", table::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR))});
+  columns.push_back(
+      {"filepath", table::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR))});
+  columns.push_back(
+      {"reason", table::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR))});
   columns.push_back(
       {"input_row", table::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_BIGINT))});
   return columns;
@@ -372,8 +374,8 @@ void write_failures(table::Database& db, const fs::path& path,
     table::DataChunk chunk(duckdb_create_data_chunk(types.data(), types.size()));
     duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), 0);
     duckdb_vector reasons = duckdb_data_chunk_get_vector(chunk.get(), 1);
-    auto* rows = static_cast<int64_t*>(
-        duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk.get(), 2)));
+    auto* rows =
+        static_cast<int64_t*>(duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk.get(), 2)));
     duckdb_vector_ensure_validity_writable(paths);
     uint64_t* validity = duckdb_vector_get_validity(paths);
     for (size_t i = 0; i < n; ++i) {
@@ -417,12 +419,12 @@ ChunkCounts finish_chunk(table::Database& db, const EmbedJob& job, const Embedde
     const ChunkWork::Row& row = chunk.rows[pos];
     states[pos] = State::kFailed;
     if (job.strict) {
-      throw Error(ErrorKind::kInput,
-                  fmt::format("'{}' (input row {}): {}", row.filepath, chunk.first_row + pos,
-                              reason),
-                  "strict=true stops at the first image that fails; without it, failed images "
-                  "are listed in " +
-                      failed_path_for(job.output).filename().string());
+      throw Error(
+          ErrorKind::kInput,
+          fmt::format("'{}' (input row {}): {}", row.filepath, chunk.first_row + pos, reason),
+          "strict=true stops at the first image that fails; without it, failed images "
+          "are listed in " +
+              failed_path_for(job.output).filename().string());
     }
     failures.push_back({row.filepath, row.has_path, std::move(reason), chunk.first_row + pos});
   };
@@ -510,21 +512,21 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   DEFT_ASSERT(job.chunk_rows > 0 && job.batch_size > 0, "chunk_rows and batch_size must be > 0");
   EmbedReport report;
   const auto started = std::chrono::steady_clock::now();
-  const int threads =
-      job.threads > 0 ? job.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  const int threads = job.threads > 0
+                          ? job.threads
+                          : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   kernels::set_compute_threads(job.threads);
 
   table::Database db;
   table::TableReader reader(db, job.input);
   const uint64_t rows = reader.count_rows();
   report.rows_in = rows;
-  const fs::path base =
-      (job.image_root.empty() ? fs::absolute(job.input).parent_path() : fs::absolute(job.image_root))
-          .lexically_normal();
+  const fs::path base = (job.image_root.empty() ? fs::absolute(job.input).parent_path()
+                                                : fs::absolute(job.image_root))
+                            .lexically_normal();
   std::error_code ec;
   if (!fs::is_directory(base, ec)) {
-    throw Error(ErrorKind::kInput,
-                fmt::format("image_root '{}' is not a folder", base.string()));
+    throw Error(ErrorKind::kInput, fmt::format("image_root '{}' is not a folder", base.string()));
   }
 
   const std::unique_ptr<Embedder> embedder = make_embedder(job.embedder);
@@ -535,8 +537,9 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   // The work folder: kept across a killed run when everything that shapes the output matches.
   const fs::path output = fs::absolute(job.output);
   const fs::path work = output.parent_path() / ("." + output.filename().string() + ".deft-partial");
-  const fs::path reuse_source =
-      !job.reuse ? fs::path() : !job.reuse_from.empty() ? job.reuse_from : job.output;
+  const fs::path reuse_source = !job.reuse                ? fs::path()
+                                : !job.reuse_from.empty() ? job.reuse_from
+                                                          : job.output;
   const std::string manifest =
       make_manifest(job, fingerprint, base, rows, job.reuse ? source_identity(reuse_source) : "");
   std::set<uint64_t> done;
@@ -549,8 +552,8 @@ EmbedReport run_embed_job(const EmbedJob& job) {
       if (entry.path().filename().string().starts_with(".")) fs::remove(entry.path(), ec);
     }
     if (!done.empty()) {
-      log::info("resuming: {} of {} chunks of {} rows were finished by an earlier run",
-                done.size(), chunks, job.chunk_rows);
+      log::info("resuming: {} of {} chunks of {} rows were finished by an earlier run", done.size(),
+                chunks, job.chunk_rows);
     }
   } else {
     fs::remove_all(work, ec);
@@ -592,7 +595,8 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   for (uint64_t c = 0; c < chunks; ++c) {
     DEFT_ASSERT(fs::exists(part_path(work, c), ec), "every chunk has its part");
     parts.push_back(part_path(work, c));
-    if (fs::exists(failed_part_path(work, c), ec)) failed_parts.push_back(failed_part_path(work, c));
+    if (fs::exists(failed_part_path(work, c), ec))
+      failed_parts.push_back(failed_part_path(work, c));
     const auto metadata = table::read_kv_metadata(db, parts.back());
     report.embedded += metadata_count(metadata, "deft.part.embedded");
     report.reused += metadata_count(metadata, "deft.part.reused");
@@ -626,7 +630,8 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   table::write_query(db, "SELECT * FROM read_parquet(" + sql_file_list(parts) + ")", job.output,
                      table::FileFormat::kParquet, options);
   fs::remove_all(work, ec);
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
 }
 

@@ -22,9 +22,9 @@ class ModelEmbedder final : public Embedder {
     encoder_ = model::load_encoder(where.folder, family, encoder_options);
     const model::Checkpoint checkpoint(where.folder);
     const std::string kernel = encoder_->kernel_name();
-    fingerprint_ = model::make_fingerprint(
-        where, checkpoint, encoder_->config(), kernel == "onednn-bf16" ? "bf16" : "fp32",
-        static_cast<int>(encoder_->embedding_dim()));
+    fingerprint_ = model::make_fingerprint(where, checkpoint, encoder_->config(),
+                                           kernel == "onednn-bf16" ? "bf16" : "fp32",
+                                           static_cast<int>(encoder_->embedding_dim()));
   }
 
   size_t input_floats() const override {

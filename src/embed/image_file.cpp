@@ -1,13 +1,12 @@
 #include "embed/image_file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 namespace deft::embed {
@@ -73,8 +72,8 @@ FileRead read_image_file(const fs::path& path) {
     return read;
   }
   if (static_cast<uint64_t>(st.st_size) > kMaxImageFileBytes) {
-    read.failure = fmt::format("file of {} bytes is over the {} byte limit", st.st_size,
-                               kMaxImageFileBytes);
+    read.failure =
+        fmt::format("file of {} bytes is over the {} byte limit", st.st_size, kMaxImageFileBytes);
     return read;
   }
   read.bytes.resize(static_cast<size_t>(st.st_size));

@@ -8,8 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <span>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>

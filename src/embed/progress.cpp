@@ -1,11 +1,10 @@
 #include "embed/progress.h"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <iostream>
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "common/log.h"
 

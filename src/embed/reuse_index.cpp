@@ -1,12 +1,11 @@
 #include "embed/reuse_index.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "embed/image_file.h"
@@ -72,8 +71,8 @@ std::unique_ptr<ReuseIndex> ReuseIndex::open(table::Database& db, const fs::path
   index->scratch_ = scratch;
   index->fd_ = ::open(scratch.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (index->fd_ < 0) {
-    throw Error(ErrorKind::kRun, fmt::format("cannot create '{}': {}", scratch.string(),
-                                             std::strerror(errno)));
+    throw Error(ErrorKind::kRun,
+                fmt::format("cannot create '{}': {}", scratch.string(), std::strerror(errno)));
   }
   std::vector<float> floats;
   while (table::DataChunk chunk = reader.next_chunk()) {
@@ -81,8 +80,8 @@ std::unique_ptr<ReuseIndex> ReuseIndex::open(table::Database& db, const fs::path
     const uint64_t first = reader.rows_read() - count;
     floats.clear();
     table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), *embedding_column),
-                             reader.column_type(*embedding_column), count, first,
-                             previous.string(), index->dim_, floats);
+                             reader.column_type(*embedding_column), count, first, previous.string(),
+                             index->dim_, floats);
     write_all(index->fd_, floats.data(), floats.size() * sizeof(float), scratch);
     duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), reader.filepath_column());
     duckdb_vector identities = duckdb_data_chunk_get_vector(chunk.get(), *identity_column);

@@ -26,6 +26,9 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
+// Names of every entry in `folder`, sorted (hidden files included).
+std::vector<std::string> directory_entries(const std::filesystem::path& folder);
+
 // Runs `sql` and returns every row's columns rendered as text (NULL as "NULL"), in order.
 std::vector<std::vector<std::string>> sql_rows(table::Database& db, const std::string& sql);
 // Runs `sql` for its effect; fails the test with DuckDB's message on error.

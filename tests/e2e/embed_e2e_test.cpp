@@ -1,0 +1,240 @@
+// `deft embed` as users run it: a folder of mixed images with broken files among them, a run
+// killed and resumed, a re-run that reuses unchanged rows, and embeddings of image files
+// against the encoder fixtures' PyTorch reference.
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "image_writer.h"
+#include "ppm.h"
+#include "test_support.h"
+
+namespace deft {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using testing::quoted;
+using testing::run_process;
+using testing::ScratchDir;
+using testing::sql_exec;
+using testing::sql_rows;
+
+testing::ProcessResult deft(std::vector<std::string> args, const fs::path& cwd = {}) {
+  args.insert(args.begin(), DEFT_BINARY);
+  return run_process(args, nullptr, cwd);
+}
+
+std::string one(table::Database& db, const std::string& sql) {
+  const auto rows = sql_rows(db, sql);
+  return rows.size() == 1 && rows[0].size() == 1 ? rows[0][0] : "(not one value)";
+}
+
+// A folder of good images in every format and several modes, plus a table naming them.
+struct ImageSet {
+  std::vector<std::string> filepaths;  // as written in the table
+};
+
+ImageSet write_images(const fs::path& root, const std::string& folder, int count,
+                      unsigned seed) {
+  struct Kind {
+    const char* ext;
+    int bands;
+  };
+  const Kind kinds[] = {{"jpg", 3}, {"png", 3},  {"webp", 3}, {"tiff", 3}, {"gif", 3},
+                        {"bmp", 3}, {"jpg", 1},  {"png", 1},  {"png", 4},  {"png", 2},
+                        {"webp", 4}, {"tiff", 1}, {"tiff", 4}};
+  ImageSet set;
+  fs::create_directories(root / folder / "sub");
+  for (int i = 0; i < count; ++i) {
+    const Kind& k = kinds[i % std::size(kinds)];
+    const std::string name =
+        fmt::format("{}{}/img{:04}_{}b.{}", folder, i % 5 == 0 ? "/sub" : "", i, k.bands, k.ext);
+    testing::write_image(root / name, 16 + (i * 7) % 50, 12 + (i * 11) % 40, k.bands,
+                         seed * 1000 + static_cast<unsigned>(i));
+    set.filepaths.push_back(name);
+  }
+  return set;
+}
+
+// Writes a parquet table (id, filepath, label, score, tags) through DuckDB SQL.
+void write_table(table::Database& db, const fs::path& path,
+                 const std::vector<std::optional<std::string>>& filepaths) {
+  std::string values;
+  for (size_t i = 0; i < filepaths.size(); ++i) {
+    values += fmt::format("{}({}, {}, 'L{}', {}, [{}, {}])", i ? ", " : "", i,
+                          filepaths[i] ? "'" + *filepaths[i] + "'" : "NULL", i % 3, i * 0.25, i,
+                          i + 1);
+  }
+  sql_exec(db, fmt::format("COPY (SELECT * FROM (VALUES {}) t(id, filepath, label, score, tags)) "
+                           "TO {} (FORMAT parquet)",
+                           values, quoted(path)));
+}
+
+void write_bytes(const fs::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A PNG whose header claims 50000 × 50000 pixels, with a token of (invalid) pixel data.
+std::string png_bomb() {
+  const auto be32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                       static_cast<char>(v >> 8), static_cast<char>(v)};
+  };
+  const auto chunk = [&](const std::string& kind, const std::string& data) {
+    const std::string body = kind + data;
+    uint32_t crc = 0xFFFFFFFFU;  // CRC-32, zlib's polynomial
+    for (unsigned char c : body) {
+      crc ^= c;
+      for (int k = 0; k < 8; ++k)
+        crc = (crc >> 1) ^ (0xEDB88320U & (0U - (crc & 1U)));
+    }
+    return be32(static_cast<uint32_t>(data.size())) + body + be32(~crc);
+  };
+  return std::string("\x89PNG\r\n\x1A\n", 8) +
+         chunk("IHDR", be32(50000) + be32(50000) + std::string("\x08\x02\x00\x00\x00", 5)) +
+         chunk("IDAT", std::string("\x78\x9c\x63\x00\x00", 5)) + chunk("IEND", "");
+}
+
+TEST(EmbedEndToEnd, MixedFormatsAndBrokenFilesEveryGoodImageOnceEveryBrokenOneWithItsReason) {
+  ScratchDir dir;
+  const ImageSet good = write_images(dir.path(), "images", 260, 1);
+
+  // Broken files: each with the reason the sidecar must give.
+  const fs::path broken = dir / "broken";
+  fs::create_directories(broken / "a_folder.jpg");
+  write_bytes(broken / "empty.jpg", "");
+  const std::string jpeg = read_bytes(dir / good.filepaths[0]);
+  write_bytes(broken / "truncated.jpg", jpeg.substr(0, jpeg.size() / 2));
+  const std::string png = read_bytes(dir / good.filepaths[1]);
+  write_bytes(broken / "truncated.png", png.substr(0, png.size() / 2));
+  write_bytes(broken / "notes.jpg", "these are my notes, not a picture\n");
+  write_bytes(broken / "garbage.jpg", std::string("\xFF\xD8\xFF\xE0", 4) + std::string(500, 'x'));
+  write_bytes(broken / "document.pdf", "%PDF-1.4\n1 0 obj\n<<>>\nendobj\n");
+  write_bytes(broken / "bomb.png", png_bomb());
+  ASSERT_EQ(::mkfifo((broken / "pipe.jpg").c_str(), 0600), 0);
+  fs::create_symlink(broken / "nowhere.jpg", broken / "dangling.jpg");
+  const std::vector<std::pair<std::optional<std::string>, std::string>> bad = {
+      {"broken/missing.jpg", "no such file"},
+      {"broken/empty.jpg", "empty file"},
+      {"broken/truncated.jpg", "JPEG"},
+      {"broken/truncated.png", "PNG"},
+      {"broken/notes.jpg", "not an image deft reads"},
+      {"broken/garbage.jpg", "JPEG"},
+      {"broken/document.pdf", "not an image deft reads"},
+      {"broken/bomb.png", "50000×50000 PNG is 2500000000 pixels, over the limit"},
+      {"broken/pipe.jpg", "is a pipe (FIFO), not a file"},
+      {"broken/a_folder.jpg", "is a folder, not a file"},
+      {"broken/dangling.jpg", "no such file"},
+      {std::nullopt, "filepath is NULL"},
+      {"", "filepath is empty"},
+  };
+
+  // The table: good rows with a broken one every 20 rows; some paths absolute.
+  std::vector<std::optional<std::string>> rows;
+  std::vector<size_t> good_rows, bad_rows;
+  size_t next_bad = 0;
+  for (size_t i = 0; i < good.filepaths.size(); ++i) {
+    if (i % 20 == 7 && next_bad < bad.size()) {
+      bad_rows.push_back(rows.size());
+      rows.push_back(bad[next_bad++].first);
+    }
+    good_rows.push_back(rows.size());
+    rows.push_back(i % 9 == 0 ? (dir / good.filepaths[i]).string() : good.filepaths[i]);
+  }
+  while (next_bad < bad.size()) {
+    bad_rows.push_back(rows.size());
+    rows.push_back(bad[next_bad++].first);
+  }
+  table::Database db;
+  write_table(db, dir / "table.parquet", rows);
+
+  const fs::path out = dir / "out" / "emb.parquet";
+  fs::create_directories(out.parent_path());
+  auto r = deft({"embed", "input_parquet=" + (dir / "table.parquet").string(),
+                 "output_parquet=" + out.string(), "model=thumbnail", "batch_size=7",
+                 "chunk_rows=50", "threads=2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(fmt::format("{} rows in, 260 embedded, 0 reused, 13 failed",
+                                           rows.size())));
+
+  // Every good image exactly once, in input order, with its carried columns intact.
+  const std::string o = quoted(out);
+  const std::string t = quoted(dir / "table.parquet");
+  const auto ids = sql_rows(db, "SELECT id FROM " + o);
+  ASSERT_EQ(ids.size(), good_rows.size());
+  for (size_t i = 0; i < ids.size(); ++i)
+    EXPECT_EQ(ids[i][0], std::to_string(good_rows[i])) << "output row " << i;
+  EXPECT_EQ(one(db, "SELECT count(DISTINCT filepath) FROM " + o), "260");
+  EXPECT_EQ(one(db, "SELECT count(*) FROM " + o + " o JOIN " + t +
+                        " i USING (id) WHERE o.filepath = i.filepath AND o.label = i.label AND "
+                        "o.score = i.score AND o.tags = i.tags"),
+            "260");
+  EXPECT_EQ(sql_rows(db, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM " + o + ")"),
+            (std::vector<std::vector<std::string>>{
+                {"id", "INTEGER"},
+                {"filepath", "VARCHAR"},
+                {"label", "VARCHAR"},
+                {"score", "DECIMAL(12,2)"},
+                {"tags", "INTEGER[]"},
+                {"embedding", "FLOAT[]"},
+                {"deft_file", "STRUCT(size BIGINT, mtime_ns BIGINT, xxh3_128 VARCHAR)"}}));
+  // Thumbnail embeddings: 768 values, unit length.
+  EXPECT_EQ(one(db, "SELECT count(*) FROM " + o +
+                        " WHERE len(embedding) = 768 AND abs(sqrt(list_sum(list_transform("
+                        "embedding, x -> x * x))) - 1) < 1e-5"),
+            "260");
+  // File identities: the size on disk.
+  for (size_t i : {size_t{0}, size_t{100}, size_t{259}}) {
+    const std::string path = *rows[good_rows[i]];
+    EXPECT_EQ(one(db, fmt::format("SELECT deft_file.size FROM {} WHERE id = {}", o, good_rows[i])),
+              std::to_string(fs::file_size(fs::path(path).is_absolute() ? fs::path(path)
+                                                                        : dir / path)));
+  }
+
+  // Every broken one in the sidecar, in input order, with its reason.
+  const auto failed = sql_rows(
+      db, "SELECT filepath, reason, input_row FROM " + quoted(dir / "out/emb.parquet.failed.parquet"));
+  ASSERT_EQ(failed.size(), bad.size());
+  for (size_t i = 0; i < bad.size(); ++i) {
+    SCOPED_TRACE(failed[i][0]);
+    EXPECT_EQ(failed[i][0], bad[i].first ? *bad[i].first : "NULL");
+    EXPECT_THAT(failed[i][1], HasSubstr(bad[i].second));
+    EXPECT_EQ(failed[i][2], std::to_string(bad_rows[i]));
+  }
+  // The counts and the encoder in the key-value metadata; no work folder left behind.
+  EXPECT_EQ(one(db, "SELECT decode(value) FROM parquet_kv_metadata(" + o + ") WHERE key = 'deft.failures'"),
+            "13");
+  EXPECT_THAT(one(db, "SELECT decode(value) FROM parquet_kv_metadata(" + o + ") WHERE key = 'deft.encoder'"),
+              HasSubstr("\"family\":\"thumbnail\""));
+  EXPECT_EQ(testing::directory_entries(out.parent_path()),
+            (std::vector<std::string>{"emb.parquet", "emb.parquet.failed.parquet"}));
+
+  // strict=true: the first failure stops the run, naming it; nothing is written.
+  const fs::path strict_out = dir / "strict.parquet";
+  r = deft({"embed", "input_parquet=" + (dir / "table.parquet").string(),
+            "output_parquet=" + strict_out.string(), "model=thumbnail", "strict=true"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(fmt::format("'broken/missing.jpg' (input row {}): no such file",
+                                           bad_rows[0])));
+  EXPECT_FALSE(fs::exists(strict_out));
+}
+
+}  // namespace
+}  // namespace deft
