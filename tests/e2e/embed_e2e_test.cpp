@@ -1,20 +1,20 @@
 // `deft embed` as users run it: a folder of mixed images with broken files among them, a run
 // killed and resumed, a re-run that reuses unchanged rows, and embeddings of image files
 // against the encoder fixtures' PyTorch reference.
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <fstream>
 #include <random>
 #include <thread>
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "image_writer.h"
 #include "ppm.h"
@@ -46,14 +46,13 @@ struct ImageSet {
   std::vector<std::string> filepaths;  // as written in the table
 };
 
-ImageSet write_images(const fs::path& root, const std::string& folder, int count,
-                      unsigned seed) {
+ImageSet write_images(const fs::path& root, const std::string& folder, int count, unsigned seed) {
   struct Kind {
     const char* ext;
     int bands;
   };
-  const Kind kinds[] = {{"jpg", 3}, {"png", 3},  {"webp", 3}, {"tiff", 3}, {"gif", 3},
-                        {"bmp", 3}, {"jpg", 1},  {"png", 1},  {"png", 4},  {"png", 2},
+  const Kind kinds[] = {{"jpg", 3},  {"png", 3},  {"webp", 3}, {"tiff", 3}, {"gif", 3},
+                        {"bmp", 3},  {"jpg", 1},  {"png", 1},  {"png", 4},  {"png", 2},
                         {"webp", 4}, {"tiff", 1}, {"tiff", 4}};
   ImageSet set;
   fs::create_directories(root / folder / "sub");
@@ -73,9 +72,9 @@ void write_table(table::Database& db, const fs::path& path,
                  const std::vector<std::optional<std::string>>& filepaths) {
   std::string values;
   for (size_t i = 0; i < filepaths.size(); ++i) {
-    values += fmt::format("{}({}, {}, 'L{}', {}, [{}, {}])", i ? ", " : "", i,
-                          filepaths[i] ? "'" + *filepaths[i] + "'" : "NULL", i % 3, i * 0.25, i,
-                          i + 1);
+    values +=
+        fmt::format("{}({}, {}, 'L{}', {}, [{}, {}])", i ? ", " : "", i,
+                    filepaths[i] ? "'" + *filepaths[i] + "'" : "NULL", i % 3, i * 0.25, i, i + 1);
   }
   sql_exec(db, fmt::format("COPY (SELECT * FROM (VALUES {}) t(id, filepath, label, score, tags)) "
                            "TO {} (FORMAT parquet)",
@@ -171,8 +170,8 @@ TEST(EmbedEndToEnd, MixedFormatsAndBrokenFilesEveryGoodImageOnceEveryBrokenOneWi
                  "output_parquet=" + out.string(), "model=thumbnail", "batch_size=7",
                  "chunk_rows=50", "threads=2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.err, HasSubstr(fmt::format("{} rows in, 260 embedded, 0 reused, 13 failed",
-                                           rows.size())));
+  EXPECT_THAT(r.err,
+              HasSubstr(fmt::format("{} rows in, 260 embedded, 0 reused, 13 failed", rows.size())));
 
   // Every good image exactly once, in input order, with its carried columns intact.
   const std::string o = quoted(out);
@@ -203,14 +202,14 @@ TEST(EmbedEndToEnd, MixedFormatsAndBrokenFilesEveryGoodImageOnceEveryBrokenOneWi
   // File identities: the size on disk.
   for (size_t i : {size_t{0}, size_t{100}, size_t{259}}) {
     const std::string path = *rows[good_rows[i]];
-    EXPECT_EQ(one(db, fmt::format("SELECT deft_file.size FROM {} WHERE id = {}", o, good_rows[i])),
-              std::to_string(fs::file_size(fs::path(path).is_absolute() ? fs::path(path)
-                                                                        : dir / path)));
+    EXPECT_EQ(
+        one(db, fmt::format("SELECT deft_file.size FROM {} WHERE id = {}", o, good_rows[i])),
+        std::to_string(fs::file_size(fs::path(path).is_absolute() ? fs::path(path) : dir / path)));
   }
 
   // Every broken one in the sidecar, in input order, with its reason.
-  const auto failed = sql_rows(
-      db, "SELECT filepath, reason, input_row FROM " + quoted(dir / "out/emb.parquet.failed.parquet"));
+  const auto failed = sql_rows(db, "SELECT filepath, reason, input_row FROM " +
+                                       quoted(dir / "out/emb.parquet.failed.parquet"));
   ASSERT_EQ(failed.size(), bad.size());
   for (size_t i = 0; i < bad.size(); ++i) {
     SCOPED_TRACE(failed[i][0]);
@@ -219,9 +218,11 @@ TEST(EmbedEndToEnd, MixedFormatsAndBrokenFilesEveryGoodImageOnceEveryBrokenOneWi
     EXPECT_EQ(failed[i][2], std::to_string(bad_rows[i]));
   }
   // The counts and the encoder in the key-value metadata; no work folder left behind.
-  EXPECT_EQ(one(db, "SELECT decode(value) FROM parquet_kv_metadata(" + o + ") WHERE key = 'deft.failures'"),
+  EXPECT_EQ(one(db, "SELECT decode(value) FROM parquet_kv_metadata(" + o +
+                        ") WHERE key = 'deft.failures'"),
             "13");
-  EXPECT_THAT(one(db, "SELECT decode(value) FROM parquet_kv_metadata(" + o + ") WHERE key = 'deft.encoder'"),
+  EXPECT_THAT(one(db, "SELECT decode(value) FROM parquet_kv_metadata(" + o +
+                          ") WHERE key = 'deft.encoder'"),
               HasSubstr("\"family\":\"thumbnail\""));
   EXPECT_EQ(testing::directory_entries(out.parent_path()),
             (std::vector<std::string>{"emb.parquet", "emb.parquet.failed.parquet"}));
@@ -234,6 +235,139 @@ TEST(EmbedEndToEnd, MixedFormatsAndBrokenFilesEveryGoodImageOnceEveryBrokenOneWi
   EXPECT_THAT(r.err, HasSubstr(fmt::format("'broken/missing.jpg' (input row {}): no such file",
                                            bad_rows[0])));
   EXPECT_FALSE(fs::exists(strict_out));
+}
+
+// Every row of `path`, every column rendered as text (floats round-trip exactly), in file order.
+std::vector<std::vector<std::string>> all_rows(table::Database& db, const fs::path& path) {
+  return sql_rows(db, "SELECT * FROM " + quoted(path));
+}
+
+// Starts `args` in the background; returns the child's pid.
+pid_t spawn(const std::vector<std::string>& args) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const std::string& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, STDERR_FILENO);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+TEST(EmbedEndToEnd, RunsKilledAtRandomPointsResumeToTheUninterruptedOutput) {
+  ScratchDir dir;
+  const ImageSet images = write_images(dir.path(), "images", 400, 2);
+  table::Database db;
+  std::vector<std::optional<std::string>> rows(images.filepaths.begin(), images.filepaths.end());
+  rows.insert(rows.begin() + 150, "images/missing.jpg");  // a failure inside a chunk
+  write_table(db, dir / "table.parquet", rows);
+  const fs::path model = fs::path(DEFT_SOURCE_DIR) / "tests/data/tiny/siglip";
+  const auto command = [&](const fs::path& out) {
+    return std::vector<std::string>{DEFT_BINARY,
+                                    "embed",
+                                    "input_parquet=" + (dir / "table.parquet").string(),
+                                    "output_parquet=" + out.string(),
+                                    "model=SigLIP",
+                                    "model_path=" + model.string(),
+                                    "batch_size=3",
+                                    "chunk_rows=16",
+                                    "threads=2"};
+  };
+  const auto started = std::chrono::steady_clock::now();
+  auto r = run_process(command(dir / "reference.parquet"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const auto expected = all_rows(db, dir / "reference.parquet");
+  ASSERT_EQ(expected.size(), 400U);
+  const auto expected_failed = all_rows(db, dir / "reference.parquet.failed.parquet");
+
+  std::mt19937 rng(20261124);
+  int resumed = 0;
+  for (int run = 0; run < 3; ++run) {
+    SCOPED_TRACE(run);
+    const fs::path out = dir / fmt::format("run{}.parquet", run);
+    // Killed at a random point of the run, then started again to completion. A run that
+    // finished before its kill is tried again, killed earlier.
+    bool killed = false;
+    for (double latest = 0.8 * seconds; !killed && latest > 0.01; latest /= 2) {
+      std::uniform_real_distribution<double> when(0.1 * latest, latest);
+      fs::remove(out);
+      const pid_t pid = spawn(command(out));
+      std::this_thread::sleep_for(std::chrono::duration<double>(when(rng)));
+      ::kill(pid, SIGKILL);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    }
+    ASSERT_TRUE(killed);
+    EXPECT_FALSE(fs::exists(out));
+    r = run_process(command(out));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    resumed += r.err.find("resuming:") != std::string::npos;
+    EXPECT_EQ(all_rows(db, out), expected);  // embeddings bit for bit, rows in order
+    EXPECT_EQ(all_rows(db, dir / fmt::format("run{}.parquet.failed.parquet", run)),
+              expected_failed);
+    EXPECT_FALSE(fs::exists(dir / fmt::format(".run{}.parquet.deft-partial", run)));
+  }
+  EXPECT_GE(resumed, 1) << "no kill landed after a finished chunk (uninterrupted run: " << seconds
+                        << " s)";
+}
+
+TEST(EmbedEndToEnd, ASecondRunEmbedsOnlyNewAndChangedFilesAndReusesTheRest) {
+  ScratchDir dir;
+  ImageSet images = write_images(dir.path(), "images", 200, 3);
+  table::Database db;
+  const auto table_of = [&](const ImageSet& set) {
+    write_table(
+        db, dir / "table.parquet",
+        std::vector<std::optional<std::string>>(set.filepaths.begin(), set.filepaths.end()));
+  };
+  table_of(images);
+  const fs::path out = dir / "emb.parquet";
+  const std::vector<std::string> command = {
+      "embed", "input_parquet=" + (dir / "table.parquet").string(),
+      "output_parquet=" + out.string(), "model=thumbnail", "chunk_rows=64"};
+  auto r = deft(command);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("200 rows in, 200 embedded, 0 reused, 0 failed"));
+  sql_exec(db, "CREATE TABLE first AS SELECT filepath, embedding FROM " + quoted(out));
+
+  // 10 files changed (new pixels, a later mtime) and 10 added.
+  for (int i = 0; i < 200; i += 20) {
+    const fs::path path = dir / images.filepaths[static_cast<size_t>(i)];
+    testing::write_image(path, 40, 30, 3, 99000U + static_cast<unsigned>(i));
+    fs::last_write_time(path, fs::last_write_time(path) + std::chrono::seconds(5));
+  }
+  const ImageSet added = write_images(dir.path(), "more", 10, 4);
+  images.filepaths.insert(images.filepaths.end(), added.filepaths.begin(), added.filepaths.end());
+  table_of(images);
+  r = deft(command);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("210 rows in, 20 embedded, 190 reused, 0 failed"));
+  EXPECT_EQ(one(db, "SELECT decode(value) FROM parquet_kv_metadata(" + quoted(out) +
+                        ") WHERE key = 'deft.reused'"),
+            "190");
+  // Reused rows are the first run's vectors; changed ones are new.
+  EXPECT_EQ(one(db, "SELECT count(*) FROM " + quoted(out) +
+                        " o JOIN first f USING (filepath) WHERE o.embedding = f.embedding"),
+            "190");
+  EXPECT_EQ(one(db, "SELECT count(*) FROM " + quoted(out)), "210");
+
+  // By content: files moved to another folder are still recognised by their bytes.
+  fs::rename(dir / "images", dir / "moved");
+  for (std::string& p : images.filepaths) {
+    if (p.starts_with("images/")) p = "moved/" + p.substr(7);
+  }
+  table_of(images);
+  r = deft({"embed", "input_parquet=" + (dir / "table.parquet").string(),
+            "output_parquet=" + out.string(), "model=thumbnail", "reuse_key=content"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("210 rows in, 0 embedded, 210 reused, 0 failed"));
 }
 
 }  // namespace

@@ -55,8 +55,8 @@ void write_image(const std::filesystem::path& path, int width, int height, int b
       }
     }
   }
-  VipsImage* image = vips_image_new_from_memory(pixels.data(), pixels.size(), width, height,
-                                                bands, VIPS_FORMAT_UCHAR);
+  VipsImage* image = vips_image_new_from_memory(pixels.data(), pixels.size(), width, height, bands,
+                                                VIPS_FORMAT_UCHAR);
   if (bands <= 2) image->Type = VIPS_INTERPRETATION_B_W;
   save(image, path, false);
   g_object_unref(image);
