@@ -10,7 +10,9 @@ It writes, under the output folder:
   MODEL/config.json, preprocessor_config.json, model.safetensors
                              tiny random checkpoints in Hugging Face layout (F32, and
                              F16/BF16 variants), for SigLIP, CLIP and DINOv2
-  reference.json             for each model and image: the embedding computed here
+  files/photo_*.jpg          photo-like JPEGs (for `deft embed` on real files, shrink-on-load)
+  reference.json             for each model and image: the embedding computed here (and, as
+                             file_embeddings, for each JPEG as Pillow decodes it)
 
 The forward passes below are an independent PyTorch implementation of the Hugging Face
 transformers models (see ../shared/specs/encoders.md); deft's C++ is tested against them.
@@ -80,6 +82,21 @@ def make_images():
         b = rng.integers(0, 256, size=(h, w), dtype=np.uint8)
         images[name] = Image.fromarray(np.stack([r, g, b], axis=-1), "RGB")
     return images
+
+
+def make_photos():
+    """Photo-like JPEG subjects (smooth shapes, mild noise) large enough for shrink-on-load."""
+    rng = np.random.default_rng(SEED + 1)
+    photos = {}
+    for name, (w, h) in {"photo_640x480.jpg": (640, 480), "photo_1024x768.jpg": (1024, 768),
+                         "photo_500x900.jpg": (500, 900)}.items():
+        y, x = np.mgrid[0:h, 0:w] / max(w, h)
+        r = 128 + 100 * np.sin(6 * x + 2 * y)
+        g = 128 + 90 * np.cos(5 * y - 3 * x * y)
+        b = 128 + 80 * np.sin(9 * np.hypot(x - 0.4, y - 0.5))
+        rgb = np.stack([r, g, b], axis=-1) + rng.normal(0, 6, size=(h, w, 3))
+        photos[name] = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
+    return photos
 
 
 RESIZE_SIZES = [(1, 1), (1, 9), (9, 1), (2, 3), (7, 5), (8, 8), (13, 11), (16, 16), (24, 40),
@@ -424,7 +441,12 @@ def main(out):
         for w, h in RESIZE_SIZES:
             write_ppm(out / "resize" / f"{name}_{w}x{h}.ppm", pillow_resize(images[name], w, h))
 
-    reference = {"images": sorted(images), "models": {}}
+    (out / "files").mkdir(parents=True, exist_ok=True)
+    photo_files = {}
+    for name, image in make_photos().items():
+        photo_files[name] = out / "files" / name
+        image.save(photo_files[name], quality=92)
+    reference = {"images": sorted(images), "files": sorted(photo_files), "models": {}}
     for folder, builder, dtype in MODELS:
         cfg, pre, W, full, forward = write_checkpoint(
             out / folder, builder, dtype, SEED + sum(map(ord, builder.__name__)))
@@ -437,6 +459,15 @@ def main(out):
                 embeddings[name] = [float(x) for x in forward(pixels, weights, full)[0]]
         reference["models"][folder] = {"family": family, "weights_dtype": dtype,
                                        "embeddings": embeddings}
+        # Image files as `deft embed` reads them: JPEGs decoded by Pillow, as HF users do.
+        file_embeddings = {}
+        with torch.no_grad():
+            for name, path in photo_files.items():
+                with Image.open(path) as im:
+                    decoded = im.convert("RGB")
+                pixels = preprocess(decoded, family, pre).unsqueeze(0).to(torch.float64)
+                file_embeddings[name] = [float(x) for x in forward(pixels, weights, full)[0]]
+        reference["models"][folder]["file_embeddings"] = file_embeddings
     (out / "reference.json").write_text(json.dumps(reference, indent=1) + "\n")
 
 
