@@ -36,7 +36,11 @@ TEST(CliEndToEnd, CfgJobAndTheThreeUsageErrorsWithTheirExitCodes) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
             "input_parquet: a.parquet\noutput_parquet: ???\nmodel: SigLIP\n"
-            "model_path: google/siglip-base-patch16-224\nmodel_config_path: ''\nbatch_size: 64\n");
+            "model_path: google/siglip-base-patch16-224\nmodel_config_path: ''\nbatch_size: 64\n"
+            "image_root: null\nthreads: 0\nprecision: auto\nstrict: false\noverwrite: false\n"
+            "reuse: true\nreuse_from: null\nreuse_key: stat\nexif_orientation: ignore\n"
+            "shrink_on_load: true\nmax_image_pixels: 178956970\ndecode_timeout: 60.0\n"
+            "chunk_rows: 4096\n");
 
   r = deft({"embedding", "image_embeddings", "-e", spec, "input_parquet=a.parquet"});
   EXPECT_EQ(r.exit_code, 2);

@@ -38,7 +38,27 @@ constexpr const char* kEmbeddingDefaults =
     "model: SigLIP\n"
     "model_path: google/siglip-base-patch16-224\n"
     "model_config_path: ''\n"
-    "batch_size: 64\n";
+    "batch_size: 64\n"
+    "image_root: null\nthreads: 0\nprecision: auto\nstrict: false\noverwrite: false\n"
+    "reuse: true\nreuse_from: null\nreuse_key: stat\nexif_orientation: ignore\n"
+    "shrink_on_load: true\nmax_image_pixels: 178956970\ndecode_timeout: 60.0\nchunk_rows: 4096\n";
+
+// The embedding keys that are deft's own, with their defaults, written out by hand.
+constexpr const char* kEmbeddingExtensions =
+    "image_root: null\nthreads: 0\nprecision: auto\nstrict: false\noverwrite: false\n"
+    "reuse: true\nreuse_from: null\nreuse_key: stat\nexif_orientation: ignore\n"
+    "shrink_on_load: true\nmax_image_pixels: 178956970\ndecode_timeout: 60.0\nchunk_rows: 4096\n";
+
+std::string indented(const std::string& yaml) {
+  std::string out;
+  size_t start = 0;
+  while (start < yaml.size()) {
+    const size_t end = yaml.find('\n', start);
+    out += "  " + yaml.substr(start, end + 1 - start);
+    start = end + 1;
+  }
+  return out;
+}
 
 constexpr const char* kMiningDefaults =
     "source_parquet: ???\n"
@@ -72,7 +92,8 @@ TEST(CliConfig, TheReferenceSpecFilesAreAccepted) {
   // TAO's own default specs, verbatim (mining/*/experiment_specs/*.yaml).
   write_text_file(dir / "image_embeddings.yaml",
                   "input_parquet: ???\noutput_parquet: ???\nmodel: ???\nmodel_path: ???\n"
-                  "model_config_path: \"\"\nbatch_size: 64\n");
+                  "model_config_path: \"\"\nbatch_size: 64\n" +
+                      std::string(kEmbeddingExtensions));
   write_text_file(dir / "nearest_neighbors.yaml",
                   "source_parquet: ???\ntarget_parquet: ???\noutput_parquet: ???\ntopn: 5\n"
                   "knn_metric: euclidean\nsource_embed_column_name: embedding\n"
@@ -83,7 +104,8 @@ TEST(CliConfig, TheReferenceSpecFilesAreAccepted) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "input_parquet: ???\noutput_parquet: ???\nmodel: CLIP\n"
-            "model_path: openai/clip-vit-base-patch32\nmodel_config_path: ''\nbatch_size: 64\n");
+            "model_path: openai/clip-vit-base-patch32\nmodel_config_path: ''\nbatch_size: 64\n" +
+                std::string(kEmbeddingExtensions));
   r = deft_cli({"tmm", "nearest_neighbors", "-e", (dir / "nearest_neighbors.yaml").string(),
                 "--cfg=job", "topn=10", "filter_by_label=true"});
   EXPECT_EQ(r.code, 0) << r.err;
@@ -169,7 +191,8 @@ TEST(CliConfig, SettingsApplyInOrderOverTheSpec) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "input_parquet: ???\noutput_parquet: o.parquet\nmodel: DINOv2\n"
-            "model_path: /models/my dino\nmodel_config_path: ''\nbatch_size: 4\n");
+            "model_path: /models/my dino\nmodel_config_path: ''\nbatch_size: 4\n" +
+                std::string(kEmbeddingExtensions));
 }
 
 TEST(CliConfig, RunRoutesKeysToTheSpecThatOwnsThem) {
@@ -184,10 +207,11 @@ TEST(CliConfig, RunRoutesKeysToTheSpecThatOwnsThem) {
   EXPECT_EQ(r.out,
             "target_parquet: ???\nsource_parquet: ???\noutput_dir: out\n"
             "embedding:\n  model: CLIP\n  model_path: /ckpt\n  model_config_path: ''\n"
-            "  batch_size: 8\n"
-            "mining:\n  topn: 3\n  knn_metric: cosine\n  filter_by_label: \"true\"\n"
-            "  distance_threshold: -1.0\n  source_embed_column_name: embedding\n"
-            "  target_embed_column_name: embedding\n");
+            "  batch_size: 8\n" +
+                indented(kEmbeddingExtensions) +
+                "mining:\n  topn: 3\n  knn_metric: cosine\n  filter_by_label: \"true\"\n"
+                "  distance_threshold: -1.0\n  source_embed_column_name: embedding\n"
+                "  target_embed_column_name: embedding\n");
   EXPECT_EQ(r.err, "");  // the reference spec's ??? file keys are skipped quietly
 }
 
