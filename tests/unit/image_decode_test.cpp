@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 
 #include "image/decode.h"
+#include "image_writer.h"
 #include "ppm.h"
+#include "test_support.h"
 
 namespace deft {
 namespace {
@@ -109,6 +111,16 @@ TEST(ImageDecode, RefusalsSayWhy) {
   EXPECT_THAT(reason(read_bytes(kImages / "rgb.png"), {.max_pixels = 37 * 23 - 1}),
               HasSubstr("37×23 PNG is 851 pixels, over the limit of 850 (max_image_pixels)"));
   EXPECT_EQ(reason(read_bytes(kImages / "rgb.png"), {.max_pixels = 37 * 23}), "(decoded)");
+}
+
+TEST(ImageDecode, ADecodePastItsDeadlineFailsInsteadOfRunningOn) {
+  // A deadline already passed: the check after the first strip stops the decode.
+  testing::ScratchDir dir;
+  testing::write_image(dir / "big.jpg", 1500, 1200, 3, 5);
+  const auto bytes = read_bytes(dir / "big.jpg");
+  EXPECT_THAT(reason(bytes, {.timeout_seconds = -1}),
+              HasSubstr("JPEG decode took over -1 s (decode_timeout)"));
+  EXPECT_EQ(reason(bytes, {.timeout_seconds = 60}), "(decoded)");
 }
 
 TEST(ImageDecode, JpegShrinkFactorKeepsTheRatioToTheTarget) {
