@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <string>
 #include <vector>
@@ -107,6 +108,15 @@ int run(int argc, char** argv) {
   kernels::set_compute_threads(threads);
   const int reps = args.count("reps") ? std::stoi(args["reps"]) : 5;
   if (args.count("matmul-peak")) return matmul_peak(threads, reps * 4);
+  for (const char* required : {"family", "model", "precision", "batch", "input"}) {
+    if (args.count(required) == 0 || args.count("help") != 0) {
+      std::cerr << "usage: deft_encoder_bench --family F --model DIR --precision fp32|bf16 "
+                   "--batch N --input PIXELS.f32 [--threads T] [--reps R]\n"
+                   "       deft_encoder_bench --matmul-peak [--threads T] [--reps R]\n"
+                   "(bench/encoder_vs_peers.py runs it; JSON rows go to stdout)\n";
+      return 2;
+    }
+  }
 
   const model::Family family = model::parse_family(args.at("family"));
   model::EncoderOptions options;
