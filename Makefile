@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: setup configure build demo test test-slow test-all test-asan bench-encoder format tidy clean
+.PHONY: setup configure build demo test test-slow test-all test-asan bench-encoder bench-embed format tidy clean
 
 setup:
 	@scripts/setup.sh
@@ -40,6 +40,12 @@ test-asan: setup
 bench-encoder: build
 	@scripts/setup.sh --bench
 	/usr/bin/python3 bench/encoder_vs_peers.py --build $(BUILD)
+
+# `deft embed` end to end and its decoding against Pillow (README, "Embedding benchmark").
+# Needs bench-encoder's SigLIP-B/16 checkpoint in /tmp/deft-bench; minutes.
+bench-embed: build
+	@scripts/setup.sh --bench
+	/usr/bin/python3 bench/embed_vs_pillow.py --build $(BUILD)
 
 format:
 	@git ls-files '*.h' '*.cpp' | xargs clang-format -i
