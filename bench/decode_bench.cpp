@@ -56,8 +56,8 @@ int main(int argc, char** argv) {
       preprocess::preprocess_image(rgb, processor, input.data());
       checksum += input[0];
     }
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                              .count());
+    best = std::min(
+        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   std::cout << fmt::format(
       "{{\"impl\": \"deft\", \"shrink_on_load\": {}, \"images\": {}, \"seconds\": {:.4f}, "

@@ -48,7 +48,7 @@ embed::EmbedJob embed_job_from(const Config& config) {
   return job;
 }
 
-int run_embed(const Config& config, Context& context) {
+int run_embed(const Config& config, Context&) {
   const embed::EmbedJob job = embed_job_from(config);
   const embed::EmbedReport r = embed::run_embed_job(job);
   const uint64_t worked = r.embedded + r.failed;
@@ -58,7 +58,6 @@ int run_embed(const Config& config, Context& context) {
       job.output.string(), r.rows_in, r.embedded, r.reused, r.failed,
       r.failed > 0 ? fmt::format(" (listed in '{}')", r.failed_path.string()) : "", r.seconds,
       r.seconds > 0 ? static_cast<double>(worked) / r.seconds : 0.0);
-  (void)context;
   return kExitOk;
 }
 

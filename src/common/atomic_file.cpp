@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/file_descriptor.h"
 
 namespace deft {
 
@@ -18,10 +19,6 @@ namespace {
 
 fs::path directory_of(const fs::path& path) {
   return path.parent_path().empty() ? fs::path(".") : path.parent_path();
-}
-
-std::string errno_text() {
-  return std::system_category().message(errno);
 }
 
 void fsync_path(const fs::path& path, bool directory) {
@@ -89,18 +86,28 @@ void write_file_atomically(const fs::path& path, std::string_view contents) {
   };
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("create");
-  size_t written = 0;
-  while (written < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      fail("write");
-    }
-    written += static_cast<size_t>(n);
+  if (!write_all(fd, contents.data(), contents.size())) {
+    ::close(fd);
+    fail("write");
   }
   if (::close(fd) != 0) fail("write");
   move_into_place(temporary, path);
+}
+
+bool write_all(int fd, const void* data, size_t size) {
+  const auto* bytes = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, bytes, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) {
+      errno = EIO;  // a write that makes no progress
+      return false;
+    }
+    bytes += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
 }
 
 }  // namespace deft

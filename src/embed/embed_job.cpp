@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -63,14 +64,12 @@ struct ChunkWork {
 // Everything that decides the output: a partial run resumes only under the same manifest.
 std::string make_manifest(const EmbedJob& job, const model::EncoderFingerprint& fingerprint,
                           const fs::path& base, uint64_t rows, const std::string& reuse_source) {
-  std::error_code ec;
-  const auto input_size = fs::file_size(job.input, ec);
-  const FileStat input_stat = stat_image_file(job.input);
+  const FileStat input = stat_regular_file(job.input);
   nlohmann::ordered_json j = {
       {"manifest", 1},
       {"input", fs::absolute(job.input).string()},
-      {"input_size", ec ? 0 : input_size},
-      {"input_mtime_ns", input_stat.mtime_ns},
+      {"input_size", input.size},
+      {"input_mtime_ns", input.mtime_ns},
       {"rows", rows},
       {"chunk_rows", job.chunk_rows},
       {"batch_size", job.batch_size},
@@ -92,7 +91,7 @@ std::string read_text(const fs::path& path) {
 }
 
 std::string source_identity(const fs::path& path) {
-  const FileStat st = stat_image_file(path);
+  const FileStat st = stat_regular_file(path);
   if (!st.ok) return "";
   return fmt::format("{} {} {}", fs::absolute(path).string(), st.size, st.mtime_ns);
 }
@@ -220,12 +219,12 @@ class Pipeline {
           const bool valid = table::is_valid(paths, i);
           current->rows.push_back({current->data.size() - 1, i, valid,
                                    valid ? std::string(table::string_at(paths, i)) : ""});
-          if (current->rows.size() == job_.chunk_rows || (row + 1) % job_.chunk_rows == 0) {
-            if (!submit(std::move(current))) return;
+          if ((row + 1) % job_.chunk_rows == 0) {  // the chunk's last row
+            if (!submit(std::exchange(current, nullptr))) return;
           }
         }
       }
-      if (current && !submit(std::move(current))) return;
+      if (current && !submit(std::exchange(current, nullptr))) return;
     } catch (...) {
       std::lock_guard lock(mutex_);
       reader_error_ = std::current_exception();
@@ -286,7 +285,7 @@ class Pipeline {
     }
     const fs::path path = resolve_image_path(row.filepath, base_);
     if (reuse_ != nullptr && !job_.reuse_by_content) {
-      const FileStat st = stat_image_file(path);
+      const FileStat st = stat_regular_file(path);
       if (st.ok) {
         if (auto hit = reuse_->by_stat(path, st.size, st.mtime_ns)) {
           out.state = State::kReused;
@@ -493,7 +492,7 @@ ChunkCounts finish_chunk(table::Database& db, const EmbedJob& job, const Embedde
       rows.push_back(chunk.rows[pos].offset);
       vectors.insert(vectors.end(), embeddings.begin() + static_cast<std::ptrdiff_t>(pos * dim),
                      embeddings.begin() + static_cast<std::ptrdiff_t>((pos + 1) * dim));
-      ids.push_back(identities[pos]);
+      ids.push_back(std::move(identities[pos]));
     }
     part.append(*chunk.data[data], rows, vectors, ids);
   }
@@ -521,6 +520,7 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   table::TableReader reader(db, job.input);
   const uint64_t rows = reader.count_rows();
   report.rows_in = rows;
+  const uint64_t chunks = (rows + job.chunk_rows - 1) / job.chunk_rows;
   const fs::path base = (job.image_root.empty() ? fs::absolute(job.input).parent_path()
                                                 : fs::absolute(job.image_root))
                             .lexically_normal();
@@ -544,7 +544,6 @@ EmbedReport run_embed_job(const EmbedJob& job) {
       make_manifest(job, fingerprint, base, rows, job.reuse ? source_identity(reuse_source) : "");
   std::set<uint64_t> done;
   if (fs::exists(work / "manifest.json", ec) && read_text(work / "manifest.json") == manifest) {
-    const uint64_t chunks = (rows + job.chunk_rows - 1) / job.chunk_rows;
     for (uint64_t c = 0; c < chunks; ++c) {
       if (fs::exists(part_path(work, c), ec)) done.insert(c);
     }
@@ -589,7 +588,6 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   reuse.reset();
 
   // Assemble: every chunk's part, in order (an empty table has one empty part).
-  const uint64_t chunks = (rows + job.chunk_rows - 1) / job.chunk_rows;
   std::vector<fs::path> parts;
   std::vector<fs::path> failed_parts;
   for (uint64_t c = 0; c < chunks; ++c) {

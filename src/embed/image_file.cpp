@@ -1,13 +1,14 @@
 #include "embed/image_file.h"
 
 #include <cerrno>
-#include <cstring>
 
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
+
+#include "common/digest.h"
+#include "common/file_descriptor.h"
 
 namespace deft::embed {
 namespace fs = std::filesystem;
@@ -31,40 +32,28 @@ std::string not_regular(const struct stat& st) {
   return "is a device, not a file";
 }
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 }  // namespace
 
-FileStat stat_image_file(const fs::path& path) {
+FileStat stat_regular_file(const fs::path& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
   return {true, static_cast<int64_t>(st.st_size), mtime_ns(st)};
 }
 
-std::string content_digest(std::span<const std::byte> bytes) {
-  const XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
-  return fmt::format("{:016x}{:016x}", h.high64, h.low64);
-}
-
 FileRead read_image_file(const fs::path& path) {
   FileRead read;
-  Fd file{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
-  if (file.fd < 0) {
+  const UniqueFd file(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!file.valid()) {
     const int e = errno;
     read.failure = e == ENOENT    ? std::string("no such file")
                    : e == EACCES  ? std::string("permission denied")
                    : e == ENOTDIR ? std::string("no such file (a parent is not a folder)")
-                                  : fmt::format("cannot open: {}", std::strerror(e));
+                                  : fmt::format("cannot open: {}", errno_text(e));
     return read;
   }
   struct stat st {};
-  if (::fstat(file.fd, &st) != 0) {
-    read.failure = fmt::format("cannot stat: {}", std::strerror(errno));
+  if (::fstat(file.get(), &st) != 0) {
+    read.failure = fmt::format("cannot stat: {}", errno_text());
     return read;
   }
   if (!S_ISREG(st.st_mode)) {
@@ -79,17 +68,18 @@ FileRead read_image_file(const fs::path& path) {
   read.bytes.resize(static_cast<size_t>(st.st_size));
   size_t done = 0;
   while (done < read.bytes.size()) {
-    const ssize_t n = ::read(file.fd, read.bytes.data() + done, read.bytes.size() - done);
+    const ssize_t n = ::read(file.get(), read.bytes.data() + done, read.bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      read.failure = fmt::format("read error: {}", std::strerror(errno));
+      read.failure = fmt::format("read error: {}", errno_text());
       return read;
     }
     if (n == 0) break;  // shrank while reading: use what is there
     done += static_cast<size_t>(n);
   }
   read.bytes.resize(done);
-  read.identity = {static_cast<int64_t>(st.st_size), mtime_ns(st), content_digest(read.bytes)};
+  read.identity = {static_cast<int64_t>(st.st_size), mtime_ns(st),
+                   xxh3_128_hex(read.bytes.data(), read.bytes.size())};
   return read;
 }
 

@@ -30,8 +30,9 @@ struct FileStat {
   int64_t size = 0;
   int64_t mtime_ns = 0;
 };
-// stat(2) of a regular file; ok is false for anything else (missing, folder, device).
-FileStat stat_image_file(const std::filesystem::path& path);
+// stat(2) of a regular file (an image, a table); ok is false for anything else (missing,
+// folder, device).
+FileStat stat_regular_file(const std::filesystem::path& path);
 
 struct FileRead {
   std::vector<std::byte> bytes;
@@ -41,8 +42,5 @@ struct FileRead {
 
 // Never blocks on a FIFO or a device (opened non-blocking, regular files only).
 FileRead read_image_file(const std::filesystem::path& path);
-
-// XXH3-128 of `bytes` as 32 hex digits.
-std::string content_digest(std::span<const std::byte> bytes);
 
 }  // namespace deft::embed

@@ -37,7 +37,7 @@ void Progress::advance(uint64_t rows) {
   const auto interval = terminal_ ? std::chrono::milliseconds(200) : std::chrono::seconds(10);
   if (now - last_draw_ >= interval) {
     last_draw_ = now;
-    draw(false);
+    draw();
   }
 }
 
@@ -47,7 +47,7 @@ void Progress::finish() {
   if (terminal_ && !log::sink().quiet) *log::sink().stream << "\r\033[K" << std::flush;
 }
 
-void Progress::draw(bool) {
+void Progress::draw() {
   if (log::sink().quiet) return;
   const double elapsed = seconds();
   const double rate = elapsed > 0 ? static_cast<double>(done_ - skipped_) / elapsed : 0.0;

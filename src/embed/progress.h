@@ -23,7 +23,7 @@ class Progress {
   double seconds() const;
 
  private:
-  void draw(bool final);
+  void draw();
 
   using Clock = std::chrono::steady_clock;
   uint64_t total_;

@@ -1,13 +1,13 @@
 #include "embed/reuse_index.h"
 
 #include <cerrno>
-#include <cstring>
 
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/file_descriptor.h"
 #include "embed/image_file.h"
 #include "table/parquet_writer.h"
 #include "table/table_reader.h"
@@ -15,24 +15,6 @@
 
 namespace deft::embed {
 namespace fs = std::filesystem;
-
-namespace {
-
-void write_all(int fd, const void* data, size_t size, const fs::path& path) {
-  const auto* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      throw Error(ErrorKind::kRun,
-                  fmt::format("cannot write '{}': {}", path.string(), std::strerror(errno)));
-    }
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-}
-
-}  // namespace
 
 std::unique_ptr<ReuseIndex> ReuseIndex::open(table::Database& db, const fs::path& previous,
                                              const model::EncoderFingerprint& fingerprint,
@@ -69,10 +51,10 @@ std::unique_ptr<ReuseIndex> ReuseIndex::open(table::Database& db, const fs::path
 
   std::unique_ptr<ReuseIndex> index(new ReuseIndex());
   index->scratch_ = scratch;
-  index->fd_ = ::open(scratch.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (index->fd_ < 0) {
+  index->fd_ = UniqueFd(::open(scratch.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!index->fd_.valid()) {
     throw Error(ErrorKind::kRun,
-                fmt::format("cannot create '{}': {}", scratch.string(), std::strerror(errno)));
+                fmt::format("cannot create '{}': {}", scratch.string(), errno_text()));
   }
   std::vector<float> floats;
   while (table::DataChunk chunk = reader.next_chunk()) {
@@ -82,7 +64,10 @@ std::unique_ptr<ReuseIndex> ReuseIndex::open(table::Database& db, const fs::path
     table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), *embedding_column),
                              reader.column_type(*embedding_column), count, first, previous.string(),
                              index->dim_, floats);
-    write_all(index->fd_, floats.data(), floats.size() * sizeof(float), scratch);
+    if (!write_all(index->fd_.get(), floats.data(), floats.size() * sizeof(float))) {
+      throw Error(ErrorKind::kRun,
+                  fmt::format("cannot write '{}': {}", scratch.string(), errno_text()));
+    }
     duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), reader.filepath_column());
     duckdb_vector identities = duckdb_data_chunk_get_vector(chunk.get(), *identity_column);
     duckdb_vector sizes = duckdb_struct_vector_get_child(identities, 0);
@@ -100,7 +85,7 @@ std::unique_ptr<ReuseIndex> ReuseIndex::open(table::Database& db, const fs::path
       index->identities_.push_back(id);
       if (id.xxh3_128.empty() || !table::is_valid(paths, i)) continue;
       const fs::path path = resolve_image_path(table::string_at(paths, i), base->second);
-      index->by_path_[path.string()] = {row, id};
+      index->by_path_[path.string()] = row;
       index->by_digest_.emplace(id.xxh3_128, row);
     }
   }
@@ -109,7 +94,6 @@ std::unique_ptr<ReuseIndex> ReuseIndex::open(table::Database& db, const fs::path
 }
 
 ReuseIndex::~ReuseIndex() {
-  if (fd_ >= 0) ::close(fd_);
   std::error_code ec;
   if (!scratch_.empty()) fs::remove(scratch_, ec);
 }
@@ -118,9 +102,9 @@ std::optional<ReuseIndex::Hit> ReuseIndex::by_stat(const fs::path& path, int64_t
                                                    int64_t mtime_ns) const {
   const auto it = by_path_.find(path.string());
   if (it == by_path_.end()) return std::nullopt;
-  const Entry& e = it->second;
-  if (e.identity.size != size || e.identity.mtime_ns != mtime_ns) return std::nullopt;
-  return Hit{e.row, e.identity};
+  const table::FileIdentity& earlier = identities_[it->second];
+  if (earlier.size != size || earlier.mtime_ns != mtime_ns) return std::nullopt;
+  return Hit{it->second, earlier};
 }
 
 std::optional<ReuseIndex::Hit> ReuseIndex::by_digest(const std::string& digest) const {
@@ -133,12 +117,12 @@ void ReuseIndex::read_embedding(uint64_t row, float* out) const {
   const size_t bytes = dim_ * sizeof(float);
   size_t done = 0;
   while (done < bytes) {
-    const ssize_t n = ::pread(fd_, reinterpret_cast<char*>(out) + done, bytes - done,
+    const ssize_t n = ::pread(fd_.get(), reinterpret_cast<char*>(out) + done, bytes - done,
                               static_cast<off_t>(row * bytes + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       throw Error(ErrorKind::kRun,
-                  fmt::format("cannot read '{}': {}", scratch_.string(), std::strerror(errno)));
+                  fmt::format("cannot read '{}': {}", scratch_.string(), errno_text()));
     }
     done += static_cast<size_t>(n);
   }

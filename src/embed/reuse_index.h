@@ -14,6 +14,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/file_descriptor.h"
 #include "model/fingerprint.h"
 #include "table/duckdb_handles.h"
 #include "table/embedding_table.h"
@@ -47,16 +48,12 @@ class ReuseIndex {
 
  private:
   ReuseIndex() = default;
-  struct Entry {
-    uint64_t row;
-    table::FileIdentity identity;
-  };
-  std::unordered_map<std::string, Entry> by_path_;
+  std::unordered_map<std::string, uint64_t> by_path_;    // resolved path → row
   std::unordered_map<std::string, uint64_t> by_digest_;  // digest → row
-  std::vector<table::FileIdentity> identities_;          // by row (for by_digest hits)
+  std::vector<table::FileIdentity> identities_;          // by row
   size_t dim_ = 0;
   size_t rows_ = 0;
-  int fd_ = -1;
+  UniqueFd fd_;  // the scratch file of embeddings, dim_ floats per earlier row
   std::filesystem::path scratch_;
 };
 

@@ -125,8 +125,8 @@ int jpeg_shrink_factor(int width, int height, const DecodeOptions& options) {
   int shrink = 1;
   for (int s : {2, 4, 8}) {
     // libvips rounds the shrunk size up.
-    const double w = (width + s - 1) / s;
-    const double h = (height + s - 1) / s;
+    const int w = (width + s - 1) / s;
+    const int h = (height + s - 1) / s;
     if (w < options.min_shrunk_ratio * options.target_width ||
         h < options.min_shrunk_ratio * options.target_height) {
       break;

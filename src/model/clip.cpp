@@ -49,8 +49,7 @@ class ClipEncoder final : public Encoder {
     trunk_.normalize(pre_, hidden.data(), n * tokens, hidden.data());
     trunk_.run_blocks(hidden.data(), n, VitTrunk::Output::kClassToken);
     std::vector<float> pooled(n * d);
-    for (size_t i = 0; i < n; ++i)
-      post_.apply(hidden.data() + i * tokens * d, 1, &pooled[i * d]);
+    trunk_.normalize_class_rows(post_, hidden.data(), n, pooled.data());
     if (projection_.out() > 0) {
       projection_.apply(pooled.data(), n, out);
     } else {

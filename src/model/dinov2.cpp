@@ -52,8 +52,7 @@ class Dinov2Encoder final : public Encoder {
     std::vector<float> hidden(n * tokens * d);
     trunk_.embed(pixels, n, hidden.data());
     trunk_.run_blocks(hidden.data(), n, VitTrunk::Output::kClassToken);
-    for (size_t i = 0; i < n; ++i)
-      final_.apply(hidden.data() + i * tokens * d, 1, out + i * d);
+    trunk_.normalize_class_rows(final_, hidden.data(), n, out);
   }
 
  private:

@@ -3,34 +3,22 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
-#include <xxhash.h>
 
+#include "common/digest.h"
 #include "common/error.h"
 
 namespace deft::model {
 
-namespace {
-
-std::string hex128(XXH128_hash_t h) {
-  return fmt::format("{:016x}{:016x}", h.high64, h.low64);
-}
-
-}  // namespace
-
 std::string weights_digest(const Checkpoint& checkpoint) {
-  XXH3_state_t* state = XXH3_createState();
-  DEFT_ASSERT(state != nullptr, "xxhash state allocation");
-  XXH3_128bits_reset(state);
+  Xxh3Digest digest;
   for (const std::string& name : checkpoint.names()) {  // sorted
     const Tensor& t = checkpoint.tensor(name);
     const std::string header = fmt::format("{}\n{}\n[{}]\n{}\n", name, dtype_name(t.dtype),
                                            fmt::join(t.shape, ","), t.data.size());
-    XXH3_128bits_update(state, header.data(), header.size());
-    XXH3_128bits_update(state, t.data.data(), t.data.size());
+    digest.update(header.data(), header.size());
+    digest.update(t.data.data(), t.data.size());
   }
-  const XXH128_hash_t digest = XXH3_128bits_digest(state);
-  XXH3_freeState(state);
-  return "xxh3-128:" + hex128(digest);
+  return "xxh3-128:" + digest.hex();
 }
 
 std::string describe_preprocessing(const preprocess::ProcessorConfig& p) {

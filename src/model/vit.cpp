@@ -321,6 +321,13 @@ void VitTrunk::run_blocks(float* hidden, size_t n, Output output) const {
   }
 }
 
+void VitTrunk::normalize_class_rows(const Norm& norm, const float* hidden, size_t n,
+                                    float* out) const {
+  const auto d = static_cast<size_t>(config.hidden_size);
+  for (size_t i = 0; i < n; ++i)
+    norm.apply(hidden + i * tokens() * d, 1, out + i * d);
+}
+
 const char* VitTrunk::kernel_name() const {
   if (fast_blocks.empty()) return "reference";
   return fast_blocks.front().precision == kernels::Precision::kBF16 ? "onednn-bf16" : "onednn-fp32";

@@ -128,6 +128,9 @@ struct VitTrunk {
   // output projection and the MLP run on the class rows alone (exact, and a twelfth of a
   // ViT-B's layers spared), unless an activation dump asks for every row.
   void run_blocks(float* hidden, size_t n, Output output = Output::kAllTokens) const;
+  // `norm` of each sequence's class row (row 0, the one Output::kClassToken keeps right):
+  // hidden n·tokens() × hidden_size → out n × hidden_size.
+  void normalize_class_rows(const Norm& norm, const float* hidden, size_t n, float* out) const;
   // Adds the blocks (as reference Blocks, or prepared for oneDNN) per `options`.
   void add_block(const Block& block);
   // What actually runs the blocks: "reference", "onednn-fp32" or "onednn-bf16".

@@ -18,8 +18,7 @@ using ::testing::StartsWith;
 using testing::write_text_file;
 
 testing::ProcessResult deft(std::vector<std::string> args, const fs::path& cwd = {}) {
-  args.insert(args.begin(), DEFT_BINARY);
-  return run_process(args, nullptr, cwd);
+  return testing::run_deft_binary(std::move(args), cwd);
 }
 
 size_t line_count(const std::string& text) {

@@ -36,8 +36,7 @@ using testing::sql_exec;
 using testing::sql_rows;
 
 testing::ProcessResult deft(std::vector<std::string> args, const fs::path& cwd = {}) {
-  args.insert(args.begin(), DEFT_BINARY);
-  return run_process(args, nullptr, cwd);
+  return testing::run_deft_binary(std::move(args), cwd);
 }
 
 std::string one(table::Database& db, const std::string& sql) {
@@ -85,15 +84,6 @@ void write_table(table::Database& db, const fs::path& path,
                            values, quoted(path)));
 }
 
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // A PNG whose header claims 50000 × 50000 pixels, with a token of (invalid) pixel data.
 std::string png_bomb() {
   const auto be32 = [](uint32_t v) {
@@ -122,15 +112,16 @@ TEST(EmbedEndToEnd, MixedFormatsAndBrokenFilesEveryGoodImageOnceEveryBrokenOneWi
   // Broken files: each with the reason the sidecar must give.
   const fs::path broken = dir / "broken";
   fs::create_directories(broken / "a_folder.jpg");
-  write_bytes(broken / "empty.jpg", "");
-  const std::string jpeg = read_bytes(dir / good.filepaths[0]);
-  write_bytes(broken / "truncated.jpg", jpeg.substr(0, jpeg.size() / 2));
-  const std::string png = read_bytes(dir / good.filepaths[1]);
-  write_bytes(broken / "truncated.png", png.substr(0, png.size() / 2));
-  write_bytes(broken / "notes.jpg", "these are my notes, not a picture\n");
-  write_bytes(broken / "garbage.jpg", std::string("\xFF\xD8\xFF\xE0", 4) + std::string(500, 'x'));
-  write_bytes(broken / "document.pdf", "%PDF-1.4\n1 0 obj\n<<>>\nendobj\n");
-  write_bytes(broken / "bomb.png", png_bomb());
+  testing::write_text_file(broken / "empty.jpg", "");
+  const std::string jpeg = testing::read_text_file(dir / good.filepaths[0]);
+  testing::write_text_file(broken / "truncated.jpg", jpeg.substr(0, jpeg.size() / 2));
+  const std::string png = testing::read_text_file(dir / good.filepaths[1]);
+  testing::write_text_file(broken / "truncated.png", png.substr(0, png.size() / 2));
+  testing::write_text_file(broken / "notes.jpg", "these are my notes, not a picture\n");
+  testing::write_text_file(broken / "garbage.jpg",
+                           std::string("\xFF\xD8\xFF\xE0", 4) + std::string(500, 'x'));
+  testing::write_text_file(broken / "document.pdf", "%PDF-1.4\n1 0 obj\n<<>>\nendobj\n");
+  testing::write_text_file(broken / "bomb.png", png_bomb());
   ASSERT_EQ(::mkfifo((broken / "pipe.jpg").c_str(), 0600), 0);
   fs::create_symlink(broken / "nowhere.jpg", broken / "dangling.jpg");
   const std::vector<std::pair<std::optional<std::string>, std::string>> bad = {

@@ -51,4 +51,13 @@ ProcessResult run_process(const std::vector<std::string>& argv,
 void write_text_file(const std::filesystem::path& path, const std::string& text);
 std::string read_text_file(const std::filesystem::path& path);
 
+#ifdef DEFT_BINARY
+// The deft binary under test (DEFT_BINARY, set per test target), run to completion.
+inline ProcessResult run_deft_binary(std::vector<std::string> args,
+                                     const std::filesystem::path& cwd = {}) {
+  args.insert(args.begin(), DEFT_BINARY);
+  return run_process(args, nullptr, cwd);
+}
+#endif
+
 }  // namespace deft::testing

@@ -21,11 +21,9 @@ using ::testing::HasSubstr;
 const fs::path kImages = fs::path(DEFT_SOURCE_DIR) / "tests/data/images";
 
 std::vector<std::byte> read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::byte> bytes(chars.size());
-  std::memcpy(bytes.data(), chars.data(), chars.size());
-  return bytes;
+  const std::string text = testing::read_text_file(path);
+  const auto* data = reinterpret_cast<const std::byte*>(text.data());
+  return {data, data + text.size()};
 }
 
 struct Fixture {
