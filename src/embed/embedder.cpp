@@ -19,8 +19,8 @@ class ModelEmbedder final : public Embedder {
     model::EncoderOptions encoder_options;
     if (options.precision == "fp32") encoder_options.precision = model::Precision::kF32;
     if (options.precision == "bf16") encoder_options.precision = model::Precision::kBF16;
-    const model::Checkpoint checkpoint(where.folder);  // one mapping for weights and digest
-    encoder_ = model::load_encoder(checkpoint, family, encoder_options);
+    encoder_ = model::load_encoder(where.folder, family, encoder_options);
+    const model::Checkpoint checkpoint(where.folder);
     const std::string kernel = encoder_->kernel_name();
     fingerprint_ = model::make_fingerprint(where, checkpoint, encoder_->config(),
                                            kernel == "onednn-bf16" ? "bf16" : "fp32",

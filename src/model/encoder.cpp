@@ -24,11 +24,6 @@ ComputeOptions resolve_compute(const EncoderOptions& options) {
 
 std::unique_ptr<Encoder> load_encoder(const std::filesystem::path& folder, Family family,
                                       const EncoderOptions& options) {
-  return load_encoder(Checkpoint(folder), family, options);
-}
-
-std::unique_ptr<Encoder> load_encoder(const Checkpoint& checkpoint, Family family,
-                                      const EncoderOptions& options) {
   const ComputeOptions compute = resolve_compute(options);
   std::filesystem::path dump_directory = options.dump_directory;
   if (dump_directory.empty()) {
@@ -36,7 +31,8 @@ std::unique_ptr<Encoder> load_encoder(const Checkpoint& checkpoint, Family famil
     if (const char* env = std::getenv("DEFT_DUMP_ACTIVATIONS")) dump_directory = env;  // NOLINT
   }
   const ActivationDump dump(dump_directory);
-  ModelConfig config = load_model_config(checkpoint.folder(), family);
+  ModelConfig config = load_model_config(folder, family);
+  const Checkpoint checkpoint(folder);
   switch (family) {
     case Family::kSigLIP:
       return make_siglip(checkpoint, std::move(config), compute, dump);

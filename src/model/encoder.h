@@ -66,10 +66,6 @@ ComputeOptions resolve_compute(const EncoderOptions& options);
 // the config, each naming the file and tensor.
 std::unique_ptr<Encoder> load_encoder(const std::filesystem::path& folder, Family family,
                                       const EncoderOptions& options = {});
-// The same from an open checkpoint (whose folder holds the configs); the encoder copies what
-// it needs, so the checkpoint may close afterwards.
-std::unique_ptr<Encoder> load_encoder(const Checkpoint& checkpoint, Family family,
-                                      const EncoderOptions& options = {});
 
 // The family builders (one file each).
 std::unique_ptr<Encoder> make_siglip(const Checkpoint& checkpoint, ModelConfig config,
