@@ -8,11 +8,15 @@
 namespace deft {
 namespace {
 
-std::string hex(XXH128_hash_t h) { return fmt::format("{:016x}{:016x}", h.high64, h.low64); }
+std::string hex(XXH128_hash_t h) {
+  return fmt::format("{:016x}{:016x}", h.high64, h.low64);
+}
 
 }  // namespace
 
-std::string xxh3_128_hex(const void* data, size_t size) { return hex(XXH3_128bits(data, size)); }
+std::string xxh3_128_hex(const void* data, size_t size) {
+  return hex(XXH3_128bits(data, size));
+}
 
 struct Xxh3Digest::State {
   XXH3_state_t* xxh = XXH3_createState();
@@ -30,6 +34,8 @@ void Xxh3Digest::update(const void* data, size_t size) {
   XXH3_128bits_update(state_->xxh, data, size);
 }
 
-std::string Xxh3Digest::hex() const { return deft::hex(XXH3_128bits_digest(state_->xxh)); }
+std::string Xxh3Digest::hex() const {
+  return deft::hex(XXH3_128bits_digest(state_->xxh));
+}
 
 }  // namespace deft

@@ -5,13 +5,13 @@
 //   if (!file.valid()) ...errno...
 //   if (!write_all(file.get(), data, size)) ...errno...
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstddef>
 #include <string>
 #include <system_error>
 #include <utility>
+
+#include <unistd.h>
 
 namespace deft {
 
@@ -37,7 +37,9 @@ class UniqueFd {
 };
 
 // The system's text for an errno value (thread-safe, unlike strerror).
-inline std::string errno_text(int error = errno) { return std::system_category().message(error); }
+inline std::string errno_text(int error = errno) {
+  return std::system_category().message(error);
+}
 
 // Writes every byte, retrying short writes and EINTR; false with errno set on failure.
 bool write_all(int fd, const void* data, size_t size);

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "image/jpeg_decode.h"
+#include "image/orientation.h"
 #include "image/vips_image.h"
 
 namespace deft::image {
@@ -36,8 +38,7 @@ void on_eval(VipsImage* image, VipsProgress*, void* user) {
   }
 }
 
-VipsImagePtr load(const std::string& format, std::span<const std::byte> bytes, int shrink,
-                  bool sequential) {
+VipsImagePtr load(const std::string& format, std::span<const std::byte> bytes, bool sequential) {
   void* data = const_cast<std::byte*>(bytes.data());  // libvips only reads it
   const size_t size = bytes.size();
   VipsImage* out = nullptr;
@@ -48,8 +49,7 @@ VipsImagePtr load(const std::string& format, std::span<const std::byte> bytes, i
   // access first decodes into a cache and copies: 2–3× slower). Rotating (EXIF) needs random.
   const auto access = sequential ? VIPS_ACCESS_SEQUENTIAL : VIPS_ACCESS_RANDOM;
   if (format == "JPEG") {
-    rc = vips_jpegload_buffer(data, size, &out, "shrink", shrink, "fail_on", fail_on, "access",
-                              access, nullptr);
+    rc = vips_jpegload_buffer(data, size, &out, "fail_on", fail_on, "access", access, nullptr);
   } else if (format == "PNG") {
     rc = vips_pngload_buffer(data, size, &out, "fail_on", fail_on, "access", access, nullptr);
   } else if (format == "WebP") {
@@ -124,7 +124,7 @@ int jpeg_shrink_factor(int width, int height, const DecodeOptions& options) {
   if (options.target_width <= 0 || options.target_height <= 0) return 1;
   int shrink = 1;
   for (int s : {2, 4, 8}) {
-    // libvips rounds the shrunk size up.
+    // libjpeg rounds the scaled size up.
     const int w = (width + s - 1) / s;
     const int h = (height + s - 1) / s;
     if (w < options.min_shrunk_ratio * options.target_width ||
@@ -143,8 +143,18 @@ preprocess::RgbImage decode_image(std::span<const std::byte> bytes, const Decode
   if (format.empty()) {
     throw DecodeError("not an image deft reads (JPEG, PNG, WebP, TIFF, GIF, BMP)");
   }
+  // JPEGs other than CMYK go straight through libjpeg: the same pixels, much less overhead, and
+  // the only path that shrinks on load.
+  if (format == "JPEG") {
+    if (auto rgb = decode_plain_jpeg(bytes, options)) {
+      if (!options.apply_exif_orientation) return std::move(*rgb);
+      // libvips reads the header only here (the pixels are decoded lazily, and never).
+      const VipsImagePtr header = load(format, bytes, true);
+      return apply_orientation(std::move(*rgb), vips_image_get_orientation(header.get()));
+    }
+  }
   const bool sequential = !options.apply_exif_orientation;
-  VipsImagePtr image = load(format, bytes, 1, sequential);
+  VipsImagePtr image = load(format, bytes, sequential);
   const int width = vips_image_get_width(image.get());
   const int height = vips_image_get_height(image.get());
   const uint64_t pixels = static_cast<uint64_t>(width) * static_cast<uint64_t>(height);
@@ -152,10 +162,6 @@ preprocess::RgbImage decode_image(std::span<const std::byte> bytes, const Decode
   if (pixels > options.max_pixels) {
     throw DecodeError(fmt::format("{}×{} {} is {} pixels, over the limit of {} (max_image_pixels)",
                                   width, height, format, pixels, options.max_pixels));
-  }
-  if (format == "JPEG") {
-    const int shrink = jpeg_shrink_factor(width, height, options);
-    if (shrink > 1) image = load(format, bytes, shrink, sequential);
   }
   if (options.apply_exif_orientation) {
     VipsImage* rotated = nullptr;

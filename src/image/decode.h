@@ -1,5 +1,5 @@
 #pragma once
-// Image files → 8-bit RGB, with libvips.
+// Image files → 8-bit RGB: JPEGs through libjpeg (jpeg_decode.h), the rest with libvips.
 //
 //   image::DecodeOptions options{.max_pixels = 100'000'000};
 //   preprocess::RgbImage rgb = image::decode_image(bytes, options);   // throws DecodeError
@@ -27,8 +27,9 @@ struct DecodeOptions {
   // Refuse images with more pixels than this before decoding them (decompression bombs).
   // Pillow's own limit (2 × 89,478,485) by default.
   uint64_t max_pixels = 178'956'970;
-  // Shrink-on-load: when > 0, a JPEG may be decoded at 1/2, 1/4 or 1/8 scale (DCT scaling) as
-  // long as the result stays at least this many times the target on both axes.
+  // Shrink-on-load: when > 0, a JPEG (other than CMYK) may be decoded at 1/2, 1/4 or 1/8 scale
+  // (libjpeg's DCT scaling, as Pillow's Image.draft) as long as the result stays at least
+  // min_shrunk_ratio times the target on both axes.
   int target_width = 0;
   int target_height = 0;
   double min_shrunk_ratio = 2.0;

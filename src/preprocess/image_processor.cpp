@@ -18,7 +18,8 @@ RgbImage center_crop(const RgbImage& image, int crop_height, int crop_width) {
   const int pad_left = (padded_w - image.width) / 2;
   const int top = (padded_h - crop_height) / 2;
   const int left = (padded_w - crop_width) / 2;
-  RgbImage out(crop_width, crop_height);  // zero-filled
+  RgbImage out(crop_width, crop_height);
+  std::fill(out.data.begin(), out.data.end(), uint8_t{0});  // the padding is black
   for (int y = 0; y < crop_height; ++y) {
     const int source_y = y + top - pad_top;
     if (source_y < 0 || source_y >= image.height) continue;
@@ -65,11 +66,15 @@ void preprocess_image(const RgbImage& image, const ProcessorConfig& config, floa
               "the processor config fixes the input size");
   const size_t plane = static_cast<size_t>(ready.width) * ready.height;
   for (int c = 0; c < 3; ++c) {
-    for (size_t i = 0; i < plane; ++i) {
-      // HF: uint8 × factor in double, cast to float32, then (x − mean) / std in float32.
-      const auto scaled = static_cast<float>(ready.data[3 * i + c] * config.rescale_factor);
-      out[c * plane + i] = (scaled - config.mean[c]) / config.std[c];
+    // HF: uint8 × factor in double, cast to float32, then (x − mean) / std in float32; a pure
+    // function of the byte, so computed once per value.
+    float value_of[256];
+    for (int v = 0; v < 256; ++v) {
+      const auto scaled = static_cast<float>(v * config.rescale_factor);
+      value_of[v] = (scaled - config.mean[c]) / config.std[c];
     }
+    for (size_t i = 0; i < plane; ++i)
+      out[c * plane + i] = value_of[ready.data[3 * i + c]];
   }
 }
 

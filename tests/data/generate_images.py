@@ -7,9 +7,13 @@ Writes one small image per format and mode (JPEG baseline/progressive/grey/CMYK/
 PNG RGB/RGBA/L/LA/P/P+transparency/1-bit/16-bit grey/16-bit RGB, WebP lossless/lossy,
 TIFF RGB/CMYK/grey, GIF (2 frames), BMP 24-bit/8-bit palette) and, for each, `<name>.ppm`:
 Image.open(f).convert("RGB") with Debian's Pillow — what the Hugging Face processors see.
-16-bit grey is the one place deft differs on purpose (Pillow clips it to 255; deft keeps the
+The EXIF-rotated JPEGs (orientations 2–8) also get `<name>.exif.ppm`, from
+ImageOps.exif_transpose. 16-bit grey is the one place deft differs on purpose (Pillow clips it to 255; deft keeps the
 high byte), so its reference is written from the samples (value >> 8). `manifest.txt` lists
-name, file, reference, and the EXIF-applied reference where there is one. Deterministic.
+name, file, reference, and the EXIF-applied reference where there is one.
+Shrink-on-load: two 301×203 JPEGs (baseline and progressive) decoded by Pillow at 1/2, 1/4
+and 1/8 scale with Image.draft (libjpeg's DCT scaling), listed in `shrink_manifest.txt` as
+name, scale, reference. Deterministic.
 """
 import io
 import struct
@@ -70,6 +74,9 @@ def main(out):
     exif = Image.Exif()
     exif[0x0112] = 6  # orientation: rotate 90° clockwise to display
     save("exif_rotated.jpg", rgb, quality=90, exif=exif.tobytes())
+    for orientation in (2, 3, 4, 5, 7, 8):  # the other turns and mirrors
+        exif[0x0112] = orientation
+        save(f"exif_{orientation}.jpg", rgb, quality=90, exif=exif.tobytes())
     save("rgb.png", rgb)
     save("rgba.png", rgba)
     save("grey.png", grey)
@@ -101,7 +108,7 @@ def main(out):
             ref = np.asarray(im.convert("RGB"))
             write_ppm(out / (name + ".ppm"), ref)
             line = f"{name} {name}.ppm"
-            if name == "exif_rotated.jpg":
+            if name.startswith("exif_"):
                 write_ppm(out / (name + ".exif.ppm"), np.asarray(ImageOps.exif_transpose(im).convert("RGB")))
                 line += f" {name}.exif.ppm"
             manifest.append(line)
@@ -110,6 +117,24 @@ def main(out):
     write_ppm(out / "grey16.png.ppm", np.stack([high] * 3, -1))
     manifest.append("grey16.png grey16.png.ppm")
     (out / "manifest.txt").write_text("\n".join(manifest) + "\n")
+
+    # Shrink-on-load references: Pillow's draft picks the largest scale that keeps the image at
+    # least the requested size, so asking for (w // s, h // s) gives scale 1/s exactly.
+    rng = np.random.default_rng(5)
+    y, x = np.mgrid[0:203, 0:301] / 301
+    big = np.stack([128 + 100 * np.sin(7 * x + 3 * y), 128 + 90 * np.cos(11 * y - 5 * x * y),
+                    128 + 80 * np.sin(13 * np.hypot(x - 0.3, y - 0.4))], -1)
+    big = Image.fromarray(np.clip(big + rng.normal(0, 12, big.shape), 0, 255).astype(np.uint8))
+    shrink_manifest = []
+    for name, kw in (("draft.jpg", {}), ("draft_progressive.jpg", {"progressive": True})):
+        big.save(out / name, quality=88, **kw)
+        for s in (2, 4, 8):
+            with Image.open(out / name) as im:
+                im.draft("RGB", (im.width // s, im.height // s))
+                assert im.size == (-(-301 // s), -(-203 // s)), im.size
+                write_ppm(out / f"{name}.s{s}.ppm", np.asarray(im.convert("RGB")))
+            shrink_manifest.append(f"{name} {s} {name}.s{s}.ppm")
+    (out / "shrink_manifest.txt").write_text("\n".join(shrink_manifest) + "\n")
 
 
 if __name__ == "__main__":
