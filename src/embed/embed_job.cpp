@@ -103,13 +103,6 @@ fs::path failed_part_path(const fs::path& work, uint64_t chunk) {
   return work / fmt::format("failed-{:06}.parquet", chunk);
 }
 
-std::string sql_file_list(const std::vector<fs::path>& files) {
-  std::string list = "[";
-  for (size_t i = 0; i < files.size(); ++i)
-    list += (i ? ", " : "") + table::sql_string_literal(files[i].string());
-  return list + "]";
-}
-
 std::string describe(const model::EncoderFingerprint& f) {
   return fmt::format("{} {} ({})", f.family, f.model_id, f.compute_dtype);
 }
@@ -516,7 +509,9 @@ EmbedReport run_embed_job(const EmbedJob& job) {
                           : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   kernels::set_compute_threads(job.threads);
 
-  table::Database db;
+  // DuckDB only streams the input and writes the parts here: one DuckDB thread is plenty, and
+  // a second would compete with the decode workers and add its allocator caches (~100 MB).
+  table::Database db({.threads = 1});
   table::TableReader reader(db, job.input);
   const uint64_t rows = reader.count_rows();
   report.rows_in = rows;
@@ -608,8 +603,7 @@ EmbedReport run_embed_job(const EmbedJob& job) {
 
   const fs::path failed = failed_path_for(job.output);
   if (!failed_parts.empty()) {
-    table::write_query(db, "SELECT * FROM read_parquet(" + sql_file_list(failed_parts) + ")",
-                       failed, table::FileFormat::kParquet);
+    table::concatenate_parquet(db, failed_parts, failed);
     report.failed_path = failed;
   } else if (fs::exists(failed, ec)) {
     fs::remove(failed, ec);  // from an earlier run: nothing failed this time
@@ -625,8 +619,7 @@ EmbedReport run_embed_job(const EmbedJob& job) {
       {"deft.reused", std::to_string(report.reused)},
       {"deft.failures", std::to_string(report.failed)},
   };
-  table::write_query(db, "SELECT * FROM read_parquet(" + sql_file_list(parts) + ")", job.output,
-                     table::FileFormat::kParquet, options);
+  table::concatenate_parquet(db, parts, job.output, options);
   fs::remove_all(work, ec);
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -7,10 +7,9 @@
 #include <string>
 
 // jpeglib.h needs size_t and FILE declared first.
+#include <fmt/format.h>
 #include <jerror.h>
 #include <jpeglib.h>
-
-#include <fmt/format.h>
 
 namespace deft::image {
 namespace {
@@ -37,7 +36,9 @@ struct JpegJob {
   }
 };
 
-JpegJob& job_of(j_common_ptr cinfo) { return *static_cast<JpegJob*>(cinfo->client_data); }
+JpegJob& job_of(j_common_ptr cinfo) {
+  return *static_cast<JpegJob*>(cinfo->client_data);
+}
 
 [[noreturn]] void stop(j_common_ptr cinfo) {
   JpegJob& job = job_of(cinfo);
@@ -47,7 +48,9 @@ JpegJob& job_of(j_common_ptr cinfo) { return *static_cast<JpegJob*>(cinfo->clien
   std::longjmp(job.jump, 1);
 }
 
-void on_error(j_common_ptr cinfo) { stop(cinfo); }
+void on_error(j_common_ptr cinfo) {
+  stop(cinfo);
+}
 
 // Warnings: a truncated file is an error (a half image would embed silently, and Pillow refuses
 // it too); other corruption is tolerated as libvips does, up to 100 warnings. Trace messages
@@ -129,9 +132,10 @@ std::optional<preprocess::RgbImage> decode_plain_jpeg(std::span<const std::byte>
     case Outcome::kOverLimit: {
       const uint64_t w = job.cinfo.image_width;
       const uint64_t h = job.cinfo.image_height;
-      throw DecodeError(fmt::format("{}×{} JPEG is {} pixels, over the limit of {} "
-                                    "(max_image_pixels)",
-                                    w, h, w * h, options.max_pixels));
+      throw DecodeError(
+          fmt::format("{}×{} JPEG is {} pixels, over the limit of {} "
+                      "(max_image_pixels)",
+                      w, h, w * h, options.max_pixels));
     }
     case Outcome::kPastDeadline:
       throw DecodeError(

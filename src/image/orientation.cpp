@@ -16,13 +16,32 @@ preprocess::RgbImage apply_orientation(preprocess::RgbImage image, int orientati
       int xi = xo;
       int yi = yo;
       switch (orientation) {
-        case 2: xi = w - 1 - xo; break;                         // mirrored
-        case 3: xi = w - 1 - xo; yi = h - 1 - yo; break;        // upside down
-        case 4: yi = h - 1 - yo; break;                         // mirrored vertically
-        case 5: xi = yo; yi = xo; break;                        // transposed
-        case 6: xi = yo; yi = h - 1 - xo; break;                // turn 90° clockwise
-        case 7: xi = w - 1 - yo; yi = h - 1 - xo; break;        // transversed
-        default: xi = w - 1 - yo; yi = xo; break;               // 8: turn 90° anticlockwise
+        case 2:
+          xi = w - 1 - xo;
+          break;  // mirrored
+        case 3:
+          xi = w - 1 - xo;
+          yi = h - 1 - yo;
+          break;  // upside down
+        case 4:
+          yi = h - 1 - yo;
+          break;  // mirrored vertically
+        case 5:
+          xi = yo;
+          yi = xo;
+          break;  // transposed
+        case 6:
+          xi = yo;
+          yi = h - 1 - xo;
+          break;  // turn 90° clockwise
+        case 7:
+          xi = w - 1 - yo;
+          yi = h - 1 - xo;
+          break;  // transversed
+        default:
+          xi = w - 1 - yo;
+          yi = xo;
+          break;  // 8: turn 90° anticlockwise
       }
       std::memcpy(out.row(yo) + 3 * static_cast<size_t>(xo),
                   image.row(yi) + 3 * static_cast<size_t>(xi), 3);

@@ -41,7 +41,7 @@ void write_identities(duckdb_vector vector, std::span<const FileIdentity> identi
 
 // Row groups are buffered whole while writing: cap them by bytes, not rows, so memory stays
 // bounded for wide embeddings (DuckDB's default of 122,880 rows × 768 floats is 377 MB).
-constexpr uint64_t kRowGroupEmbeddingBytes = 32ULL << 20;
+constexpr uint64_t kRowGroupEmbeddingBytes = 16ULL << 20;
 constexpr uint64_t kMinRowGroupRows = 2048;
 constexpr uint64_t kMaxRowGroupRows = 122880;
 

@@ -1,8 +1,11 @@
 #include "table/parquet_writer.h"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "common/atomic_file.h"
+#include "table/table_reader.h"
 #include "table/vector_access.h"
 
 namespace deft::table {
@@ -252,6 +255,30 @@ void write_query(Database& db, const std::string& select_sql, const fs::path& ou
     throw;
   }
   move_into_place(temporary, output);
+}
+
+void concatenate_parquet(Database& db, const std::vector<fs::path>& inputs, const fs::path& output,
+                         const WriterOptions& options) {
+  DEFT_ASSERT(!inputs.empty(), "concatenate at least one file");
+  std::optional<ParquetWriter> writer;
+  std::vector<Column> columns;
+  for (const fs::path& input : inputs) {
+    TableReader reader(db, input);
+    if (!writer) {
+      columns = reader.columns();
+      std::vector<OutputColumn> output_columns;
+      for (size_t i = 0; i < columns.size(); ++i)
+        output_columns.push_back({columns[i].name, reader.column_type_copy(i)});
+      writer.emplace(db, output, std::move(output_columns), options);
+    } else if (reader.columns() != columns) {
+      throw Error(ErrorKind::kRun,
+                  fmt::format("cannot concatenate '{}': its columns differ from those of '{}'",
+                              input.string(), inputs.front().string()));
+    }
+    while (DataChunk chunk = reader.next_chunk())
+      writer->append(std::move(chunk));
+  }
+  writer->commit();
 }
 
 std::map<std::string, std::string> read_kv_metadata(Database& db, const fs::path& path) {

@@ -32,6 +32,7 @@ const char* format_name(TableFormat format);
 struct Column {
   std::string name;
   std::string sql_type;  // as DuckDB spells it: VARCHAR, BIGINT, FLOAT[], STRUCT(a INTEGER), ...
+  bool operator==(const Column&) const = default;
 };
 
 struct ReadOptions {

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,9 +100,12 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::vecto
     ::_exit(127);
   }
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  rusage usage{};
+  ::wait4(pid, &status, 0, &usage);
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return {code, read_text_file(out_path), read_text_file(err_path)};
+  // ru_maxrss is in KiB on Linux.
+  return {code, read_text_file(out_path), read_text_file(err_path),
+          static_cast<double>(usage.ru_maxrss) / 1024.0};
 }
 
 void write_text_file(const fs::path& path, const std::string& text) {

@@ -40,6 +40,7 @@ struct ProcessResult {
   int exit_code;  // the exit status, or 128 + signal number
   std::string out;
   std::string err;
+  double peak_rss_mib = 0;  // the process's peak resident memory
 };
 
 // Runs a program to completion, capturing stdout and stderr. `env` replaces the whole
