@@ -17,10 +17,12 @@ std::string format_duration(double seconds) {
   return fmt::format("{}s", s);
 }
 
-Progress::Progress(uint64_t total, std::string what)
+Progress::Progress(uint64_t total, std::string what, const ProgressOptions& options)
     : total_(total),
       what_(std::move(what)),
-      terminal_(log::sink().stream == &std::cerr && ::isatty(STDERR_FILENO) != 0) {}
+      terminal_(
+          options.bar.value_or(log::sink().stream == &std::cerr && ::isatty(STDERR_FILENO) != 0)),
+      interval_(terminal_ ? options.redraw_every : options.log_every) {}
 
 double Progress::seconds() const {
   return std::chrono::duration<double>(Clock::now() - start_).count();
@@ -34,8 +36,7 @@ void Progress::skip(uint64_t rows) {
 void Progress::advance(uint64_t rows) {
   done_ += rows;
   const auto now = Clock::now();
-  const auto interval = terminal_ ? std::chrono::milliseconds(200) : std::chrono::seconds(10);
-  if (now - last_draw_ >= interval) {
+  if (now - last_draw_ >= interval_) {
     last_draw_ = now;
     draw();
   }

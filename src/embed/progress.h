@@ -8,13 +8,20 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace deft::embed {
 
+struct ProgressOptions {
+  std::optional<bool> bar;  // unset: a bar when the log goes to a terminal, else log lines
+  std::chrono::milliseconds redraw_every{200};
+  std::chrono::milliseconds log_every{10'000};
+};
+
 class Progress {
  public:
-  Progress(uint64_t total, std::string what);
+  Progress(uint64_t total, std::string what, const ProgressOptions& options = {});
   ~Progress() { finish(); }
   void advance(uint64_t rows);
   // Rows counted as done without work (resumed chunks); they do not count towards the rate.
@@ -31,6 +38,7 @@ class Progress {
   uint64_t done_ = 0;
   uint64_t skipped_ = 0;
   bool terminal_;
+  std::chrono::milliseconds interval_;
   bool finished_ = false;
   Clock::time_point start_ = Clock::now();
   Clock::time_point last_draw_ = start_;

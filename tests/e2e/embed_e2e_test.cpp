@@ -165,8 +165,11 @@ TEST(EmbedEndToEnd, MixedFormatsAndBrokenFilesEveryGoodImageOnceEveryBrokenOneWi
                  "output_parquet=" + out.string(), "model=thumbnail", "batch_size=7",
                  "chunk_rows=50", "threads=2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.err,
-              HasSubstr(fmt::format("{} rows in, 260 embedded, 0 reused, 13 failed", rows.size())));
+  // The final summary line: counts, where the failures are, time and rate.
+  EXPECT_THAT(r.err, ::testing::ContainsRegex(fmt::format(
+                         "embedded '{}': {} rows in, 260 embedded, 0 reused, 13 failed \\(listed "
+                         "in '{}'\\); [0-9.]+ s, [0-9.]+ images/s\n",
+                         out.string(), rows.size(), out.string() + ".failed.parquet")));
 
   // Every good image exactly once, in input order, with its carried columns intact.
   const std::string o = quoted(out);
@@ -230,6 +233,14 @@ TEST(EmbedEndToEnd, MixedFormatsAndBrokenFilesEveryGoodImageOnceEveryBrokenOneWi
   EXPECT_THAT(r.err, HasSubstr(fmt::format("'broken/missing.jpg' (input row {}): no such file",
                                            bad_rows[0])));
   EXPECT_FALSE(fs::exists(strict_out));
+
+  // --quiet: no progress and no summary; the same output.
+  const fs::path quiet_out = dir / "quiet.parquet";
+  r = deft({"embed", "input_parquet=" + (dir / "table.parquet").string(),
+            "output_parquet=" + quiet_out.string(), "model=thumbnail", "--quiet"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(one(db, "SELECT count(*) FROM " + quoted(quiet_out)), "260");
 }
 
 // Every row of `path`, every column rendered as text (floats round-trip exactly), in file order.

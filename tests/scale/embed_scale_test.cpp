@@ -42,9 +42,9 @@ TEST(EmbedScale, PeakMemoryDoesNotGrowWithTheTable) {
          "model=thumbnail", "threads=2", "--quiet"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     table::Database db;
-    EXPECT_EQ(testing::sql_rows(db, "SELECT count(*), max(id) FROM " + testing::quoted(output)),
-              (std::vector<std::vector<std::string>>{
-                  {std::to_string(rows), std::to_string(rows - 1)}}));
+    EXPECT_EQ(
+        testing::sql_rows(db, "SELECT count(*), max(id) FROM " + testing::quoted(output)),
+        (std::vector<std::vector<std::string>>{{std::to_string(rows), std::to_string(rows - 1)}}));
     std::cout << fmt::format("[ RESULT ] deft embed thumbnail, {} rows: peak RSS {:.1f} MiB\n",
                              rows, r.peak_rss_mib);
     return r.peak_rss_mib;
