@@ -6,7 +6,7 @@
 
 1. Decode + preprocess per core (one thread): Pillow (open, convert("RGB"), resize 224×224
    BICUBIC, rescale and normalise in numpy — what the HF SigLIP processor does) against
-   deft_decode_bench (read, libvips decode, Pillow-exact resize, rescale, normalise), with
+   deft_decode_bench (read, libjpeg decode, Pillow-exact resize, rescale, normalise), with
    shrink-on-load off and on. Shrink-on-load never goes below 2× the target, so at 224 a
    1024×768 JPEG is not shrunk (512×384 < 448) and "on" equals "off" here; the row shows it.
 2. `deft embed` on 2 threads with random-weight SigLIP-B/16-224 (from encoder_vs_peers.py's

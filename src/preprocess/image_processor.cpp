@@ -65,16 +65,20 @@ void preprocess_image(const RgbImage& image, const ProcessorConfig& config, floa
   DEFT_ASSERT(ready.width == config.input_width() && ready.height == config.input_height(),
               "the processor config fixes the input size");
   const size_t plane = static_cast<size_t>(ready.width) * ready.height;
+  // HF: uint8 × factor in double, cast to float32, then (x − mean) / std in float32; a pure
+  // function of the byte and the channel, so computed once per value.
+  float value_of[3][256];
   for (int c = 0; c < 3; ++c) {
-    // HF: uint8 × factor in double, cast to float32, then (x − mean) / std in float32; a pure
-    // function of the byte, so computed once per value.
-    float value_of[256];
     for (int v = 0; v < 256; ++v) {
       const auto scaled = static_cast<float>(v * config.rescale_factor);
-      value_of[v] = (scaled - config.mean[c]) / config.std[c];
+      value_of[c][v] = (scaled - config.mean[c]) / config.std[c];
     }
-    for (size_t i = 0; i < plane; ++i)
-      out[c * plane + i] = value_of[ready.data[3 * i + c]];
+  }
+  const uint8_t* pixel = ready.data.data();
+  for (size_t i = 0; i < plane; ++i, pixel += 3) {
+    out[i] = value_of[0][pixel[0]];
+    out[plane + i] = value_of[1][pixel[1]];
+    out[2 * plane + i] = value_of[2][pixel[2]];
   }
 }
 

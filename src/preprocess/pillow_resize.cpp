@@ -1,10 +1,13 @@
 #include "preprocess/pillow_resize.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
+
+#include <immintrin.h>
 
 #include "common/error.h"
 
@@ -78,8 +81,8 @@ uint8_t clip8(int32_t value) {
 constexpr int kStripRows = 8;
 constexpr int kLanes = kStripRows * 4;
 
-[[gnu::target_clones("avx2", "default")]] void filter_strip(const uint8_t* strip, const Taps& taps,
-                                                            int width, uint8_t* out) {
+// Portable: the compiler vectorises the inner loop as well as the baseline ISA allows.
+void filter_strip_generic(const uint8_t* strip, const Taps& taps, int width, uint8_t* out) {
   for (int xx = 0; xx < width; ++xx) {
     const int* k = &taps.weights[static_cast<size_t>(xx) * taps.kernel_size];
     const uint8_t* column = strip + static_cast<ptrdiff_t>(kLanes) * taps.first[xx];
@@ -92,6 +95,62 @@ constexpr int kLanes = kStripRows * 4;
     }
     for (int l = 0; l < kLanes; ++l)
       out[static_cast<ptrdiff_t>(kLanes) * xx + l] = clip8(sum[l]);
+  }
+}
+
+// AVX2: the strip's 32 lanes as four 8 × int32 sums kept in registers across the taps.
+[[gnu::target("avx2")]] void filter_strip_avx2(const uint8_t* strip, const Taps& taps, int width,
+                                               uint8_t* out) {
+  static_assert(kLanes == 32, "four 8-lane sums");
+  const __m256i half = _mm256_set1_epi32(1 << (kPrecisionBits - 1));
+  for (int xx = 0; xx < width; ++xx) {
+    const int* k = &taps.weights[static_cast<size_t>(xx) * taps.kernel_size];
+    const uint8_t* column = strip + static_cast<ptrdiff_t>(kLanes) * taps.first[xx];
+    __m256i s0 = half;
+    __m256i s1 = half;
+    __m256i s2 = half;
+    __m256i s3 = half;
+    for (int x = 0; x < taps.count[xx]; ++x, column += kLanes) {
+      const __m256i w = _mm256_set1_epi32(k[x]);
+      // (Lambdas would not inherit the avx2 target, hence the repetition.)
+      const auto* c = reinterpret_cast<const __m128i*>(column);
+      s0 = _mm256_add_epi32(s0, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64(c)), w));
+      s1 = _mm256_add_epi32(
+          s1, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(
+                                     _mm_loadl_epi64(reinterpret_cast<const __m128i*>(column + 8))),
+                                 w));
+      s2 =
+          _mm256_add_epi32(s2, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64(c + 1)), w));
+      s3 = _mm256_add_epi32(
+          s3,
+          _mm256_mullo_epi32(
+              _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(column + 24))),
+              w));
+    }
+    // clip8: shift, then pack to 16 and 8 bits with saturation (to 0..255, as std::clamp);
+    // each pack interleaves 128-bit halves, which the permutes put back in order.
+    const __m256i w01 =
+        _mm256_permute4x64_epi64(_mm256_packs_epi32(_mm256_srai_epi32(s0, kPrecisionBits),
+                                                    _mm256_srai_epi32(s1, kPrecisionBits)),
+                                 0xD8);
+    const __m256i w23 =
+        _mm256_permute4x64_epi64(_mm256_packs_epi32(_mm256_srai_epi32(s2, kPrecisionBits),
+                                                    _mm256_srai_epi32(s3, kPrecisionBits)),
+                                 0xD8);
+    const __m256i bytes = _mm256_permute4x64_epi64(_mm256_packus_epi16(w01, w23), 0xD8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + static_cast<ptrdiff_t>(kLanes) * xx),
+                        bytes);
+  }
+}
+
+std::atomic<bool> portable_only{false};
+
+void filter_strip(const uint8_t* strip, const Taps& taps, int width, uint8_t* out) {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2 && !portable_only.load(std::memory_order_relaxed)) {
+    filter_strip_avx2(strip, taps, width, out);
+  } else {
+    filter_strip_generic(strip, taps, width, out);
   }
 }
 
@@ -160,6 +219,10 @@ RgbImage resize_vertical(const RgbImage& in, int height) {
 }
 
 }  // namespace
+
+void use_portable_resize(bool portable) {
+  portable_only = portable;
+}
 
 RgbImage pillow_resize_bicubic(const RgbImage& image, int width, int height) {
   DEFT_ASSERT(width > 0 && height > 0 && image.width > 0 && image.height > 0,

@@ -13,4 +13,8 @@ namespace deft::preprocess {
 
 RgbImage pillow_resize_bicubic(const RgbImage& image, int width, int height);
 
+// The horizontal pass has hand-written AVX2 code, used when the CPU has AVX2, and portable
+// code otherwise; tests call this to check the portable code on any machine.
+void use_portable_resize(bool portable);
+
 }  // namespace deft::preprocess

@@ -15,7 +15,14 @@ namespace fs = std::filesystem;
 
 const fs::path kFixtures = fs::path(DEFT_SOURCE_DIR) / "tests/data/tiny";
 
-TEST(PillowResize, EqualsPillowByteForByte) {
+// Both code paths: the AVX2 one (where the CPU has it) and the portable one.
+class PillowResize : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override { preprocess::use_portable_resize(GetParam()); }
+  void TearDown() override { preprocess::use_portable_resize(false); }
+};
+
+TEST_P(PillowResize, EqualsPillowByteForByte) {
   const std::regex name(R"((\w+_\d+x\d+)_(\d+)x(\d+)\.ppm)");
   int compared = 0;
   for (const auto& entry : fs::directory_iterator(kFixtures / "resize")) {
@@ -39,7 +46,10 @@ TEST(PillowResize, EqualsPillowByteForByte) {
   EXPECT_EQ(compared, 66);
 }
 
-TEST(PillowResize, SameSizeIsACopy) {
+INSTANTIATE_TEST_SUITE_P(CodePaths, PillowResize, ::testing::Values(false, true),
+                         [](const auto& p) { return p.param ? "Portable" : "Best"; });
+
+TEST(PillowResizeCopy, SameSizeIsACopy) {
   preprocess::RgbImage image(3, 2);
   for (size_t i = 0; i < image.data.size(); ++i)
     image.data[i] = static_cast<uint8_t>(i * 40);

@@ -44,8 +44,9 @@ TEST(Progress, OffATerminalLogsOneLinePerInterval) {
     progress.advance(10);
     progress.advance(40);
   }
-  EXPECT_THAT(log.text(), MatchesRegex("embedding: 60/200 images  [0-9.]+ img/s  ETA [0-9hms]+\n"
-                                       "embedding: 100/200 images  [0-9.]+ img/s  ETA [0-9hms]+\n"));
+  EXPECT_THAT(log.text(),
+              MatchesRegex("embedding: 60/200 images  [0-9.]+ img/s  ETA [0-9hms]+\n"
+                           "embedding: 100/200 images  [0-9.]+ img/s  ETA [0-9hms]+\n"));
 }
 
 TEST(Progress, NothingBetweenIntervals) {
