@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: setup configure build demo test test-slow test-all test-asan bench-encoder bench-embed format tidy clean
+.PHONY: setup configure build demo test test-slow test-all test-asan bench-encoder bench-embed bench-shrink format tidy clean
 
 setup:
 	@scripts/setup.sh
@@ -46,6 +46,16 @@ bench-encoder: build
 bench-embed: build
 	@scripts/setup.sh --bench
 	/usr/bin/python3 bench/embed_vs_pillow.py --build $(BUILD)
+
+# What shrink-on-load does to the model input, on the photographs of Debian's python3-skimage
+# (downloaded and unpacked in /tmp/deft-bench, not installed). README, "Shrink-on-load".
+SKIMAGE_DATA = /tmp/deft-bench/skimage/usr/lib/python3/dist-packages/skimage/data
+bench-shrink:
+	@scripts/setup.sh --bench
+	@if [ ! -d $(SKIMAGE_DATA) ]; then \
+	  mkdir -p /tmp/deft-bench/skimage && cd /tmp/deft-bench/skimage && \
+	  apt-get download python3-skimage && dpkg -x python3-skimage_*.deb . ; fi
+	/usr/bin/python3 -W ignore bench/shrink_effect.py --size 128 $(SKIMAGE_DATA)/*.png $(SKIMAGE_DATA)/*.jpg
 
 format:
 	@git ls-files '*.h' '*.cpp' | xargs clang-format -i
