@@ -1,0 +1,90 @@
+#include "index/exact_search.h"
+
+#include <algorithm>
+
+#include <faiss/MetricType.h>
+#include <faiss/utils/distances.h>
+#include <faiss/utils/extra_distances.h>
+
+#include "common/error.h"
+
+namespace deft::index {
+
+ExactSearch::ExactSearch(Metric metric, size_t dim, std::vector<float> targets, size_t topn)
+    : metric_(metric),
+      dim_(dim),
+      targets_(std::move(targets)),
+      targets_count_(dim == 0 ? 0 : targets_.size() / dim),
+      topn_(topn),
+      best_(targets_count_) {
+  DEFT_ASSERT(dim > 0 && targets_.size() % dim == 0, "targets are whole vectors");
+  if (metric_ == Metric::kCosine) {
+    DEFT_ASSERT(normalize_rows(targets_.data(), targets_count_, dim_) == targets_count_,
+                "targets that cannot be normalised are rejected before the search");
+  }
+}
+
+void ExactSearch::add_block(float* vectors, size_t rows) {
+  if (metric_ == Metric::kCosine) {
+    DEFT_ASSERT(normalize_rows(vectors, rows, dim_) == rows,
+                "pool vectors that cannot be normalised are rejected before the search");
+  }
+  search(vectors, rows, nullptr, next_row_);
+  next_row_ += rows;
+}
+
+void ExactSearch::add_rows(float* vectors, const uint64_t* pool_rows, size_t rows) {
+  if (metric_ == Metric::kCosine) {
+    DEFT_ASSERT(normalize_rows(vectors, rows, dim_) == rows,
+                "pool vectors that cannot be normalised are rejected before the search");
+  }
+  search(vectors, rows, pool_rows, 0);
+}
+
+void ExactSearch::search(const float* vectors, size_t rows, const uint64_t* pool_rows,
+                         uint64_t first_row) {
+  if (rows == 0 || targets_count_ == 0 || topn_ == 0) return;
+  const size_t k = std::min(rows, topn_ + kSpareCandidates);
+  const size_t nq = targets_count_;
+  std::vector<float> distances(nq * k);
+  std::vector<int64_t> labels(nq * k);
+  switch (metric_) {
+    case Metric::kCosine: {
+      faiss::float_minheap_array_t heap{nq, k, labels.data(), distances.data()};
+      faiss::knn_inner_product(targets_.data(), vectors, dim_, nq, rows, &heap);
+      break;
+    }
+    case Metric::kEuclidean: {
+      faiss::float_maxheap_array_t heap{nq, k, labels.data(), distances.data()};
+      faiss::knn_L2sqr(targets_.data(), vectors, dim_, nq, rows, &heap);
+      break;
+    }
+    case Metric::kManhattan: {
+      faiss::float_maxheap_array_t heap{nq, k, labels.data(), distances.data()};
+      faiss::knn_extra_metrics(targets_.data(), vectors, dim_, nq, rows, faiss::METRIC_L1, 0,
+                               &heap);
+      break;
+    }
+  }
+  // Re-score the candidates exactly and merge them into the running top-n.
+  std::vector<Neighbor> merged;
+  for (size_t q = 0; q < nq; ++q) {
+    std::vector<Neighbor>& best = best_[q];
+    merged = best;
+    const float* target = targets_.data() + q * dim_;
+    for (size_t j = 0; j < k; ++j) {
+      const int64_t local = labels[q * k + j];
+      if (local < 0) continue;  // fewer candidates than k
+      const auto i = static_cast<size_t>(local);
+      const uint64_t row = pool_rows != nullptr ? pool_rows[i] : first_row + i;
+      merged.push_back({exact_distance(metric_, target, vectors + i * dim_, dim_), row});
+    }
+    const size_t keep = std::min(topn_, merged.size());
+    std::partial_sort(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(keep),
+                      merged.end(), nearer);
+    merged.resize(keep);
+    best.swap(merged);
+  }
+}
+
+}  // namespace deft::index

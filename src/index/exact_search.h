@@ -1,0 +1,65 @@
+#pragma once
+// Exact k-nearest-neighbour search of a few targets against a pool streamed in blocks, so the
+// pool never has to fit in memory: FAISS (BLAS) finds each target's best candidates in a block,
+// deft re-scores them with exact_distance and keeps a running top-n.
+//
+//   index::ExactSearch search(index::Metric::kCosine, dim, std::move(targets), /*topn=*/5);
+//   while (next_block(vectors, rows)) search.add_block(vectors.data(), rows);
+//   for (const auto& hits : search.results()) ...   // per target, best first
+//
+// Order: by exact_distance, then by pool row (earlier first), so ties are deterministic and the
+// result does not depend on the block size. Every block takes topn + kSpareCandidates
+// candidates from FAISS before re-scoring: FAISS's float sums may reorder near-ties, and the
+// spares keep such a reordering from dropping a true neighbour.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "index/metric.h"
+
+namespace deft::index {
+
+struct Neighbor {
+  double distance;
+  uint64_t pool_row;  // in the order the pool was streamed, from 0
+};
+
+// (distance, pool_row) order: the nearer first, then the earlier row.
+inline bool nearer(const Neighbor& a, const Neighbor& b) {
+  return a.distance < b.distance || (a.distance == b.distance && a.pool_row < b.pool_row);
+}
+
+class ExactSearch {
+ public:
+  static constexpr size_t kSpareCandidates = 8;
+
+  // `targets`: rows × dim floats. For cosine they are normalised here; a row that cannot be
+  // (zero or non-finite) must have been rejected before (DEFT_ASSERT).
+  ExactSearch(Metric metric, size_t dim, std::vector<float> targets, size_t topn);
+
+  // The next `rows` pool vectors (rows × dim floats; modified: normalised for cosine). Their
+  // pool rows continue from the previous block's.
+  void add_block(float* vectors, size_t rows);
+  // Adds a block whose vectors are pool rows `pool_rows[i]` (increasing), e.g. one label's
+  // rows; does not advance the running row count.
+  void add_rows(float* vectors, const uint64_t* pool_rows, size_t rows);
+
+  size_t targets() const { return targets_count_; }
+  uint64_t pool_rows_seen() const { return next_row_; }
+  // Per target, at most topn neighbours, nearest first.
+  const std::vector<std::vector<Neighbor>>& results() const { return best_; }
+
+ private:
+  void search(const float* vectors, size_t rows, const uint64_t* pool_rows, uint64_t first_row);
+
+  Metric metric_;
+  size_t dim_;
+  std::vector<float> targets_;
+  size_t targets_count_;
+  size_t topn_;
+  uint64_t next_row_ = 0;
+  std::vector<std::vector<Neighbor>> best_;
+};
+
+}  // namespace deft::index

@@ -1,0 +1,31 @@
+#pragma once
+// The three distances mining offers, in their own units (what thresholds and reports use):
+//   cosine     1 − cos(a, b)           (vectors L2-normalised first; 0 … 2)
+//   euclidean  ‖a − b‖₂
+//   manhattan  ‖a − b‖₁
+//
+//   index::Metric m = index::parse_metric("cosine");
+//   double d = index::exact_distance(m, a, b, dim);   // a, b already prepared (normalised)
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace deft::index {
+
+enum class Metric { kCosine, kEuclidean, kManhattan };
+
+// Throws Error(kUsage) naming the accepted values.
+Metric parse_metric(std::string_view name);
+const char* metric_name(Metric metric);
+
+// The reference distance deft reports and ranks by: accumulated in double, element by element in
+// order, so it does not depend on how a BLAS kernel blocks the work (or how MPI splits the
+// pool). For cosine, `a` and `b` must already be L2-normalised (normalize_rows).
+double exact_distance(Metric metric, const float* a, const float* b, size_t dim);
+
+// Scales each of `rows` vectors to unit L2 norm (computed in double). Returns the index of the
+// first row that cannot be normalised (zero or non-finite norm), or `rows` when all could.
+size_t normalize_rows(float* vectors, size_t rows, size_t dim);
+
+}  // namespace deft::index
