@@ -24,6 +24,7 @@
 #include "table/embedding_table.h"
 #include "table/parquet_writer.h"
 #include "table/table_reader.h"
+#include "table/value_columns.h"
 #include "table/vector_access.h"
 
 namespace deft::embed {
@@ -344,46 +345,18 @@ struct Failure {
   uint64_t row;
 };
 
-std::vector<table::OutputColumn> failure_columns() {
-  std::vector<table::OutputColumn> columns;
-  columns.push_back(
-      {"filepath", table::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR))});
-  columns.push_back(
-      {"reason", table::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR))});
-  columns.push_back(
-      {"input_row", table::LogicalType(duckdb_create_logical_type(DUCKDB_TYPE_BIGINT))});
-  return columns;
-}
-
 void write_failures(table::Database& db, const fs::path& path,
                     const std::vector<Failure>& failures) {
-  table::ParquetWriter writer(db, path, failure_columns());
-  for (size_t start = 0; start < failures.size(); start += 2048) {
-    const size_t n = std::min<size_t>(2048, failures.size() - start);
-    std::vector<duckdb_logical_type> types;
-    for (const auto& c : writer.columns())
-      types.push_back(c.type.get());
-    table::DataChunk chunk(duckdb_create_data_chunk(types.data(), types.size()));
-    duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), 0);
-    duckdb_vector reasons = duckdb_data_chunk_get_vector(chunk.get(), 1);
-    auto* rows =
-        static_cast<int64_t*>(duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk.get(), 2)));
-    duckdb_vector_ensure_validity_writable(paths);
-    uint64_t* validity = duckdb_vector_get_validity(paths);
-    for (size_t i = 0; i < n; ++i) {
-      const Failure& f = failures[start + i];
-      if (f.has_path) {
-        duckdb_vector_assign_string_element_len(paths, i, f.filepath.data(), f.filepath.size());
-      } else {
-        duckdb_validity_set_row_invalid(validity, i);
-      }
-      duckdb_vector_assign_string_element_len(reasons, i, f.reason.data(), f.reason.size());
-      rows[i] = static_cast<int64_t>(f.row);
-    }
-    duckdb_data_chunk_set_size(chunk.get(), n);
-    writer.append(std::move(chunk));
+  using Kind = table::ValueColumn::Kind;
+  auto filepath = table::ValueColumn::of("filepath", Kind::kText);
+  auto reason = table::ValueColumn::of("reason", Kind::kText);
+  auto input_row = table::ValueColumn::of("input_row", Kind::kInt);
+  for (const Failure& f : failures) {
+    filepath.text.push_back(f.has_path ? std::optional(f.filepath) : std::nullopt);
+    reason.text.emplace_back(f.reason);
+    input_row.ints.emplace_back(static_cast<int64_t>(f.row));
   }
-  writer.commit();
+  table::write_value_columns(db, path, {filepath, reason, input_row});
 }
 
 struct ChunkCounts {

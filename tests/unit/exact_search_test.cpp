@@ -3,7 +3,6 @@
 // of any size.
 #include "index/exact_search.h"
 
-
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -170,8 +169,7 @@ TEST_P(ExactSearchMetric, RowSubsetsSearchOnlyThoseRows) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Metrics, ExactSearchMetric,
-                         ::testing::Values(Metric::kCosine, Metric::kEuclidean,
-                                           Metric::kManhattan),
+                         ::testing::Values(Metric::kCosine, Metric::kEuclidean, Metric::kManhattan),
                          [](const auto& p) { return std::string(index::metric_name(p.param)); });
 
 TEST(ExactSearch, TiesGoToTheEarlierPoolRow) {
