@@ -190,6 +190,23 @@ std::vector<OptionSpec> mining_specs() {
        "column holding the pool's vectors"},
       {"target_embed_column_name", ValueType::kString, "embedding",
        "column holding the targets' vectors"},
+      deft_only({"label_mode",
+                 ValueType::kChoice,
+                 "after",
+                 "with filter_by_label: `after` takes each target's top-n, then drops pairs "
+                 "whose labels differ (the reference's way); `within` takes the top-n among the "
+                 "pool rows that share the target's label",
+                 {"after", "within"}}),
+      deft_only({"provenance", ValueType::kBool, "true",
+                 "mined parquet columns after filepath: target_filepath, distance, rank, "
+                 "target_hits, label; false writes filepath only, as the reference"}),
+      deft_only({"allow_encoder_mismatch", ValueType::kBool, "false",
+                 "mine even when the two tables were embedded by different encoders"}),
+      deft_only({"strict", ValueType::kBool, "false",
+                 "a label filter that cannot apply (no label column) is an error, not a warning"}),
+      deft_only(at_least({"memory_budget_mb", ValueType::kFloat, "1024",
+                          "memory for pool vectors: the pool is read in blocks of half of it"},
+                         0.01)),
   };
 }
 

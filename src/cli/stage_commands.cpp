@@ -5,6 +5,8 @@
 #include "cli/pending_stages.h"
 #include "common/log.h"
 #include "embed/embed_job.h"
+#include "index/metric.h"
+#include "mine/mine_job.h"
 #include "table/table_reader.h"
 
 namespace deft::cli {
@@ -61,16 +63,36 @@ int run_embed(const Config& config, Context&) {
   return kExitOk;
 }
 
+mine::MineJob mine_job_from(const Config& config) {
+  mine::MineJob job;
+  job.source = config.get_string("source_parquet");
+  job.target = config.get_string("target_parquet");
+  job.output = config.get_string("output_parquet");
+  job.topn = static_cast<size_t>(config.get_int("topn"));
+  job.metric = index::parse_metric(config.get_string("knn_metric"));
+  job.filter_by_label = config.get_bool("filter_by_label");
+  job.label_mode = config.get_string("label_mode") == "within" ? mine::LabelMode::kWithin
+                                                               : mine::LabelMode::kAfter;
+  job.distance_threshold = config.get_float("distance_threshold");
+  job.source_column = config.get_string("source_embed_column_name");
+  job.target_column = config.get_string("target_embed_column_name");
+  job.provenance = config.get_bool("provenance");
+  job.allow_encoder_mismatch = config.get_bool("allow_encoder_mismatch");
+  job.strict = config.get_bool("strict");
+  job.memory_budget_mb = config.get_float("memory_budget_mb");
+  return job;
+}
+
 int run_mine(const Config& config, Context&) {
-  table::Database db;
-  table::TableReader source(
-      db, config.get_string("source_parquet"),
-      {.columns = {table::kFilepathColumn, config.get_string("source_embed_column_name")}});
-  table::TableReader target(
-      db, config.get_string("target_parquet"),
-      {.columns = {table::kFilepathColumn, config.get_string("target_embed_column_name")}});
-  stage_not_built("mine", "mining stage",
-                  "inputs checked: " + table_summary(source) + "; " + table_summary(target));
+  const mine::MineJob job = mine_job_from(config);
+  const mine::MineReport r = mine::run_mine_job(job);
+  log::info(
+      "mined '{}': {} targets, pool of {}, {} pairs ({} dropped by label, {} by threshold), "
+      "{} duplicates removed, {} unique images; summary in '{}'; {:.1f} s",
+      job.output.string(), r.queries, r.pool_size, r.neighbours, r.dropped_by_label,
+      r.dropped_by_threshold, r.duplicates_removed, r.unique_mined, r.summary_path.string(),
+      r.seconds);
+  return kExitOk;
 }
 
 int run_workflow(const Config& config, Context&) {

@@ -58,7 +58,7 @@ class ReuseIndex {
 };
 
 // Key-value metadata names an embedding parquet carries.
-inline constexpr const char* kEncoderKey = "deft.encoder";
+inline constexpr const char* kEncoderKey = model::kFingerprintKey;
 inline constexpr const char* kPathBaseKey = "deft.path_base";
 
 }  // namespace deft::embed

@@ -20,6 +20,9 @@
 
 namespace deft::model {
 
+// The parquet key-value metadata key that holds an embedding table's fingerprint (JSON).
+inline constexpr const char* kFingerprintKey = "deft.encoder";
+
 struct EncoderFingerprint {
   std::string family;          // SigLIP, CLIP, DINOv2, thumbnail
   std::string model_id;        // hub id or checkpoint folder

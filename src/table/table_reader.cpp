@@ -153,6 +153,11 @@ TableReader::TableReader(Database& db, const fs::path& path, const ReadOptions& 
       }
       columns_.push_back(*it);
     }
+    for (const std::string& name : options.optional_columns) {
+      const auto it =
+          std::find_if(all.begin(), all.end(), [&](const Column& c) { return c.name == name; });
+      if (it != all.end()) columns_.push_back(*it);
+    }
   }
 
   std::string select;

@@ -38,6 +38,8 @@ struct Column {
 struct ReadOptions {
   // Columns to read, in this order; empty reads every column in file order.
   std::vector<std::string> columns;
+  // Read after `columns` when the table has them (find_column tells); absent ones are skipped.
+  std::vector<std::string> optional_columns;
 };
 
 inline constexpr const char* kFilepathColumn = "filepath";

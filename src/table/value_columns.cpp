@@ -23,7 +23,8 @@ duckdb_type duckdb_type_of(ValueColumn::Kind kind) {
 
 // Copies values [start, start + n) of `column` into `vector`.
 template <typename T>
-void fill(duckdb_vector vector, const std::vector<std::optional<T>>& values, size_t start, size_t n) {
+void fill(duckdb_vector vector, const std::vector<std::optional<T>>& values, size_t start,
+          size_t n) {
   duckdb_vector_ensure_validity_writable(vector);
   uint64_t* validity = duckdb_vector_get_validity(vector);
   auto* data = static_cast<T*>(duckdb_vector_get_data(vector));

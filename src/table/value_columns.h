@@ -26,12 +26,15 @@ struct ValueColumn {
   std::vector<std::optional<double>> reals;
   std::vector<std::optional<bool>> flags;
 
-  static ValueColumn of(std::string name, Kind kind) { return {std::move(name), kind, {}, {}, {}, {}}; }
+  static ValueColumn of(std::string name, Kind kind) {
+    return {std::move(name), kind, {}, {}, {}, {}};
+  }
   size_t size() const;
 };
 
 // Every column must have the same number of values (DEFT_ASSERT).
 void write_value_columns(Database& db, const std::filesystem::path& output,
-                         const std::vector<ValueColumn>& columns, const WriterOptions& options = {});
+                         const std::vector<ValueColumn>& columns,
+                         const WriterOptions& options = {});
 
 }  // namespace deft::table

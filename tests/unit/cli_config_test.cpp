@@ -70,6 +70,10 @@ constexpr const char* kMiningDefaults =
     "distance_threshold: -1.0\n"
     "source_embed_column_name: embedding\n"
     "target_embed_column_name: embedding\n";
+// deft's own mining keys, after the reference's.
+constexpr const char* kMiningExtensions =
+    "label_mode: after\nprovenance: true\nallow_encoder_mismatch: false\nstrict: false\n"
+    "memory_budget_mb: 1024.0\n";
 
 TEST(CliConfig, CfgJobPrintsTheResolvedEmbeddingSpecWithWorkflowDefaults) {
   ScratchDir dir;
@@ -84,7 +88,7 @@ TEST(CliConfig, CfgJobPrintsTheResolvedEmbeddingSpecWithWorkflowDefaults) {
 TEST(CliConfig, CfgJobPrintsTheMiningDefaults) {
   const Outcome r = deft_cli({"tmm", "nearest_neighbors", "--cfg", "job"});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out, kMiningDefaults);
+  EXPECT_EQ(r.out, std::string(kMiningDefaults) + kMiningExtensions);
 }
 
 TEST(CliConfig, TheReferenceSpecFilesAreAccepted) {
@@ -211,7 +215,8 @@ TEST(CliConfig, RunRoutesKeysToTheSpecThatOwnsThem) {
                 indented(kEmbeddingExtensions) +
                 "mining:\n  topn: 3\n  knn_metric: cosine\n  filter_by_label: \"true\"\n"
                 "  distance_threshold: -1.0\n  source_embed_column_name: embedding\n"
-                "  target_embed_column_name: embedding\n");
+                "  target_embed_column_name: embedding\n" +
+                indented(kMiningExtensions));
   EXPECT_EQ(r.err, "");  // the reference spec's ??? file keys are skipped quietly
 }
 

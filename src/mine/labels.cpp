@@ -1,0 +1,76 @@
+#include "mine/labels.h"
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "table/vector_access.h"
+
+namespace deft::mine {
+namespace {
+
+bool is_integer(duckdb_type t) {
+  switch (t) {
+    case DUCKDB_TYPE_TINYINT:
+    case DUCKDB_TYPE_SMALLINT:
+    case DUCKDB_TYPE_INTEGER:
+    case DUCKDB_TYPE_BIGINT:
+    case DUCKDB_TYPE_UTINYINT:
+    case DUCKDB_TYPE_USMALLINT:
+    case DUCKDB_TYPE_UINTEGER:
+    case DUCKDB_TYPE_UBIGINT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+template <typename T>
+std::string integer_text(duckdb_vector vector, idx_t row) {
+  return std::to_string(static_cast<const T*>(duckdb_vector_get_data(vector))[row]);
+}
+
+}  // namespace
+
+std::optional<LabelKind> usable_label_kind(const table::TableReader& reader, size_t column) {
+  const duckdb_type t = duckdb_get_type_id(reader.column_type(column));
+  if (is_integer(t)) return LabelKind::kInteger;
+  if (t == DUCKDB_TYPE_VARCHAR) return LabelKind::kText;
+  return std::nullopt;
+}
+
+LabelKind label_kind(const table::TableReader& reader, size_t column) {
+  if (auto kind = usable_label_kind(reader, column)) return *kind;
+  throw Error(ErrorKind::kInput,
+              fmt::format("column 'label' in '{}' is {}: labels must be integers or text",
+                          reader.path().string(), reader.columns()[column].sql_type));
+}
+
+const char* label_kind_name(LabelKind kind) {
+  return kind == LabelKind::kInteger ? "integer" : "text";
+}
+
+std::optional<std::string> label_at(duckdb_vector vector, duckdb_logical_type type, idx_t row) {
+  if (!table::is_valid(vector, row)) return std::nullopt;
+  switch (duckdb_get_type_id(type)) {
+    case DUCKDB_TYPE_TINYINT:
+      return integer_text<int8_t>(vector, row);
+    case DUCKDB_TYPE_SMALLINT:
+      return integer_text<int16_t>(vector, row);
+    case DUCKDB_TYPE_INTEGER:
+      return integer_text<int32_t>(vector, row);
+    case DUCKDB_TYPE_BIGINT:
+      return integer_text<int64_t>(vector, row);
+    case DUCKDB_TYPE_UTINYINT:
+      return integer_text<uint8_t>(vector, row);
+    case DUCKDB_TYPE_USMALLINT:
+      return integer_text<uint16_t>(vector, row);
+    case DUCKDB_TYPE_UINTEGER:
+      return integer_text<uint32_t>(vector, row);
+    case DUCKDB_TYPE_UBIGINT:
+      return integer_text<uint64_t>(vector, row);
+    default:
+      return std::string(table::string_at(vector, row));
+  }
+}
+
+}  // namespace deft::mine

@@ -1,0 +1,525 @@
+#include "mine/mine_job.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "index/exact_search.h"
+#include "mine/labels.h"
+#include "model/fingerprint.h"
+#include "table/embedding_table.h"
+#include "table/parquet_writer.h"
+#include "table/table_reader.h"
+#include "table/value_columns.h"
+#include "table/vector_access.h"
+
+namespace deft::mine {
+
+namespace fs = std::filesystem;
+
+fs::path pairs_path_for(const fs::path& output) {
+  return output.parent_path() / (output.filename().string() + ".pairs.parquet");
+}
+
+fs::path summary_path_for(const fs::path& output) {
+  return output.parent_path() / "mining_summary.txt";
+}
+
+namespace {
+
+constexpr const char* kLabelColumn = table::kLabelColumn;
+
+// ---- checks before any search ----
+
+std::optional<model::EncoderFingerprint> fingerprint_of(table::Database& db,
+                                                        const table::TableReader& reader) {
+  if (reader.format() != table::TableFormat::kParquet) return std::nullopt;
+  const auto metadata = table::read_kv_metadata(db, reader.path());
+  const auto it = metadata.find(model::kFingerprintKey);
+  if (it == metadata.end()) return std::nullopt;
+  return model::EncoderFingerprint::from_json(it->second, reader.path().string());
+}
+
+std::string describe(const model::EncoderFingerprint& f) {
+  return fmt::format("{} {} ({}-dim, {})", f.family, f.model_id, f.embedding_dim, f.compute_dtype);
+}
+
+// Compares the two files' encoders; returns what was found, in words.
+std::string check_encoders(table::Database& db, const MineJob& job,
+                           const table::TableReader& targets, const table::TableReader& pool) {
+  const auto t = fingerprint_of(db, targets);
+  const auto p = fingerprint_of(db, pool);
+  if (!t || !p) {
+    const std::string which = !t && !p ? std::string("either file")
+                                       : fmt::format("'{}'", (!t ? targets : pool).path().string());
+    const std::string text = fmt::format(
+        "not checked: no encoder fingerprint (deft.encoder) in {}; the vectors are compared as "
+        "they are",
+        which);
+    log::warn("{}. Embed both tables with `deft embed` so that mining can check they come from "
+              "the same encoder",
+              text);
+    return text;
+  }
+  if (model::same_encoder(*t, *p)) return fmt::format("same encoder: {}", describe(*t));
+  const std::string text = fmt::format("targets: {}; pool: {}", describe(*t), describe(*p));
+  if (!job.allow_encoder_mismatch) {
+    throw Error(ErrorKind::kInput,
+                fmt::format("'{}' and '{}' were embedded by different encoders ({}): their "
+                            "vectors are not comparable",
+                            targets.path().string(), pool.path().string(), text),
+                "embed both with the same model, or set allow_encoder_mismatch=true to mine "
+                "anyway");
+  }
+  log::warn("mining across different encoders (allow_encoder_mismatch=true): {}", text);
+  return fmt::format("MISMATCH, allowed by allow_encoder_mismatch=true: {}", text);
+}
+
+// Throws naming up to five rows whose vectors are not finite (or, for cosine, have no
+// direction: zero length).
+void require_usable_vectors(const float* vectors, size_t rows, size_t dim, uint64_t first_row,
+                            const fs::path& path, const std::string& column, index::Metric metric) {
+  std::vector<uint64_t> bad;
+  size_t count = 0;
+  bool zero = false;
+  for (size_t r = 0; r < rows; ++r) {
+    const float* v = vectors + r * dim;
+    const bool finite = std::all_of(v, v + dim, [](float x) { return std::isfinite(x); });
+    const bool empty = metric == index::Metric::kCosine &&
+                       std::all_of(v, v + dim, [](float x) { return x == 0.f; });
+    if (finite && !empty) continue;
+    zero = zero || (finite && empty);
+    ++count;
+    if (bad.size() < 5) bad.push_back(first_row + r);
+  }
+  if (count == 0) return;
+  std::string rows_text;
+  for (uint64_t r : bad)
+    rows_text += (rows_text.empty() ? "" : ", ") + std::to_string(r);
+  if (count > bad.size()) rows_text += fmt::format(" and {} more", count - bad.size());
+  throw Error(ErrorKind::kInput,
+              fmt::format("'{}': column '{}' has {} at row{} {} (rows counted from 0)",
+                          path.string(), column,
+                          zero ? "NaN, infinite or all-zero vectors (cosine needs a direction)"
+                               : "NaN or infinite values",
+                          count > 1 ? "s" : "", rows_text));
+}
+
+// ---- the label plan ----
+
+struct LabelPlan {
+  bool apply = false;
+  std::string state;  // for the summary
+};
+
+LabelPlan plan_labels(const MineJob& job, const table::TableReader& targets,
+                      const table::TableReader& pool) {
+  if (!job.filter_by_label) return {false, "off"};
+  std::vector<std::string> missing;
+  for (const table::TableReader* r : {&targets, &pool}) {
+    if (!r->label_column()) missing.push_back(fmt::format("'{}'", r->path().string()));
+  }
+  if (!missing.empty()) {
+    const std::string why = fmt::format(
+        "filter_by_label=true but {} {} no 'label' column", fmt::join(missing, " and "),
+        missing.size() > 1 ? "have" : "has");
+    if (job.strict) {
+      throw Error(ErrorKind::kInput, why, "strict=true refuses to mine unfiltered");
+    }
+    log::warn("{}: mining WITHOUT the label filter (strict=true makes this an error)", why);
+    return {false, fmt::format("REQUESTED BUT NOT APPLIED: {}", why.substr(why.find(" but ") + 5))};
+  }
+  const LabelKind t = label_kind(targets, *targets.label_column());
+  const LabelKind p = label_kind(pool, *pool.label_column());
+  if (t != p) {
+    throw Error(ErrorKind::kInput,
+                fmt::format("labels of '{}' are {} ({}) but those of '{}' are {} ({}): they would "
+                            "never be equal",
+                            targets.path().string(), label_kind_name(t),
+                            targets.columns()[*targets.label_column()].sql_type,
+                            pool.path().string(), label_kind_name(p),
+                            pool.columns()[*pool.label_column()].sql_type),
+                "store both label columns as integers or both as text");
+  }
+  return {true, job.label_mode == LabelMode::kWithin
+                    ? "on (within label: top-n among the pool rows of the target's label)"
+                    : "on (after top-n: pairs whose labels differ are dropped, as the reference "
+                      "does)"};
+}
+
+// ---- reading ----
+
+struct Targets {
+  size_t dim = 0;
+  std::vector<float> vectors;
+  std::vector<std::string> paths;
+  std::vector<std::optional<std::string>> labels;
+};
+
+Targets read_targets(table::TableReader& reader, const std::string& column, bool labels) {
+  Targets t;
+  const size_t vectors = *reader.find_column(column);
+  const auto label = reader.label_column();
+  const std::string where = fmt::format("'{}' column '{}'", reader.path().string(), column);
+  while (table::DataChunk chunk = reader.next_chunk()) {
+    const idx_t n = duckdb_data_chunk_get_size(chunk.get());
+    const uint64_t first = reader.rows_read() - n;
+    table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), vectors),
+                             reader.column_type(vectors), n, first, where, t.dim, t.vectors);
+    duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), reader.filepath_column());
+    for (idx_t i = 0; i < n; ++i) {
+      t.paths.emplace_back(table::is_valid(paths, i) ? table::string_at(paths, i) : "");
+      t.labels.push_back(labels ? label_at(duckdb_data_chunk_get_vector(chunk.get(), *label),
+                                           reader.column_type(*label), i)
+                                : std::nullopt);
+    }
+  }
+  return t;
+}
+
+// What the outputs need of a pool row that is, or was, among some target's best.
+struct PoolRowInfo {
+  std::string path;
+  std::optional<std::string> label;
+};
+
+// The searches: one over every target, or (label_mode=within) one per target label.
+class Searches {
+ public:
+  Searches(const MineJob& job, const Targets& targets, bool within_labels)
+      : within_(within_labels), targets_count_(targets.paths.size()) {
+    if (!within_) {
+      all_ = std::make_unique<index::ExactSearch>(job.metric, targets.dim, targets.vectors,
+                                                  job.topn);
+      return;
+    }
+    std::map<std::string, std::vector<size_t>> by_label;
+    for (size_t q = 0; q < targets.labels.size(); ++q) {
+      if (targets.labels[q]) by_label[*targets.labels[q]].push_back(q);
+    }
+    for (auto& [label, members] : by_label) {
+      std::vector<float> vectors;
+      for (size_t q : members) {
+        vectors.insert(vectors.end(),
+                       targets.vectors.begin() + static_cast<std::ptrdiff_t>(q * targets.dim),
+                       targets.vectors.begin() + static_cast<std::ptrdiff_t>((q + 1) * targets.dim));
+      }
+      Group& g = groups_[label];
+      g.search = std::make_unique<index::ExactSearch>(job.metric, targets.dim, std::move(vectors),
+                                                      job.topn);
+      g.targets = std::move(members);
+    }
+  }
+
+  void add_block(std::vector<float>& vectors, size_t rows, size_t dim, uint64_t first_row,
+                 const std::vector<std::optional<std::string>>& labels) {
+    if (!within_) {
+      all_->add_block(vectors.data(), rows);
+      return;
+    }
+    for (auto& [label, g] : groups_) {
+      std::vector<float> subset;
+      std::vector<uint64_t> pool_rows;
+      for (size_t r = 0; r < rows; ++r) {
+        if (!labels[r] || *labels[r] != label) continue;
+        pool_rows.push_back(first_row + r);
+        subset.insert(subset.end(), vectors.begin() + static_cast<std::ptrdiff_t>(r * dim),
+                      vectors.begin() + static_cast<std::ptrdiff_t>((r + 1) * dim));
+      }
+      g.search->add_rows(subset.data(), pool_rows.data(), pool_rows.size());
+    }
+  }
+
+  // Per target, its neighbours nearest first.
+  std::vector<std::vector<index::Neighbor>> results() const {
+    if (!within_) return all_->results();
+    std::vector<std::vector<index::Neighbor>> out(targets_count_);
+    for (const auto& [label, g] : groups_) {
+      for (size_t i = 0; i < g.targets.size(); ++i)
+        out[g.targets[i]] = g.search->results()[i];
+    }
+    return out;
+  }
+
+ private:
+  struct Group {
+    std::unique_ptr<index::ExactSearch> search;
+    std::vector<size_t> targets;  // target rows, in the order of the search's targets
+  };
+  bool within_;
+  size_t targets_count_;
+  std::unique_ptr<index::ExactSearch> all_;
+  std::map<std::string, Group> groups_;
+};
+
+// ---- outputs ----
+
+struct Pair {
+  size_t target;
+  index::Neighbor neighbour;
+  int rank;                    // 1 = nearest
+  const char* dropped_by = nullptr;  // nullptr: kept
+};
+
+std::optional<int64_t> as_integer(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  return std::stoll(*text);
+}
+
+void write_summary(const fs::path& path, const MineJob& job, const MineReport& r) {
+  std::string text;
+  const auto line = [&](const char* key, const std::string& value) {
+    text += fmt::format("{}: {}\n", key, value);
+  };
+  line("queries", std::to_string(r.queries));
+  line("pool_size", std::to_string(r.pool_size));
+  line("neighbours", std::to_string(r.neighbours));
+  line("dropped_by_label", std::to_string(r.dropped_by_label));
+  line("dropped_by_threshold", std::to_string(r.dropped_by_threshold));
+  line("duplicates_removed", std::to_string(r.duplicates_removed));
+  line("unique_mined", std::to_string(r.unique_mined));
+  line("metric", index::metric_name(job.metric));
+  line("topn", std::to_string(job.topn));
+  line("distance_threshold",
+       job.distance_threshold < 0 ? "off" : fmt::format("{}", job.distance_threshold));
+  line("label_filter", r.label_filter);
+  line("encoder_check", r.encoder_check);
+  line("seconds", fmt::format("{:.2f}", r.seconds));
+  write_file_atomically(path, text);
+}
+
+}  // namespace
+
+MineReport run_mine_job(const MineJob& job) {
+  const auto started = std::chrono::steady_clock::now();
+  MineReport report;
+  table::Database db;
+  table::TableReader targets_reader(
+      db, job.target,
+      {.columns = {table::kFilepathColumn, job.target_column}, .optional_columns = {kLabelColumn}});
+  table::TableReader pool_reader(
+      db, job.source,
+      {.columns = {table::kFilepathColumn, job.source_column}, .optional_columns = {kLabelColumn}});
+
+  report.encoder_check = check_encoders(db, job, targets_reader, pool_reader);
+  const LabelPlan labels = plan_labels(job, targets_reader, pool_reader);
+  report.label_filter = labels.state;
+  const bool within = labels.apply && job.label_mode == LabelMode::kWithin;
+  // The pool's labels are read whenever it has a usable label column: the mined list carries
+  // them (provenance), filtered or not.
+  const auto pool_label = pool_reader.label_column();
+  const std::optional<LabelKind> pool_label_kind =
+      pool_label ? usable_label_kind(pool_reader, *pool_label) : std::nullopt;
+
+  Targets targets = read_targets(targets_reader, job.target_column, labels.apply);
+  report.queries = targets.paths.size();
+  if (report.queries > 0) {
+    require_usable_vectors(targets.vectors.data(), report.queries, targets.dim, 0, job.target,
+                           job.target_column, job.metric);
+  }
+
+  // The pool, block by block.
+  std::unique_ptr<Searches> searches;
+  if (report.queries > 0) searches = std::make_unique<Searches>(job, targets, within);
+  std::unordered_map<uint64_t, PoolRowInfo> seen;  // rows that made someone's best, so far
+  const size_t vector_column = *pool_reader.find_column(job.source_column);
+  const std::string where = fmt::format("'{}' column '{}'", job.source.string(), job.source_column);
+  size_t dim = 0;
+  size_t block_rows = 0;
+  std::vector<float> block;
+  std::vector<std::string> block_paths;
+  std::vector<std::optional<std::string>> block_labels;
+  uint64_t block_first = 0;
+
+  const auto flush = [&] {
+    const size_t rows = block_paths.size();
+    if (rows == 0) return;
+    require_usable_vectors(block.data(), rows, dim, block_first, job.source, job.source_column,
+                           job.metric);
+    if (searches) {
+      searches->add_block(block, rows, dim, block_first, block_labels);
+      // Remember what the outputs need of this block's rows that are now among the best.
+      for (const auto& hits : searches->results()) {
+        for (const index::Neighbor& n : hits) {
+          if (n.pool_row >= block_first && n.pool_row < block_first + rows) {
+            const size_t i = n.pool_row - block_first;
+            seen.try_emplace(n.pool_row, PoolRowInfo{block_paths[i], block_labels[i]});
+          }
+        }
+      }
+      // Forget rows that dropped out of every list (bounds `seen` by the lists' size).
+      if (seen.size() > 4 * report.queries * job.topn) {
+        std::unordered_map<uint64_t, PoolRowInfo> kept;
+        for (const auto& hits : searches->results()) {
+          for (const index::Neighbor& n : hits)
+            kept.emplace(n.pool_row, seen.at(n.pool_row));
+        }
+        seen.swap(kept);
+      }
+    }
+    block_first += rows;
+    block.clear();
+    block_paths.clear();
+    block_labels.clear();
+  };
+
+  while (table::DataChunk chunk = pool_reader.next_chunk()) {
+    const idx_t n = duckdb_data_chunk_get_size(chunk.get());
+    const uint64_t first = pool_reader.rows_read() - n;
+    const size_t had_dim = dim;
+    table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), vector_column),
+                             pool_reader.column_type(vector_column), n, first, where, dim, block);
+    if (had_dim == 0 && dim != 0) {
+      if (report.queries > 0 && dim != targets.dim) {
+        throw Error(ErrorKind::kInput,
+                    fmt::format("the targets' vectors ('{}' column '{}') have {} dimensions but "
+                                "the pool's ('{}' column '{}') have {}",
+                                job.target.string(), job.target_column, targets.dim,
+                                job.source.string(), job.source_column, dim),
+                    "embed both tables with the same encoder");
+      }
+      const double budget = job.memory_budget_mb * 1024 * 1024;
+      // Half the budget for the block's vectors; the rest for copies, results and DuckDB.
+      block_rows = std::max<size_t>(
+          1, static_cast<size_t>(budget / 2 / (static_cast<double>(dim) * sizeof(float))));
+    }
+    duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), pool_reader.filepath_column());
+    for (idx_t i = 0; i < n; ++i) {
+      block_paths.emplace_back(table::is_valid(paths, i) ? table::string_at(paths, i) : "");
+      block_labels.push_back(pool_label_kind
+                                 ? label_at(duckdb_data_chunk_get_vector(chunk.get(), *pool_label),
+                                            pool_reader.column_type(*pool_label), i)
+                                 : std::nullopt);
+      // A block may end inside a chunk: hand over the rows so far, keep the rest.
+      if (block_paths.size() == block_rows) {
+        const size_t keep_from = block_rows * dim;
+        std::vector<float> rest(block.begin() + static_cast<std::ptrdiff_t>(keep_from),
+                                block.end());
+        block.resize(keep_from);
+        flush();
+        block = std::move(rest);
+      }
+    }
+  }
+  flush();
+  report.pool_size = block_first;
+
+  // Pairs, filters, dedup.
+  std::vector<Pair> pairs;
+  if (searches) {
+    const auto results = searches->results();
+    for (size_t q = 0; q < results.size(); ++q) {
+      for (size_t j = 0; j < results[q].size(); ++j) {
+        Pair p{q, results[q][j], static_cast<int>(j + 1)};
+        const PoolRowInfo& info = seen.at(p.neighbour.pool_row);
+        if (labels.apply && job.label_mode == LabelMode::kAfter &&
+            (!targets.labels[q] || !info.label || *targets.labels[q] != *info.label)) {
+          p.dropped_by = "label";
+          ++report.dropped_by_label;
+        } else if (job.distance_threshold >= 0 && p.neighbour.distance > job.distance_threshold) {
+          p.dropped_by = "threshold";
+          ++report.dropped_by_threshold;
+        }
+        pairs.push_back(p);
+      }
+    }
+  }
+  report.neighbours = pairs.size();
+
+  struct Mined {
+    uint64_t pool_row;
+    const Pair* best;
+    int64_t hits;
+  };
+  std::vector<Mined> mined;  // in order of first appearance (target order, then rank)
+  std::unordered_map<uint64_t, size_t> position;
+  uint64_t kept = 0;
+  for (const Pair& p : pairs) {
+    if (p.dropped_by != nullptr) continue;
+    ++kept;
+    const auto [it, inserted] = position.try_emplace(p.neighbour.pool_row, mined.size());
+    if (inserted) {
+      mined.push_back({p.neighbour.pool_row, &p, 1});
+      continue;
+    }
+    Mined& m = mined[it->second];
+    ++m.hits;
+    if (p.neighbour.distance < m.best->neighbour.distance) m.best = &p;
+  }
+  report.unique_mined = mined.size();
+  report.duplicates_removed = kept - mined.size();
+
+  // The mined parquet.
+  using Kind = table::ValueColumn::Kind;
+  const bool integer_labels = pool_label_kind == LabelKind::kInteger;
+  auto filepath = table::ValueColumn::of("filepath", Kind::kText);
+  auto best_target = table::ValueColumn::of("target_filepath", Kind::kText);
+  auto distance = table::ValueColumn::of("distance", Kind::kReal);
+  auto rank = table::ValueColumn::of("rank", Kind::kInt);
+  auto hits = table::ValueColumn::of("target_hits", Kind::kInt);
+  auto label = table::ValueColumn::of("label", integer_labels ? Kind::kInt : Kind::kText);
+  for (const Mined& m : mined) {
+    const PoolRowInfo& info = seen.at(m.pool_row);
+    filepath.text.emplace_back(info.path);
+    best_target.text.emplace_back(targets.paths[m.best->target]);
+    distance.reals.emplace_back(m.best->neighbour.distance);
+    rank.ints.emplace_back(m.best->rank);
+    hits.ints.emplace_back(m.hits);
+    if (integer_labels) {
+      label.ints.push_back(as_integer(info.label));
+    } else {
+      label.text.push_back(info.label);
+    }
+  }
+  std::vector<table::ValueColumn> columns = {filepath};
+  if (job.provenance) {
+    columns.insert(columns.end(), {best_target, distance, rank, hits});
+    if (pool_label_kind) columns.push_back(label);
+  }
+  table::write_value_columns(db, job.output, columns);
+
+  // Every pair, for audits.
+  auto pair_target = table::ValueColumn::of("target_filepath", Kind::kText);
+  auto pair_target_row = table::ValueColumn::of("target_row", Kind::kInt);
+  auto pair_source = table::ValueColumn::of("filepath", Kind::kText);
+  auto pair_pool_row = table::ValueColumn::of("pool_row", Kind::kInt);
+  auto pair_rank = table::ValueColumn::of("rank", Kind::kInt);
+  auto pair_distance = table::ValueColumn::of("distance", Kind::kReal);
+  auto pair_kept = table::ValueColumn::of("kept", Kind::kBool);
+  auto pair_dropped = table::ValueColumn::of("dropped_by", Kind::kText);
+  for (const Pair& p : pairs) {
+    pair_target.text.emplace_back(targets.paths[p.target]);
+    pair_target_row.ints.emplace_back(static_cast<int64_t>(p.target));
+    pair_source.text.emplace_back(seen.at(p.neighbour.pool_row).path);
+    pair_pool_row.ints.emplace_back(static_cast<int64_t>(p.neighbour.pool_row));
+    pair_rank.ints.emplace_back(p.rank);
+    pair_distance.reals.emplace_back(p.neighbour.distance);
+    pair_kept.flags.emplace_back(p.dropped_by == nullptr);
+    pair_dropped.text.push_back(p.dropped_by != nullptr ? std::optional<std::string>(p.dropped_by)
+                                                        : std::nullopt);
+  }
+  report.pairs_path = pairs_path_for(job.output);
+  table::write_value_columns(db, report.pairs_path,
+                             {pair_target, pair_target_row, pair_source, pair_pool_row, pair_rank,
+                              pair_distance, pair_kept, pair_dropped});
+
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  report.summary_path = summary_path_for(job.output);
+  write_summary(report.summary_path, job, report);
+  return report;
+}
+
+}  // namespace deft::mine

@@ -1,0 +1,68 @@
+#pragma once
+// `deft mine` / `deft tmm nearest_neighbors`: each target's nearest pool images, filtered,
+// deduplicated, written with their provenance.
+//
+//   mine::MineJob job{.source = "pool_emb.parquet", .target = "targets_emb.parquet",
+//                     .output = "mined.parquet"};
+//   mine::MineReport r = mine::run_mine_job(job);   // throws Error
+//
+// Before any search: the two files' encoder fingerprints must match (allow_encoder_mismatch
+// turns the error into a warning), vectors must have one dimension and be finite, and label
+// filtering must be possible (label columns of one kind). Then the pool is streamed in blocks
+// of at most memory_budget_mb / 2 of vectors through index::ExactSearch.
+//
+// Label filtering: kAfter is the reference's (the top-n first, then pairs whose labels differ
+// are dropped and counted); kWithin finds the top-n among the pool rows of the target's label.
+// Outputs: the mined parquet (filepath first; provenance columns unless provenance=false),
+// <output>.pairs.parquet (every pair, kept or why dropped) and mining_summary.txt beside the
+// output.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "index/metric.h"
+
+namespace deft::mine {
+
+enum class LabelMode { kAfter, kWithin };
+
+struct MineJob {
+  std::filesystem::path source;  // the pool's embedding parquet
+  std::filesystem::path target;  // the targets' embedding parquet
+  std::filesystem::path output;  // the mined parquet
+  size_t topn = 5;
+  index::Metric metric = index::Metric::kCosine;
+  bool filter_by_label = false;
+  LabelMode label_mode = LabelMode::kAfter;
+  double distance_threshold = -1.0;  // negative: off
+  std::string source_column = "embedding";
+  std::string target_column = "embedding";
+  bool provenance = true;
+  bool allow_encoder_mismatch = false;
+  bool strict = false;  // a requested label filter that cannot apply is an error
+  double memory_budget_mb = 1024;
+};
+
+struct MineReport {
+  uint64_t queries = 0;
+  uint64_t pool_size = 0;
+  uint64_t neighbours = 0;  // pairs the search found
+  uint64_t dropped_by_label = 0;
+  uint64_t dropped_by_threshold = 0;
+  uint64_t duplicates_removed = 0;
+  uint64_t unique_mined = 0;
+  std::string label_filter;   // what happened to filter_by_label, in words
+  std::string encoder_check;  // what the fingerprint check found, in words
+  double seconds = 0;
+  std::filesystem::path summary_path;
+  std::filesystem::path pairs_path;
+};
+
+MineReport run_mine_job(const MineJob& job);
+
+// <output>.pairs.parquet and the mining_summary.txt beside <output>.
+std::filesystem::path pairs_path_for(const std::filesystem::path& output);
+std::filesystem::path summary_path_for(const std::filesystem::path& output);
+
+}  // namespace deft::mine
