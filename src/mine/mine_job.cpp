@@ -68,9 +68,10 @@ std::string check_encoders(table::Database& db, const MineJob& job,
         "not checked: no encoder fingerprint (deft.encoder) in {}; the vectors are compared as "
         "they are",
         which);
-    log::warn("{}. Embed both tables with `deft embed` so that mining can check they come from "
-              "the same encoder",
-              text);
+    log::warn(
+        "{}. Embed both tables with `deft embed` so that mining can check they come from "
+        "the same encoder",
+        text);
     return text;
   }
   if (model::same_encoder(*t, *p)) return fmt::format("same encoder: {}", describe(*t));
@@ -132,9 +133,9 @@ LabelPlan plan_labels(const MineJob& job, const table::TableReader& targets,
     if (!r->label_column()) missing.push_back(fmt::format("'{}'", r->path().string()));
   }
   if (!missing.empty()) {
-    const std::string why = fmt::format(
-        "filter_by_label=true but {} {} no 'label' column", fmt::join(missing, " and "),
-        missing.size() > 1 ? "have" : "has");
+    const std::string why =
+        fmt::format("filter_by_label=true but {} {} no 'label' column", fmt::join(missing, " and "),
+                    missing.size() > 1 ? "have" : "has");
     if (job.strict) {
       throw Error(ErrorKind::kInput, why, "strict=true refuses to mine unfiltered");
     }
@@ -144,14 +145,14 @@ LabelPlan plan_labels(const MineJob& job, const table::TableReader& targets,
   const LabelKind t = label_kind(targets, *targets.label_column());
   const LabelKind p = label_kind(pool, *pool.label_column());
   if (t != p) {
-    throw Error(ErrorKind::kInput,
-                fmt::format("labels of '{}' are {} ({}) but those of '{}' are {} ({}): they would "
-                            "never be equal",
-                            targets.path().string(), label_kind_name(t),
-                            targets.columns()[*targets.label_column()].sql_type,
-                            pool.path().string(), label_kind_name(p),
-                            pool.columns()[*pool.label_column()].sql_type),
-                "store both label columns as integers or both as text");
+    throw Error(
+        ErrorKind::kInput,
+        fmt::format("labels of '{}' are {} ({}) but those of '{}' are {} ({}): they would "
+                    "never be equal",
+                    targets.path().string(), label_kind_name(t),
+                    targets.columns()[*targets.label_column()].sql_type, pool.path().string(),
+                    label_kind_name(p), pool.columns()[*pool.label_column()].sql_type),
+        "store both label columns as integers or both as text");
   }
   return {true, job.label_mode == LabelMode::kWithin
                     ? "on (within label: top-n among the pool rows of the target's label)"
@@ -201,8 +202,8 @@ class Searches {
   Searches(const MineJob& job, const Targets& targets, bool within_labels)
       : within_(within_labels), targets_count_(targets.paths.size()) {
     if (!within_) {
-      all_ = std::make_unique<index::ExactSearch>(job.metric, targets.dim, targets.vectors,
-                                                  job.topn);
+      all_ =
+          std::make_unique<index::ExactSearch>(job.metric, targets.dim, targets.vectors, job.topn);
       return;
     }
     std::map<std::string, std::vector<size_t>> by_label;
@@ -212,9 +213,9 @@ class Searches {
     for (auto& [label, members] : by_label) {
       std::vector<float> vectors;
       for (size_t q : members) {
-        vectors.insert(vectors.end(),
-                       targets.vectors.begin() + static_cast<std::ptrdiff_t>(q * targets.dim),
-                       targets.vectors.begin() + static_cast<std::ptrdiff_t>((q + 1) * targets.dim));
+        vectors.insert(
+            vectors.end(), targets.vectors.begin() + static_cast<std::ptrdiff_t>(q * targets.dim),
+            targets.vectors.begin() + static_cast<std::ptrdiff_t>((q + 1) * targets.dim));
       }
       Group& g = groups_[label];
       g.search = std::make_unique<index::ExactSearch>(job.metric, targets.dim, std::move(vectors),
@@ -269,7 +270,7 @@ class Searches {
 struct Pair {
   size_t target;
   index::Neighbor neighbour;
-  int rank;                    // 1 = nearest
+  int rank;                          // 1 = nearest
   const char* dropped_by = nullptr;  // nullptr: kept
 };
 

@@ -1,0 +1,539 @@
+// `deft mine` as users run it, on synthetic embedding parquets: results against a brute-force
+// miner written here (every metric, every label mode, with ties), a hand-checked case for the
+// counts, a pool streamed in tiny blocks, and each refusal the checks promise.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <random>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "model/fingerprint.h"
+#include "test_support.h"
+
+namespace deft {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using testing::quoted;
+using testing::ScratchDir;
+using testing::sql_rows;
+
+// deft re-scores in double from float vectors (normalised in double for cosine); the reference
+// below uses the textbook formulas on the same floats: they agree to ~1e-7.
+constexpr double kDistanceTolerance = 1e-6;
+
+testing::ProcessResult deft(std::vector<std::string> args) {
+  return testing::run_deft_binary(std::move(args));
+}
+
+struct Row {
+  std::string path;
+  std::optional<std::string> label;  // written as given: integer or text (see Labels)
+  std::vector<float> v;
+};
+
+enum class Labels { kNone, kInteger, kText };
+
+std::string fingerprint(const std::string& family, int dim) {
+  model::EncoderFingerprint f;
+  f.family = family;
+  f.model_id = family == "SigLIP" ? "google/siglip-base-patch16-224" : "openai/clip-vit-base";
+  f.weights_digest = "xxh3-128:" + std::string(32, family == "SigLIP" ? 'a' : 'b');
+  f.preprocessing = "resize 224x224 bicubic(pillow)";
+  f.input_height = f.input_width = 224;
+  f.compute_dtype = "fp32";
+  f.embedding_dim = dim;
+  f.normalized = true;
+  return f.to_json();
+}
+
+// Writes rows as an embedding parquet (filepath, [label], embedding FLOAT[]), with `encoder` in
+// its key-value metadata unless empty.
+void write_table(const fs::path& path, const std::vector<Row>& rows, Labels labels,
+                 const std::string& encoder) {
+  std::string values;
+  for (const Row& r : rows) {
+    std::string vector;
+    for (float x : r.v) {
+      vector += (vector.empty() ? "" : ", ") +
+                (std::isnan(x) ? std::string("'nan'::FLOAT") : fmt::format("{:.9g}", x));
+    }
+    std::string label;
+    if (labels == Labels::kInteger) label = r.label ? *r.label : "NULL";
+    if (labels == Labels::kText) label = r.label ? "'" + *r.label + "'" : "NULL";
+    values += fmt::format("{}('{}', {}[{}]::FLOAT[]{})", values.empty() ? "" : ", ", r.path,
+                          label.empty() ? "" : label + ", ", vector, "");
+  }
+  const std::string columns = labels == Labels::kNone ? "filepath, embedding"
+                                                      : "filepath, label, embedding";
+  const std::string label_cast = labels == Labels::kInteger ? "label::INTEGER AS label, "
+                                 : labels == Labels::kText  ? "label::VARCHAR AS label, "
+                                                            : "";
+  std::string kv;
+  if (!encoder.empty()) {
+    std::string escaped;
+    for (char c : encoder)
+      escaped += c == '\'' ? std::string("''") : std::string(1, c);
+    kv = ", KV_METADATA {'deft.encoder': '" + escaped + "'}";
+  }
+  table::Database db;
+  testing::sql_exec(db, fmt::format("COPY (SELECT filepath, {}embedding FROM (VALUES {}) t({})) "
+                                    "TO {} (FORMAT parquet{})",
+                                    label_cast, values, columns, quoted(path), kv));
+}
+
+// ---- the reference miner ----
+
+double distance(const std::string& metric, const std::vector<float>& a, const std::vector<float>& b) {
+  double dot = 0, na = 0, nb = 0, l2 = 0, l1 = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double x = a[i], y = b[i];
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+    l2 += (x - y) * (x - y);
+    l1 += std::abs(x - y);
+  }
+  if (metric == "cosine") return 1 - dot / std::sqrt(na * nb);
+  if (metric == "euclidean") return std::sqrt(l2);
+  return l1;
+}
+
+struct ExpectedPair {
+  size_t target, pool;
+  int rank;
+  double distance;
+  std::string dropped_by;  // "" kept
+};
+
+struct Expected {
+  std::vector<ExpectedPair> pairs;
+  // Mined rows in order: pool row, best pair index, hits.
+  std::vector<std::tuple<size_t, size_t, int>> mined;
+};
+
+Expected reference_mine(const std::vector<Row>& targets, const std::vector<Row>& pool,
+                        const std::string& metric, size_t topn, const std::string& label_mode,
+                        double threshold) {
+  Expected e;
+  for (size_t t = 0; t < targets.size(); ++t) {
+    std::vector<std::pair<double, size_t>> all;
+    for (size_t p = 0; p < pool.size(); ++p) {
+      if (label_mode == "within" &&
+          (!targets[t].label || !pool[p].label || *targets[t].label != *pool[p].label)) {
+        continue;
+      }
+      all.emplace_back(distance(metric, targets[t].v, pool[p].v), p);
+    }
+    std::sort(all.begin(), all.end());  // by distance, then by pool row
+    for (size_t j = 0; j < std::min(topn, all.size()); ++j) {
+      ExpectedPair pair{t, all[j].second, static_cast<int>(j + 1), all[j].first, ""};
+      const auto& tl = targets[t].label;
+      const auto& pl = pool[pair.pool].label;
+      if (label_mode == "after" && (!tl || !pl || *tl != *pl)) {
+        pair.dropped_by = "label";
+      } else if (threshold >= 0 && pair.distance > threshold) {
+        pair.dropped_by = "threshold";
+      }
+      e.pairs.push_back(pair);
+    }
+  }
+  std::map<size_t, size_t> where;
+  for (size_t i = 0; i < e.pairs.size(); ++i) {
+    const ExpectedPair& p = e.pairs[i];
+    if (!p.dropped_by.empty()) continue;
+    auto [it, fresh] = where.try_emplace(p.pool, e.mined.size());
+    if (fresh) {
+      e.mined.emplace_back(p.pool, i, 1);
+      continue;
+    }
+    auto& [row, best, hits] = e.mined[it->second];
+    ++hits;
+    if (p.distance < e.pairs[best].distance) best = i;
+  }
+  return e;
+}
+
+// ---- data ----
+
+// Clustered vectors with exact duplicates in the pool and targets equal to pool rows (ties);
+// labels 0–2 with a few NULLs.
+std::pair<std::vector<Row>, std::vector<Row>> make_data(size_t pool_rows, size_t target_rows,
+                                                        size_t dim, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<std::vector<float>> centres(4, std::vector<float>(dim));
+  for (auto& c : centres) {
+    for (float& x : c)
+      x = 2 * normal(rng);
+  }
+  const auto vector = [&] {
+    const auto& c = centres[rng() % centres.size()];
+    std::vector<float> v(dim);
+    for (size_t i = 0; i < dim; ++i)
+      v[i] = c[i] + normal(rng);
+    return v;
+  };
+  const auto label = [&](size_t i) -> std::optional<std::string> {
+    if (i % 23 == 5) return std::nullopt;
+    return std::to_string(rng() % 3);
+  };
+  std::vector<Row> pool, targets;
+  for (size_t i = 0; i < pool_rows; ++i) {
+    Row r{fmt::format("pool/p{:04}.jpg", i), label(i), vector()};
+    if (i % 7 == 6) r.v = pool[rng() % i].v;  // an exact duplicate of an earlier row
+    pool.push_back(r);
+  }
+  for (size_t i = 0; i < target_rows; ++i) {
+    Row r{fmt::format("targets/t{:03}.jpg", i), label(i + 1), vector()};
+    if (i % 3 == 0) r.v = pool[rng() % pool_rows].v;
+    targets.push_back(r);
+  }
+  return {targets, pool};
+}
+
+std::string real(double x) { return fmt::format("{:.9f}", x); }
+
+void expect_outputs(const fs::path& out, const Expected& e, const std::vector<Row>& targets,
+                    const std::vector<Row>& pool) {
+  table::Database db;
+  const auto pairs = sql_rows(db, "SELECT target_row, pool_row, rank, distance, kept, "
+                                  "coalesce(dropped_by, '') FROM " +
+                                      quoted(fs::path(out.string() + ".pairs.parquet")));
+  ASSERT_EQ(pairs.size(), e.pairs.size());
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const ExpectedPair& p = e.pairs[i];
+    SCOPED_TRACE(fmt::format("pair {} (target {}, rank {})", i, p.target, p.rank));
+    EXPECT_EQ(pairs[i][0], std::to_string(p.target));
+    EXPECT_EQ(pairs[i][1], std::to_string(p.pool));
+    EXPECT_EQ(pairs[i][2], std::to_string(p.rank));
+    EXPECT_NEAR(std::stod(pairs[i][3]), p.distance, kDistanceTolerance);
+    EXPECT_EQ(pairs[i][4], p.dropped_by.empty() ? "true" : "false");
+    EXPECT_EQ(pairs[i][5], p.dropped_by);
+  }
+  const auto mined = sql_rows(db, "SELECT filepath, target_filepath, distance, rank, target_hits "
+                                  "FROM " +
+                                      quoted(out));
+  ASSERT_EQ(mined.size(), e.mined.size());
+  for (size_t i = 0; i < mined.size(); ++i) {
+    const auto& [row, best, hits] = e.mined[i];
+    SCOPED_TRACE(fmt::format("mined row {}", i));
+    EXPECT_EQ(mined[i][0], pool[row].path);
+    EXPECT_EQ(mined[i][1], targets[e.pairs[best].target].path);
+    EXPECT_NEAR(std::stod(mined[i][2]), e.pairs[best].distance, kDistanceTolerance);
+    EXPECT_EQ(mined[i][3], std::to_string(e.pairs[best].rank));
+    EXPECT_EQ(mined[i][4], std::to_string(hits));
+  }
+}
+
+std::string summary_value(const fs::path& folder, const std::string& key) {
+  const std::string text = testing::read_text_file(folder / "mining_summary.txt");
+  const auto at = text.find("\n" + key + ": ");
+  const size_t start = at == std::string::npos ? (text.rfind(key + ": ", 0) == 0 ? 0 : text.npos)
+                                               : at + 1;
+  if (start == std::string::npos) return "(no " + key + ")";
+  const size_t value = start + key.size() + 2;
+  return text.substr(value, text.find('\n', value) - value);
+}
+
+// ---- tests ----
+
+struct Case {
+  std::string metric, label_mode;  // label_mode "" = no filter
+  // < 0: no threshold; else the threshold falls between this quantile of the pair distances
+  // and the next distinct distance (never on a distance: float noise would decide it).
+  double threshold_quantile;
+};
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.metric << " " << (c.label_mode.empty() ? "no filter" : c.label_mode) << " "
+      << c.threshold_quantile;
+}
+
+double threshold_between(const std::vector<ExpectedPair>& pairs, double quantile) {
+  std::vector<double> d;
+  for (const ExpectedPair& p : pairs)
+    d.push_back(p.distance);
+  std::sort(d.begin(), d.end());
+  size_t i = static_cast<size_t>(quantile * static_cast<double>(d.size()));
+  while (i + 2 < d.size() && d[i + 1] - d[i] < 1e-4)
+    ++i;
+  EXPECT_GE(d[i + 1] - d[i], 1e-4) << "no gap to put the threshold in";
+  return (d[i] + d[i + 1]) / 2;
+}
+
+class MineAgainstBruteForce : public ::testing::TestWithParam<Case> {};
+
+TEST_P(MineAgainstBruteForce, PairsAndMinedRowsEqualTheReferenceAlsoInTinyBlocks) {
+  const Case c = GetParam();
+  ScratchDir dir;
+  const auto [targets, pool] = make_data(700, 30, 8, 17);
+  write_table(dir / "targets.parquet", targets, Labels::kInteger, fingerprint("SigLIP", 8));
+  write_table(dir / "pool.parquet", pool, Labels::kInteger, fingerprint("SigLIP", 8));
+  const double threshold =
+      c.threshold_quantile < 0
+          ? -1
+          : threshold_between(reference_mine(targets, pool, c.metric, 5, "", -1).pairs,
+                              c.threshold_quantile);
+  const Expected e = reference_mine(targets, pool, c.metric, 5, c.label_mode, threshold);
+  // The data has ties inside the top-n.
+  size_t ties = 0;
+  for (size_t i = 1; i < e.pairs.size(); ++i) {
+    ties += e.pairs[i].target == e.pairs[i - 1].target &&
+            e.pairs[i].distance == e.pairs[i - 1].distance;
+  }
+  EXPECT_GT(ties, 0U);
+  // The filters really drop pairs here (and keep some).
+  const auto dropped = [&](const char* why) {
+    return std::count_if(e.pairs.begin(), e.pairs.end(),
+                         [&](const ExpectedPair& p) { return p.dropped_by == why; });
+  };
+  if (c.label_mode == "after") EXPECT_GT(dropped("label"), 0);
+  if (threshold >= 0) EXPECT_GT(dropped("threshold"), 0);
+  EXPECT_GT(e.mined.size(), 0U);
+
+  for (const char* budget : {"1024", "0.01"}) {  // 0.01 MiB: blocks of 163 rows
+    SCOPED_TRACE(fmt::format("memory_budget_mb={}", budget));
+    const fs::path out = dir / fmt::format("mined_{}.parquet", budget);
+    std::vector<std::string> args = {"mine",
+                                     "source_parquet=" + (dir / "pool.parquet").string(),
+                                     "target_parquet=" + (dir / "targets.parquet").string(),
+                                     "output_parquet=" + out.string(),
+                                     "topn=5",
+                                     "knn_metric=" + c.metric,
+                                     fmt::format("distance_threshold={:.17g}", threshold),
+                                     std::string("memory_budget_mb=") + budget};
+    if (!c.label_mode.empty()) {
+      args.push_back("filter_by_label=true");
+      args.push_back("label_mode=" + c.label_mode);
+    }
+    const auto r = deft(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    expect_outputs(out, e, targets, pool);
+    EXPECT_EQ(summary_value(dir.path(), "pool_size"), "700");
+    EXPECT_EQ(summary_value(dir.path(), "queries"), "30");
+    EXPECT_EQ(summary_value(dir.path(), "neighbours"), std::to_string(e.pairs.size()));
+    EXPECT_EQ(summary_value(dir.path(), "unique_mined"), std::to_string(e.mined.size()));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Metrics, MineAgainstBruteForce,
+    ::testing::Values(Case{"cosine", "", -1}, Case{"euclidean", "", -1},
+                      Case{"manhattan", "", -1}, Case{"cosine", "after", -1},
+                      Case{"euclidean", "within", -1}, Case{"manhattan", "after", 0.6},
+                      Case{"cosine", "", 0.5}),
+    [](const auto& p) {
+      return p.param.metric + "_" + (p.param.label_mode.empty() ? "nofilter" : p.param.label_mode) +
+             (p.param.threshold_quantile >= 0 ? "_threshold" : "");
+    });
+
+// Two targets, six pool images on a line (euclidean): every count can be checked by hand.
+//   t0 (0,0) a    t1 (10,0) b
+//   p0 (1,0) a  p1 (0,2) b  p2 (9,0) b  p3 (10,3) a  p4 (1,0) a  p5 (5,0) b
+// Top 4 of t0: p0 1, p4 1 (tie: p0 first), p1 2, p5 5.  Top 4 of t1: p2 1, p3 3, p5 5, p0 9.
+class MineByHand : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    targets_ = {{"t0.jpg", "a", {0, 0}}, {"t1.jpg", "b", {10, 0}}};
+    pool_ = {{"p0.jpg", "a", {1, 0}},  {"p1.jpg", "b", {0, 2}}, {"p2.jpg", "b", {9, 0}},
+             {"p3.jpg", "a", {10, 3}}, {"p4.jpg", "a", {1, 0}}, {"p5.jpg", "b", {5, 0}}};
+    write_table(dir_ / "t.parquet", targets_, Labels::kText, "");
+    write_table(dir_ / "p.parquet", pool_, Labels::kText, "");
+  }
+  testing::ProcessResult mine(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"mine", "source_parquet=" + (dir_ / "p.parquet").string(),
+                                     "target_parquet=" + (dir_ / "t.parquet").string(),
+                                     "output_parquet=" + (dir_ / "m.parquet").string(),
+                                     "knn_metric=euclidean"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return deft(args);
+  }
+  std::vector<std::vector<std::string>> mined() {
+    table::Database db;
+    return sql_rows(db, "SELECT filepath, target_filepath, distance, rank, target_hits, label "
+                        "FROM " +
+                            quoted(dir_ / "m.parquet"));
+  }
+  std::string summary(const std::string& key) { return summary_value(dir_.path(), key); }
+
+  ScratchDir dir_;
+  std::vector<Row> targets_, pool_;
+};
+
+TEST_F(MineByHand, ThresholdDropsAndDuplicatesAreCounted) {
+  const auto r = mine({"topn=4", "distance_threshold=6"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // t1's p0 (9) is over 6; p5 is hit by both targets (5 and 5: the first target keeps it).
+  EXPECT_EQ(mined(), (std::vector<std::vector<std::string>>{
+                         {"p0.jpg", "t0.jpg", "1.0", "1", "1", "a"},
+                         {"p4.jpg", "t0.jpg", "1.0", "2", "1", "a"},
+                         {"p1.jpg", "t0.jpg", "2.0", "3", "1", "b"},
+                         {"p5.jpg", "t0.jpg", "5.0", "4", "2", "b"},
+                         {"p2.jpg", "t1.jpg", "1.0", "1", "1", "b"},
+                         {"p3.jpg", "t1.jpg", "3.0", "2", "1", "a"}}));
+  EXPECT_EQ(summary("neighbours"), "8");
+  EXPECT_EQ(summary("dropped_by_threshold"), "1");
+  EXPECT_EQ(summary("dropped_by_label"), "0");
+  EXPECT_EQ(summary("duplicates_removed"), "1");
+  EXPECT_EQ(summary("unique_mined"), "6");
+  EXPECT_EQ(summary("label_filter"), "off");
+  EXPECT_EQ(summary("distance_threshold"), "6");
+  EXPECT_THAT(summary("encoder_check"), HasSubstr("not checked"));
+  EXPECT_THAT(r.err, HasSubstr("no encoder fingerprint"));
+}
+
+TEST_F(MineByHand, LabelFilterAfterTopNDropsCrossLabelPairs) {
+  const auto r = mine({"topn=4", "filter_by_label=true"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // t0 (a) keeps p0, p4; drops p1, p5. t1 (b) keeps p2, p5; drops p3, p0.
+  EXPECT_EQ(mined(), (std::vector<std::vector<std::string>>{
+                         {"p0.jpg", "t0.jpg", "1.0", "1", "1", "a"},
+                         {"p4.jpg", "t0.jpg", "1.0", "2", "1", "a"},
+                         {"p2.jpg", "t1.jpg", "1.0", "1", "1", "b"},
+                         {"p5.jpg", "t1.jpg", "5.0", "3", "1", "b"}}));
+  EXPECT_EQ(summary("neighbours"), "8");
+  EXPECT_EQ(summary("dropped_by_label"), "4");
+  EXPECT_EQ(summary("duplicates_removed"), "0");
+  EXPECT_EQ(summary("unique_mined"), "4");
+  EXPECT_THAT(summary("label_filter"), HasSubstr("on (after top-n"));
+}
+
+TEST_F(MineByHand, LabelFilterWithinLabelSearchesOnlyThatLabel) {
+  const auto r = mine({"topn=2", "filter_by_label=true", "label_mode=within"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(mined(), (std::vector<std::vector<std::string>>{
+                         {"p0.jpg", "t0.jpg", "1.0", "1", "1", "a"},
+                         {"p4.jpg", "t0.jpg", "1.0", "2", "1", "a"},
+                         {"p2.jpg", "t1.jpg", "1.0", "1", "1", "b"},
+                         {"p5.jpg", "t1.jpg", "5.0", "2", "1", "b"}}));
+  EXPECT_EQ(summary("dropped_by_label"), "0");
+}
+
+TEST_F(MineByHand, ProvenanceOffWritesTheReferencesSingleColumn) {
+  const auto r = mine({"topn=1", "provenance=false"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  table::Database db;
+  EXPECT_EQ(sql_rows(db, "SELECT * FROM " + quoted(dir_ / "m.parquet")),
+            (std::vector<std::vector<std::string>>{{"p0.jpg"}, {"p2.jpg"}}));
+}
+
+TEST_F(MineByHand, MoreNeighboursAskedThanThePoolHasIsNotAnError) {
+  const auto r = mine({"topn=50"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(summary("neighbours"), "12");  // 2 targets × the 6 pool images
+  EXPECT_EQ(summary("unique_mined"), "6");
+}
+
+// ---- the checks ----
+
+struct Files {
+  ScratchDir dir;
+  fs::path targets = dir / "t.parquet", pool = dir / "p.parquet", out = dir / "m.parquet";
+  testing::ProcessResult mine(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> args = {"mine", "source_parquet=" + pool.string(),
+                                     "target_parquet=" + targets.string(),
+                                     "output_parquet=" + out.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return deft(args);
+  }
+  void expect_nothing_written() const {
+    EXPECT_FALSE(fs::exists(out));
+    EXPECT_FALSE(fs::exists(dir / "m.parquet.pairs.parquet"));
+    EXPECT_FALSE(fs::exists(dir / "mining_summary.txt"));
+  }
+};
+
+std::vector<Row> rows(const char* prefix, size_t n, size_t dim, const char* label = "1") {
+  std::vector<Row> out;
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<float> v(dim, 0.5f);
+    v[i % dim] = 1.f + static_cast<float>(i);
+    out.push_back({fmt::format("{}{}.jpg", prefix, i), label, v});
+  }
+  return out;
+}
+
+TEST(MineChecks, DifferentEncodersAreRefusedUnlessAllowed) {
+  Files f;
+  write_table(f.targets, rows("t", 3, 4), Labels::kNone, fingerprint("SigLIP", 4));
+  write_table(f.pool, rows("p", 5, 4), Labels::kNone, fingerprint("CLIP", 4));
+  auto r = f.mine();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("were embedded by different encoders"));
+  EXPECT_THAT(r.err, HasSubstr("SigLIP google/siglip-base-patch16-224"));
+  EXPECT_THAT(r.err, HasSubstr("CLIP openai/clip-vit-base"));
+  EXPECT_THAT(r.err, HasSubstr("allow_encoder_mismatch=true"));
+  f.expect_nothing_written();
+
+  r = f.mine({"allow_encoder_mismatch=true"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("mining across different encoders"));
+  EXPECT_THAT(summary_value(f.dir.path(), "encoder_check"), HasSubstr("MISMATCH, allowed"));
+}
+
+TEST(MineChecks, DifferentDimensionsAreRefused) {
+  Files f;
+  write_table(f.targets, rows("t", 3, 4), Labels::kNone, "");
+  write_table(f.pool, rows("p", 5, 6), Labels::kNone, "");
+  const auto r = f.mine();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("have 4 dimensions but the pool's"));
+  EXPECT_THAT(r.err, HasSubstr("have 6"));
+  f.expect_nothing_written();
+}
+
+TEST(MineChecks, NanVectorsAreRefusedNamingTheirRows) {
+  Files f;
+  auto pool = rows("p", 8, 4);
+  pool[2].v[1] = std::nanf("");
+  pool[6].v[0] = std::nanf("");
+  write_table(f.targets, rows("t", 3, 4), Labels::kNone, "");
+  write_table(f.pool, pool, Labels::kNone, "");
+  const auto r = f.mine();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("NaN or infinite values at rows 2, 6"));
+  EXPECT_THAT(r.err, HasSubstr(f.pool.string()));
+  f.expect_nothing_written();
+}
+
+TEST(MineChecks, AMissingLabelColumnIsLoudAndStrictMakesItAnError) {
+  Files f;
+  write_table(f.targets, rows("t", 3, 4), Labels::kInteger, "");
+  write_table(f.pool, rows("p", 5, 4), Labels::kNone, "");
+  auto r = f.mine({"filter_by_label=true"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("has no 'label' column"));
+  EXPECT_THAT(r.err, HasSubstr("WITHOUT the label filter"));
+  EXPECT_THAT(summary_value(f.dir.path(), "label_filter"),
+              HasSubstr("REQUESTED BUT NOT APPLIED"));
+
+  fs::remove(f.out);
+  fs::remove(f.dir / "m.parquet.pairs.parquet");
+  fs::remove(f.dir / "mining_summary.txt");
+  r = f.mine({"filter_by_label=true", "strict=true"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("has no 'label' column"));
+  f.expect_nothing_written();
+}
+
+TEST(MineChecks, IntegerAndTextLabelsAreNotCompared) {
+  Files f;
+  write_table(f.targets, rows("t", 3, 4), Labels::kInteger, "");
+  write_table(f.pool, rows("p", 5, 4), Labels::kText, "");
+  const auto r = f.mine({"filter_by_label=true"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("are integer (INTEGER)"));
+  EXPECT_THAT(r.err, HasSubstr("are text (VARCHAR)"));
+  f.expect_nothing_written();
+  // Without the filter the label is only carried along: no error.
+  EXPECT_EQ(f.mine().exit_code, 0);
+}
+
+}  // namespace
+}  // namespace deft
