@@ -1,6 +1,7 @@
 #include "index/exact_search.h"
 
 #include <algorithm>
+#include <mutex>
 
 #include <faiss/MetricType.h>
 #include <faiss/utils/distances.h>
@@ -10,6 +11,17 @@
 
 namespace deft::index {
 
+namespace {
+
+// FAISS's BLAS path multiplies the targets by 1,024 pool rows at a time by default; 8,192 rows
+// per product halved the time of a 1k × 1M × 768 search on these 2-core machines (DESIGN.md).
+void tune_faiss_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { faiss::distance_compute_blas_database_bs = 8192; });
+}
+
+}  // namespace
+
 ExactSearch::ExactSearch(Metric metric, size_t dim, std::vector<float> targets, size_t topn)
     : metric_(metric),
       dim_(dim),
@@ -18,6 +30,7 @@ ExactSearch::ExactSearch(Metric metric, size_t dim, std::vector<float> targets, 
       topn_(topn),
       best_(targets_count_) {
   DEFT_ASSERT(dim > 0 && targets_.size() % dim == 0, "targets are whole vectors");
+  tune_faiss_once();
   if (metric_ == Metric::kCosine) {
     DEFT_ASSERT(normalize_rows(targets_.data(), targets_count_, dim_) == targets_count_,
                 "targets that cannot be normalised are rejected before the search");

@@ -1,0 +1,223 @@
+// deft_mine_bench: `deft mine` (exact, cosine) against a direct FAISS IndexFlatIP search of the
+// same vectors, in the same run. Prints JSON rows: seconds, the ratio deft / FAISS, peak RSS,
+// and how many of FAISS's neighbours deft returned too.
+//
+//   deft_mine_bench --deft build/deft --work /tmp/deft-bench/mine [--targets 1000]
+//       [--pool 1000000] [--dim 768] [--topn 5] [--budget-mb 1024] [--no-peer]
+//
+// The vectors: unit-length, around 64 random centres, from a fixed seed; written once as
+// targets/pool embedding parquets (kept in --work for the next run). The peer gets the same
+// floats in memory (normalised again, as FAISS users do) and is timed from IndexFlatIP::add to
+// the end of search; `deft mine` is timed as a process, parquet reading and outputs included.
+// Both see FAISS's BLAS block of 8192 database rows (deft sets it; the peer is given it too).
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <faiss/IndexFlat.h>
+#include <faiss/utils/distances.h>
+#include <fmt/format.h>
+
+#include "table/duckdb_handles.h"
+#include "table/embedding_table.h"
+#include "table/table_reader.h"
+
+namespace fs = std::filesystem;
+using namespace deft;
+
+namespace {
+
+// Row `i` of a set: the same floats every time.
+void make_vector(uint64_t seed, uint64_t i, size_t dim, const std::vector<float>& centres,
+                 float* out) {
+  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + i);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  const float* c = &centres[(rng() % (centres.size() / dim)) * dim];
+  double norm = 0;
+  for (size_t j = 0; j < dim; ++j) {
+    out[j] = c[j] + 0.5f * normal(rng);
+    norm += static_cast<double>(out[j]) * out[j];
+  }
+  const auto scale = static_cast<float>(1.0 / std::sqrt(norm));
+  for (size_t j = 0; j < dim; ++j)
+    out[j] *= scale;
+}
+
+std::vector<float> centres_for(size_t dim) {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<float> c(64 * dim);
+  for (float& x : c)
+    x = normal(rng);
+  return c;
+}
+
+void write_set(const fs::path& path, uint64_t seed, uint64_t rows, size_t dim,
+               const std::vector<float>& centres) {
+  if (fs::exists(path)) return;
+  table::Database db;
+  const fs::path names = path.string() + ".names.parquet";
+  {
+    table::Connection con(db);
+    con.execute(fmt::format("COPY (SELECT 'img/' || i || '.jpg' AS filepath FROM range({}) t(i)) "
+                            "TO '{}' (FORMAT parquet)",
+                            rows, names.string()),
+                "names", ErrorKind::kRun);
+  }
+  table::TableReader reader(db, names);
+  table::EmbeddingTableWriter writer(db, reader, path, dim);
+  std::vector<idx_t> index;
+  std::vector<float> vectors;
+  uint64_t row = 0;
+  while (table::DataChunk chunk = reader.next_chunk()) {
+    const idx_t n = duckdb_data_chunk_get_size(chunk.get());
+    index.resize(n);
+    vectors.resize(n * dim);
+    for (idx_t r = 0; r < n; ++r, ++row) {
+      index[r] = r;
+      make_vector(seed, row, dim, centres, &vectors[r * dim]);
+    }
+    writer.append(chunk, index, vectors);
+  }
+  writer.commit();
+  fs::remove(names);
+}
+
+struct Run {
+  double seconds;
+  double peak_rss_mib;
+  int status;
+};
+
+Run run_process(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const std::string& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
+  return {std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+          static_cast<double>(usage.ru_maxrss) / 1024.0, status};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string deft = "build/deft";
+  fs::path work = "/tmp/deft-bench/mine";
+  uint64_t targets = 1000, pool = 1000000;
+  size_t dim = 768, topn = 5;
+  double budget_mb = 1024;
+  bool peer = true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
+    if (a == "--deft") deft = next();
+    else if (a == "--work") work = next();
+    else if (a == "--targets") targets = std::stoull(next());
+    else if (a == "--pool") pool = std::stoull(next());
+    else if (a == "--dim") dim = std::stoul(next());
+    else if (a == "--topn") topn = std::stoul(next());
+    else if (a == "--budget-mb") budget_mb = std::stod(next());
+    else if (a == "--no-peer") peer = false;
+    else {
+      std::cerr << "unknown argument " << a << "\n";
+      return 2;
+    }
+  }
+  fs::create_directories(work);
+  const auto centres = centres_for(dim);
+  const fs::path target_file = work / fmt::format("targets_{}x{}.parquet", targets, dim);
+  const fs::path pool_file = work / fmt::format("pool_{}x{}.parquet", pool, dim);
+  write_set(target_file, 1, targets, dim, centres);
+  write_set(pool_file, 2, pool, dim, centres);
+
+  const std::string what = fmt::format("{} targets x {} pool x {} dims, cosine, top {}", targets,
+                                       pool, dim, topn);
+  double peer_seconds = 0;
+  std::vector<int64_t> peer_labels;
+  if (peer) {
+    std::vector<float> t(targets * dim), p(pool * dim);
+    for (uint64_t i = 0; i < targets; ++i)
+      make_vector(1, i, dim, centres, &t[i * dim]);
+    for (uint64_t i = 0; i < pool; ++i)
+      make_vector(2, i, dim, centres, &p[i * dim]);
+    faiss::distance_compute_blas_database_bs = 8192;
+    const auto start = std::chrono::steady_clock::now();
+    faiss::fvec_renorm_L2(dim, targets, t.data());
+    faiss::fvec_renorm_L2(dim, pool, p.data());
+    faiss::IndexFlatIP index(static_cast<faiss::Index::idx_t>(dim));
+    index.add(static_cast<faiss::Index::idx_t>(pool), p.data());
+    std::vector<float> distances(targets * topn);
+    peer_labels.resize(targets * topn);
+    index.search(static_cast<faiss::Index::idx_t>(targets), t.data(), static_cast<faiss::Index::idx_t>(topn),
+                 distances.data(), peer_labels.data());
+    peer_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    std::cout << fmt::format(
+        "{{\"what\": \"{}\", \"impl\": \"faiss IndexFlatIP (in memory)\", \"seconds\": {:.3f}, "
+        "\"peak_rss_mib\": {:.1f}}}\n",
+        what, peer_seconds, static_cast<double>(usage.ru_maxrss) / 1024.0);
+  }
+
+  const fs::path out = work / "mined.parquet";
+  const Run r = run_process({deft, "mine", "source_parquet=" + pool_file.string(),
+                             "target_parquet=" + target_file.string(),
+                             "output_parquet=" + out.string(), fmt::format("topn={}", topn),
+                             fmt::format("memory_budget_mb={}", budget_mb), "--quiet"});
+  if (r.status != 0) {
+    std::cerr << "deft mine failed\n";
+    return 1;
+  }
+  std::string agreement;
+  if (peer) {
+    // deft's pairs: how many of FAISS's (target, neighbour) pairs it has too.
+    table::Database db;
+    table::Connection con(db);
+    table::Result result = con.query(
+        fmt::format("SELECT target_row, pool_row FROM '{}.pairs.parquet'", out.string()), "pairs",
+        ErrorKind::kRun);
+    std::vector<std::vector<int64_t>> deft_hits(targets);
+    while (table::DataChunk chunk = result.fetch_chunk()) {
+      const idx_t n = duckdb_data_chunk_get_size(chunk.get());
+      const auto* t = static_cast<const int64_t*>(
+          duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk.get(), 0)));
+      const auto* p = static_cast<const int64_t*>(
+          duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk.get(), 1)));
+      for (idx_t i = 0; i < n; ++i)
+        deft_hits[static_cast<size_t>(t[i])].push_back(p[i]);
+    }
+    size_t same = 0;
+    for (uint64_t q = 0; q < targets; ++q) {
+      for (size_t j = 0; j < topn; ++j) {
+        const auto& h = deft_hits[q];
+        same += std::find(h.begin(), h.end(), peer_labels[q * topn + j]) != h.end();
+      }
+    }
+    agreement = fmt::format(", \"same_neighbours\": {:.5f}, \"vs_faiss\": {:.3f}",
+                            static_cast<double>(same) / static_cast<double>(targets * topn),
+                            r.seconds / peer_seconds);
+  }
+  std::cout << fmt::format(
+      "{{\"what\": \"{}\", \"impl\": \"deft mine (parquet in, outputs written)\", \"seconds\": "
+      "{:.3f}, \"peak_rss_mib\": {:.1f}, \"memory_budget_mb\": {}{}}}\n",
+      what, r.seconds, r.peak_rss_mib, budget_mb, agreement);
+  return 0;
+}
