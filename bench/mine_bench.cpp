@@ -9,7 +9,8 @@
 // targets/pool embedding parquets (kept in --work for the next run). The peer gets the same
 // floats in memory (normalised again, as FAISS users do) and is timed from IndexFlatIP::add to
 // the end of search; `deft mine` is timed as a process, parquet reading and outputs included.
-// Both see FAISS's BLAS block of 8192 database rows (deft sets it; the peer is given it too).
+// Both see FAISS's BLAS block of 8192 database rows and passive OpenMP waits (deft sets both
+// for itself; the peer is given them too).
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -119,6 +120,12 @@ Run run_process(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The peer gets what `deft mine` gives itself: passive OpenMP waits (src/cli/main.cpp). The
+  // deft child inherits the setting.
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    ::execv("/proc/self/exe", argv);
+  }
   std::string deft = "build/deft";
   fs::path work = "/tmp/deft-bench/mine";
   uint64_t targets = 1000, pool = 1000000;

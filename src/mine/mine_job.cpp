@@ -224,10 +224,10 @@ class Searches {
     }
   }
 
-  void add_block(std::vector<float>& vectors, size_t rows, size_t dim, uint64_t first_row,
+  void add_block(float* vectors, size_t rows, size_t dim, uint64_t first_row,
                  const std::vector<std::optional<std::string>>& labels) {
     if (!within_) {
-      all_->add_block(vectors.data(), rows);
+      all_->add_block(vectors, rows);
       return;
     }
     for (auto& [label, g] : groups_) {
@@ -236,8 +236,7 @@ class Searches {
       for (size_t r = 0; r < rows; ++r) {
         if (!labels[r] || *labels[r] != label) continue;
         pool_rows.push_back(first_row + r);
-        subset.insert(subset.end(), vectors.begin() + static_cast<std::ptrdiff_t>(r * dim),
-                      vectors.begin() + static_cast<std::ptrdiff_t>((r + 1) * dim));
+        subset.insert(subset.end(), vectors + r * dim, vectors + (r + 1) * dim);
       }
       g.search->add_rows(subset.data(), pool_rows.data(), pool_rows.size());
     }
@@ -332,6 +331,7 @@ MineReport run_mine_job(const MineJob& job) {
   }
 
   // The pool, block by block.
+  const uint64_t pool_rows = std::max<uint64_t>(pool_reader.count_rows(), 1);
   std::unique_ptr<Searches> searches;
   if (report.queries > 0) searches = std::make_unique<Searches>(job, targets, within);
   std::unordered_map<uint64_t, PoolRowInfo> seen;  // rows that made someone's best, so far
@@ -339,7 +339,8 @@ MineReport run_mine_job(const MineJob& job) {
   const std::string where = fmt::format("'{}' column '{}'", job.source.string(), job.source_column);
   size_t dim = 0;
   size_t block_rows = 0;
-  std::vector<float> block;
+  std::vector<float> block;          // block_rows vectors, allocated once
+  std::vector<float> chunk_vectors;  // one input chunk's, reused
   std::vector<std::string> block_paths;
   std::vector<std::optional<std::string>> block_labels;
   uint64_t block_first = 0;
@@ -350,7 +351,7 @@ MineReport run_mine_job(const MineJob& job) {
     require_usable_vectors(block.data(), rows, dim, block_first, job.source, job.source_column,
                            job.metric);
     if (searches) {
-      searches->add_block(block, rows, dim, block_first, block_labels);
+      searches->add_block(block.data(), rows, dim, block_first, block_labels);
       // Remember what the outputs need of this block's rows that are now among the best.
       for (const auto& hits : searches->results()) {
         for (const index::Neighbor& n : hits) {
@@ -371,7 +372,6 @@ MineReport run_mine_job(const MineJob& job) {
       }
     }
     block_first += rows;
-    block.clear();
     block_paths.clear();
     block_labels.clear();
   };
@@ -380,8 +380,10 @@ MineReport run_mine_job(const MineJob& job) {
     const idx_t n = duckdb_data_chunk_get_size(chunk.get());
     const uint64_t first = pool_reader.rows_read() - n;
     const size_t had_dim = dim;
+    chunk_vectors.clear();
     table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), vector_column),
-                             pool_reader.column_type(vector_column), n, first, where, dim, block);
+                             pool_reader.column_type(vector_column), n, first, where, dim,
+                             chunk_vectors);
     if (had_dim == 0 && dim != 0) {
       if (report.queries > 0 && dim != targets.dim) {
         throw Error(ErrorKind::kInput,
@@ -395,23 +397,18 @@ MineReport run_mine_job(const MineJob& job) {
       // Half the budget for the block's vectors; the rest for copies, results and DuckDB.
       block_rows = std::max<size_t>(
           1, static_cast<size_t>(budget / 2 / (static_cast<double>(dim) * sizeof(float))));
+      block_rows = std::min<uint64_t>(block_rows, pool_rows);  // small pools: small blocks
+      block.resize(block_rows * dim);
     }
     duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), pool_reader.filepath_column());
     for (idx_t i = 0; i < n; ++i) {
+      std::copy_n(chunk_vectors.data() + i * dim, dim, block.data() + block_paths.size() * dim);
       block_paths.emplace_back(table::is_valid(paths, i) ? table::string_at(paths, i) : "");
       block_labels.push_back(pool_label_kind
                                  ? label_at(duckdb_data_chunk_get_vector(chunk.get(), *pool_label),
                                             pool_reader.column_type(*pool_label), i)
                                  : std::nullopt);
-      // A block may end inside a chunk: hand over the rows so far, keep the rest.
-      if (block_paths.size() == block_rows) {
-        const size_t keep_from = block_rows * dim;
-        std::vector<float> rest(block.begin() + static_cast<std::ptrdiff_t>(keep_from),
-                                block.end());
-        block.resize(keep_from);
-        flush();
-        block = std::move(rest);
-      }
+      if (block_paths.size() == block_rows) flush();  // blocks may end inside a chunk
     }
   }
   flush();
