@@ -11,10 +11,6 @@
 // the end of search; `deft mine` is timed as a process, parquet reading and outputs included.
 // Both see FAISS's BLAS block of 8192 database rows and passive OpenMP waits (deft sets both
 // for itself; the peer is given them too).
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -27,6 +23,9 @@
 #include <faiss/IndexFlat.h>
 #include <faiss/utils/distances.h>
 #include <fmt/format.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "table/duckdb_handles.h"
 #include "table/embedding_table.h"
@@ -135,14 +134,22 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
-    if (a == "--deft") deft = next();
-    else if (a == "--work") work = next();
-    else if (a == "--targets") targets = std::stoull(next());
-    else if (a == "--pool") pool = std::stoull(next());
-    else if (a == "--dim") dim = std::stoul(next());
-    else if (a == "--topn") topn = std::stoul(next());
-    else if (a == "--budget-mb") budget_mb = std::stod(next());
-    else if (a == "--no-peer") peer = false;
+    if (a == "--deft")
+      deft = next();
+    else if (a == "--work")
+      work = next();
+    else if (a == "--targets")
+      targets = std::stoull(next());
+    else if (a == "--pool")
+      pool = std::stoull(next());
+    else if (a == "--dim")
+      dim = std::stoul(next());
+    else if (a == "--topn")
+      topn = std::stoul(next());
+    else if (a == "--budget-mb")
+      budget_mb = std::stod(next());
+    else if (a == "--no-peer")
+      peer = false;
     else {
       std::cerr << "unknown argument " << a << "\n";
       return 2;
@@ -155,8 +162,8 @@ int main(int argc, char** argv) {
   write_set(target_file, 1, targets, dim, centres);
   write_set(pool_file, 2, pool, dim, centres);
 
-  const std::string what = fmt::format("{} targets x {} pool x {} dims, cosine, top {}", targets,
-                                       pool, dim, topn);
+  const std::string what =
+      fmt::format("{} targets x {} pool x {} dims, cosine, top {}", targets, pool, dim, topn);
   double peer_seconds = 0;
   std::vector<int64_t> peer_labels;
   if (peer) {
@@ -173,8 +180,8 @@ int main(int argc, char** argv) {
     index.add(static_cast<faiss::Index::idx_t>(pool), p.data());
     std::vector<float> distances(targets * topn);
     peer_labels.resize(targets * topn);
-    index.search(static_cast<faiss::Index::idx_t>(targets), t.data(), static_cast<faiss::Index::idx_t>(topn),
-                 distances.data(), peer_labels.data());
+    index.search(static_cast<faiss::Index::idx_t>(targets), t.data(),
+                 static_cast<faiss::Index::idx_t>(topn), distances.data(), peer_labels.data());
     peer_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
@@ -198,9 +205,9 @@ int main(int argc, char** argv) {
     // deft's pairs: how many of FAISS's (target, neighbour) pairs it has too.
     table::Database db;
     table::Connection con(db);
-    table::Result result = con.query(
-        fmt::format("SELECT target_row, pool_row FROM '{}.pairs.parquet'", out.string()), "pairs",
-        ErrorKind::kRun);
+    table::Result result =
+        con.query(fmt::format("SELECT target_row, pool_row FROM '{}.pairs.parquet'", out.string()),
+                  "pairs", ErrorKind::kRun);
     std::vector<std::vector<int64_t>> deft_hits(targets);
     while (table::DataChunk chunk = result.fetch_chunk()) {
       const idx_t n = duckdb_data_chunk_get_size(chunk.get());

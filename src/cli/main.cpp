@@ -1,9 +1,9 @@
-#include <unistd.h>
-
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "cli/commands.h"
 

@@ -204,6 +204,13 @@ std::vector<OptionSpec> mining_specs() {
                  "mine even when the two tables were embedded by different encoders"}),
       deft_only({"strict", ValueType::kBool, "false",
                  "a label filter that cannot apply (no label column) is an error, not a warning"}),
+      deft_only({"index", ValueType::kString, "exact",
+                 "`exact`, or a FAISS index factory string for approximate search (HNSW32, "
+                 "IVF4096,Flat): it holds the pool in memory; the summary gives its recall "
+                 "against exact search on 100 sampled targets"}),
+      deft_only({"index_params", ValueType::kString, "",
+                 "FAISS search parameters for the approximate index, e.g. nprobe=16 or "
+                 "efSearch=128"}),
       deft_only(at_least({"memory_budget_mb", ValueType::kFloat, "1024",
                           "memory for pool vectors: the pool is read in blocks of half of it"},
                          0.01)),

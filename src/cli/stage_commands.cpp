@@ -80,6 +80,8 @@ mine::MineJob mine_job_from(const Config& config) {
   job.allow_encoder_mismatch = config.get_bool("allow_encoder_mismatch");
   job.strict = config.get_bool("strict");
   job.memory_budget_mb = config.get_float("memory_budget_mb");
+  job.index = config.get_string("index");
+  job.index_params = config.get_string("index_params");
   return job;
 }
 

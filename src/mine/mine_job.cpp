@@ -16,6 +16,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "index/approximate_search.h"
 #include "index/exact_search.h"
 #include "mine/labels.h"
 #include "model/fingerprint.h"
@@ -116,6 +117,10 @@ void require_usable_vectors(const float* vectors, size_t rows, size_t dim, uint6
                           zero ? "NaN, infinite or all-zero vectors (cosine needs a direction)"
                                : "NaN or infinite values",
                           count > 1 ? "s" : "", rows_text));
+}
+
+bool is_exact_index(const std::string& index) {
+  return index.empty() || index == "exact" || index == "Flat";
 }
 
 // ---- the label plan ----
@@ -294,6 +299,7 @@ void write_summary(const fs::path& path, const MineJob& job, const MineReport& r
   line("topn", std::to_string(job.topn));
   line("distance_threshold",
        job.distance_threshold < 0 ? "off" : fmt::format("{}", job.distance_threshold));
+  line("index", r.index.empty() ? "exact" : r.index);
   line("label_filter", r.label_filter);
   line("encoder_check", r.encoder_check);
   line("seconds", fmt::format("{:.2f}", r.seconds));
@@ -332,9 +338,22 @@ MineReport run_mine_job(const MineJob& job) {
 
   // The pool, block by block.
   const uint64_t pool_rows = std::max<uint64_t>(pool_reader.count_rows(), 1);
+  const bool approximate = !is_exact_index(job.index);
+  if (approximate && within) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("label_mode=within needs the exact index, not index={}", job.index),
+                "use label_mode=after, or index=exact");
+  }
   std::unique_ptr<Searches> searches;
-  if (report.queries > 0) searches = std::make_unique<Searches>(job, targets, within);
-  std::unordered_map<uint64_t, PoolRowInfo> seen;  // rows that made someone's best, so far
+  std::unique_ptr<index::ApproximateSearch> approximate_search;
+  if (report.queries > 0 && !approximate) {
+    searches = std::make_unique<Searches>(job, targets, within);
+  } else if (report.queries > 0) {
+    approximate_search = std::make_unique<index::ApproximateSearch>(job.metric, targets.dim,
+                                                                    job.index, job.index_params);
+  }
+  // Exact: the rows that made someone's best, so far. Approximate: every row.
+  std::unordered_map<uint64_t, PoolRowInfo> seen;
   const size_t vector_column = *pool_reader.find_column(job.source_column);
   const std::string where = fmt::format("'{}' column '{}'", job.source.string(), job.source_column);
   size_t dim = 0;
@@ -350,6 +369,11 @@ MineReport run_mine_job(const MineJob& job) {
     if (rows == 0) return;
     require_usable_vectors(block.data(), rows, dim, block_first, job.source, job.source_column,
                            job.metric);
+    if (approximate_search) {
+      approximate_search->add(block.data(), rows);
+      for (size_t i = 0; i < rows; ++i)
+        seen.emplace(block_first + i, PoolRowInfo{block_paths[i], block_labels[i]});
+    }
     if (searches) {
       searches->add_block(block.data(), rows, dim, block_first, block_labels);
       // Remember what the outputs need of this block's rows that are now among the best.
@@ -416,8 +440,22 @@ MineReport run_mine_job(const MineJob& job) {
 
   // Pairs, filters, dedup.
   std::vector<Pair> pairs;
-  if (searches) {
-    const auto results = searches->results();
+  if (searches || approximate_search) {
+    std::vector<std::vector<index::Neighbor>> results;
+    if (searches) {
+      results = searches->results();
+      report.index = "exact";
+    } else {
+      approximate_search->build();
+      results = approximate_search->search(targets.vectors, job.topn);
+      constexpr size_t kRecallSample = 100;
+      const double recall =
+          approximate_search->measure_recall(targets.vectors, job.topn, results, kRecallSample);
+      report.index = fmt::format(
+          "{}{} (approximate: recall@{} {:.4f} against exact search on {} sampled targets)",
+          job.index, job.index_params.empty() ? "" : " " + job.index_params, job.topn, recall,
+          std::min<uint64_t>(kRecallSample, report.queries));
+    }
     for (size_t q = 0; q < results.size(); ++q) {
       for (size_t j = 0; j < results[q].size(); ++j) {
         Pair p{q, results[q][j], static_cast<int>(j + 1)};

@@ -42,6 +42,11 @@ struct MineJob {
   bool allow_encoder_mismatch = false;
   bool strict = false;  // a requested label filter that cannot apply is an error
   double memory_budget_mb = 1024;
+  // "exact" (or "Flat"), or a FAISS factory string for an approximate index ("HNSW32",
+  // "IVF4096,Flat"), which holds the whole pool in memory; index_params are FAISS's
+  // ParameterSpace settings ("nprobe=16", "efSearch=128").
+  std::string index = "exact";
+  std::string index_params;
 };
 
 struct MineReport {
@@ -54,6 +59,7 @@ struct MineReport {
   uint64_t unique_mined = 0;
   std::string label_filter;   // what happened to filter_by_label, in words
   std::string encoder_check;  // what the fingerprint check found, in words
+  std::string index;          // "exact", or the approximate index and its measured recall
   double seconds = 0;
   std::filesystem::path summary_path;
   std::filesystem::path pairs_path;

@@ -73,7 +73,7 @@ constexpr const char* kMiningDefaults =
 // deft's own mining keys, after the reference's.
 constexpr const char* kMiningExtensions =
     "label_mode: after\nprovenance: true\nallow_encoder_mismatch: false\nstrict: false\n"
-    "memory_budget_mb: 1024.0\n";
+    "index: exact\nindex_params: ''\nmemory_budget_mb: 1024.0\n";
 
 TEST(CliConfig, CfgJobPrintsTheResolvedEmbeddingSpecWithWorkflowDefaults) {
   ScratchDir dir;
