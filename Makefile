@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: setup configure build demo test test-slow test-all test-asan bench-encoder bench-embed bench-shrink format tidy clean
+.PHONY: setup configure build demo test test-slow test-all test-asan bench-encoder bench-embed bench-shrink bench-mine format tidy clean
 
 setup:
 	@scripts/setup.sh
@@ -46,6 +46,15 @@ bench-encoder: build
 bench-embed: build
 	@scripts/setup.sh --bench
 	/usr/bin/python3 bench/embed_vs_pillow.py --build $(BUILD)
+
+# `deft mine` against a direct FAISS IndexFlatIP search (README, "Mining benchmark"): 1k targets
+# x 1M pool x 768 dims, then 100 x 5M x 384 under a 1 GiB budget. Writes ~9 GB of parquet to
+# /tmp/deft-bench/mine (kept for the next run); minutes.
+bench-mine: build
+	$(BUILD)/bench/deft_mine_bench --deft $(BUILD)/deft --work /tmp/deft-bench/mine \
+	  --targets 1000 --pool 1000000 --dim 768
+	$(BUILD)/bench/deft_mine_bench --deft $(BUILD)/deft --work /tmp/deft-bench/mine \
+	  --targets 100 --pool 5000000 --dim 384 --budget-mb 1024 --no-peer
 
 # What shrink-on-load does to the model input, on the photographs of Debian's python3-skimage
 # (downloaded and unpacked in /tmp/deft-bench, not installed). README, "Shrink-on-load".

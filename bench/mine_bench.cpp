@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "model/fingerprint.h"
 #include "table/duckdb_handles.h"
 #include "table/embedding_table.h"
 #include "table/table_reader.h"
@@ -74,7 +75,17 @@ void write_set(const fs::path& path, uint64_t seed, uint64_t rows, size_t dim,
                 "names", ErrorKind::kRun);
   }
   table::TableReader reader(db, names);
-  table::EmbeddingTableWriter writer(db, reader, path, dim);
+  // A fingerprint, as `deft embed` writes one: mining checks it (and the check is timed).
+  model::EncoderFingerprint f;
+  f.family = "SigLIP";
+  f.model_id = "bench/random-vectors";
+  f.weights_digest = "xxh3-128:" + std::string(32, '0');
+  f.preprocessing = "none";
+  f.compute_dtype = "fp32";
+  f.embedding_dim = static_cast<int>(dim);
+  f.normalized = true;
+  table::EmbeddingTableWriter writer(db, reader, path, dim,
+                                     {.kv_metadata = {{model::kFingerprintKey, f.to_json()}}});
   std::vector<idx_t> index;
   std::vector<float> vectors;
   uint64_t row = 0;
@@ -157,8 +168,8 @@ int main(int argc, char** argv) {
   }
   fs::create_directories(work);
   const auto centres = centres_for(dim);
-  const fs::path target_file = work / fmt::format("targets_{}x{}.parquet", targets, dim);
-  const fs::path pool_file = work / fmt::format("pool_{}x{}.parquet", pool, dim);
+  const fs::path target_file = work / fmt::format("targets_{}x{}.v2.parquet", targets, dim);
+  const fs::path pool_file = work / fmt::format("pool_{}x{}.v2.parquet", pool, dim);
   write_set(target_file, 1, targets, dim, centres);
   write_set(pool_file, 2, pool, dim, centres);
 

@@ -25,7 +25,9 @@ faiss::MetricType faiss_metric(Metric metric) {
   return faiss::METRIC_L2;
 }
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
 
 }  // namespace
 
@@ -33,8 +35,8 @@ ApproximateSearch::ApproximateSearch(Metric metric, size_t dim, const std::strin
                                      const std::string& params)
     : metric_(metric), dim_(dim), factory_(factory), params_(params) {
   try {
-    index_.reset(faiss::index_factory(static_cast<int>(dim), factory.c_str(),
-                                      faiss_metric(metric)));
+    index_.reset(
+        faiss::index_factory(static_cast<int>(dim), factory.c_str(), faiss_metric(metric)));
   } catch (const faiss::FaissException& e) {
     throw Error(ErrorKind::kUsage,
                 fmt::format("index '{}' is not a FAISS index factory string deft can use: {}",
@@ -59,7 +61,8 @@ void ApproximateSearch::build() {
   try {
     if (!index_->is_trained) index_->train(n, pool_.data());
     index_->add(n, pool_.data());
-    if (!params_.empty()) faiss::ParameterSpace().set_index_parameters(index_.get(), params_.c_str());
+    if (!params_.empty())
+      faiss::ParameterSpace().set_index_parameters(index_.get(), params_.c_str());
   } catch (const faiss::FaissException& e) {
     throw Error(ErrorKind::kUsage,
                 fmt::format("index '{}' (index_params '{}') on {} pool vectors of {} dimensions, "

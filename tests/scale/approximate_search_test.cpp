@@ -60,10 +60,11 @@ TEST_P(ApproximateRecall, RecallAtTopnAgainstExactIsAtLeast95Percent) {
   for (const auto& h : hits)
     ASSERT_EQ(h.size(), kTopn);
   const double recall = search.measure_recall(targets, kTopn, hits, kTargets);
-  std::cout << fmt::format("[ RESULT ] {} {} ({}): recall@{} = {:.4f} on {} targets, {} pool "
-                           "vectors of {} dims; build + search {:.1f} s\n",
-                           c.factory, index::metric_name(c.metric), c.params, kTopn, recall,
-                           kTargets, kPool, kDim, seconds);
+  std::cout << fmt::format(
+      "[ RESULT ] {} {} ({}): recall@{} = {:.4f} on {} targets, {} pool "
+      "vectors of {} dims; build + search {:.1f} s\n",
+      c.factory, index::metric_name(c.metric), c.params, kTopn, recall, kTargets, kPool, kDim,
+      seconds);
   EXPECT_GE(recall, kMinRecall);
 }
 
