@@ -89,22 +89,6 @@ void write_table(const fs::path& path, const std::vector<Row>& rows, Labels labe
 
 // ---- the reference miner ----
 
-double distance(const std::string& metric, const std::vector<float>& a,
-                const std::vector<float>& b) {
-  double dot = 0, na = 0, nb = 0, l2 = 0, l1 = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const double x = a[i], y = b[i];
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-    l2 += (x - y) * (x - y);
-    l1 += std::abs(x - y);
-  }
-  if (metric == "cosine") return 1 - dot / std::sqrt(na * nb);
-  if (metric == "euclidean") return std::sqrt(l2);
-  return l1;
-}
-
 struct ExpectedPair {
   size_t target, pool;
   int rank;
@@ -129,7 +113,9 @@ Expected reference_mine(const std::vector<Row>& targets, const std::vector<Row>&
           (!targets[t].label || !pool[p].label || *targets[t].label != *pool[p].label)) {
         continue;
       }
-      all.emplace_back(distance(metric, targets[t].v, pool[p].v), p);
+      all.emplace_back(testing::textbook_distance(metric, targets[t].v.data(), pool[p].v.data(),
+                                                  targets[t].v.size()),
+                       p);
     }
     std::sort(all.begin(), all.end());  // by distance, then by pool row
     for (size_t j = 0; j < std::min(topn, all.size()); ++j) {

@@ -1,6 +1,7 @@
 #include "test_support.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -119,6 +120,21 @@ std::string read_text_file(const fs::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+double textbook_distance(const std::string& metric, const float* a, const float* b, size_t dim) {
+  double dot = 0, na = 0, nb = 0, l2 = 0, l1 = 0;
+  for (size_t i = 0; i < dim; ++i) {
+    const double x = a[i], y = b[i];
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+    l2 += (x - y) * (x - y);
+    l1 += std::abs(x - y);
+  }
+  if (metric == "cosine") return 1 - dot / std::sqrt(na * nb);
+  if (metric == "euclidean") return std::sqrt(l2);
+  return l1;
 }
 
 }  // namespace deft::testing

@@ -52,6 +52,10 @@ ProcessResult run_process(const std::vector<std::string>& argv,
 void write_text_file(const std::filesystem::path& path, const std::string& text);
 std::string read_text_file(const std::filesystem::path& path);
 
+// The textbook distances, in double, written independently of src/index/: "cosine"
+// (1 − a·b / (‖a‖‖b‖)), "euclidean" (‖a − b‖₂) or "manhattan" (‖a − b‖₁).
+double textbook_distance(const std::string& metric, const float* a, const float* b, size_t dim);
+
 #ifdef DEFT_BINARY
 // The deft binary under test (DEFT_BINARY, set per test target), run to completion.
 inline ProcessResult run_deft_binary(std::vector<std::string> args,

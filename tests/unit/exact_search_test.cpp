@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "test_support.h"
 
 namespace deft {
 namespace {
@@ -63,24 +64,7 @@ Data make_data(size_t pool_rows, size_t target_rows, unsigned seed) {
 }
 
 double reference_distance(Metric metric, const float* a, const float* b) {
-  double dot = 0, na = 0, nb = 0, l2 = 0, l1 = 0;
-  for (size_t i = 0; i < kDim; ++i) {
-    const double x = a[i], y = b[i];
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-    l2 += (x - y) * (x - y);
-    l1 += std::abs(x - y);
-  }
-  switch (metric) {
-    case Metric::kCosine:
-      return 1 - dot / std::sqrt(na * nb);
-    case Metric::kEuclidean:
-      return std::sqrt(l2);
-    case Metric::kManhattan:
-      return l1;
-  }
-  return 0;
+  return testing::textbook_distance(index::metric_name(metric), a, b, kDim);
 }
 
 // Brute force: every pair, sorted by (distance, row); distances of exact duplicates are equal
