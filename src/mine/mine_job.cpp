@@ -16,6 +16,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/progress.h"
 #include "index/approximate_search.h"
 #include "index/exact_search.h"
 #include "mine/labels.h"
@@ -338,6 +339,7 @@ MineReport run_mine_job(const MineJob& job) {
 
   // The pool, block by block.
   const uint64_t pool_rows = std::max<uint64_t>(pool_reader.count_rows(), 1);
+  Progress progress(pool_rows, "mining");
   const bool approximate = !is_exact_index(job.index);
   if (approximate && within) {
     throw Error(ErrorKind::kUsage,
@@ -396,6 +398,7 @@ MineReport run_mine_job(const MineJob& job) {
       }
     }
     block_first += rows;
+    progress.advance(rows);
     block_paths.clear();
     block_labels.clear();
   };
@@ -436,6 +439,7 @@ MineReport run_mine_job(const MineJob& job) {
     }
   }
   flush();
+  progress.finish();
   report.pool_size = block_first;
 
   // Pairs, filters, dedup.

@@ -1,6 +1,6 @@
 // The progress display of long runs: log lines off a terminal, a redrawn bar on one, nothing
 // with --quiet; resumed rows count as done but not towards the rate.
-#include "embed/progress.h"
+#include "common/progress.h"
 
 #include <sstream>
 
@@ -31,15 +31,15 @@ class CapturedLog {
   std::ostringstream text_;
 };
 
-constexpr embed::ProgressOptions kEveryCall{.redraw_every = std::chrono::milliseconds(0),
-                                            .log_every = std::chrono::milliseconds(0)};
+constexpr ProgressOptions kEveryCall{.redraw_every = std::chrono::milliseconds(0),
+                                     .log_every = std::chrono::milliseconds(0)};
 
 TEST(Progress, OffATerminalLogsOneLinePerInterval) {
   CapturedLog log;
   {
-    embed::ProgressOptions options = kEveryCall;
+    ProgressOptions options = kEveryCall;
     options.bar = false;
-    embed::Progress progress(200, "embedding", options);
+    Progress progress(200, "embedding", options);
     progress.skip(50);  // resumed: done, but not part of the rate
     progress.advance(10);
     progress.advance(40);
@@ -51,7 +51,7 @@ TEST(Progress, OffATerminalLogsOneLinePerInterval) {
 
 TEST(Progress, NothingBetweenIntervals) {
   CapturedLog log;
-  embed::Progress progress(100, "embedding", {.bar = false});  // every 10 s
+  Progress progress(100, "embedding", {.bar = false});  // every 10 s
   progress.advance(60);
   progress.finish();
   EXPECT_EQ(log.text(), "");
@@ -60,9 +60,9 @@ TEST(Progress, NothingBetweenIntervals) {
 TEST(Progress, OnATerminalRedrawsABarAndClearsIt) {
   CapturedLog log;
   {
-    embed::ProgressOptions options = kEveryCall;
+    ProgressOptions options = kEveryCall;
     options.bar = true;
-    embed::Progress progress(100, "embedding", options);
+    Progress progress(100, "embedding", options);
     progress.advance(50);
   }
   const std::string bar = "embedding [" + std::string(15, '#') + std::string(15, '.') + "] ";
@@ -75,19 +75,19 @@ TEST(Progress, OnATerminalRedrawsABarAndClearsIt) {
 TEST(Progress, QuietShowsNothing) {
   CapturedLog log(/*quiet=*/true);
   {
-    embed::ProgressOptions options = kEveryCall;
+    ProgressOptions options = kEveryCall;
     options.bar = true;
-    embed::Progress progress(100, "embedding", options);
+    Progress progress(100, "embedding", options);
     progress.advance(100);
   }
   EXPECT_EQ(log.text(), "");
 }
 
 TEST(Progress, DurationsReadLikeAClock) {
-  EXPECT_EQ(embed::format_duration(12.4), "12s");
-  EXPECT_EQ(embed::format_duration(185), "3m05s");
-  EXPECT_EQ(embed::format_duration(3720), "1h02m");
-  EXPECT_EQ(embed::format_duration(-3), "0s");
+  EXPECT_EQ(format_duration(12.4), "12s");
+  EXPECT_EQ(format_duration(185), "3m05s");
+  EXPECT_EQ(format_duration(3720), "1h02m");
+  EXPECT_EQ(format_duration(-3), "0s");
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "embed/progress.h"
+#include "common/progress.h"
 
 #include <cmath>
 #include <iostream>
@@ -8,7 +8,7 @@
 
 #include "common/log.h"
 
-namespace deft::embed {
+namespace deft {
 
 std::string format_duration(double seconds) {
   const auto s = static_cast<int64_t>(std::llround(std::max(seconds, 0.0)));
@@ -65,4 +65,4 @@ void Progress::draw() {
                       << std::string(kWidth - filled, '.') << "] " << numbers << std::flush;
 }
 
-}  // namespace deft::embed
+}  // namespace deft

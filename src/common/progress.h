@@ -2,7 +2,7 @@
 // Progress of a long run, for people: on a terminal a live bar (done/total, images/s, ETA),
 // elsewhere a log line every 10 seconds; nothing with --quiet. Writes to the log sink.
 //
-//   embed::Progress progress(total_rows, "embedding");
+//   Progress progress(total_rows, "embedding");
 //   progress.advance(n);     // cheap; redraws at most 5 times a second
 //   progress.finish();       // clears the bar
 
@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-namespace deft::embed {
+namespace deft {
 
 struct ProgressOptions {
   std::optional<bool> bar;  // unset: a bar when the log goes to a terminal, else log lines
@@ -47,4 +47,4 @@ class Progress {
 // "1h02m", "3m05s", "12s".
 std::string format_duration(double seconds);
 
-}  // namespace deft::embed
+}  // namespace deft
