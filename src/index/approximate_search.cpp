@@ -1,6 +1,7 @@
 #include "index/approximate_search.h"
 
 #include <algorithm>
+#include <regex>
 
 #include <faiss/AutoTune.h>
 #include <faiss/Index.h>
@@ -34,6 +35,15 @@ std::string first_line(const std::string& text) {
 ApproximateSearch::ApproximateSearch(Metric metric, size_t dim, const std::string& factory,
                                      const std::string& params)
     : metric_(metric), dim_(dim), factory_(factory), params_(params) {
+  // FAISS's IVF and quantising indexes know L2 and inner product only, and say so by throwing
+  // inside OpenMP regions, which aborts the process: refuse here instead. HNSW over flat
+  // storage computes any metric the flat index knows, L1 included.
+  static const std::regex hnsw_flat(R"(HNSW\d+(,Flat)?)");
+  if (metric == Metric::kManhattan && !std::regex_match(factory, hnsw_flat)) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("index '{}' cannot search with knn_metric=manhattan", factory),
+                "use index=exact or index=HNSW32 for manhattan, or another metric");
+  }
   try {
     index_.reset(
         faiss::index_factory(static_cast<int>(dim), factory.c_str(), faiss_metric(metric)));

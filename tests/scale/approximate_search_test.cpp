@@ -72,6 +72,7 @@ INSTANTIATE_TEST_SUITE_P(
     Indexes, ApproximateRecall,
     ::testing::Values(Case{index::Metric::kCosine, "HNSW32", "efSearch=64"},
                       Case{index::Metric::kEuclidean, "HNSW32", "efSearch=64"},
+                      Case{index::Metric::kManhattan, "HNSW32", "efSearch=64"},
                       Case{index::Metric::kCosine, "IVF1024,Flat", "nprobe=16"},
                       Case{index::Metric::kEuclidean, "IVF1024,Flat", "nprobe=16"}),
     [](const auto& p) {
@@ -83,6 +84,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ApproximateSearch, FaissRefusalsAreUserErrors) {
   EXPECT_THROW(index::ApproximateSearch(index::Metric::kCosine, kDim, "NotAnIndex", ""), Error);
+  // IVF has no L1: refused up front (FAISS itself would abort the process from an OpenMP loop).
+  EXPECT_THROW(index::ApproximateSearch(index::Metric::kManhattan, kDim, "IVF16,Flat", ""), Error);
   const auto pool = clustered(2000, 4);
   index::ApproximateSearch bad_params(index::Metric::kCosine, kDim, "HNSW16", "nosuchparam=3");
   bad_params.add(pool.data(), 2000);
