@@ -10,6 +10,8 @@
 #include <string>
 
 #include "cli/config.h"
+#include "embed/embed_job.h"
+#include "mine/mine_job.h"
 
 namespace deft::cli {
 
@@ -22,6 +24,10 @@ int run_deft(std::span<const std::string> args, std::ostream& out, std::ostream&
 
 // The config a command line resolves to, exactly as the command would see it (not run).
 Config resolve_command_line(std::span<const std::string> args);
+
+// A step's job from its resolved config (stage_commands.cpp), for `deft run` too.
+embed::EmbedJob embed_job_from(const Config& config);
+mine::MineJob mine_job_from(const Config& config);
 
 // The commands' bodies (one file each).
 int run_embed(const Config& config, Context& context);

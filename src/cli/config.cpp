@@ -255,6 +255,15 @@ bool Config::get_bool(std::string_view key) const {
   return value(key, ValueType::kBool).text == "true";
 }
 
+Config Config::section(const OptionTable& table, std::string_view prefix) const {
+  Config out(table);
+  for (auto& [key, value] : out.values_) {
+    const auto it = values_.find(std::string(prefix) + key);
+    if (it != values_.end()) value = it->second;
+  }
+  return out;
+}
+
 std::string Config::to_yaml() const {
   std::string out;
   std::vector<std::string> open;  // the nested sections currently open

@@ -47,6 +47,11 @@ class Config {
   // The resolved config as YAML (dotted keys nested), in table order. Parses back to itself.
   std::string to_yaml() const;
 
+  // A step's config cut out of `deft run`'s: every key of `table` takes this config's value of
+  // `prefix + key` (as resolved, defaults included); keys this config lacks keep `table`'s
+  // defaults (the files between steps, which run sets).
+  Config section(const OptionTable& table, std::string_view prefix) const;
+
  private:
   enum class State { kSet, kRequired, kNull };  // kRequired: still ???
   struct Value {

@@ -243,6 +243,11 @@ const OptionTable& run_options() {
          "source pool table (parquet or CSV with `filepath`, optional `label`)"},
         {"output_dir", ValueType::kPath, std::string(kMissing),
          "results go to <output_dir>/mining_results/YYYY-MM-DD_HHMMSS/"},
+        deft_only({"run_dir", ValueType::kPath, "null",
+                   "put the results in this folder instead of a dated one under output_dir"}),
+        deft_only({"source_embeddings", ValueType::kPath, "null",
+                   "an embedding parquet of the pool from an earlier run: its unchanged rows "
+                   "are reused (it must come from the same encoder)"}),
     };
     for (const auto& [prefix, section] :
          {std::pair{"embedding.", embedding_specs()}, std::pair{"mining.", mining_specs()}}) {

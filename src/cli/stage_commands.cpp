@@ -1,31 +1,14 @@
-// embed, mine and run: config and input checks; the stages themselves are not built yet.
+// embed and mine: their jobs from the resolved config, run, and summed up in one line.
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "cli/pending_stages.h"
+#include "common/error.h"
 #include "common/log.h"
 #include "embed/embed_job.h"
 #include "index/metric.h"
 #include "mine/mine_job.h"
-#include "table/table_reader.h"
 
 namespace deft::cli {
-
-void stage_not_built(std::string_view command, std::string_view stage, std::string_view checked) {
-  throw Error(ErrorKind::kRun,
-              fmt::format("`deft {}` cannot run yet: the {} is not built in this version ({})",
-                          command, stage, checked),
-              "`--cfg=job` shows the resolved config; the README lists what this version does");
-}
-
-namespace {
-
-std::string table_summary(table::TableReader& reader) {
-  return fmt::format("'{}': {} rows{}", reader.path().string(), reader.count_rows(),
-                     reader.label_column() ? ", labelled" : "");
-}
-
-}  // namespace
 
 embed::EmbedJob embed_job_from(const Config& config) {
   embed::EmbedJob job;
@@ -95,14 +78,6 @@ int run_mine(const Config& config, Context&) {
       r.dropped_by_threshold, r.duplicates_removed, r.unique_mined, r.summary_path.string(),
       r.seconds);
   return kExitOk;
-}
-
-int run_workflow(const Config& config, Context&) {
-  table::Database db;
-  table::TableReader targets(db, config.get_string("target_parquet"));
-  table::TableReader pool(db, config.get_string("source_parquet"));
-  stage_not_built("run", "encoder stage",
-                  "inputs checked: " + table_summary(targets) + "; " + table_summary(pool));
 }
 
 }  // namespace deft::cli

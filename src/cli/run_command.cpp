@@ -1,0 +1,148 @@
+// deft run: embed the targets, embed the pool, mine, report, in one dated folder.
+#include <ctime>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "model/fingerprint.h"
+#include "report/mining_report.h"
+#include "table/duckdb_handles.h"
+#include "table/parquet_writer.h"
+#include "table/table_reader.h"
+
+namespace deft::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string local_time(const char* format) {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char text[64];
+  std::strftime(text, sizeof text, format, &tm);
+  return text;
+}
+
+// <output_dir>/mining_results/YYYY-MM-DD_HHMMSS, or run_dir; a second run in the same second
+// gets a suffix rather than mixing its files into the first one's folder.
+fs::path make_run_dir(const Config& config) {
+  const std::string custom = config.get_string("run_dir");
+  if (!custom.empty()) {
+    fs::create_directories(custom);
+    return custom;
+  }
+  const fs::path base = fs::path(config.get_string("output_dir")) / "mining_results";
+  const std::string stamp = local_time("%Y-%m-%d_%H%M%S");
+  fs::path dir = base / stamp;
+  for (int n = 2; fs::exists(dir); ++n)
+    dir = base / fmt::format("{}-{}", stamp, n);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// The fingerprint of an embedding parquet, in words, and its weights digest.
+void describe_encoder(const fs::path& parquet, report::Side& side) {
+  if (!fs::exists(parquet)) return;
+  table::Database db;
+  const auto metadata = table::read_kv_metadata(db, parquet);
+  const auto it = metadata.find(model::kFingerprintKey);
+  if (it == metadata.end()) return;
+  const auto f = model::EncoderFingerprint::from_json(it->second, parquet.string());
+  side.encoder = fmt::format("{} {} ({}, {}-dim, {}×{} input)", f.family, f.model_id,
+                             f.compute_dtype, f.embedding_dim, f.input_width, f.input_height);
+  side.weights_digest = f.weights_digest;
+}
+
+std::optional<model::EncoderFingerprint> fingerprint_of(const fs::path& parquet) {
+  table::Database db;
+  const auto metadata = table::read_kv_metadata(db, parquet);
+  const auto it = metadata.find(model::kFingerprintKey);
+  if (it == metadata.end()) return std::nullopt;
+  return model::EncoderFingerprint::from_json(it->second, parquet.string());
+}
+
+}  // namespace
+
+int run_workflow(const Config& config, Context& context) {
+  const fs::path dir = make_run_dir(config);
+  report::RunFacts facts;
+  facts.run_dir = dir;
+  facts.started = local_time("%Y-%m-%d %H:%M:%S");
+
+  // The two step specs, as resolved: passed back to `deft embed` / `deft mine` with the file
+  // keys, they reproduce this run.
+  Config embedding = config.section(embedding_options(), "embedding.");
+  Config mining = config.section(mining_options(), "mining.");
+  write_file_atomically(dir / "embedding_spec.yaml", embedding.to_yaml());
+  write_file_atomically(dir / "mining_spec.yaml", mining.to_yaml());
+  facts.model = fmt::format("model {}, precision {}", embedding.get_string("model"),
+                            embedding.get_string("precision"));
+
+  facts.targets.table = config.get_string("target_parquet");
+  facts.targets.embeddings = dir / "target_embeddings.parquet";
+  facts.pool.table = config.get_string("source_parquet");
+  facts.pool.embeddings = dir / "source_embeddings.parquet";
+  facts.mining = mine_job_from([&] {
+    Config m = mining;
+    m.set("source_parquet", RawValue::plain(facts.pool.embeddings.string()), "deft run");
+    m.set("target_parquet", RawValue::plain(facts.targets.embeddings.string()), "deft run");
+    m.set("output_parquet", RawValue::plain((dir / "mined.parquet").string()), "deft run");
+    return m;
+  }());
+
+  const auto finish = [&] {
+    describe_encoder(facts.targets.embeddings, facts.targets);
+    describe_encoder(facts.pool.embeddings, facts.pool);
+    const auto labels = report::label_breakdown(facts);
+    write_file_atomically(dir / "Mining_Report.md", report::render(facts, labels));
+    return report::judge(facts);
+  };
+  const auto embed_side = [&](report::Side& side, const std::string& reuse_from) {
+    Config step = embedding;
+    step.set("input_parquet", RawValue::plain(side.table.string()), "deft run");
+    step.set("output_parquet", RawValue::plain(side.embeddings.string()), "deft run");
+    if (!reuse_from.empty()) step.set("reuse_from", RawValue::plain(reuse_from), "deft run");
+    log::info("deft run: embedding '{}'", side.table.string());
+    side.embed = embed::run_embed_job(embed_job_from(step));
+  };
+
+  try {
+    embed_side(facts.targets, "");
+    // A pool embedded earlier: reused row by row when it comes from the same encoder; from
+    // another encoder, it is mined as it is, and mining refuses it (the report says why).
+    const std::string earlier = config.get_string("source_embeddings");
+    const auto ours = fingerprint_of(facts.targets.embeddings);
+    const auto theirs = earlier.empty() ? std::nullopt : fingerprint_of(earlier);
+    if (!earlier.empty() && !(ours && theirs && model::same_encoder(*ours, *theirs))) {
+      facts.pool.embeddings = earlier;
+      facts.mining.source = earlier;
+      log::warn("'{}' was not embedded by this run's encoder: it is mined as it is", earlier);
+    } else {
+      embed_side(facts.pool, earlier);
+    }
+    log::info("deft run: mining");
+    facts.mined = mine::run_mine_job(facts.mining);
+    table::Database db;
+    table::TableReader mined(db, dir / "mined.parquet");
+    facts.mined_rows = mined.count_rows();
+  } catch (const Error& e) {
+    facts.encoder_mismatch =
+        std::string(e.what()).find("were embedded by different encoders") != std::string::npos;
+    facts.failure = e.what();
+    const report::Verdict verdict = finish();
+    log::warn("{}; the report is in '{}'", verdict.line, (dir / "Mining_Report.md").string());
+    throw;
+  }
+  const report::Verdict verdict = finish();
+  context.out << fmt::format("{}\nresults  {}\nreport   {}\nmined    {} images\n", verdict.line,
+                             dir.string(), (dir / "Mining_Report.md").string(),
+                             facts.mined->unique_mined);
+  return kExitOk;
+}
+
+}  // namespace deft::cli

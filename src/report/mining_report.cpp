@@ -1,0 +1,329 @@
+#include "report/mining_report.h"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "index/metric.h"
+#include "table/duckdb_handles.h"
+#include "table/table_reader.h"
+#include "table/vector_access.h"
+
+namespace deft::report {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool has_failures(const Side& side) { return side.embed && side.embed->failed > 0; }
+
+bool label_filter_not_applied(const RunFacts& f) {
+  return f.mined && f.mined->label_filter.rfind("REQUESTED BUT NOT APPLIED", 0) == 0;
+}
+
+bool pool_too_small(const RunFacts& f) {
+  return f.mined && f.mined->pool_size < f.mining.topn * f.mined->queries;
+}
+
+// label (as text, NULL as "(none)") → count, from one SQL query of two columns.
+std::map<std::string, uint64_t> counts(table::Database& db, const std::string& sql) {
+  table::Connection con(db);
+  table::Result result = con.query(sql, "the per-label breakdown", ErrorKind::kRun);
+  std::map<std::string, uint64_t> out;
+  while (table::DataChunk chunk = result.fetch_chunk()) {
+    duckdb_vector labels = duckdb_data_chunk_get_vector(chunk.get(), 0);
+    const auto* n = static_cast<const int64_t*>(
+        duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk.get(), 1)));
+    for (idx_t r = 0; r < duckdb_data_chunk_get_size(chunk.get()); ++r) {
+      const std::string label =
+          table::is_valid(labels, r) ? std::string(table::string_at(labels, r)) : "(none)";
+      out[label] += static_cast<uint64_t>(n[r]);
+    }
+  }
+  return out;
+}
+
+std::string quoted(const fs::path& p) { return table::sql_string_literal(p.string()); }
+
+std::string pct(uint64_t part, uint64_t whole) {
+  return whole == 0 ? "0%" : fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) /
+                                                       static_cast<double>(whole));
+}
+
+std::string side_paragraph(const char* name, const Side& s) {
+  if (!s.embed) {
+    return fmt::format("The {} table `{}` was not embedded in this run (the step did not run).",
+                       name, s.table.string());
+  }
+  const embed::EmbedReport& e = *s.embed;
+  std::string text = fmt::format(
+      "The {} table `{}` had {} rows. {} were embedded in this run and {} were reused "
+      "unchanged from an earlier embedding file, so {} rows reached `{}`.",
+      name, s.table.string(), e.rows_in, e.embedded, e.reused, e.embedded + e.reused,
+      s.embeddings.filename().string());
+  if (e.failed > 0) {
+    text += fmt::format(
+        " {} rows ({}) could not be embedded (missing, empty, corrupt or oversized images); "
+        "each is listed with its reason in `{}`, and none of them can be mined.",
+        e.failed, pct(e.failed, e.rows_in), e.failed_path.filename().string());
+  } else {
+    text += " No image failed to decode.";
+  }
+  text += fmt::format(" The step took {:.1f} s.", e.seconds);
+  return text;
+}
+
+}  // namespace
+
+Verdict judge(const RunFacts& f) {
+  Verdict v;
+  if (f.encoder_mismatch) {
+    v.line = "FAIL: encoder mismatch";
+    v.reasons.push_back(
+        "Mining refused to compare the two embedding files because their encoder fingerprints "
+        "differ: distances between vectors of different encoders mean nothing.");
+    return v;
+  }
+  if (!f.failure.empty()) {
+    v.line = "FAIL: " + f.failure.substr(0, f.failure.find(':'));
+    v.reasons.push_back("The run stopped before it finished: " + f.failure + ".");
+    return v;
+  }
+  if (label_filter_not_applied(f)) {
+    v.line = "CHECK: label filter did nothing";
+    v.reasons.push_back(
+        "filter_by_label was requested, but a table has no `label` column, so every neighbour "
+        "was kept whatever its label.");
+  }
+  if (pool_too_small(f)) {
+    if (v.line.empty()) v.line = "CHECK: pool smaller than topn × targets";
+    v.reasons.push_back(fmt::format(
+        "The pool has {} images but topn × targets asks for {}: targets necessarily share "
+        "neighbours, and the mined set is capped by the pool.",
+        f.mined->pool_size, f.mining.topn * f.mined->queries));
+  }
+  if (has_failures(f.targets) || has_failures(f.pool)) {
+    if (v.line.empty()) v.line = "CHECK: images failed to embed";
+    v.reasons.push_back("Some images could not be embedded and were left out (see Inputs).");
+  }
+  if (f.mined && f.mined->unique_mined == 0) {
+    if (v.line.empty()) v.line = "CHECK: nothing mined";
+    v.reasons.push_back("The run finished but mined no image (see Mining Run).");
+  }
+  if (v.line.empty()) {
+    v.line = "OK";
+    v.reasons.push_back(
+        "Both sides were embedded by the same encoder, every requested filter applied, and the "
+        "pool was large enough for the requested neighbours.");
+  }
+  return v;
+}
+
+std::optional<std::vector<LabelRow>> label_breakdown(const RunFacts& f) {
+  if (!f.mined || !fs::exists(f.targets.embeddings)) return std::nullopt;
+  table::Database db;
+  {
+    table::TableReader targets(db, f.targets.embeddings);
+    if (!targets.label_column()) return std::nullopt;
+  }
+  const bool pool_labels = [&] {
+    table::TableReader pool(db, f.pool.embeddings);
+    return pool.label_column().has_value();
+  }();
+  const fs::path pairs = mine::pairs_path_for(f.run_dir / "mined.parquet");
+  std::map<std::string, LabelRow> rows;
+  const auto add = [&](const std::map<std::string, uint64_t>& c, uint64_t LabelRow::*field) {
+    for (const auto& [label, n] : c) {
+      rows[label].label = label;
+      rows[label].*field = n;
+    }
+  };
+  add(counts(db, fmt::format("SELECT label::VARCHAR, count(*) FROM read_parquet({}) GROUP BY 1",
+                             quoted(f.targets.embeddings))),
+      &LabelRow::targets);
+  if (pool_labels) {
+    add(counts(db, fmt::format("SELECT label::VARCHAR, count(*) FROM read_parquet({}) GROUP BY 1",
+                               quoted(f.pool.embeddings))),
+        &LabelRow::pool);
+  }
+  // Pairs by their target's label: the pairs file names target rows (file order).
+  const std::string by_target =
+      fmt::format("FROM read_parquet({}) p JOIN (SELECT file_row_number AS target_row, label "
+                  "FROM read_parquet({}, file_row_number = true)) t USING (target_row)",
+                  quoted(pairs), quoted(f.targets.embeddings));
+  add(counts(db, "SELECT t.label::VARCHAR, count(*) " + by_target + " WHERE p.kept GROUP BY 1"),
+      &LabelRow::pairs_kept);
+  add(counts(db, "SELECT t.label::VARCHAR, count(*) " + by_target + " WHERE NOT p.kept GROUP BY 1"),
+      &LabelRow::pairs_dropped);
+  if (pool_labels && f.mining.provenance) {
+    add(counts(db, fmt::format("SELECT label::VARCHAR, count(*) FROM read_parquet({}) GROUP BY 1",
+                               quoted(f.run_dir / "mined.parquet"))),
+        &LabelRow::mined);
+  }
+  std::vector<LabelRow> out;
+  for (auto& [label, row] : rows)
+    out.push_back(row);
+  return out;
+}
+
+std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>& labels) {
+  const Verdict v = judge(f);
+  std::string md = "# Mining Report\n\n";
+  md += fmt::format("Run folder `{}`, started {}.\n\n", f.run_dir.string(), f.started);
+
+  md += "## Verdict\n\n";
+  md += fmt::format("**{}**\n\n", v.line);
+  for (const std::string& r : v.reasons)
+    md += "- " + r + "\n";
+  md += "\nThe verdict follows fixed rules, listed in the README under \"Mining_Report.md\": an "
+        "encoder mismatch or a failed step is FAIL; a label filter that could not apply, a pool "
+        "smaller than topn × targets, images that failed to embed, or an empty result is CHECK; "
+        "anything else is OK.\n\n";
+
+  md += "## Inputs\n\n";
+  md += side_paragraph("target", f.targets) + "\n\n";
+  md += side_paragraph("pool", f.pool) + "\n\n";
+  md += fmt::format(
+      "Both tables were embedded with the same embedding spec ({}), which `deft run` uses for "
+      "both sides so that they cannot be embedded differently by mistake. The two embedding "
+      "parquets stay in the run folder: later runs against the same pool reuse the pool's rows "
+      "(`source_embeddings=`), and they are where an encoder problem is debugged.\n\n",
+      f.model);
+
+  md += "## Encoder Consistency\n\n";
+  md += fmt::format("- Targets: {} (weights {}).\n",
+                    f.targets.encoder.empty() ? "no fingerprint" : f.targets.encoder,
+                    f.targets.weights_digest.empty() ? "unknown" : f.targets.weights_digest);
+  md += fmt::format("- Pool: {} (weights {}).\n",
+                    f.pool.encoder.empty() ? "no fingerprint" : f.pool.encoder,
+                    f.pool.weights_digest.empty() ? "unknown" : f.pool.weights_digest);
+  md += "\nA fingerprint names the encoder family and model, a digest of its weights, its "
+        "preprocessing, input size, compute precision and embedding size; `deft embed` writes it "
+        "into every embedding parquet, and mining compares the two before any search.\n";
+  if (f.encoder_mismatch) {
+    md += "\nThe fingerprints differ, and mining refused to compare the two files. Vectors from "
+          "different encoders live in different spaces: their distances would rank unrelated "
+          "images as neighbours.\n\n";
+  } else if (f.mined) {
+    md += fmt::format("\nMining's check: {}.\n\n", f.mined->encoder_check);
+  } else {
+    md += "\nMining did not run, so the fingerprints were not compared.\n\n";
+  }
+
+  md += "## Mining Run\n\n";
+  if (!f.mined) {
+    md += "Mining did not finish in this run, so there are no neighbours to report.\n\n";
+  } else {
+    const mine::MineReport& m = *f.mined;
+    md += fmt::format(
+        "Each of the {} targets was compared with all {} pool images using the {} distance "
+        "({} search), keeping the {} nearest.\n\n",
+        m.queries, m.pool_size, index::metric_name(f.mining.metric), m.index, f.mining.topn);
+    md += "| step | pairs or images |\n|---|---|\n";
+    md += fmt::format("| neighbour pairs found | {} |\n", m.neighbours);
+    md += fmt::format("| dropped by the label filter | {} |\n", m.dropped_by_label);
+    md += fmt::format("| dropped by the distance threshold | {} |\n", m.dropped_by_threshold);
+    md += fmt::format("| duplicates removed (pool images kept by several targets) | {} |\n",
+                      m.duplicates_removed);
+    md += fmt::format("| unique images mined | {} |\n\n", m.unique_mined);
+    md += fmt::format(
+        "Of the {} pairs found, {} ({}) survived the filters. Pool images that several targets "
+        "chose are mined once, with the nearest target as their provenance, which is why {} "
+        "duplicates were removed.\n\n",
+        m.neighbours, m.neighbours - m.dropped_by_label - m.dropped_by_threshold,
+        pct(m.neighbours - m.dropped_by_label - m.dropped_by_threshold, m.neighbours),
+        m.duplicates_removed);
+    md += fmt::format("Label filter: {}. ", m.label_filter);
+    md += f.mining.distance_threshold < 0
+              ? "Distance threshold: off, so no pair was dropped for being far. "
+              : fmt::format("Distance threshold: {} ({} pairs were farther and dropped). ",
+                            f.mining.distance_threshold, m.dropped_by_threshold);
+    md += fmt::format("Mining took {:.1f} s.\n\n", m.seconds);
+  }
+
+  md += "## Per-Label Breakdown\n\n";
+  if (!labels) {
+    md += "Skipped: the targets have no `label` column, so there is nothing to break down by.\n\n";
+  } else {
+    md += "Counted with DuckDB SQL over the run's parquet files: targets and pool images per "
+          "label, neighbour pairs kept and dropped by the target's label, and mined images by "
+          "their own (pool) label.\n\n";
+    md += "| label | targets | pool | pairs kept | pairs dropped | mined |\n";
+    md += "|---|---|---|---|---|---|\n";
+    constexpr size_t kMaxRows = 25;  // keeps the report readable (and within its length)
+    for (size_t i = 0; i < labels->size() && i < kMaxRows; ++i) {
+      const LabelRow& r = (*labels)[i];
+      md += fmt::format("| {} | {} | {} | {} | {} | {} |\n", r.label, r.targets, r.pool,
+                        r.pairs_kept, r.pairs_dropped, r.mined);
+    }
+    if (labels->size() > kMaxRows) {
+      md += fmt::format("\n{} more labels are not shown; the same SQL over the run's files "
+                        "gives them all.\n",
+                        labels->size() - kMaxRows);
+    }
+    md += "\nA label whose targets kept no pair found no same-label neighbour in the pool: "
+          "that class needs more pool images, or its labels disagree between the tables.\n\n";
+  }
+
+  md += "## Output Sanity\n\n";
+  if (f.mined) {
+    const mine::MineReport& m = *f.mined;
+    const uint64_t asked = f.mining.topn * m.queries;
+    md += fmt::format(
+        "- `mined.parquet` has {} rows; the summary says {} unique images{}.\n", f.mined_rows,
+        m.unique_mined, f.mined_rows == m.unique_mined ? " (they agree)" : " (THEY DISAGREE)");
+    md += fmt::format(
+        "- Unique mined {} against topn × targets = {} and a pool of {}: {} of the requested "
+        "slots became distinct images.\n",
+        m.unique_mined, asked, m.pool_size, pct(m.unique_mined, asked));
+    md += "- The mined list never holds more images than the pool, and never more than topn × "
+          "targets; fewer distinct images than slots means that targets share neighbours.\n";
+    md += fmt::format("- Every pair, kept or dropped with its reason, is in `{}`; the counts "
+                      "are in `mining_summary.txt`.\n\n",
+                      mine::pairs_path_for(f.run_dir / "mined.parquet").filename().string());
+  } else {
+    md += "- No mined list was written.\n\n";
+  }
+
+  md += "## Recommended Actions\n\n";
+  std::vector<std::string> actions;
+  if (f.encoder_mismatch) {
+    actions.push_back(
+        "Embed the pool again with this run's embedding spec (drop `source_embeddings=`, or "
+        "point it at a file made by the same model); never mine across encoders.");
+  }
+  if (!f.failure.empty() && !f.encoder_mismatch) {
+    actions.push_back("Fix what stopped the run (above) and run the same command again.");
+  }
+  if (label_filter_not_applied(f)) {
+    actions.push_back(
+        "Add a `label` column to both tables, or set filter_by_label=false on purpose; use "
+        "strict=true to make this an error next time.");
+  }
+  if (pool_too_small(f)) {
+    actions.push_back("Enlarge the pool or lower topn: the pool cannot give every target "
+                      "its own neighbours.");
+  }
+  if (has_failures(f.targets) || has_failures(f.pool)) {
+    actions.push_back(
+        "Look at the failure sidecars next to the embedding parquets, fix or remove those "
+        "images, and re-run: unchanged rows are reused, so only the fixed images are embedded.");
+  }
+  if (f.mined && f.mined->duplicates_removed * 2 > f.mined->neighbours && f.mined->neighbours > 0) {
+    actions.push_back("More than half of the kept pairs were duplicates: targets are very "
+                      "similar to one another; a larger topn or a more varied pool gives more "
+                      "distinct images.");
+  }
+  if (actions.empty()) {
+    actions.push_back("Review a sample of `mined.parquet` (its provenance columns say which "
+                      "target each image came from and how close it was) before training.");
+    actions.push_back("Keep the run folder: its specs reproduce the run with `deft embed` and "
+                      "`deft mine`, and its pool embeddings make the next run faster.");
+  }
+  for (const std::string& a : actions)
+    md += "- " + a + "\n";
+  return md;
+}
+
+}  // namespace deft::report
