@@ -16,7 +16,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool has_failures(const Side& side) { return side.embed && side.embed->failed > 0; }
+bool has_failures(const Side& side) {
+  return side.embed && side.embed->failed > 0;
+}
 
 bool label_filter_not_applied(const RunFacts& f) {
   return f.mined && f.mined->label_filter.rfind("REQUESTED BUT NOT APPLIED", 0) == 0;
@@ -44,11 +46,14 @@ std::map<std::string, uint64_t> counts(table::Database& db, const std::string& s
   return out;
 }
 
-std::string quoted(const fs::path& p) { return table::sql_string_literal(p.string()); }
+std::string quoted(const fs::path& p) {
+  return table::sql_string_literal(p.string());
+}
 
 std::string pct(uint64_t part, uint64_t whole) {
-  return whole == 0 ? "0%" : fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) /
-                                                       static_cast<double>(whole));
+  return whole == 0 ? "0%"
+                    : fmt::format("{:.1f}%",
+                                  100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
 
 std::string side_paragraph(const char* name, const Side& s) {
@@ -148,10 +153,10 @@ std::optional<std::vector<LabelRow>> label_breakdown(const RunFacts& f) {
         &LabelRow::pool);
   }
   // Pairs by their target's label: the pairs file names target rows (file order).
-  const std::string by_target =
-      fmt::format("FROM read_parquet({}) p JOIN (SELECT file_row_number AS target_row, label "
-                  "FROM read_parquet({}, file_row_number = true)) t USING (target_row)",
-                  quoted(pairs), quoted(f.targets.embeddings));
+  const std::string by_target = fmt::format(
+      "FROM read_parquet({}) p JOIN (SELECT file_row_number AS target_row, label "
+      "FROM read_parquet({}, file_row_number = true)) t USING (target_row)",
+      quoted(pairs), quoted(f.targets.embeddings));
   add(counts(db, "SELECT t.label::VARCHAR, count(*) " + by_target + " WHERE p.kept GROUP BY 1"),
       &LabelRow::pairs_kept);
   add(counts(db, "SELECT t.label::VARCHAR, count(*) " + by_target + " WHERE NOT p.kept GROUP BY 1"),
@@ -176,10 +181,11 @@ std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>
   md += fmt::format("**{}**\n\n", v.line);
   for (const std::string& r : v.reasons)
     md += "- " + r + "\n";
-  md += "\nThe verdict follows fixed rules, listed in the README under \"Mining_Report.md\": an "
-        "encoder mismatch or a failed step is FAIL; a label filter that could not apply, a pool "
-        "smaller than topn × targets, images that failed to embed, or an empty result is CHECK; "
-        "anything else is OK.\n\n";
+  md +=
+      "\nThe verdict follows fixed rules, listed in the README under \"Mining_Report.md\": an "
+      "encoder mismatch or a failed step is FAIL; a label filter that could not apply, a pool "
+      "smaller than topn × targets, images that failed to embed, or an empty result is CHECK; "
+      "anything else is OK.\n\n";
 
   md += "## Inputs\n\n";
   md += side_paragraph("target", f.targets) + "\n\n";
@@ -198,13 +204,15 @@ std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>
   md += fmt::format("- Pool: {} (weights {}).\n",
                     f.pool.encoder.empty() ? "no fingerprint" : f.pool.encoder,
                     f.pool.weights_digest.empty() ? "unknown" : f.pool.weights_digest);
-  md += "\nA fingerprint names the encoder family and model, a digest of its weights, its "
-        "preprocessing, input size, compute precision and embedding size; `deft embed` writes it "
-        "into every embedding parquet, and mining compares the two before any search.\n";
+  md +=
+      "\nA fingerprint names the encoder family and model, a digest of its weights, its "
+      "preprocessing, input size, compute precision and embedding size; `deft embed` writes it "
+      "into every embedding parquet, and mining compares the two before any search.\n";
   if (f.encoder_mismatch) {
-    md += "\nThe fingerprints differ, and mining refused to compare the two files. Vectors from "
-          "different encoders live in different spaces: their distances would rank unrelated "
-          "images as neighbours.\n\n";
+    md +=
+        "\nThe fingerprints differ, and mining refused to compare the two files. Vectors from "
+        "different encoders live in different spaces: their distances would rank unrelated "
+        "images as neighbours.\n\n";
   } else if (f.mined) {
     md += fmt::format("\nMining's check: {}.\n\n", f.mined->encoder_check);
   } else {
@@ -246,9 +254,10 @@ std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>
   if (!labels) {
     md += "Skipped: the targets have no `label` column, so there is nothing to break down by.\n\n";
   } else {
-    md += "Counted with DuckDB SQL over the run's parquet files: targets and pool images per "
-          "label, neighbour pairs kept and dropped by the target's label, and mined images by "
-          "their own (pool) label.\n\n";
+    md +=
+        "Counted with DuckDB SQL over the run's parquet files: targets and pool images per "
+        "label, neighbour pairs kept and dropped by the target's label, and mined images by "
+        "their own (pool) label.\n\n";
     md += "| label | targets | pool | pairs kept | pairs dropped | mined |\n";
     md += "|---|---|---|---|---|---|\n";
     constexpr size_t kMaxRows = 25;  // keeps the report readable (and within its length)
@@ -258,30 +267,34 @@ std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>
                         r.pairs_kept, r.pairs_dropped, r.mined);
     }
     if (labels->size() > kMaxRows) {
-      md += fmt::format("\n{} more labels are not shown; the same SQL over the run's files "
-                        "gives them all.\n",
-                        labels->size() - kMaxRows);
+      md += fmt::format(
+          "\n{} more labels are not shown; the same SQL over the run's files "
+          "gives them all.\n",
+          labels->size() - kMaxRows);
     }
-    md += "\nA label whose targets kept no pair found no same-label neighbour in the pool: "
-          "that class needs more pool images, or its labels disagree between the tables.\n\n";
+    md +=
+        "\nA label whose targets kept no pair found no same-label neighbour in the pool: "
+        "that class needs more pool images, or its labels disagree between the tables.\n\n";
   }
 
   md += "## Output Sanity\n\n";
   if (f.mined) {
     const mine::MineReport& m = *f.mined;
     const uint64_t asked = f.mining.topn * m.queries;
-    md += fmt::format(
-        "- `mined.parquet` has {} rows; the summary says {} unique images{}.\n", f.mined_rows,
-        m.unique_mined, f.mined_rows == m.unique_mined ? " (they agree)" : " (THEY DISAGREE)");
+    md += fmt::format("- `mined.parquet` has {} rows; the summary says {} unique images{}.\n",
+                      f.mined_rows, m.unique_mined,
+                      f.mined_rows == m.unique_mined ? " (they agree)" : " (THEY DISAGREE)");
     md += fmt::format(
         "- Unique mined {} against topn × targets = {} and a pool of {}: {} of the requested "
         "slots became distinct images.\n",
         m.unique_mined, asked, m.pool_size, pct(m.unique_mined, asked));
-    md += "- The mined list never holds more images than the pool, and never more than topn × "
-          "targets; fewer distinct images than slots means that targets share neighbours.\n";
-    md += fmt::format("- Every pair, kept or dropped with its reason, is in `{}`; the counts "
-                      "are in `mining_summary.txt`.\n\n",
-                      mine::pairs_path_for(f.run_dir / "mined.parquet").filename().string());
+    md +=
+        "- The mined list never holds more images than the pool, and never more than topn × "
+        "targets; fewer distinct images than slots means that targets share neighbours.\n";
+    md += fmt::format(
+        "- Every pair, kept or dropped with its reason, is in `{}`; the counts "
+        "are in `mining_summary.txt`.\n\n",
+        mine::pairs_path_for(f.run_dir / "mined.parquet").filename().string());
   } else {
     md += "- No mined list was written.\n\n";
   }
@@ -302,8 +315,9 @@ std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>
         "strict=true to make this an error next time.");
   }
   if (pool_too_small(f)) {
-    actions.push_back("Enlarge the pool or lower topn: the pool cannot give every target "
-                      "its own neighbours.");
+    actions.push_back(
+        "Enlarge the pool or lower topn: the pool cannot give every target "
+        "its own neighbours.");
   }
   if (has_failures(f.targets) || has_failures(f.pool)) {
     actions.push_back(
@@ -311,15 +325,18 @@ std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>
         "images, and re-run: unchanged rows are reused, so only the fixed images are embedded.");
   }
   if (f.mined && f.mined->duplicates_removed * 2 > f.mined->neighbours && f.mined->neighbours > 0) {
-    actions.push_back("More than half of the kept pairs were duplicates: targets are very "
-                      "similar to one another; a larger topn or a more varied pool gives more "
-                      "distinct images.");
+    actions.push_back(
+        "More than half of the kept pairs were duplicates: targets are very "
+        "similar to one another; a larger topn or a more varied pool gives more "
+        "distinct images.");
   }
   if (actions.empty()) {
-    actions.push_back("Review a sample of `mined.parquet` (its provenance columns say which "
-                      "target each image came from and how close it was) before training.");
-    actions.push_back("Keep the run folder: its specs reproduce the run with `deft embed` and "
-                      "`deft mine`, and its pool embeddings make the next run faster.");
+    actions.push_back(
+        "Review a sample of `mined.parquet` (its provenance columns say which "
+        "target each image came from and how close it was) before training.");
+    actions.push_back(
+        "Keep the run folder: its specs reproduce the run with `deft embed` and "
+        "`deft mine`, and its pool embeddings make the next run faster.");
   }
   for (const std::string& a : actions)
     md += "- " + a + "\n";

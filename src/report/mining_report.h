@@ -28,10 +28,10 @@
 namespace deft::report {
 
 struct Side {
-  std::filesystem::path table;       // the input table
-  std::filesystem::path embeddings;  // its embedding parquet
+  std::filesystem::path table;              // the input table
+  std::filesystem::path embeddings;         // its embedding parquet
   std::optional<embed::EmbedReport> embed;  // unset when the step did not run
-  std::string encoder;               // the fingerprint, in words ("" when none)
+  std::string encoder;                      // the fingerprint, in words ("" when none)
   std::string weights_digest;
 };
 
@@ -49,8 +49,8 @@ struct RunFacts {
 };
 
 struct Verdict {
-  std::string line;                   // "OK", "CHECK: …", "FAIL: …"
-  std::vector<std::string> reasons;   // why, one sentence each
+  std::string line;                  // "OK", "CHECK: …", "FAIL: …"
+  std::vector<std::string> reasons;  // why, one sentence each
 };
 
 Verdict judge(const RunFacts& facts);

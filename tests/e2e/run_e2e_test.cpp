@@ -1,0 +1,240 @@
+// `deft run` end to end on a small labelled image set: the folder layout, specs that reproduce
+// the run through the step commands, mined.parquet equal to `deft mine` alone, the report's
+// sections, length, figures and per-label counts (counted here independently), and the verdict
+// in the documented situations.
+#include <array>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "image_writer.h"
+#include "test_support.h"
+
+namespace deft {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using testing::quoted;
+using testing::ScratchDir;
+using testing::sql_rows;
+
+testing::ProcessResult deft(std::vector<std::string> args) {
+  return testing::run_deft_binary(std::move(args));
+}
+
+const char* kLabels[] = {"crack", "dent", "rust"};
+
+// targets.csv (6 images, 2 per label) and pool.csv (30 images, 10 per label), or without the
+// pool's labels; returns filepath → label for both.
+std::map<std::string, std::string> write_set(const fs::path& dir, bool pool_labels = true) {
+  std::map<std::string, std::string> label_of;
+  fs::create_directories(dir / "images");
+  std::string targets = "filepath,label\n";
+  std::string pool = pool_labels ? "filepath,label\n" : "filepath\n";
+  for (int i = 0; i < 36; ++i) {
+    const bool target = i < 6;
+    const std::string name = fmt::format("images/{}{:02}.png", target ? "t" : "p", i);
+    testing::write_image(dir / name, 40 + i % 5, 30 + i % 3, 3, static_cast<unsigned>(i % 12));
+    const std::string label = kLabels[i % 3];
+    label_of[name] = label;
+    if (target) {
+      targets += name + "," + label + "\n";
+    } else {
+      pool += name + (pool_labels ? "," + label : "") + "\n";
+    }
+  }
+  testing::write_text_file(dir / "targets.csv", targets);
+  testing::write_text_file(dir / "pool.csv", pool);
+  testing::write_text_file(dir / "embedding_spec.yaml", "model: thumbnail\nbatch_size: 8\n");
+  testing::write_text_file(dir / "mining_spec.yaml", "topn: 4\nfilter_by_label: \"true\"\n");
+  return label_of;
+}
+
+testing::ProcessResult run(const fs::path& dir, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"run",
+                                   "-e",
+                                   (dir / "embedding_spec.yaml").string(),
+                                   "-m",
+                                   (dir / "mining_spec.yaml").string(),
+                                   "target_parquet=" + (dir / "targets.csv").string(),
+                                   "source_parquet=" + (dir / "pool.csv").string(),
+                                   "output_dir=" + (dir / "out").string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return deft(args);
+}
+
+// The one dated folder under out/mining_results.
+fs::path run_folder(const fs::path& dir) {
+  const auto entries = testing::directory_entries(dir / "out" / "mining_results");
+  EXPECT_EQ(entries.size(), 1U);
+  if (entries.empty()) return {};
+  EXPECT_TRUE(std::regex_match(entries[0], std::regex(R"(\d{4}-\d{2}-\d{2}_\d{6})")))
+      << entries[0];
+  return dir / "out" / "mining_results" / entries[0];
+}
+
+std::string summary_value(const fs::path& folder, const std::string& key) {
+  std::istringstream in(testing::read_text_file(folder / "mining_summary.txt"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + ": ", 0) == 0) return line.substr(key.size() + 2);
+  }
+  return "(no " + key + ")";
+}
+
+std::vector<std::vector<std::string>> all_rows(const fs::path& parquet) {
+  table::Database db;
+  return sql_rows(db, "SELECT * FROM " + quoted(parquet));
+}
+
+TEST(RunEndToEnd, LayoutSpecsThatReproduceItAndMinedEqualToMineAlone) {
+  ScratchDir dir;
+  write_set(dir.path());
+  const auto r = run(dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path folder = run_folder(dir.path());
+  EXPECT_THAT(r.out, HasSubstr(folder.string()));
+  EXPECT_THAT(r.out, HasSubstr("OK"));
+  EXPECT_EQ(testing::directory_entries(folder),
+            (std::vector<std::string>{"Mining_Report.md", "embedding_spec.yaml", "mined.parquet",
+                                      "mined.parquet.pairs.parquet", "mining_spec.yaml",
+                                      "mining_summary.txt", "source_embeddings.parquet",
+                                      "target_embeddings.parquet"}));
+
+  // The step commands, fed the folder's specs, give the same files.
+  const fs::path again = dir / "again";
+  fs::create_directories(again);
+  for (const auto& [table, out] : {std::pair{"targets.csv", "t.parquet"},
+                                  std::pair{"pool.csv", "p.parquet"}}) {
+    const auto e = deft({"embed", "-e", (folder / "embedding_spec.yaml").string(),
+                         "input_parquet=" + (dir / table).string(),
+                         "output_parquet=" + (again / out).string(), "--quiet"});
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+  }
+  const auto m = deft({"mine", "-e", (folder / "mining_spec.yaml").string(),
+                       "target_parquet=" + (again / "t.parquet").string(),
+                       "source_parquet=" + (again / "p.parquet").string(),
+                       "output_parquet=" + (again / "mined.parquet").string(), "--quiet"});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  const auto mined = all_rows(folder / "mined.parquet");
+  ASSERT_GT(mined.size(), 0U);
+  EXPECT_EQ(all_rows(again / "mined.parquet"), mined);
+  table::Database db;
+  EXPECT_EQ(sql_rows(db, "SELECT filepath, embedding FROM " + quoted(again / "p.parquet")),
+            sql_rows(db, "SELECT filepath, embedding FROM " +
+                             quoted(folder / "source_embeddings.parquet")));
+
+  // `deft mine` alone on the run's own embeddings.
+  const auto alone = deft({"mine", "target_parquet=" + (folder / "target_embeddings.parquet").string(),
+                           "source_parquet=" + (folder / "source_embeddings.parquet").string(),
+                           "output_parquet=" + (again / "alone.parquet").string(), "topn=4",
+                           "filter_by_label=true", "--quiet"});
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  EXPECT_EQ(all_rows(again / "alone.parquet"), mined);
+}
+
+TEST(RunEndToEnd, ReportSectionsLengthFiguresAndPerLabelCounts) {
+  ScratchDir dir;
+  const auto label_of = write_set(dir.path());
+  const auto r = run(dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path folder = run_folder(dir.path());
+  const std::string report = testing::read_text_file(folder / "Mining_Report.md");
+
+  // Seven sections, in order.
+  size_t at = 0;
+  for (const char* heading : {"## Verdict\n", "## Inputs\n", "## Encoder Consistency\n",
+                              "## Mining Run\n", "## Per-Label Breakdown\n", "## Output Sanity\n",
+                              "## Recommended Actions\n"}) {
+    const size_t found = report.find(heading, at);
+    ASSERT_NE(found, std::string::npos) << heading << " missing or out of order";
+    at = found + 1;
+  }
+  // 600–1,200 words.
+  std::istringstream words(report);
+  size_t count = 0;
+  for (std::string w; words >> w;)
+    ++count;
+  EXPECT_GE(count, 600U);
+  EXPECT_LE(count, 1200U);
+
+  // Figures equal the summary's.
+  EXPECT_THAT(report, HasSubstr("**OK**"));
+  for (const auto& [row, key] :
+       {std::pair{"neighbour pairs found", "neighbours"},
+        std::pair{"dropped by the label filter", "dropped_by_label"},
+        std::pair{"dropped by the distance threshold", "dropped_by_threshold"},
+        std::pair{"duplicates removed (pool images kept by several targets)", "duplicates_removed"},
+        std::pair{"unique images mined", "unique_mined"}}) {
+    EXPECT_THAT(report, HasSubstr(fmt::format("| {} | {} |", row, summary_value(folder, key))));
+  }
+  EXPECT_THAT(report, HasSubstr("The target table `" + (dir / "targets.csv").string() +
+                                "` had 6 rows"));
+  EXPECT_THAT(report, HasSubstr("The pool table `" + (dir / "pool.csv").string() +
+                                "` had 30 rows"));
+
+  // The per-label table against counts made here: from the labels written, and the pairs and
+  // mined files read with the test's own label map.
+  std::map<std::string, std::array<int, 5>> expected;  // targets, pool, kept, dropped, mined
+  for (const auto& [path, label] : label_of)
+    ++expected[label][path.find("/t") != std::string::npos ? 0 : 1];
+  table::Database db;
+  for (const auto& row : sql_rows(db, "SELECT target_filepath, kept FROM " +
+                                          quoted(folder / "mined.parquet.pairs.parquet"))) {
+    ++expected[label_of.at(row[0])][row[1] == "true" ? 2 : 3];  // paths as in the tables
+  }
+  for (const auto& row : sql_rows(db, "SELECT filepath FROM " + quoted(folder / "mined.parquet")))
+    ++expected[label_of.at(row[0])][4];
+  for (const auto& [label, n] : expected) {
+    EXPECT_THAT(report, HasSubstr(fmt::format("| {} | {} | {} | {} | {} | {} |", label, n[0],
+                                              n[1], n[2], n[3], n[4])));
+  }
+}
+
+std::string verdict(const fs::path& dir) {
+  const std::string report = testing::read_text_file(run_folder(dir) / "Mining_Report.md");
+  const size_t start = report.find("**", report.find("## Verdict"));
+  return report.substr(start, report.find('\n', start) - start);
+}
+
+TEST(RunVerdict, PoolSmallerThanTopnTimesTargets) {
+  ScratchDir dir;
+  write_set(dir.path());
+  const auto r = run(dir.path(), {"mining.topn=6"});  // 6 × 6 = 36 > 30 pool images
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(verdict(dir.path()), "**CHECK: pool smaller than topn × targets**");
+  EXPECT_THAT(testing::read_text_file(run_folder(dir.path()) / "Mining_Report.md"),
+              HasSubstr("Enlarge the pool or lower topn"));
+}
+
+TEST(RunVerdict, MissingLabelColumnUnderFiltering) {
+  ScratchDir dir;
+  write_set(dir.path(), /*pool_labels=*/false);
+  const auto r = run(dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(verdict(dir.path()), "**CHECK: label filter did nothing**");
+}
+
+TEST(RunVerdict, EncoderMismatchIsRefused) {
+  ScratchDir dir;
+  write_set(dir.path());
+  // A pool embedded earlier by another encoder (a tiny SigLIP checkpoint).
+  const fs::path other = dir / "siglip_pool.parquet";
+  const auto e = deft({"embed", "input_parquet=" + (dir / "pool.csv").string(),
+                       "output_parquet=" + other.string(), "model=SigLIP",
+                       "model_path=" + (fs::path(DEFT_SOURCE_DIR) / "tests/data/tiny/siglip").string(),
+                       "--quiet"});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const auto r = run(dir.path(), {"source_embeddings=" + other.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("were embedded by different encoders"));
+  EXPECT_EQ(verdict(dir.path()), "**FAIL: encoder mismatch**");
+}
+
+}  // namespace
+}  // namespace deft
