@@ -1,5 +1,6 @@
 // The deft binary as users run it: exit codes, one-line errors, the demo, the rpath.
 #include <algorithm>
+#include <regex>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -80,23 +81,41 @@ TEST(CliEndToEnd, RelativePathsAreTakenFromTheWorkingDirectory) {
   EXPECT_THAT(r.err, HasSubstr("table 'targets.csv' has no column 'filepath'"));
 }
 
-TEST(CliEndToEnd, DemoWritesItsExampleAndItsSpecsResolveAsDeftRun) {
+TEST(CliEndToEnd, DemoRunsTheWorkflowAndFindsThePlantedNeighbours) {
   ScratchDir dir;
   const fs::path out = dir / "demo";
   const auto r = deft({"demo", "--output-dir", out.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, AllOf(HasSubstr("(8 crack, 8 dent, 8 rust)"),
-                           HasSubstr("(80 crack, 80 dent, 80 rust)")));
-  for (const char* name : {"data/targets.parquet", "data/pool.csv", "embedding_spec.yaml",
-                           "mining_spec.yaml", "run_config.yaml"}) {
+  for (const char* name :
+       {"data/targets.parquet", "data/pool.csv", "embedding_spec.yaml", "mining_spec.yaml",
+        "run_config.yaml", "run/Mining_Report.md", "run/mined.parquet", "run/mining_summary.txt"}) {
     EXPECT_TRUE(fs::is_regular_file(out / name)) << name;
   }
+  // 24 targets in 3 classes; 240 pool images, 3 planted copies of each target among them.
+  table::Database db;
+  EXPECT_EQ(testing::sql_rows(db, "SELECT label, count(*) FROM " +
+                                      testing::quoted(out / "data/targets.parquet") +
+                                      " GROUP BY 1 ORDER BY 1"),
+            (std::vector<std::vector<std::string>>{{"crack", "8"}, {"dent", "8"}, {"rust", "8"}}));
+  EXPECT_EQ(testing::sql_rows(db,
+                              "SELECT count(*), count(*) FILTER (WHERE filepath SIMILAR TO "
+                              "'.*_(crop|flip|jpeg)\\..*') FROM read_csv(" +
+                                  testing::quoted(out / "data/pool.csv") + ")"),
+            (std::vector<std::vector<std::string>>{{"240", "72"}}));
+  // The planted-neighbour recall it prints, at least 0.9 with the thumbnail encoder.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(recall +([0-9.]+) of the planted)")))
+      << r.out;
+  EXPECT_GE(std::stod(m[1]), 0.9);
+  EXPECT_THAT(r.out, HasSubstr((out / "run" / "Mining_Report.md").string()));
+
   // The written specs, passed back to `deft run`, resolve to the recorded config.
-  const auto again = deft({"run", "-e", (out / "embedding_spec.yaml").string(), "-m",
-                           (out / "mining_spec.yaml").string(),
-                           "target_parquet=" + (out / "data/targets.parquet").string(),
-                           "source_parquet=" + (out / "data/pool.csv").string(),
-                           "output_dir=" + out.string(), "--cfg=job"});
+  const auto again =
+      deft({"run", "-e", (out / "embedding_spec.yaml").string(), "-m",
+            (out / "mining_spec.yaml").string(),
+            "target_parquet=" + (out / "data/targets.parquet").string(),
+            "source_parquet=" + (out / "data/pool.csv").string(), "output_dir=" + out.string(),
+            "run_dir=" + (out / "run").string(), "--cfg=job"});
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(again.out, testing::read_text_file(out / "run_config.yaml"));
   EXPECT_THAT(again.out, AllOf(HasSubstr("  model: thumbnail\n"), HasSubstr("  topn: 5\n"),

@@ -73,8 +73,7 @@ fs::path run_folder(const fs::path& dir) {
   const auto entries = testing::directory_entries(dir / "out" / "mining_results");
   EXPECT_EQ(entries.size(), 1U);
   if (entries.empty()) return {};
-  EXPECT_TRUE(std::regex_match(entries[0], std::regex(R"(\d{4}-\d{2}-\d{2}_\d{6})")))
-      << entries[0];
+  EXPECT_TRUE(std::regex_match(entries[0], std::regex(R"(\d{4}-\d{2}-\d{2}_\d{6})"))) << entries[0];
   return dir / "out" / "mining_results" / entries[0];
 }
 
@@ -109,8 +108,8 @@ TEST(RunEndToEnd, LayoutSpecsThatReproduceItAndMinedEqualToMineAlone) {
   // The step commands, fed the folder's specs, give the same files.
   const fs::path again = dir / "again";
   fs::create_directories(again);
-  for (const auto& [table, out] : {std::pair{"targets.csv", "t.parquet"},
-                                  std::pair{"pool.csv", "p.parquet"}}) {
+  for (const auto& [table, out] :
+       {std::pair{"targets.csv", "t.parquet"}, std::pair{"pool.csv", "p.parquet"}}) {
     const auto e = deft({"embed", "-e", (folder / "embedding_spec.yaml").string(),
                          "input_parquet=" + (dir / table).string(),
                          "output_parquet=" + (again / out).string(), "--quiet"});
@@ -130,10 +129,11 @@ TEST(RunEndToEnd, LayoutSpecsThatReproduceItAndMinedEqualToMineAlone) {
                              quoted(folder / "source_embeddings.parquet")));
 
   // `deft mine` alone on the run's own embeddings.
-  const auto alone = deft({"mine", "target_parquet=" + (folder / "target_embeddings.parquet").string(),
-                           "source_parquet=" + (folder / "source_embeddings.parquet").string(),
-                           "output_parquet=" + (again / "alone.parquet").string(), "topn=4",
-                           "filter_by_label=true", "--quiet"});
+  const auto alone =
+      deft({"mine", "target_parquet=" + (folder / "target_embeddings.parquet").string(),
+            "source_parquet=" + (folder / "source_embeddings.parquet").string(),
+            "output_parquet=" + (again / "alone.parquet").string(), "topn=4",
+            "filter_by_label=true", "--quiet"});
   ASSERT_EQ(alone.exit_code, 0) << alone.err;
   EXPECT_EQ(all_rows(again / "alone.parquet"), mined);
 }
@@ -148,9 +148,9 @@ TEST(RunEndToEnd, ReportSectionsLengthFiguresAndPerLabelCounts) {
 
   // Seven sections, in order.
   size_t at = 0;
-  for (const char* heading : {"## Verdict\n", "## Inputs\n", "## Encoder Consistency\n",
-                              "## Mining Run\n", "## Per-Label Breakdown\n", "## Output Sanity\n",
-                              "## Recommended Actions\n"}) {
+  for (const char* heading :
+       {"## Verdict\n", "## Inputs\n", "## Encoder Consistency\n", "## Mining Run\n",
+        "## Per-Label Breakdown\n", "## Output Sanity\n", "## Recommended Actions\n"}) {
     const size_t found = report.find(heading, at);
     ASSERT_NE(found, std::string::npos) << heading << " missing or out of order";
     at = found + 1;
@@ -173,10 +173,10 @@ TEST(RunEndToEnd, ReportSectionsLengthFiguresAndPerLabelCounts) {
         std::pair{"unique images mined", "unique_mined"}}) {
     EXPECT_THAT(report, HasSubstr(fmt::format("| {} | {} |", row, summary_value(folder, key))));
   }
-  EXPECT_THAT(report, HasSubstr("The target table `" + (dir / "targets.csv").string() +
-                                "` had 6 rows"));
-  EXPECT_THAT(report, HasSubstr("The pool table `" + (dir / "pool.csv").string() +
-                                "` had 30 rows"));
+  EXPECT_THAT(report,
+              HasSubstr("The target table `" + (dir / "targets.csv").string() + "` had 6 rows"));
+  EXPECT_THAT(report,
+              HasSubstr("The pool table `" + (dir / "pool.csv").string() + "` had 30 rows"));
 
   // The per-label table against counts made here: from the labels written, and the pairs and
   // mined files read with the test's own label map.
@@ -191,8 +191,8 @@ TEST(RunEndToEnd, ReportSectionsLengthFiguresAndPerLabelCounts) {
   for (const auto& row : sql_rows(db, "SELECT filepath FROM " + quoted(folder / "mined.parquet")))
     ++expected[label_of.at(row[0])][4];
   for (const auto& [label, n] : expected) {
-    EXPECT_THAT(report, HasSubstr(fmt::format("| {} | {} | {} | {} | {} | {} |", label, n[0],
-                                              n[1], n[2], n[3], n[4])));
+    EXPECT_THAT(report, HasSubstr(fmt::format("| {} | {} | {} | {} | {} | {} |", label, n[0], n[1],
+                                              n[2], n[3], n[4])));
   }
 }
 
@@ -225,10 +225,10 @@ TEST(RunVerdict, EncoderMismatchIsRefused) {
   write_set(dir.path());
   // A pool embedded earlier by another encoder (a tiny SigLIP checkpoint).
   const fs::path other = dir / "siglip_pool.parquet";
-  const auto e = deft({"embed", "input_parquet=" + (dir / "pool.csv").string(),
-                       "output_parquet=" + other.string(), "model=SigLIP",
-                       "model_path=" + (fs::path(DEFT_SOURCE_DIR) / "tests/data/tiny/siglip").string(),
-                       "--quiet"});
+  const auto e = deft(
+      {"embed", "input_parquet=" + (dir / "pool.csv").string(), "output_parquet=" + other.string(),
+       "model=SigLIP",
+       "model_path=" + (fs::path(DEFT_SOURCE_DIR) / "tests/data/tiny/siglip").string(), "--quiet"});
   ASSERT_EQ(e.exit_code, 0) << e.err;
   const auto r = run(dir.path(), {"source_embeddings=" + other.string()});
   EXPECT_EQ(r.exit_code, 1);
