@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "model/fingerprint.h"
+#include "report/html_report.h"
 #include "report/mining_report.h"
 #include "table/duckdb_handles.h"
 #include "table/parquet_writer.h"
@@ -100,7 +101,9 @@ int run_workflow(const Config& config, Context& context) {
     describe_encoder(facts.pool.embeddings, facts.pool);
     const auto labels = report::label_breakdown(facts);
     write_file_atomically(dir / "Mining_Report.md", report::render(facts, labels));
-    return report::judge(facts);
+    const report::Verdict verdict = report::judge(facts);
+    report::write_html_report(facts, verdict, labels);
+    return verdict;
   };
   const auto embed_side = [&](report::Side& side, const std::string& reuse_from) {
     Config step = embedding;
@@ -139,9 +142,9 @@ int run_workflow(const Config& config, Context& context) {
     throw;
   }
   const report::Verdict verdict = finish();
-  context.out << fmt::format("{}\nresults  {}\nreport   {}\nmined    {} images\n", verdict.line,
-                             dir.string(), (dir / "Mining_Report.md").string(),
-                             facts.mined->unique_mined);
+  context.out << fmt::format("{}\nresults  {}\nreport   {}\nvisual   {}\nmined    {} images\n",
+                             verdict.line, dir.string(), (dir / "Mining_Report.md").string(),
+                             (dir / "report.html").string(), facts.mined->unique_mined);
   return kExitOk;
 }
 

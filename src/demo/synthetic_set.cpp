@@ -6,11 +6,10 @@
 #include <set>
 
 #include <fmt/format.h>
-#include <vips/vips.h>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
-#include "image/vips_image.h"
+#include "image/image_file_writer.h"
 #include "preprocess/pillow_resize.h"
 #include "table/duckdb_handles.h"
 #include "table/value_columns.h"
@@ -98,17 +97,7 @@ preprocess::RgbImage flip_and_tint(const preprocess::RgbImage& in) {
 }
 
 void save(const preprocess::RgbImage& img, const fs::path& path, int jpeg_quality = 0) {
-  image::init_vips();
-  VipsImage* v = vips_image_new_from_memory_copy(img.data.data(), img.data.size(), img.width,
-                                                 img.height, 3, VIPS_FORMAT_UCHAR);
-  if (v == nullptr) throw Error(ErrorKind::kRun, "demo: cannot make an image");
-  const image::VipsImagePtr owned(v);
-  const int rc = jpeg_quality > 0 ? vips_jpegsave(v, path.c_str(), "Q", jpeg_quality, nullptr)
-                                  : vips_pngsave(v, path.c_str(), nullptr);
-  if (rc != 0) {
-    throw Error(ErrorKind::kRun, fmt::format("demo: cannot write '{}': {}", path.string(),
-                                             image::take_vips_error()));
-  }
+  image::write_image_file(img, path, jpeg_quality);
 }
 
 }  // namespace
@@ -166,10 +155,9 @@ SyntheticSet write_synthetic_set(const fs::path& dir, int64_t seed) {
 double planted_recall(const SyntheticSet& set, const fs::path& pairs) {
   table::Database db;
   table::Connection con(db);
-  table::Result result = con.query(
-      "SELECT target_filepath, filepath FROM read_parquet(" +
-          table::sql_string_literal(pairs.string()) + ") WHERE kept",
-      "reading the demo's pairs", ErrorKind::kRun);
+  table::Result result = con.query("SELECT target_filepath, filepath FROM read_parquet(" +
+                                       table::sql_string_literal(pairs.string()) + ") WHERE kept",
+                                   "reading the demo's pairs", ErrorKind::kRun);
   std::set<std::pair<std::string, std::string>> found;
   while (table::DataChunk chunk = result.fetch_chunk()) {
     duckdb_vector t = duckdb_data_chunk_get_vector(chunk.get(), 0);

@@ -99,11 +99,12 @@ TEST(RunEndToEnd, LayoutSpecsThatReproduceItAndMinedEqualToMineAlone) {
   const fs::path folder = run_folder(dir.path());
   EXPECT_THAT(r.out, HasSubstr(folder.string()));
   EXPECT_THAT(r.out, HasSubstr("OK"));
-  EXPECT_EQ(testing::directory_entries(folder),
-            (std::vector<std::string>{"Mining_Report.md", "embedding_spec.yaml", "mined.parquet",
-                                      "mined.parquet.pairs.parquet", "mining_spec.yaml",
-                                      "mining_summary.txt", "source_embeddings.parquet",
-                                      "target_embeddings.parquet"}));
+  EXPECT_EQ(
+      testing::directory_entries(folder),
+      (std::vector<std::string>{"Mining_Report.md", "embedding_spec.yaml", "mined.parquet",
+                                "mined.parquet.pairs.parquet", "mining_spec.yaml",
+                                "mining_summary.txt", "report.html", "source_embeddings.parquet",
+                                "target_embeddings.parquet", "thumbs"}));
 
   // The step commands, fed the folder's specs, give the same files.
   const fs::path again = dir / "again";
@@ -194,6 +195,52 @@ TEST(RunEndToEnd, ReportSectionsLengthFiguresAndPerLabelCounts) {
     EXPECT_THAT(report, HasSubstr(fmt::format("| {} | {} | {} | {} | {} | {} |", label, n[0], n[1],
                                               n[2], n[3], n[4])));
   }
+}
+
+// report.html in headless Chromium (Debian's `chromium`, installed by scripts/setup.sh): a
+// screenshot with no console messages, and the DOM's target rows and thumbnails counted.
+TEST(RunEndToEnd, VisualReportRendersInHeadlessChromium) {
+  const char* chromium = "/usr/bin/chromium";
+  ASSERT_TRUE(fs::exists(chromium)) << "scripts/setup.sh installs Debian's chromium for this test";
+  ScratchDir dir;
+  write_set(dir.path());
+  const auto r = run(dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path folder = run_folder(dir.path());
+  const std::string url = "file://" + (folder / "report.html").string();
+  const std::vector<std::string> common = {
+      chromium, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0"};
+  auto args = common;
+  args.insert(args.end(),
+              {"--window-size=1200,1600", "--screenshot=" + (dir / "report.png").string(), url});
+  const auto shot = testing::run_process(args);
+  ASSERT_EQ(shot.exit_code, 0) << shot.err;
+  const std::string png = testing::read_text_file(dir / "report.png");
+  ASSERT_GT(png.size(), 1000U);
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+  EXPECT_THAT(shot.err, ::testing::Not(HasSubstr("CONSOLE")));  // no page message at all
+
+  args = common;
+  args.insert(args.end(), {"--dump-dom", url});
+  const auto dom = testing::run_process(args);
+  ASSERT_EQ(dom.exit_code, 0) << dom.err;
+  const auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t at = dom.out.find(what); at != std::string::npos; at = dom.out.find(what, at + 1))
+      ++n;
+    return n;
+  };
+  // 6 targets, each with its 4 neighbours (kept or dropped): 6 rows, 30 thumbnails, all loaded
+  // from thumbs/ (no image is unreadable here).
+  EXPECT_EQ(count("<div class=\"target\">"), 6U);
+  EXPECT_EQ(count("<img src=\"thumbs/"), 30U);
+  EXPECT_EQ(count("class=\"missing\""), 0U);
+  // One thumbnail file per target and per distinct pool image shown.
+  table::Database db;
+  const auto distinct = sql_rows(
+      db, "SELECT count(DISTINCT pool_row) FROM " + quoted(folder / "mined.parquet.pairs.parquet"));
+  EXPECT_EQ(testing::directory_entries(folder / "thumbs").size(),
+            6U + std::stoul(distinct.at(0).at(0)));
 }
 
 std::string verdict(const fs::path& dir) {
