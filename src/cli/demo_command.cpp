@@ -17,11 +17,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kEmbeddingSpec =
-    "# Embedding spec of the deft demo (the same keys as TAO's image_embeddings spec).\n"
-    "model: thumbnail\n"
-    "model_path: ''\n"
-    "batch_size: 64\n";
+std::string embedding_spec(const std::string& model, const std::string& model_path) {
+  return fmt::format(
+      "# Embedding spec of the deft demo (the same keys as TAO's image_embeddings spec).\n"
+      "model: {}\n"
+      "model_path: '{}'\n"
+      "batch_size: 64\n",
+      model, model_path);
+}
 
 constexpr const char* kMiningSpec =
     "# Mining spec of the deft demo (the same keys as TAO's nearest_neighbors spec).\n"
@@ -37,7 +40,9 @@ int run_demo(const Config& config, Context& context) {
   const fs::path data = dir / "data";
   log::info("deft demo: generating an example in {}", dir.string());
   const demo::SyntheticSet set = demo::write_synthetic_set(data, config.get_int("seed"));
-  write_file_atomically(dir / "embedding_spec.yaml", kEmbeddingSpec);
+  const std::string model = config.get_string("model");
+  write_file_atomically(dir / "embedding_spec.yaml",
+                        embedding_spec(model, config.get_string("model_path")));
   write_file_atomically(dir / "mining_spec.yaml", kMiningSpec);
 
   // `deft run` on the example, from the very arguments a user would type.
@@ -62,10 +67,10 @@ int run_demo(const Config& config, Context& context) {
   context.out << fmt::format(
       "{}"
       "example  {} targets ({}), {} pool images with 3 planted copies of each target\n"
-      "recall   {:.3f} of the planted copies are among their target's 5 nearest (thumbnail "
+      "recall   {:.3f} of the planted copies are among their target's 5 nearest ({} "
       "encoder)\n"
       "again    deft run -e {} -m {} target_parquet={} source_parquet={} output_dir={}\n",
-      run_out.str(), set.targets_count, set.targets.string(), set.pool_count, recall,
+      run_out.str(), set.targets_count, set.targets.string(), set.pool_count, recall, model,
       (dir / "embedding_spec.yaml").string(), (dir / "mining_spec.yaml").string(),
       set.targets.string(), set.pool.string(), dir.string());
   return kExitOk;

@@ -268,6 +268,11 @@ const OptionTable& demo_options() {
                   {"output_dir", ValueType::kPath, "deft-demo",
                    "where the example data, specs and results are written"},
                   at_least({"seed", ValueType::kInt, "7", "seed of the generated example"}, 0),
+                  {"model", ValueType::kString, "thumbnail",
+                   "encoder for the demo: the weights-free `thumbnail`, or SigLIP, CLIP, DINOv2 "
+                   "with model_path (a folder or a Hugging Face id in the local cache)"},
+                  {"model_path", ValueType::kString, "",
+                   "checkpoint of that model (folder, or hub id found in the local cache)"},
               });
   return table;
 }

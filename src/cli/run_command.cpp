@@ -1,4 +1,5 @@
 // deft run: embed the targets, embed the pool, mine, report, in one dated folder.
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 
@@ -67,6 +68,37 @@ std::optional<model::EncoderFingerprint> fingerprint_of(const fs::path& parquet)
   return model::EncoderFingerprint::from_json(it->second, parquet.string());
 }
 
+// The newest earlier run under <output_dir>/mining_results whose pool embeddings were made
+// from the same source table by the same encoder as `ours`: its rows can be reused.
+fs::path earlier_pool_embeddings(const Config& config, const fs::path& this_run,
+                                 const model::EncoderFingerprint& ours) {
+  const fs::path base = fs::path(config.get_string("output_dir")) / "mining_results";
+  std::error_code ec;
+  if (!fs::is_directory(base, ec)) return {};
+  std::vector<fs::path> runs;
+  for (const auto& entry : fs::directory_iterator(base, ec)) {
+    if (entry.is_directory() && entry.path() != this_run) runs.push_back(entry.path());
+  }
+  std::sort(runs.rbegin(), runs.rend());  // dated names: newest first
+  const std::string source = fs::absolute(config.get_string("source_parquet")).string();
+  for (const fs::path& run : runs) {
+    const fs::path candidate = run / "source_embeddings.parquet";
+    if (!fs::is_regular_file(candidate, ec)) continue;
+    try {
+      table::Database db;
+      const auto metadata = table::read_kv_metadata(db, candidate);
+      const auto input = metadata.find("deft.input");
+      const auto theirs = fingerprint_of(candidate);
+      if (input != metadata.end() && input->second == source && theirs &&
+          model::same_encoder(ours, *theirs)) {
+        return candidate;
+      }
+    } catch (const Error&) {  // an unreadable leftover: not a candidate
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 int run_workflow(const Config& config, Context& context) {
@@ -118,8 +150,12 @@ int run_workflow(const Config& config, Context& context) {
     embed_side(facts.targets, "");
     // A pool embedded earlier: reused row by row when it comes from the same encoder; from
     // another encoder, it is mined as it is, and mining refuses it (the report says why).
-    const std::string earlier = config.get_string("source_embeddings");
+    std::string earlier = config.get_string("source_embeddings");
     const auto ours = fingerprint_of(facts.targets.embeddings);
+    if (earlier.empty() && ours) {
+      earlier = earlier_pool_embeddings(config, dir, *ours).string();
+      if (!earlier.empty()) log::info("deft run: reusing the pool's rows from '{}'", earlier);
+    }
     const auto theirs = earlier.empty() ? std::nullopt : fingerprint_of(earlier);
     if (!earlier.empty() && !(ours && theirs && model::same_encoder(*ours, *theirs))) {
       facts.pool.embeddings = earlier;

@@ -10,8 +10,8 @@ namespace deft::image {
 void write_image_file(const preprocess::RgbImage& image, const std::filesystem::path& path,
                       int jpeg_quality) {
   init_vips();
-  VipsImage* v = vips_image_new_from_memory_copy(image.data.data(), image.data.size(),
-                                                 image.width, image.height, 3, VIPS_FORMAT_UCHAR);
+  VipsImage* v = vips_image_new_from_memory_copy(image.data.data(), image.data.size(), image.width,
+                                                 image.height, 3, VIPS_FORMAT_UCHAR);
   if (v == nullptr) {
     throw Error(ErrorKind::kRun,
                 fmt::format("cannot write '{}': {}", path.string(), take_vips_error()));

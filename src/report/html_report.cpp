@@ -29,17 +29,28 @@ std::string escape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
 }
 
-std::string quoted(const fs::path& p) { return table::sql_string_literal(p.string()); }
+std::string quoted(const fs::path& p) {
+  return table::sql_string_literal(p.string());
+}
 
 // Rows of a query, every column as text (NULL as "").
 std::vector<std::vector<std::string>> rows_of(table::Database& db, const std::string& sql) {
@@ -78,8 +89,8 @@ bool make_thumbnail(const fs::path& image, const fs::path& out) {
   try {
     const image::DecodeOptions options{.target_width = kThumbSize, .target_height = kThumbSize};
     const preprocess::RgbImage rgb = image::decode_image(read.bytes, options);
-    const double scale = std::min(1.0, static_cast<double>(kThumbSize) /
-                                           std::max(rgb.width, rgb.height));
+    const double scale =
+        std::min(1.0, static_cast<double>(kThumbSize) / std::max(rgb.width, rgb.height));
     const int w = std::max(1, static_cast<int>(std::lround(rgb.width * scale)));
     const int h = std::max(1, static_cast<int>(std::lround(rgb.height * scale)));
     image::write_image_file(preprocess::pillow_resize_bicubic(rgb, w, h), out, 80);
@@ -96,10 +107,10 @@ fs::path resolve(const fs::path& base, const std::string& filepath) {
 
 std::string svg_bars(const std::vector<std::pair<std::string, double>>& bars, const char* colour,
                      const std::string& title) {
-  const double top = std::max(1.0, std::max_element(bars.begin(), bars.end(),
-                                                    [](const auto& a, const auto& b) {
-                                                      return a.second < b.second;
-                                                    })->second);
+  const double top =
+      std::max(1.0, std::max_element(bars.begin(), bars.end(), [](const auto& a, const auto& b) {
+                      return a.second < b.second;
+                    })->second);
   constexpr int kHeight = 140;
   const int kBar = bars.size() <= 12 ? 48 : 22;  // room for the names under few bars
   const int width = std::max(200, static_cast<int>(bars.size()) * kBar + 20);
@@ -206,8 +217,8 @@ void write_html_report(const RunFacts& f, const Verdict& verdict,
   }
 
   if (m.queries > kMaxHtmlTargets) {
-    html += fmt::format("<p>The first {} of {} targets are shown.</p>\n", kMaxHtmlTargets,
-                        m.queries);
+    html +=
+        fmt::format("<p>The first {} of {} targets are shown.</p>\n", kMaxHtmlTargets, m.queries);
   }
   const auto card = [&](const fs::path& image, const std::string& thumb_name,
                         const std::string& caption, const std::string& css) {

@@ -243,6 +243,23 @@ TEST(RunEndToEnd, VisualReportRendersInHeadlessChromium) {
             6U + std::stoul(distinct.at(0).at(0)));
 }
 
+TEST(RunEndToEnd, ASecondRunReusesThePoolEmbeddingsOfTheFirst) {
+  ScratchDir dir;
+  write_set(dir.path());
+  ASSERT_EQ(run(dir.path(), {"run_dir=" + (dir / "out/mining_results/first").string()}).exit_code,
+            0);
+  const auto r = run(dir.path(), {"run_dir=" + (dir / "out/mining_results/second").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err,
+              HasSubstr("reusing the pool's rows from '" +
+                        (dir / "out/mining_results/first/source_embeddings.parquet").string()));
+  const std::string report =
+      testing::read_text_file(dir / "out/mining_results/second/Mining_Report.md");
+  EXPECT_THAT(report, HasSubstr("30 rows. 0 were embedded in this run and 30 were reused"));
+  EXPECT_EQ(all_rows(dir / "out/mining_results/second/mined.parquet"),
+            all_rows(dir / "out/mining_results/first/mined.parquet"));
+}
+
 std::string verdict(const fs::path& dir) {
   const std::string report = testing::read_text_file(run_folder(dir) / "Mining_Report.md");
   const size_t start = report.find("**", report.find("## Verdict"));
