@@ -13,7 +13,7 @@ packages=(
   g++ cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libxxhash-dev
-  libdnnl-dev libvips-dev libjpeg-dev libfaiss-dev libopenblas-dev chromium
+  libdnnl-dev libvips-dev libjpeg-dev libfaiss-dev libopenblas-dev chromium libopenmpi-dev openmpi-bin
   nodejs npm
 )
 

@@ -1,11 +1,14 @@
 #include <cstdlib>
 #include <iostream>
+#include <streambuf>
 #include <string>
 #include <vector>
 
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "common/log.h"
+#include "parallel/cluster.h"
 
 namespace {
 
@@ -24,10 +27,40 @@ void use_passive_openmp_waits_for_mining(int argc, char** argv) {
   ::execv("/proc/self/exe", argv);  // if that fails, run on as we are
 }
 
+bool is_mining(const std::vector<std::string>& args) {
+  return (!args.empty() && args[0] == "mine") ||
+         (args.size() > 1 && args[0] == "tmm" && args[1] == "nearest_neighbors");
+}
+
+// Swallows what the ranks other than 0 would print: rank 0 speaks for the job.
+class NullBuffer : public std::streambuf {
+ protected:
+  int overflow(int c) override { return c; }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   use_passive_openmp_waits_for_mining(argc, argv);
   const std::vector<std::string> args(argv + 1, argv + argc);
-  return deft::cli::run_deft(args, std::cout, std::cerr);
+  const deft::parallel::Cluster& cluster = deft::parallel::Cluster::get();
+  int code = 0;
+  if (cluster.size() == 1) {
+    code = deft::cli::run_deft(args, std::cout, std::cerr);
+  } else if (!is_mining(args)) {
+    if (cluster.root()) {
+      std::cerr << "deft: error: only `deft mine` (tmm nearest_neighbors) runs under mpirun in "
+                   "this version; run the other commands without it\n";
+    }
+    code = 2;
+  } else {
+    NullBuffer nothing;
+    std::ostream quiet(&nothing);
+    if (!cluster.root()) deft::log::sink().stream = &quiet;
+    code = deft::cli::run_deft(args, cluster.root() ? std::cout : quiet,
+                               cluster.root() ? std::cerr : quiet);
+    deft::log::sink().stream = &std::cerr;
+  }
+  deft::parallel::Cluster::shutdown();
+  return code;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "index/exact_search.h"
 #include "mine/labels.h"
 #include "model/fingerprint.h"
+#include "parallel/cluster.h"
 #include "table/embedding_table.h"
 #include "table/parquet_writer.h"
 #include "table/table_reader.h"
@@ -307,6 +309,82 @@ void write_summary(const fs::path& path, const MineJob& job, const MineReport& r
   write_file_atomically(path, text);
 }
 
+// ---- several ranks ----
+
+void put_u64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
+void put_text(std::string& out, const std::string& t) {
+  put_u64(out, t.size());
+  out += t;
+}
+struct Reader {
+  const std::string& in;
+  size_t at = 0;
+  uint64_t u64() {
+    uint64_t v = 0;
+    std::memcpy(&v, in.data() + at, 8);
+    at += 8;
+    return v;
+  }
+  double real() {
+    double v = 0;
+    std::memcpy(&v, in.data() + at, 8);
+    at += 8;
+    return v;
+  }
+  std::string text() {
+    const uint64_t n = u64();
+    std::string t = in.substr(at, n);
+    at += n;
+    return t;
+  }
+};
+
+// Gathers every rank's per-target neighbours (and what the outputs need of their rows) on rank
+// 0 and keeps the topn nearest by (distance, pool row). Rank 0 gets the merged lists and `seen`
+// extended with the other ranks' rows; the other ranks get an empty result.
+std::vector<std::vector<index::Neighbor>> merge_on_root(
+    const parallel::Cluster& cluster, const std::vector<std::vector<index::Neighbor>>& local,
+    std::unordered_map<uint64_t, PoolRowInfo>& seen, size_t topn) {
+  std::string bytes;
+  put_u64(bytes, local.size());
+  for (const auto& hits : local) {
+    put_u64(bytes, hits.size());
+    for (const index::Neighbor& n : hits) {
+      bytes.append(reinterpret_cast<const char*>(&n.distance), 8);
+      put_u64(bytes, n.pool_row);
+      const PoolRowInfo& info = seen.at(n.pool_row);
+      put_text(bytes, info.path);
+      put_u64(bytes, info.label ? 1 : 0);
+      put_text(bytes, info.label.value_or(""));
+    }
+  }
+  const std::vector<std::string> all = cluster.gather(bytes);
+  if (!cluster.root()) return {};
+  std::vector<std::vector<index::Neighbor>> merged(local.size());
+  for (const std::string& piece : all) {
+    Reader in{piece};
+    const uint64_t targets = in.u64();
+    DEFT_ASSERT(targets == local.size(), "every rank searched the same targets");
+    for (uint64_t q = 0; q < targets; ++q) {
+      const uint64_t count = in.u64();
+      for (uint64_t j = 0; j < count; ++j) {
+        index::Neighbor n{in.real(), in.u64()};
+        PoolRowInfo info{in.text(), std::nullopt};
+        const bool has_label = in.u64() != 0;
+        std::string label = in.text();
+        if (has_label) info.label = std::move(label);
+        seen.try_emplace(n.pool_row, std::move(info));
+        merged[q].push_back(n);
+      }
+    }
+  }
+  for (auto& hits : merged) {
+    std::sort(hits.begin(), hits.end(), index::nearer);
+    if (hits.size() > topn) hits.resize(topn);
+  }
+  return merged;
+}
+
 }  // namespace
 
 MineReport run_mine_job(const MineJob& job) {
@@ -337,10 +415,27 @@ MineReport run_mine_job(const MineJob& job) {
                            job.target_column, job.metric);
   }
 
-  // The pool, block by block.
-  const uint64_t pool_rows = std::max<uint64_t>(pool_reader.count_rows(), 1);
+  // The pool, block by block: under mpirun, this rank's contiguous share of its rows (parquet:
+  // only those row groups are read).
+  const parallel::Cluster& cluster = parallel::Cluster::get();
+  const uint64_t pool_total = pool_reader.count_rows();
+  const auto [share_begin, share_end] = cluster.share(pool_total);
+  table::TableReader pool_share(db, job.source,
+                                {.columns = {table::kFilepathColumn, job.source_column},
+                                 .optional_columns = {kLabelColumn},
+                                 .first_row = share_begin,
+                                 .end_row = share_end});
+  const uint64_t row_base = pool_share.row_range_applied() ? share_begin : 0;
+  const uint64_t pool_rows = std::max<uint64_t>(share_end - share_begin, 1);
   Progress progress(pool_rows, "mining");
   const bool approximate = !is_exact_index(job.index);
+  if (approximate && cluster.size() > 1) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("index={} under mpirun ({} ranks) is not supported: approximate "
+                            "indexes need the whole pool in one process",
+                            job.index, cluster.size()),
+                "use index=exact with several ranks");
+  }
   if (approximate && within) {
     throw Error(ErrorKind::kUsage,
                 fmt::format("label_mode=within needs the exact index, not index={}", job.index),
@@ -364,7 +459,7 @@ MineReport run_mine_job(const MineJob& job) {
   std::vector<float> chunk_vectors;  // one input chunk's, reused
   std::vector<std::string> block_paths;
   std::vector<std::optional<std::string>> block_labels;
-  uint64_t block_first = 0;
+  uint64_t block_first = share_begin;
 
   const auto flush = [&] {
     const size_t rows = block_paths.size();
@@ -403,13 +498,17 @@ MineReport run_mine_job(const MineJob& job) {
     block_labels.clear();
   };
 
-  while (table::DataChunk chunk = pool_reader.next_chunk()) {
+  // A failure in one rank's share (a NaN row, an unreadable row group) must stop every rank:
+  // the ranks agree on it below instead of waiting for each other forever.
+  std::string local_error;
+  try {
+  while (table::DataChunk chunk = pool_share.next_chunk()) {
     const idx_t n = duckdb_data_chunk_get_size(chunk.get());
-    const uint64_t first = pool_reader.rows_read() - n;
+    const uint64_t first = row_base + pool_share.rows_read() - n;
     const size_t had_dim = dim;
     chunk_vectors.clear();
     table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), vector_column),
-                             pool_reader.column_type(vector_column), n, first, where, dim,
+                             pool_share.column_type(vector_column), n, first, where, dim,
                              chunk_vectors);
     if (had_dim == 0 && dim != 0) {
       if (report.queries > 0 && dim != targets.dim) {
@@ -427,20 +526,26 @@ MineReport run_mine_job(const MineJob& job) {
       block_rows = std::min<uint64_t>(block_rows, pool_rows);  // small pools: small blocks
       block.resize(block_rows * dim);
     }
-    duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), pool_reader.filepath_column());
+    duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), pool_share.filepath_column());
     for (idx_t i = 0; i < n; ++i) {
+      if (first + i < share_begin || first + i >= share_end) continue;  // a CSV read whole
       std::copy_n(chunk_vectors.data() + i * dim, dim, block.data() + block_paths.size() * dim);
       block_paths.emplace_back(table::is_valid(paths, i) ? table::string_at(paths, i) : "");
       block_labels.push_back(pool_label_kind
                                  ? label_at(duckdb_data_chunk_get_vector(chunk.get(), *pool_label),
-                                            pool_reader.column_type(*pool_label), i)
+                                            pool_share.column_type(*pool_label), i)
                                  : std::nullopt);
       if (block_paths.size() == block_rows) flush();  // blocks may end inside a chunk
     }
   }
   flush();
+  } catch (const Error& e) {
+    if (cluster.size() == 1) throw;
+    local_error = e.what();
+  }
+  if (cluster.size() > 1) cluster.check_all(local_error);
   progress.finish();
-  report.pool_size = block_first;
+  report.pool_size = pool_total;
 
   // Pairs, filters, dedup.
   std::vector<Pair> pairs;
@@ -449,6 +554,14 @@ MineReport run_mine_job(const MineJob& job) {
     if (searches) {
       results = searches->results();
       report.index = "exact";
+      if (cluster.size() > 1) {
+        // Every rank's local top-n to rank 0, merged there with the same order (distance, then
+        // pool row): the global top-n is among them. The other ranks are done.
+        const auto merged = merge_on_root(cluster, results, seen, job.topn);
+        if (!cluster.root()) return report;
+        results = merged;
+        report.index = fmt::format("exact, pool split across {} MPI ranks", cluster.size());
+      }
     } else {
       approximate_search->build();
       results = approximate_search->search(targets.vectors, job.topn);

@@ -165,7 +165,17 @@ TableReader::TableReader(Database& db, const fs::path& path, const ReadOptions& 
     if (!select.empty()) select += ", ";
     select += sql_identifier(c.name);
   }
-  statement_ = con_.prepare(fmt::format("SELECT {} FROM {}", select, source_sql_), context(),
+  std::string from = source_sql_;
+  std::string where;
+  if (format_ == TableFormat::kParquet && (options.first_row > 0 || options.end_row != UINT64_MAX)) {
+    // file_row_number is pushed down into the parquet scan: row groups outside are not read.
+    from = fmt::format("read_parquet({}, file_row_number = true)",
+                       sql_string_literal(path_.string()));
+    where = fmt::format(" WHERE file_row_number >= {} AND file_row_number < {}", options.first_row,
+                        options.end_row);
+    row_range_applied_ = true;
+  }
+  statement_ = con_.prepare(fmt::format("SELECT {} FROM {}{}", select, from, where), context(),
                             ErrorKind::kInput);
   stream_ = execute_streaming(statement_, context(), ErrorKind::kInput);
   for (idx_t i = 0; i < stream_.column_count(); ++i) {

@@ -40,6 +40,10 @@ struct ReadOptions {
   std::vector<std::string> columns;
   // Read after `columns` when the table has them (find_column tells); absent ones are skipped.
   std::vector<std::string> optional_columns;
+  // Parquet only: rows [first_row, end_row) of the file (its row groups outside are skipped).
+  // A CSV table is read whole; row_range_applied() tells.
+  uint64_t first_row = 0;
+  uint64_t end_row = UINT64_MAX;
 };
 
 inline constexpr const char* kFilepathColumn = "filepath";
@@ -62,6 +66,8 @@ class TableReader {
   size_t filepath_column() const { return filepath_column_; }
   std::optional<size_t> label_column() const { return find_column(kLabelColumn); }
 
+  bool row_range_applied() const { return row_range_applied_; }
+
   // The next chunk of rows, or an empty DataChunk after the last one.
   DataChunk next_chunk();
   uint64_t rows_read() const { return rows_read_; }
@@ -80,6 +86,7 @@ class TableReader {
   std::vector<Column> columns_;
   std::vector<LogicalType> types_;
   size_t filepath_column_ = 0;
+  bool row_range_applied_ = false;
   PreparedStatement statement_;
   mutable Result stream_;
   uint64_t rows_read_ = 0;
