@@ -37,7 +37,8 @@ ExactSearch::ExactSearch(Metric metric, size_t dim, std::vector<float> targets, 
   }
 }
 
-void ExactSearch::add_block(float* vectors, size_t rows) {
+void ExactSearch::add_block(float* vectors, size_t rows, std::optional<uint64_t> first_row) {
+  if (first_row) next_row_ = *first_row;
   if (metric_ == Metric::kCosine) {
     DEFT_ASSERT(normalize_rows(vectors, rows, dim_) == rows,
                 "pool vectors that cannot be normalised are rejected before the search");

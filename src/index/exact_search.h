@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "index/metric.h"
@@ -39,8 +40,9 @@ class ExactSearch {
   ExactSearch(Metric metric, size_t dim, std::vector<float> targets, size_t topn);
 
   // The next `rows` pool vectors (rows × dim floats; modified: normalised for cosine). Their
-  // pool rows continue from the previous block's.
-  void add_block(float* vectors, size_t rows);
+  // pool rows continue from the previous block's, or start at `first_row` when given (a rank's
+  // share of the pool starts where the previous rank's ends).
+  void add_block(float* vectors, size_t rows, std::optional<uint64_t> first_row = std::nullopt);
   // Adds a block whose vectors are pool rows `pool_rows[i]` (increasing), e.g. one label's
   // rows; does not advance the running row count.
   void add_rows(float* vectors, const uint64_t* pool_rows, size_t rows);

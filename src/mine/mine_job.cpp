@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -235,7 +235,7 @@ class Searches {
   void add_block(float* vectors, size_t rows, size_t dim, uint64_t first_row,
                  const std::vector<std::optional<std::string>>& labels) {
     if (!within_) {
-      all_->add_block(vectors, rows);
+      all_->add_block(vectors, rows, first_row);
       return;
     }
     for (auto& [label, g] : groups_) {
@@ -311,7 +311,9 @@ void write_summary(const fs::path& path, const MineJob& job, const MineReport& r
 
 // ---- several ranks ----
 
-void put_u64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
+void put_u64(std::string& out, uint64_t v) {
+  out.append(reinterpret_cast<const char*>(&v), 8);
+}
 void put_text(std::string& out, const std::string& t) {
   put_u64(out, t.size());
   out += t;
@@ -502,43 +504,43 @@ MineReport run_mine_job(const MineJob& job) {
   // the ranks agree on it below instead of waiting for each other forever.
   std::string local_error;
   try {
-  while (table::DataChunk chunk = pool_share.next_chunk()) {
-    const idx_t n = duckdb_data_chunk_get_size(chunk.get());
-    const uint64_t first = row_base + pool_share.rows_read() - n;
-    const size_t had_dim = dim;
-    chunk_vectors.clear();
-    table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), vector_column),
-                             pool_share.column_type(vector_column), n, first, where, dim,
-                             chunk_vectors);
-    if (had_dim == 0 && dim != 0) {
-      if (report.queries > 0 && dim != targets.dim) {
-        throw Error(ErrorKind::kInput,
-                    fmt::format("the targets' vectors ('{}' column '{}') have {} dimensions but "
-                                "the pool's ('{}' column '{}') have {}",
-                                job.target.string(), job.target_column, targets.dim,
-                                job.source.string(), job.source_column, dim),
-                    "embed both tables with the same encoder");
+    while (table::DataChunk chunk = pool_share.next_chunk()) {
+      const idx_t n = duckdb_data_chunk_get_size(chunk.get());
+      const uint64_t first = row_base + pool_share.rows_read() - n;
+      const size_t had_dim = dim;
+      chunk_vectors.clear();
+      table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), vector_column),
+                               pool_share.column_type(vector_column), n, first, where, dim,
+                               chunk_vectors);
+      if (had_dim == 0 && dim != 0) {
+        if (report.queries > 0 && dim != targets.dim) {
+          throw Error(ErrorKind::kInput,
+                      fmt::format("the targets' vectors ('{}' column '{}') have {} dimensions but "
+                                  "the pool's ('{}' column '{}') have {}",
+                                  job.target.string(), job.target_column, targets.dim,
+                                  job.source.string(), job.source_column, dim),
+                      "embed both tables with the same encoder");
+        }
+        const double budget = job.memory_budget_mb * 1024 * 1024;
+        // Half the budget for the block's vectors; the rest for copies, results and DuckDB.
+        block_rows = std::max<size_t>(
+            1, static_cast<size_t>(budget / 2 / (static_cast<double>(dim) * sizeof(float))));
+        block_rows = std::min<uint64_t>(block_rows, pool_rows);  // small pools: small blocks
+        block.resize(block_rows * dim);
       }
-      const double budget = job.memory_budget_mb * 1024 * 1024;
-      // Half the budget for the block's vectors; the rest for copies, results and DuckDB.
-      block_rows = std::max<size_t>(
-          1, static_cast<size_t>(budget / 2 / (static_cast<double>(dim) * sizeof(float))));
-      block_rows = std::min<uint64_t>(block_rows, pool_rows);  // small pools: small blocks
-      block.resize(block_rows * dim);
+      duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), pool_share.filepath_column());
+      for (idx_t i = 0; i < n; ++i) {
+        if (first + i < share_begin || first + i >= share_end) continue;  // a CSV read whole
+        std::copy_n(chunk_vectors.data() + i * dim, dim, block.data() + block_paths.size() * dim);
+        block_paths.emplace_back(table::is_valid(paths, i) ? table::string_at(paths, i) : "");
+        block_labels.push_back(
+            pool_label_kind ? label_at(duckdb_data_chunk_get_vector(chunk.get(), *pool_label),
+                                       pool_share.column_type(*pool_label), i)
+                            : std::nullopt);
+        if (block_paths.size() == block_rows) flush();  // blocks may end inside a chunk
+      }
     }
-    duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), pool_share.filepath_column());
-    for (idx_t i = 0; i < n; ++i) {
-      if (first + i < share_begin || first + i >= share_end) continue;  // a CSV read whole
-      std::copy_n(chunk_vectors.data() + i * dim, dim, block.data() + block_paths.size() * dim);
-      block_paths.emplace_back(table::is_valid(paths, i) ? table::string_at(paths, i) : "");
-      block_labels.push_back(pool_label_kind
-                                 ? label_at(duckdb_data_chunk_get_vector(chunk.get(), *pool_label),
-                                            pool_share.column_type(*pool_label), i)
-                                 : std::nullopt);
-      if (block_paths.size() == block_rows) flush();  // blocks may end inside a chunk
-    }
-  }
-  flush();
+    flush();
   } catch (const Error& e) {
     if (cluster.size() == 1) throw;
     local_error = e.what();
@@ -560,7 +562,7 @@ MineReport run_mine_job(const MineJob& job) {
         const auto merged = merge_on_root(cluster, results, seen, job.topn);
         if (!cluster.root()) return report;
         results = merged;
-        report.index = fmt::format("exact, pool split across {} MPI ranks", cluster.size());
+        log::info("mining: pool split across {} MPI ranks, merged on rank 0", cluster.size());
       }
     } else {
       approximate_search->build();

@@ -101,8 +101,8 @@ void Cluster::check_all(const std::string& local_error) const {
   if (root()) {
     for (size_t i = 0; i < errors.size(); ++i) {
       if (errors[i].empty()) continue;
-      message += fmt::format("{}rank {} of {}: {}", message.empty() ? "" : "; ", i, size_,
-                             errors[i]);
+      message +=
+          fmt::format("{}rank {} of {}: {}", message.empty() ? "" : "; ", i, size_, errors[i]);
     }
     if (size_ == 1 && !message.empty()) message = errors[0];
   }

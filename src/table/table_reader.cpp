@@ -167,10 +167,11 @@ TableReader::TableReader(Database& db, const fs::path& path, const ReadOptions& 
   }
   std::string from = source_sql_;
   std::string where;
-  if (format_ == TableFormat::kParquet && (options.first_row > 0 || options.end_row != UINT64_MAX)) {
+  if (format_ == TableFormat::kParquet &&
+      (options.first_row > 0 || options.end_row != UINT64_MAX)) {
     // file_row_number is pushed down into the parquet scan: row groups outside are not read.
-    from = fmt::format("read_parquet({}, file_row_number = true)",
-                       sql_string_literal(path_.string()));
+    from =
+        fmt::format("read_parquet({}, file_row_number = true)", sql_string_literal(path_.string()));
     where = fmt::format(" WHERE file_row_number >= {} AND file_row_number < {}", options.first_row,
                         options.end_row);
     row_range_applied_ = true;

@@ -1,0 +1,183 @@
+// `deft mine` under `mpirun --oversubscribe -np 1, 2, 3` on one machine: the mined parquet, the
+// pairs and the summary equal the run without MPI; a rank killed mid-run fails the job, and the
+// rerun matches. Needs deft built with Open MPI (scripts/setup.sh installs it).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+
+extern char** environ;
+
+namespace deft {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::quoted;
+using testing::ScratchDir;
+using testing::sql_rows;
+
+// The current environment plus Open MPI's permission to run as root (CI containers do).
+std::vector<std::string> mpi_env() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e)
+    env.emplace_back(*e);
+  env.emplace_back("OMPI_ALLOW_RUN_AS_ROOT=1");
+  env.emplace_back("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1");
+  return env;
+}
+
+std::vector<std::string> mpirun(int ranks, std::vector<std::string> deft_args) {
+  std::vector<std::string> argv = {"/usr/bin/mpirun", "--oversubscribe", "-np",
+                                   std::to_string(ranks), DEFT_BINARY};
+  argv.insert(argv.end(), deft_args.begin(), deft_args.end());
+  return argv;
+}
+
+std::string without_seconds(const fs::path& summary) {
+  std::istringstream in(testing::read_text_file(summary));
+  std::string out, line;
+  while (std::getline(in, line)) {
+    if (line.rfind("seconds: ", 0) != 0) out += line + "\n";
+  }
+  return out;
+}
+
+class MpiMine : public ::testing::Test {
+ protected:
+  void SetUp() override {
+#ifndef DEFT_WITH_MPI
+    GTEST_SKIP() << "deft was built without MPI (libopenmpi-dev missing at configure time)";
+#endif
+    ASSERT_TRUE(fs::exists("/usr/bin/mpirun")) << "scripts/setup.sh installs openmpi-bin";
+  }
+  std::vector<std::string> mine_args(const fs::path& targets, const fs::path& pool,
+                                     const fs::path& out, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"mine", "target_parquet=" + targets.string(),
+                                     "source_parquet=" + pool.string(),
+                                     "output_parquet=" + out.string(), "--quiet"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+};
+
+TEST_F(MpiMine, OneTwoAndThreeRanksGiveTheSingleProcessOutputs) {
+  ScratchDir dir;
+  // The demo's embeddings: 24 labelled targets, 240 pool images (thumbnail encoder).
+  ASSERT_EQ(testing::run_deft_binary({"demo", "--output-dir", (dir / "demo").string()}).exit_code,
+            0);
+  const fs::path targets = dir / "demo/run/target_embeddings.parquet";
+  const fs::path pool = dir / "demo/run/source_embeddings.parquet";
+  for (const char* mode : {"after", "within"}) {
+    SCOPED_TRACE(mode);
+    const std::vector<std::string> extra = {"topn=6", "filter_by_label=true",
+                                            std::string("label_mode=") + mode,
+                                            "memory_budget_mb=0.05"};
+    const fs::path single = dir / mode / "single" / "mined.parquet";
+    const auto r = testing::run_deft_binary(mine_args(targets, pool, single, extra));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    table::Database db;
+    const auto mined = sql_rows(db, "SELECT * FROM " + quoted(single));
+    const auto pairs = sql_rows(db, "SELECT * FROM " + quoted(fs::path(single.string() + ".pairs.parquet")));
+    ASSERT_GT(mined.size(), 0U);
+    for (int ranks : {1, 2, 3}) {
+      SCOPED_TRACE(fmt::format("{} ranks", ranks));
+      const fs::path out = dir / mode / fmt::format("np{}", ranks) / "mined.parquet";
+      const auto env = mpi_env();
+      const auto m = testing::run_process(mpirun(ranks, mine_args(targets, pool, out, extra)), &env);
+      ASSERT_EQ(m.exit_code, 0) << m.err;
+      EXPECT_EQ(sql_rows(db, "SELECT * FROM " + quoted(out)), mined);
+      EXPECT_EQ(sql_rows(db, "SELECT * FROM " + quoted(fs::path(out.string() + ".pairs.parquet"))),
+                pairs);
+      EXPECT_EQ(without_seconds(out.parent_path() / "mining_summary.txt"),
+                without_seconds(single.parent_path() / "mining_summary.txt"));
+    }
+  }
+}
+
+// The pids of `parent`'s children named `name`.
+std::vector<pid_t> children(pid_t parent, const std::string& name) {
+  std::vector<pid_t> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    const size_t open = line.find('('), close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent && line.substr(open + 1, close - open - 1) == name) out.push_back(std::stoi(pid));
+  }
+  return out;
+}
+
+TEST_F(MpiMine, ARankKilledMidRunFailsTheJobAndTheRerunMatches) {
+  ScratchDir dir;
+  table::Database db;
+  // 120,000 pool rows of 32 floats, mined in blocks of 80 rows: a few seconds of work per rank.
+  testing::sql_exec(db, "COPY (SELECT 'pool/' || i || '.jpg' AS filepath, list_transform(range(32), "
+                        "x -> ((hash(i * 32 + x) % 1000) / 1000.0)::FLOAT) AS embedding FROM "
+                        "range(120000) t(i)) TO " +
+                            quoted(dir / "pool.parquet") + " (FORMAT parquet)");
+  testing::sql_exec(db, "COPY (SELECT 'targets/' || i || '.jpg' AS filepath, list_transform(range(32), "
+                        "x -> ((hash(i * 977 + x) % 1000) / 1000.0)::FLOAT) AS embedding FROM "
+                        "range(300) t(i)) TO " +
+                            quoted(dir / "targets.parquet") + " (FORMAT parquet)");
+  const auto args = mine_args(dir / "targets.parquet", dir / "pool.parquet", dir / "m/mined.parquet",
+                              {"memory_budget_mb=0.02"});
+
+  // Start, kill rank 1 once it runs, and wait.
+  const auto argv_text = mpirun(2, args);
+  const auto env = mpi_env();
+  std::vector<char*> argv, envp;
+  for (const auto& a : argv_text) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  const pid_t launcher = fork();
+  if (launcher == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  std::vector<pid_t> ranks;
+  for (int tries = 0; tries < 200 && ranks.size() < 2; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ranks = children(launcher, "deft");
+  }
+  ASSERT_EQ(ranks.size(), 2U) << "the two ranks did not start";
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  ::kill(ranks.back(), SIGKILL);
+  int status = 0;
+  ::waitpid(launcher, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << "status " << status;
+  EXPECT_FALSE(fs::exists(dir / "m/mined.parquet"));
+
+  // The rerun completes and equals the single-process run.
+  const auto again = testing::run_process(mpirun(2, args), &env);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const auto single = testing::run_deft_binary(
+      mine_args(dir / "targets.parquet", dir / "pool.parquet", dir / "s/mined.parquet"));
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  EXPECT_EQ(sql_rows(db, "SELECT * FROM " + quoted(dir / "m/mined.parquet.pairs.parquet")),
+            sql_rows(db, "SELECT * FROM " + quoted(dir / "s/mined.parquet.pairs.parquet")));
+}
+
+}  // namespace
+}  // namespace deft
