@@ -23,8 +23,13 @@ void use_passive_openmp_waits_for_mining(int argc, char** argv) {
   const bool mining =
       verb == "mine" || (verb == "tmm" && argc > 2 && std::string(argv[2]) == "nearest_neighbors");
   if (!mining) return;
+  // Through the binary's real path, so that the process keeps its name (`ps`, `pkill deft`).
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return;
+  self[n] = '\0';
   ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-  ::execv("/proc/self/exe", argv);  // if that fails, run on as we are
+  ::execv(self, argv);  // if that fails, run on as we are
 }
 
 bool is_mining(const std::vector<std::string>& args) {
