@@ -1,19 +1,18 @@
 // `deft mine` under `mpirun --oversubscribe -np 1, 2, 3` on one machine: the mined parquet, the
 // pairs and the summary equal the run without MPI; a rank killed mid-run fails the job, and the
 // rerun matches. Needs deft built with Open MPI (scripts/setup.sh installs it).
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "test_support.h"
 
@@ -34,6 +33,10 @@ std::vector<std::string> mpi_env() {
     env.emplace_back(*e);
   env.emplace_back("OMPI_ALLOW_RUN_AS_ROOT=1");
   env.emplace_back("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1");
+  // Under `make test-asan`, the ranks are checked for memory errors but not for leaks: Open
+  // MPI's plugins keep allocations until exit and are unloaded by then, so LeakSanitizer sees
+  // unattributable leaks. The mining code itself is leak-checked by mine_e2e_test.
+  env.emplace_back("LSAN_OPTIONS=detect_leaks=0");
   return env;
 }
 
@@ -88,13 +91,15 @@ TEST_F(MpiMine, OneTwoAndThreeRanksGiveTheSingleProcessOutputs) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     table::Database db;
     const auto mined = sql_rows(db, "SELECT * FROM " + quoted(single));
-    const auto pairs = sql_rows(db, "SELECT * FROM " + quoted(fs::path(single.string() + ".pairs.parquet")));
+    const auto pairs =
+        sql_rows(db, "SELECT * FROM " + quoted(fs::path(single.string() + ".pairs.parquet")));
     ASSERT_GT(mined.size(), 0U);
     for (int ranks : {1, 2, 3}) {
       SCOPED_TRACE(fmt::format("{} ranks", ranks));
       const fs::path out = dir / mode / fmt::format("np{}", ranks) / "mined.parquet";
       const auto env = mpi_env();
-      const auto m = testing::run_process(mpirun(ranks, mine_args(targets, pool, out, extra)), &env);
+      const auto m =
+          testing::run_process(mpirun(ranks, mine_args(targets, pool, out, extra)), &env);
       ASSERT_EQ(m.exit_code, 0) << m.err;
       EXPECT_EQ(sql_rows(db, "SELECT * FROM " + quoted(out)), mined);
       EXPECT_EQ(sql_rows(db, "SELECT * FROM " + quoted(fs::path(out.string() + ".pairs.parquet"))),
@@ -120,7 +125,8 @@ std::vector<pid_t> children(pid_t parent, const std::string& name) {
     char state;
     pid_t ppid = 0;
     rest >> state >> ppid;
-    if (ppid == parent && line.substr(open + 1, close - open - 1) == name) out.push_back(std::stoi(pid));
+    if (ppid == parent && line.substr(open + 1, close - open - 1) == name)
+      out.push_back(std::stoi(pid));
   }
   return out;
 }
@@ -129,24 +135,28 @@ TEST_F(MpiMine, ARankKilledMidRunFailsTheJobAndTheRerunMatches) {
   ScratchDir dir;
   table::Database db;
   // 120,000 pool rows of 32 floats, mined in blocks of 80 rows: a few seconds of work per rank.
-  testing::sql_exec(db, "COPY (SELECT 'pool/' || i || '.jpg' AS filepath, list_transform(range(32), "
-                        "x -> ((hash(i * 32 + x) % 1000) / 1000.0)::FLOAT) AS embedding FROM "
-                        "range(120000) t(i)) TO " +
-                            quoted(dir / "pool.parquet") + " (FORMAT parquet)");
-  testing::sql_exec(db, "COPY (SELECT 'targets/' || i || '.jpg' AS filepath, list_transform(range(32), "
-                        "x -> ((hash(i * 977 + x) % 1000) / 1000.0)::FLOAT) AS embedding FROM "
-                        "range(300) t(i)) TO " +
-                            quoted(dir / "targets.parquet") + " (FORMAT parquet)");
-  const auto args = mine_args(dir / "targets.parquet", dir / "pool.parquet", dir / "m/mined.parquet",
-                              {"memory_budget_mb=0.02"});
+  testing::sql_exec(db,
+                    "COPY (SELECT 'pool/' || i || '.jpg' AS filepath, list_transform(range(32), "
+                    "x -> ((hash(i * 32 + x) % 1000) / 1000.0)::FLOAT) AS embedding FROM "
+                    "range(120000) t(i)) TO " +
+                        quoted(dir / "pool.parquet") + " (FORMAT parquet)");
+  testing::sql_exec(db,
+                    "COPY (SELECT 'targets/' || i || '.jpg' AS filepath, list_transform(range(32), "
+                    "x -> ((hash(i * 977 + x) % 1000) / 1000.0)::FLOAT) AS embedding FROM "
+                    "range(300) t(i)) TO " +
+                        quoted(dir / "targets.parquet") + " (FORMAT parquet)");
+  const auto args = mine_args(dir / "targets.parquet", dir / "pool.parquet",
+                              dir / "m/mined.parquet", {"memory_budget_mb=0.02"});
 
   // Start, kill rank 1 once it runs, and wait.
   const auto argv_text = mpirun(2, args);
   const auto env = mpi_env();
   std::vector<char*> argv, envp;
-  for (const auto& a : argv_text) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : argv_text)
+    argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  for (const auto& e : env)
+    envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   const pid_t launcher = fork();
   if (launcher == 0) {
