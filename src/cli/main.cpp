@@ -32,9 +32,11 @@ void use_passive_openmp_waits_for_mining(int argc, char** argv) {
   ::execv(self, argv);  // if that fails, run on as we are
 }
 
-bool is_mining(const std::vector<std::string>& args) {
-  return (!args.empty() && args[0] == "mine") ||
-         (args.size() > 1 && args[0] == "tmm" && args[1] == "nearest_neighbors");
+// The commands that know how to share their work across MPI ranks.
+bool runs_under_mpi(const std::vector<std::string>& args) {
+  return (!args.empty() && (args[0] == "mine" || args[0] == "embed")) ||
+         (args.size() > 1 && args[0] == "tmm" && args[1] == "nearest_neighbors") ||
+         (args.size() > 1 && args[0] == "embedding" && args[1] == "image_embeddings");
 }
 
 // Swallows what the ranks other than 0 would print: rank 0 speaks for the job.
@@ -52,10 +54,10 @@ int main(int argc, char** argv) {
   int code = 0;
   if (cluster.size() == 1) {
     code = deft::cli::run_deft(args, std::cout, std::cerr);
-  } else if (!is_mining(args)) {
+  } else if (!runs_under_mpi(args)) {
     if (cluster.root()) {
-      std::cerr << "deft: error: only `deft mine` (tmm nearest_neighbors) runs under mpirun in "
-                   "this version; run the other commands without it\n";
+      std::cerr << "deft: error: only `deft embed` and `deft mine` (and their TAO forms) run "
+                   "under mpirun in this version; run the other commands without it\n";
     }
     code = 2;
   } else {

@@ -21,6 +21,7 @@
 #include "embed/image_file.h"
 #include "embed/reuse_index.h"
 #include "kernels/onednn_linear.h"
+#include "parallel/cluster.h"
 #include "table/embedding_table.h"
 #include "table/parquet_writer.h"
 #include "table/table_reader.h"
@@ -510,29 +511,42 @@ EmbedReport run_embed_job(const EmbedJob& job) {
                                                           : job.output;
   const std::string manifest =
       make_manifest(job, fingerprint, base, rows, job.reuse ? source_identity(reuse_source) : "");
+  // Under mpirun, rank 0 prepares the folder and every rank takes the chunks c with
+  // c % ranks == rank; the parts land in the same folder, and rank 0 assembles them.
+  const parallel::Cluster& cluster = parallel::Cluster::get();
+  if (cluster.root()) {
+    if (fs::exists(work / "manifest.json", ec) && read_text(work / "manifest.json") == manifest) {
+      for (const auto& entry : fs::directory_iterator(work)) {  // half-written parts of a kill
+        if (entry.path().filename().string().starts_with(".")) fs::remove(entry.path(), ec);
+      }
+    } else {
+      fs::remove_all(work, ec);
+      fs::create_directories(work);
+      write_file_atomically(work / "manifest.json", manifest);
+    }
+  }
+  if (cluster.size() > 1) cluster.check_all("");  // the folder is ready for every rank
   std::set<uint64_t> done;
-  if (fs::exists(work / "manifest.json", ec) && read_text(work / "manifest.json") == manifest) {
-    for (uint64_t c = 0; c < chunks; ++c) {
-      if (fs::exists(part_path(work, c), ec)) done.insert(c);
-    }
-    for (const auto& entry : fs::directory_iterator(work)) {  // half-written parts of the kill
-      if (entry.path().filename().string().starts_with(".")) fs::remove(entry.path(), ec);
-    }
-    if (!done.empty()) {
-      log::info("resuming: {} of {} chunks of {} rows were finished by an earlier run", done.size(),
-                chunks, job.chunk_rows);
-    }
-  } else {
-    fs::remove_all(work, ec);
-    fs::create_directories(work);
-    write_file_atomically(work / "manifest.json", manifest);
+  for (uint64_t c = 0; c < chunks; ++c) {
+    if (fs::exists(part_path(work, c), ec)) done.insert(c);
+  }
+  if (!done.empty()) {
+    log::info("resuming: {} of {} chunks of {} rows were finished by an earlier run", done.size(),
+              chunks, job.chunk_rows);
   }
   report.resumed_chunks = done.size();
+  std::set<uint64_t> skip = done;  // finished, or another rank's
+  for (uint64_t c = 0; c < chunks && cluster.size() > 1; ++c) {
+    if (c % static_cast<uint64_t>(cluster.size()) != static_cast<uint64_t>(cluster.rank())) {
+      skip.insert(c);
+    }
+  }
 
   std::unique_ptr<ReuseIndex> reuse;
   if (job.reuse) {
     std::string why_not;
-    reuse = ReuseIndex::open(db, reuse_source, fingerprint, work / "reuse.f32", why_not);
+    reuse = ReuseIndex::open(db, reuse_source, fingerprint,
+                             work / fmt::format("reuse-{}.f32", cluster.rank()), why_not);
     if (reuse) {
       log::info("reusing unchanged rows of '{}' ({} rows)", reuse_source.string(), reuse->rows());
     } else if (!job.reuse_from.empty()) {
@@ -541,19 +555,27 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   }
 
   log::info("embedding {} rows of '{}' with {}", rows, job.input.string(), report.encoder);
-  {
+  std::string local_error;
+  try {
     Progress progress(rows, "embedding");
     uint64_t skipped = 0;
-    for (uint64_t c : done)
+    for (uint64_t c : skip)
       skipped += std::min(job.chunk_rows, rows - c * job.chunk_rows);
     progress.skip(skipped);
-    Pipeline pipeline(job, *embedder, reuse.get(), reader, base, done, threads);
+    Pipeline pipeline(job, *embedder, reuse.get(), reader, base, skip, threads);
     while (auto chunk = pipeline.next_chunk()) {
       finish_chunk(db, job, *embedder, reuse.get(), reader, pipeline, *chunk, work, progress);
     }
     progress.finish();
+  } catch (const Error& e) {
+    if (cluster.size() == 1) throw;
+    local_error = e.what();
   }
   reuse.reset();
+  if (cluster.size() > 1) {
+    cluster.check_all(local_error);  // every rank's parts are written
+    if (!cluster.root()) return report;
+  }
 
   // Assemble: every chunk's part, in order (an empty table has one empty part).
   std::vector<fs::path> parts;

@@ -110,6 +110,54 @@ TEST_F(MpiMine, OneTwoAndThreeRanksGiveTheSingleProcessOutputs) {
   }
 }
 
+TEST_F(MpiMine, EmbedOnOneTwoAndThreeRanksEqualsTheSingleProcessOutput) {
+  ScratchDir dir;
+  ASSERT_EQ(testing::run_deft_binary({"demo", "--output-dir", (dir / "demo").string()}).exit_code,
+            0);
+  // The demo's pool, plus two rows that fail: the sidecar must come out the same too.
+  std::string table = testing::read_text_file(dir / "demo/data/pool.csv");
+  table += "images/pool/missing.png,rust\nimages/pool/also_missing.png,dent\n";
+  testing::write_text_file(dir / "demo/data/pool_plus.csv", table);
+  const auto args = [&](const fs::path& out) {
+    return std::vector<std::string>{"embed",
+                                    "input_parquet=" + (dir / "demo/data/pool_plus.csv").string(),
+                                    "output_parquet=" + out.string(),
+                                    "model=thumbnail",
+                                    "chunk_rows=16",
+                                    "--quiet"};
+  };
+  const fs::path single = dir / "single/emb.parquet";
+  const auto r = testing::run_deft_binary(args(single));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  table::Database db;
+  const auto rows = [&](const fs::path& p) {
+    return sql_rows(
+        db, "SELECT * EXCLUDE (deft_file), deft_file.size, deft_file.xxh3_128 FROM " + quoted(p));
+  };
+  const auto failed = [&](const fs::path& p) {
+    return sql_rows(db, "SELECT * FROM " + quoted(fs::path(p.string() + ".failed.parquet")));
+  };
+  const auto metadata = [&](const fs::path& p) {
+    return sql_rows(db, "SELECT key, decode(value) FROM parquet_kv_metadata(" + quoted(p) +
+                            ") WHERE key IN ('deft.encoder', 'deft.rows_in', 'deft.embedded', "
+                            "'deft.failures') ORDER BY 1");
+  };
+  ASSERT_EQ(rows(single).size(), 240U);
+  ASSERT_EQ(failed(single).size(), 2U);
+  for (int ranks : {1, 2, 3}) {
+    SCOPED_TRACE(fmt::format("{} ranks", ranks));
+    const fs::path out = dir / fmt::format("np{}/emb.parquet", ranks);
+    const auto env = mpi_env();
+    const auto m = testing::run_process(mpirun(ranks, args(out)), &env);
+    ASSERT_EQ(m.exit_code, 0) << m.err;
+    EXPECT_EQ(rows(out), rows(single));  // embeddings bit-identical, input order
+    EXPECT_EQ(failed(out), failed(single));
+    EXPECT_EQ(metadata(out), metadata(single));
+    EXPECT_EQ(testing::directory_entries(out.parent_path()),
+              (std::vector<std::string>{"emb.parquet", "emb.parquet.failed.parquet"}));
+  }
+}
+
 // The pids of `parent`'s children named `name`.
 std::vector<pid_t> children(pid_t parent, const std::string& name) {
   std::vector<pid_t> out;
