@@ -34,7 +34,7 @@ void use_passive_openmp_waits_for_mining(int argc, char** argv) {
 
 // The commands that know how to share their work across MPI ranks.
 bool runs_under_mpi(const std::vector<std::string>& args) {
-  return (!args.empty() && (args[0] == "mine" || args[0] == "embed")) ||
+  return (!args.empty() && (args[0] == "mine" || args[0] == "embed" || args[0] == "run")) ||
          (args.size() > 1 && args[0] == "tmm" && args[1] == "nearest_neighbors") ||
          (args.size() > 1 && args[0] == "embedding" && args[1] == "image_embeddings");
 }
@@ -56,8 +56,8 @@ int main(int argc, char** argv) {
     code = deft::cli::run_deft(args, std::cout, std::cerr);
   } else if (!runs_under_mpi(args)) {
     if (cluster.root()) {
-      std::cerr << "deft: error: only `deft embed` and `deft mine` (and their TAO forms) run "
-                   "under mpirun in this version; run the other commands without it\n";
+      std::cerr << "deft: error: only `deft embed`, `deft mine` (and their TAO forms) and "
+                   "`deft run` run under mpirun; run the other commands without it\n";
     }
     code = 2;
   } else {

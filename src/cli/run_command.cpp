@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "model/fingerprint.h"
+#include "parallel/cluster.h"
 #include "report/html_report.h"
 #include "report/mining_report.h"
 #include "table/duckdb_handles.h"
@@ -102,7 +103,11 @@ fs::path earlier_pool_embeddings(const Config& config, const fs::path& this_run,
 }  // namespace
 
 int run_workflow(const Config& config, Context& context) {
-  const fs::path dir = make_run_dir(config);
+  // Under mpirun, rank 0 names the folder (its clock decides the date) and the ranks share it;
+  // embedding and mining split their work across the ranks; rank 0 alone writes the rest.
+  const parallel::Cluster& cluster = parallel::Cluster::get();
+  const fs::path dir =
+      cluster.broadcast(cluster.root() ? make_run_dir(config).string() : std::string());
   report::RunFacts facts;
   facts.run_dir = dir;
   facts.started = local_time("%Y-%m-%d %H:%M:%S");
@@ -111,8 +116,10 @@ int run_workflow(const Config& config, Context& context) {
   // keys, they reproduce this run.
   Config embedding = config.section(embedding_options(), "embedding.");
   Config mining = config.section(mining_options(), "mining.");
-  write_file_atomically(dir / "embedding_spec.yaml", embedding.to_yaml());
-  write_file_atomically(dir / "mining_spec.yaml", mining.to_yaml());
+  if (cluster.root()) {
+    write_file_atomically(dir / "embedding_spec.yaml", embedding.to_yaml());
+    write_file_atomically(dir / "mining_spec.yaml", mining.to_yaml());
+  }
   facts.model = fmt::format("model {}, precision {}", embedding.get_string("model"),
                             embedding.get_string("precision"));
 
@@ -166,6 +173,7 @@ int run_workflow(const Config& config, Context& context) {
     }
     log::info("deft run: mining");
     facts.mined = mine::run_mine_job(facts.mining);
+    if (!cluster.root()) return kExitOk;  // rank 0 writes the outputs and the reports
     table::Database db;
     table::TableReader mined(db, dir / "mined.parquet");
     facts.mined_rows = mined.count_rows();
@@ -173,6 +181,7 @@ int run_workflow(const Config& config, Context& context) {
     facts.encoder_mismatch =
         std::string(e.what()).find("were embedded by different encoders") != std::string::npos;
     facts.failure = e.what();
+    if (!cluster.root()) throw;
     const report::Verdict verdict = finish();
     log::warn("{}; the report is in '{}'", verdict.line, (dir / "Mining_Report.md").string());
     throw;

@@ -472,6 +472,10 @@ uint64_t metadata_count(const std::map<std::string, std::string>& metadata, cons
   return it == metadata.end() ? 0 : std::stoull(it->second);
 }
 
+void assemble(table::Database& db, const EmbedJob& job, const Embedder& embedder,
+              const table::TableReader& reader, const fs::path& base, const fs::path& work,
+              uint64_t chunks, EmbedReport& report);
+
 }  // namespace
 
 EmbedReport run_embed_job(const EmbedJob& job) {
@@ -574,10 +578,34 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   reuse.reset();
   if (cluster.size() > 1) {
     cluster.check_all(local_error);  // every rank's parts are written
-    if (!cluster.root()) return report;
+    if (!cluster.root()) {
+      cluster.check_all("");  // returns once rank 0 has assembled the output (or throws)
+      return report;
+    }
   }
+  std::string assembly_error;
+  try {
+    assemble(db, job, *embedder, reader, base, work, chunks, report);
+  } catch (const Error& e) {
+    if (cluster.size() == 1) throw;
+    assembly_error = e.what();
+  }
+  if (cluster.size() > 1) cluster.check_all(assembly_error);
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
 
-  // Assemble: every chunk's part, in order (an empty table has one empty part).
+namespace {
+
+// Every chunk's part, in order (an empty table has one empty part), into the output and the
+// failures sidecar, with the run's counts in the key-value metadata.
+void assemble(table::Database& db, const EmbedJob& job, const Embedder& embedder,
+              const table::TableReader& reader, const fs::path& base, const fs::path& work,
+              uint64_t chunks, EmbedReport& report) {
+  std::error_code ec;
+  const model::EncoderFingerprint& fingerprint = embedder.fingerprint();
+
   std::vector<fs::path> parts;
   std::vector<fs::path> failed_parts;
   for (uint64_t c = 0; c < chunks; ++c) {
@@ -592,7 +620,7 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   }
   if (parts.empty()) {
     const fs::path empty = part_path(work, 0);
-    table::EmbeddingTableWriter(db, reader, empty, embedder->dim(), {}, true).commit();
+    table::EmbeddingTableWriter(db, reader, empty, embedder.dim(), {}, true).commit();
     parts.push_back(empty);
   }
 
@@ -604,7 +632,7 @@ EmbedReport run_embed_job(const EmbedJob& job) {
     fs::remove(failed, ec);  // from an earlier run: nothing failed this time
   }
   table::WriterOptions options;
-  options.row_group_rows = table::embedding_row_group_rows(embedder->dim());
+  options.row_group_rows = table::embedding_row_group_rows(embedder.dim());
   options.kv_metadata = {
       {kEncoderKey, fingerprint.to_json()},
       {kPathBaseKey, base.string()},
@@ -616,9 +644,8 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   };
   table::concatenate_parquet(db, parts, job.output, options);
   fs::remove_all(work, ec);
-  report.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  return report;
 }
+
+}  // namespace
 
 }  // namespace deft::embed

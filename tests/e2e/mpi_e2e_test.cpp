@@ -158,6 +158,47 @@ TEST_F(MpiMine, EmbedOnOneTwoAndThreeRanksEqualsTheSingleProcessOutput) {
   }
 }
 
+TEST_F(MpiMine, RunOnTwoAndThreeRanksEqualsTheSingleProcessRun) {
+  ScratchDir dir;
+  ASSERT_EQ(testing::run_deft_binary({"demo", "--output-dir", (dir / "demo").string()}).exit_code,
+            0);
+  const auto args = [&](const std::string& run_dir) {
+    return std::vector<std::string>{
+        "run",
+        "-e",
+        (dir / "demo/embedding_spec.yaml").string(),
+        "-m",
+        (dir / "demo/mining_spec.yaml").string(),
+        "target_parquet=" + (dir / "demo/data/targets.parquet").string(),
+        "source_parquet=" + (dir / "demo/data/pool.csv").string(),
+        "output_dir=" + (dir / "out").string(),
+        "run_dir=" + (dir / "out" / run_dir).string(),
+        "--quiet"};
+  };
+  const auto r = testing::run_deft_binary(args("single"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  table::Database db;
+  const auto rows = [&](const std::string& run_dir, const char* file) {
+    return sql_rows(db, "SELECT * FROM " + quoted(dir / "out" / run_dir / file));
+  };
+  for (int ranks : {2, 3}) {
+    SCOPED_TRACE(fmt::format("{} ranks", ranks));
+    const std::string name = fmt::format("np{}", ranks);
+    const auto env = mpi_env();
+    const auto m = testing::run_process(mpirun(ranks, args(name)), &env);
+    ASSERT_EQ(m.exit_code, 0) << m.err;
+    EXPECT_EQ(testing::directory_entries(dir / "out" / name),
+              testing::directory_entries(dir / "out" / "single"));
+    EXPECT_EQ(rows(name, "mined.parquet"), rows("single", "mined.parquet"));
+    EXPECT_EQ(sql_rows(db, "SELECT filepath, embedding FROM " +
+                               quoted(dir / "out" / name / "source_embeddings.parquet")),
+              sql_rows(db, "SELECT filepath, embedding FROM " +
+                               quoted(dir / "out/single/source_embeddings.parquet")));
+    EXPECT_EQ(without_seconds(dir / "out" / name / "mining_summary.txt"),
+              without_seconds(dir / "out/single/mining_summary.txt"));
+  }
+}
+
 // The pids of `parent`'s children named `name`.
 std::vector<pid_t> children(pid_t parent, const std::string& name) {
   std::vector<pid_t> out;
