@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "image_writer.h"
 #include "test_support.h"
 
 extern char** environ;
@@ -220,25 +221,9 @@ std::vector<pid_t> children(pid_t parent, const std::string& name) {
   return out;
 }
 
-TEST_F(MpiMine, ARankKilledMidRunFailsTheJobAndTheRerunMatches) {
-  ScratchDir dir;
-  table::Database db;
-  // 120,000 pool rows of 32 floats, mined in blocks of 80 rows: a few seconds of work per rank.
-  testing::sql_exec(db,
-                    "COPY (SELECT 'pool/' || i || '.jpg' AS filepath, list_transform(range(32), "
-                    "x -> ((hash(i * 32 + x) % 1000) / 1000.0)::FLOAT) AS embedding FROM "
-                    "range(120000) t(i)) TO " +
-                        quoted(dir / "pool.parquet") + " (FORMAT parquet)");
-  testing::sql_exec(db,
-                    "COPY (SELECT 'targets/' || i || '.jpg' AS filepath, list_transform(range(32), "
-                    "x -> ((hash(i * 977 + x) % 1000) / 1000.0)::FLOAT) AS embedding FROM "
-                    "range(300) t(i)) TO " +
-                        quoted(dir / "targets.parquet") + " (FORMAT parquet)");
-  const auto args = mine_args(dir / "targets.parquet", dir / "pool.parquet",
-                              dir / "m/mined.parquet", {"memory_budget_mb=0.02"});
-
-  // Start, kill rank 1 once it runs, and wait.
-  const auto argv_text = mpirun(2, args);
+// Starts `argv` (mpirun with 2 ranks), SIGKILLs rank 1 after `after`, and expects mpirun to
+// fail.
+void kill_rank_midway(const std::vector<std::string>& argv_text, std::chrono::milliseconds after) {
   const auto env = mpi_env();
   std::vector<char*> argv, envp;
   for (const auto& a : argv_text)
@@ -261,14 +246,35 @@ TEST_F(MpiMine, ARankKilledMidRunFailsTheJobAndTheRerunMatches) {
     ranks = children(launcher, "deft");
   }
   ASSERT_EQ(ranks.size(), 2U) << "the two ranks did not start";
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  std::this_thread::sleep_for(after);
   ::kill(ranks.back(), SIGKILL);
   int status = 0;
   ::waitpid(launcher, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << "status " << status;
+}
+
+TEST_F(MpiMine, ARankKilledMidRunFailsTheJobAndTheRerunMatches) {
+  ScratchDir dir;
+  table::Database db;
+  // 120,000 pool rows of 32 floats, mined in blocks of 80 rows: a few seconds of work per rank.
+  testing::sql_exec(db,
+                    "COPY (SELECT 'pool/' || i || '.jpg' AS filepath, list_transform(range(32), "
+                    "x -> ((hash(i * 32 + x) % 1000) / 1000.0)::FLOAT) AS embedding FROM "
+                    "range(120000) t(i)) TO " +
+                        quoted(dir / "pool.parquet") + " (FORMAT parquet)");
+  testing::sql_exec(db,
+                    "COPY (SELECT 'targets/' || i || '.jpg' AS filepath, list_transform(range(32), "
+                    "x -> ((hash(i * 977 + x) % 1000) / 1000.0)::FLOAT) AS embedding FROM "
+                    "range(300) t(i)) TO " +
+                        quoted(dir / "targets.parquet") + " (FORMAT parquet)");
+  const auto args = mine_args(dir / "targets.parquet", dir / "pool.parquet",
+                              dir / "m/mined.parquet", {"memory_budget_mb=0.02"});
+
+  kill_rank_midway(mpirun(2, args), std::chrono::milliseconds(700));
   EXPECT_FALSE(fs::exists(dir / "m/mined.parquet"));
 
   // The rerun completes and equals the single-process run.
+  const auto env = mpi_env();
   const auto again = testing::run_process(mpirun(2, args), &env);
   ASSERT_EQ(again.exit_code, 0) << again.err;
   const auto single = testing::run_deft_binary(
@@ -276,6 +282,43 @@ TEST_F(MpiMine, ARankKilledMidRunFailsTheJobAndTheRerunMatches) {
   ASSERT_EQ(single.exit_code, 0) << single.err;
   EXPECT_EQ(sql_rows(db, "SELECT * FROM " + quoted(dir / "m/mined.parquet.pairs.parquet")),
             sql_rows(db, "SELECT * FROM " + quoted(dir / "s/mined.parquet.pairs.parquet")));
+}
+
+TEST_F(MpiMine, AnEmbedRankKilledMidRunFailsTheJobAndTheRerunResumesToTheSameOutput) {
+  ScratchDir dir;
+  // 48 PNGs of 1200×900, listed 16 times: decoding them takes seconds on one thread per rank.
+  std::string table = "filepath\n";
+  fs::create_directories(dir / "images");
+  for (int i = 0; i < 48; ++i) {
+    testing::write_image(dir / fmt::format("images/{:03}.png", i), 1200, 900, 3,
+                         static_cast<unsigned>(i % 8));
+  }
+  for (int r = 0; r < 16 * 48; ++r)
+    table += fmt::format("images/{:03}.png\n", r % 48);
+  testing::write_text_file(dir / "table.csv", table);
+  const auto args = [&](const fs::path& out) {
+    return std::vector<std::string>{"embed",
+                                    "input_parquet=" + (dir / "table.csv").string(),
+                                    "output_parquet=" + out.string(),
+                                    "model=thumbnail",
+                                    "threads=1",
+                                    "chunk_rows=16",
+                                    "shrink_on_load=false",
+                                    "--quiet"};
+  };
+  kill_rank_midway(mpirun(2, args(dir / "m/emb.parquet")), std::chrono::milliseconds(1200));
+  EXPECT_FALSE(fs::exists(dir / "m/emb.parquet"));
+  // The chunks finished before the kill are kept for the rerun.
+  EXPECT_TRUE(fs::exists(dir / "m/.emb.parquet.deft-partial/manifest.json"));
+
+  const auto env = mpi_env();
+  const auto again = testing::run_process(mpirun(2, args(dir / "m/emb.parquet")), &env);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const auto single = testing::run_deft_binary(args(dir / "s/emb.parquet"));
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  table::Database db;
+  EXPECT_EQ(sql_rows(db, "SELECT filepath, embedding FROM " + quoted(dir / "m/emb.parquet")),
+            sql_rows(db, "SELECT filepath, embedding FROM " + quoted(dir / "s/emb.parquet")));
 }
 
 }  // namespace
