@@ -48,25 +48,19 @@ fs::path make_run_dir(const Config& config) {
   return dir;
 }
 
+std::optional<model::EncoderFingerprint> fingerprint_of(const fs::path& parquet) {
+  table::Database db;
+  return model::fingerprint_in(table::read_kv_metadata(db, parquet), parquet.string());
+}
+
 // The fingerprint of an embedding parquet, in words, and its weights digest.
 void describe_encoder(const fs::path& parquet, report::Side& side) {
   if (!fs::exists(parquet)) return;
-  table::Database db;
-  const auto metadata = table::read_kv_metadata(db, parquet);
-  const auto it = metadata.find(model::kFingerprintKey);
-  if (it == metadata.end()) return;
-  const auto f = model::EncoderFingerprint::from_json(it->second, parquet.string());
-  side.encoder = fmt::format("{} {} ({}, {}-dim, {}×{} input)", f.family, f.model_id,
-                             f.compute_dtype, f.embedding_dim, f.input_width, f.input_height);
-  side.weights_digest = f.weights_digest;
-}
-
-std::optional<model::EncoderFingerprint> fingerprint_of(const fs::path& parquet) {
-  table::Database db;
-  const auto metadata = table::read_kv_metadata(db, parquet);
-  const auto it = metadata.find(model::kFingerprintKey);
-  if (it == metadata.end()) return std::nullopt;
-  return model::EncoderFingerprint::from_json(it->second, parquet.string());
+  const auto f = fingerprint_of(parquet);
+  if (!f) return;
+  side.encoder = fmt::format("{} {} ({}, {}-dim, {}×{} input)", f->family, f->model_id,
+                             f->compute_dtype, f->embedding_dim, f->input_width, f->input_height);
+  side.weights_digest = f->weights_digest;
 }
 
 // The newest earlier run under <output_dir>/mining_results whose pool embeddings were made
@@ -89,7 +83,7 @@ fs::path earlier_pool_embeddings(const Config& config, const fs::path& this_run,
       table::Database db;
       const auto metadata = table::read_kv_metadata(db, candidate);
       const auto input = metadata.find("deft.input");
-      const auto theirs = fingerprint_of(candidate);
+      const auto theirs = model::fingerprint_in(metadata, candidate.string());
       if (input != metadata.end() && input->second == source && theirs &&
           model::same_encoder(ours, *theirs)) {
         return candidate;
@@ -165,6 +159,9 @@ int run_workflow(const Config& config, Context& context) {
     }
     const auto theirs = earlier.empty() ? std::nullopt : fingerprint_of(earlier);
     if (!earlier.empty() && !(ours && theirs && model::same_encoder(*ours, *theirs))) {
+      // Mining refuses two fingerprints that differ (the report's FAIL), and compares vectors
+      // without a fingerprint as they are, with a warning.
+      facts.encoder_mismatch = ours && theirs;
       facts.pool.embeddings = earlier;
       facts.mining.source = earlier;
       log::warn("'{}' was not embedded by this run's encoder: it is mined as it is", earlier);
@@ -178,8 +175,6 @@ int run_workflow(const Config& config, Context& context) {
     table::TableReader mined(db, dir / "mined.parquet");
     facts.mined_rows = mined.count_rows();
   } catch (const Error& e) {
-    facts.encoder_mismatch =
-        std::string(e.what()).find("were embedded by different encoders") != std::string::npos;
     facts.failure = e.what();
     if (!cluster.root()) throw;
     const report::Verdict verdict = finish();

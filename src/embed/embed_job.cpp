@@ -116,12 +116,11 @@ void check_existing_output(table::Database& db, const EmbedJob& job,
   if (!fs::exists(job.output, ec) || job.overwrite) return;
   std::string made_by = "an unknown encoder (no deft.encoder metadata)";
   try {
-    const auto metadata = table::read_kv_metadata(db, job.output);
-    const auto it = metadata.find(kEncoderKey);
-    if (it != metadata.end()) {
-      const auto existing = model::EncoderFingerprint::from_json(it->second, job.output.string());
-      if (model::same_encoder(existing, fingerprint)) return;
-      made_by = describe(existing);
+    const auto existing =
+        model::fingerprint_in(table::read_kv_metadata(db, job.output), job.output.string());
+    if (existing) {
+      if (model::same_encoder(*existing, fingerprint)) return;
+      made_by = describe(*existing);
     }
   } catch (const Error&) {
     made_by = "something that is not an embedding parquet";
@@ -518,7 +517,8 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   // Under mpirun, rank 0 prepares the folder and every rank takes the chunks c with
   // c % ranks == rank; the parts land in the same folder, and rank 0 assembles them.
   const parallel::Cluster& cluster = parallel::Cluster::get();
-  if (cluster.root()) {
+  cluster.agree([&] {  // afterwards, the folder is ready for every rank
+    if (!cluster.root()) return;
     if (fs::exists(work / "manifest.json", ec) && read_text(work / "manifest.json") == manifest) {
       for (const auto& entry : fs::directory_iterator(work)) {  // half-written parts of a kill
         if (entry.path().filename().string().starts_with(".")) fs::remove(entry.path(), ec);
@@ -528,8 +528,7 @@ EmbedReport run_embed_job(const EmbedJob& job) {
       fs::create_directories(work);
       write_file_atomically(work / "manifest.json", manifest);
     }
-  }
-  if (cluster.size() > 1) cluster.check_all("");  // the folder is ready for every rank
+  });
   std::set<uint64_t> done;
   for (uint64_t c = 0; c < chunks; ++c) {
     if (fs::exists(part_path(work, c), ec)) done.insert(c);
@@ -559,8 +558,7 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   }
 
   log::info("embedding {} rows of '{}' with {}", rows, job.input.string(), report.encoder);
-  std::string local_error;
-  try {
+  cluster.agree([&] {  // afterwards, every rank's parts are written
     Progress progress(rows, "embedding");
     uint64_t skipped = 0;
     for (uint64_t c : skip)
@@ -571,26 +569,13 @@ EmbedReport run_embed_job(const EmbedJob& job) {
       finish_chunk(db, job, *embedder, reuse.get(), reader, pipeline, *chunk, work, progress);
     }
     progress.finish();
-  } catch (const Error& e) {
-    if (cluster.size() == 1) throw;
-    local_error = e.what();
-  }
+  });
   reuse.reset();
-  if (cluster.size() > 1) {
-    cluster.check_all(local_error);  // every rank's parts are written
-    if (!cluster.root()) {
-      cluster.check_all("");  // returns once rank 0 has assembled the output (or throws)
-      return report;
-    }
-  }
-  std::string assembly_error;
-  try {
-    assemble(db, job, *embedder, reader, base, work, chunks, report);
-  } catch (const Error& e) {
-    if (cluster.size() == 1) throw;
-    assembly_error = e.what();
-  }
-  if (cluster.size() > 1) cluster.check_all(assembly_error);
+  // Rank 0 assembles the output; the other ranks return once it has (or throw if it failed).
+  cluster.agree([&] {
+    if (cluster.root()) assemble(db, job, *embedder, reader, base, work, chunks, report);
+  });
+  if (!cluster.root()) return report;
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
@@ -634,7 +619,7 @@ void assemble(table::Database& db, const EmbedJob& job, const Embedder& embedder
   table::WriterOptions options;
   options.row_group_rows = table::embedding_row_group_rows(embedder.dim());
   options.kv_metadata = {
-      {kEncoderKey, fingerprint.to_json()},
+      {model::kFingerprintKey, fingerprint.to_json()},
       {kPathBaseKey, base.string()},
       {"deft.input", fs::absolute(job.input).string()},
       {"deft.rows_in", std::to_string(report.rows_in)},

@@ -25,15 +25,14 @@ std::unique_ptr<ReuseIndex> ReuseIndex::open(table::Database& db, const fs::path
     return nullptr;
   }
   const auto metadata = table::read_kv_metadata(db, previous);
-  const auto encoder = metadata.find(kEncoderKey);
-  if (encoder == metadata.end()) {
+  const auto earlier = model::fingerprint_in(metadata, previous.string());
+  if (!earlier) {
     why_not = "it has no encoder fingerprint";
     return nullptr;
   }
-  const auto earlier = model::EncoderFingerprint::from_json(encoder->second, previous.string());
-  if (!model::same_embeddings(earlier, fingerprint)) {
-    why_not = "it was made by another encoder (" + earlier.family + " " + earlier.model_id + ", " +
-              earlier.compute_dtype + ")";
+  if (!model::same_embeddings(*earlier, fingerprint)) {
+    why_not = "it was made by another encoder (" + earlier->family + " " + earlier->model_id +
+              ", " + earlier->compute_dtype + ")";
     return nullptr;
   }
   const auto base = metadata.find(kPathBaseKey);

@@ -57,8 +57,7 @@ class ReuseIndex {
   std::filesystem::path scratch_;
 };
 
-// Key-value metadata names an embedding parquet carries.
-inline constexpr const char* kEncoderKey = model::kFingerprintKey;
+// Key-value metadata names an embedding parquet carries (besides model::kFingerprintKey).
 inline constexpr const char* kPathBaseKey = "deft.path_base";
 
 }  // namespace deft::embed

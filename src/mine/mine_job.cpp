@@ -50,10 +50,7 @@ constexpr const char* kLabelColumn = table::kLabelColumn;
 std::optional<model::EncoderFingerprint> fingerprint_of(table::Database& db,
                                                         const table::TableReader& reader) {
   if (reader.format() != table::TableFormat::kParquet) return std::nullopt;
-  const auto metadata = table::read_kv_metadata(db, reader.path());
-  const auto it = metadata.find(model::kFingerprintKey);
-  if (it == metadata.end()) return std::nullopt;
-  return model::EncoderFingerprint::from_json(it->second, reader.path().string());
+  return model::fingerprint_in(table::read_kv_metadata(db, reader.path()), reader.path().string());
 }
 
 std::string describe(const model::EncoderFingerprint& f) {
@@ -501,9 +498,8 @@ MineReport run_mine_job(const MineJob& job) {
   };
 
   // A failure in one rank's share (a NaN row, an unreadable row group) must stop every rank:
-  // the ranks agree on it below instead of waiting for each other forever.
-  std::string local_error;
-  try {
+  // the ranks agree on it instead of waiting for each other forever.
+  cluster.agree([&] {
     while (table::DataChunk chunk = pool_share.next_chunk()) {
       const idx_t n = duckdb_data_chunk_get_size(chunk.get());
       const uint64_t first = row_base + pool_share.rows_read() - n;
@@ -541,11 +537,7 @@ MineReport run_mine_job(const MineJob& job) {
       }
     }
     flush();
-  } catch (const Error& e) {
-    if (cluster.size() == 1) throw;
-    local_error = e.what();
-  }
-  if (cluster.size() > 1) cluster.check_all(local_error);
+  });
   progress.finish();
   report.pool_size = pool_total;
 

@@ -87,6 +87,13 @@ EncoderFingerprint EncoderFingerprint::from_json(std::string_view text, std::str
   }
 }
 
+std::optional<EncoderFingerprint> fingerprint_in(const std::map<std::string, std::string>& metadata,
+                                                 std::string_view source) {
+  const auto it = metadata.find(kFingerprintKey);
+  if (it == metadata.end()) return std::nullopt;
+  return EncoderFingerprint::from_json(it->second, source);
+}
+
 bool same_encoder(const EncoderFingerprint& a, const EncoderFingerprint& b) {
   return a.family == b.family && a.weights_digest == b.weights_digest &&
          a.preprocessing == b.preprocessing && a.input_height == b.input_height &&

@@ -11,6 +11,8 @@
 // and folder are recorded for people, not for the comparison. Embeddings are stored as the
 // model outputs them, not L2-normalised (`normalized: false`); cosine mining normalises.
 
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +42,11 @@ struct EncoderFingerprint {
   // Throws Error(kInput) naming `source` when the text is not a fingerprint.
   static EncoderFingerprint from_json(std::string_view json, std::string_view source);
 };
+
+// The fingerprint recorded in a parquet's key-value metadata (kFingerprintKey), nullopt when
+// there is none. Throws Error(kInput) naming `source` when the value is not a fingerprint.
+std::optional<EncoderFingerprint> fingerprint_in(const std::map<std::string, std::string>& metadata,
+                                                 std::string_view source);
 
 // Same weights, family, preprocessing, input size, dimension and normalisation: vectors from
 // the two can be compared (the compute dtype may differ: bf16 and fp32 agree to cos ≥ 0.999).

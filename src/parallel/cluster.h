@@ -6,9 +6,10 @@
 //   parallel::Cluster& cluster = parallel::Cluster::get();
 //   auto [begin, end] = cluster.share(rows);                 // this rank's rows
 //   std::vector<std::string> all = cluster.gather(mine);     // rank 0 gets every rank's bytes
-//   cluster.check_all(local_error);                          // throws on every rank if any failed
+//   cluster.agree([&] { work(); });                           // throws on every rank if any failed
 
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +36,21 @@ class Cluster {
   // Every rank passes its own error ("" if none). If any rank failed, every rank throws
   // Error(kRun) naming the failed ranks and their messages (rank 0's is the one shown).
   void check_all(const std::string& local_error) const;
+
+  // Runs `work` on this rank, then the ranks agree on how it went: alone, a failure propagates
+  // as it is; under mpirun, a failure on any rank throws on every rank (check_all), so that no
+  // rank waits at a later collective for one that gave up. Every rank must call it.
+  template <typename Work>
+  void agree(Work&& work) const {
+    std::string error;
+    try {
+      work();
+    } catch (const std::exception& e) {
+      if (size_ == 1) throw;
+      error = e.what();
+    }
+    if (size_ > 1) check_all(error);
+  }
 
  private:
   Cluster();

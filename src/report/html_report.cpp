@@ -9,6 +9,7 @@
 #include "common/atomic_file.h"
 #include "common/log.h"
 #include "embed/image_file.h"
+#include "embed/reuse_index.h"
 #include "image/decode.h"
 #include "image/image_file_writer.h"
 #include "preprocess/pillow_resize.h"
@@ -78,7 +79,7 @@ bool has_label(table::Database& db, const fs::path& parquet) {
 
 fs::path path_base(table::Database& db, const fs::path& parquet) {
   const auto metadata = table::read_kv_metadata(db, parquet);
-  const auto it = metadata.find("deft.path_base");
+  const auto it = metadata.find(embed::kPathBaseKey);
   return it == metadata.end() ? parquet.parent_path() : fs::path(it->second);
 }
 
