@@ -12,8 +12,8 @@
 #include "image/image_file_writer.h"
 #include "preprocess/pillow_resize.h"
 #include "table/duckdb_handles.h"
+#include "table/parquet_writer.h"
 #include "table/value_columns.h"
-#include "table/vector_access.h"
 
 namespace deft::demo {
 namespace {
@@ -154,16 +154,13 @@ SyntheticSet write_synthetic_set(const fs::path& dir, int64_t seed) {
 
 double planted_recall(const SyntheticSet& set, const fs::path& pairs) {
   table::Database db;
-  table::Connection con(db);
-  table::Result result = con.query("SELECT target_filepath, filepath FROM read_parquet(" +
-                                       table::sql_string_literal(pairs.string()) + ") WHERE kept",
-                                   "reading the demo's pairs", ErrorKind::kRun);
   std::set<std::pair<std::string, std::string>> found;
-  while (table::DataChunk chunk = result.fetch_chunk()) {
-    duckdb_vector t = duckdb_data_chunk_get_vector(chunk.get(), 0);
-    duckdb_vector s = duckdb_data_chunk_get_vector(chunk.get(), 1);
-    for (idx_t r = 0; r < duckdb_data_chunk_get_size(chunk.get()); ++r)
-      found.emplace(table::string_at(t, r), table::string_at(s, r));
+  for (const auto& row :
+       table::read_query_text(db,
+                              "SELECT target_filepath, filepath FROM read_parquet(" +
+                                  table::sql_string_literal(pairs.string()) + ") WHERE kept",
+                              "reading the demo's pairs")) {
+    found.emplace(row[0].value_or(""), row[1].value_or(""));
   }
   size_t hits = 0, total = 0;
   for (const auto& [target, copies] : set.planted) {

@@ -16,7 +16,6 @@
 #include "table/duckdb_handles.h"
 #include "table/parquet_writer.h"
 #include "table/table_reader.h"
-#include "table/vector_access.h"
 
 namespace deft::report {
 
@@ -55,19 +54,12 @@ std::string quoted(const fs::path& p) {
 
 // Rows of a query, every column as text (NULL as "").
 std::vector<std::vector<std::string>> rows_of(table::Database& db, const std::string& sql) {
-  table::Connection con(db);
-  table::Result result = con.query(sql, "the visual report", ErrorKind::kRun);
   std::vector<std::vector<std::string>> rows;
-  while (table::DataChunk chunk = result.fetch_chunk()) {
-    const idx_t columns = duckdb_data_chunk_get_column_count(chunk.get());
-    for (idx_t r = 0; r < duckdb_data_chunk_get_size(chunk.get()); ++r) {
-      std::vector<std::string> row;
-      for (idx_t c = 0; c < columns; ++c) {
-        duckdb_vector v = duckdb_data_chunk_get_vector(chunk.get(), c);
-        row.emplace_back(table::is_valid(v, r) ? table::string_at(v, r) : "");
-      }
-      rows.push_back(std::move(row));
-    }
+  for (const auto& row : table::read_query_text(db, sql, "the visual report")) {
+    std::vector<std::string> text;
+    for (const auto& value : row)
+      text.push_back(value.value_or(""));
+    rows.push_back(std::move(text));
   }
   return rows;
 }

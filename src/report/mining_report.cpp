@@ -7,8 +7,8 @@
 
 #include "index/metric.h"
 #include "table/duckdb_handles.h"
+#include "table/parquet_writer.h"
 #include "table/table_reader.h"
-#include "table/vector_access.h"
 
 namespace deft::report {
 
@@ -30,18 +30,10 @@ bool pool_too_small(const RunFacts& f) {
 
 // label (as text, NULL as "(none)") → count, from one SQL query of two columns.
 std::map<std::string, uint64_t> counts(table::Database& db, const std::string& sql) {
-  table::Connection con(db);
-  table::Result result = con.query(sql, "the per-label breakdown", ErrorKind::kRun);
   std::map<std::string, uint64_t> out;
-  while (table::DataChunk chunk = result.fetch_chunk()) {
-    duckdb_vector labels = duckdb_data_chunk_get_vector(chunk.get(), 0);
-    const auto* n = static_cast<const int64_t*>(
-        duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk.get(), 1)));
-    for (idx_t r = 0; r < duckdb_data_chunk_get_size(chunk.get()); ++r) {
-      const std::string label =
-          table::is_valid(labels, r) ? std::string(table::string_at(labels, r)) : "(none)";
-      out[label] += static_cast<uint64_t>(n[r]);
-    }
+  for (const auto& row : table::read_query_text(
+           db, "SELECT l, n::VARCHAR FROM (" + sql + ") q(l, n)", "the per-label breakdown")) {
+    out[row[0].value_or("(none)")] += std::stoull(*row[1]);
   }
   return out;
 }

@@ -300,4 +300,28 @@ std::map<std::string, std::string> read_kv_metadata(Database& db, const fs::path
   return metadata;
 }
 
+std::vector<std::vector<std::optional<std::string>>> read_query_text(Database& db,
+                                                                     const std::string& sql,
+                                                                     std::string_view context) {
+  Connection con(db);
+  Result result = con.query(sql, context, ErrorKind::kRun);
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  while (DataChunk chunk = result.fetch_chunk()) {
+    const idx_t columns = duckdb_data_chunk_get_column_count(chunk.get());
+    for (idx_t r = 0; r < duckdb_data_chunk_get_size(chunk.get()); ++r) {
+      std::vector<std::optional<std::string>> row;
+      for (idx_t c = 0; c < columns; ++c) {
+        duckdb_vector v = duckdb_data_chunk_get_vector(chunk.get(), c);
+        if (is_valid(v, r)) {
+          row.emplace_back(string_at(v, r));
+        } else {
+          row.emplace_back(std::nullopt);
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
+}
+
 }  // namespace deft::table

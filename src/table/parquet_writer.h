@@ -20,7 +20,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -89,5 +91,11 @@ void concatenate_parquet(Database& db, const std::vector<std::filesystem::path>&
 
 std::map<std::string, std::string> read_kv_metadata(Database& db,
                                                     const std::filesystem::path& path);
+
+// Every row of a small query whose columns are all text (VARCHAR or BLOB; cast others in the
+// SQL), NULL as nullopt: for reports and summaries. Throws Error(kRun) naming `context`.
+std::vector<std::vector<std::optional<std::string>>> read_query_text(Database& db,
+                                                                     const std::string& sql,
+                                                                     std::string_view context);
 
 }  // namespace deft::table
