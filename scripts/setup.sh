@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything deft needs to build and test on Debian 12, then nothing more.
 # Idempotent: packages already present are not touched and the script stays quiet.
-#   scripts/setup.sh            Debian packages + DuckDB into third_party/duckdb
-#   scripts/setup.sh --bench    also what the benchmarks' peers need (Debian's torch, numpy,
-#                               Pillow; ONNX Runtime comes from npm when the benchmark runs)
+#   scripts/setup.sh            Debian packages + DuckDB into third_party/duckdb. Debian's
+#                               torch, numpy and Pillow are among them: the parity tests
+#                               generate checkpoints shaped as the hub publishes them, and
+#                               their reference embeddings, with them (tests/data/).
+#   scripts/setup.sh --bench    the same (ONNX Runtime comes from npm when the benchmark runs)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,11 +17,8 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libxxhash-dev
   libdnnl-dev libvips-dev libjpeg-dev libfaiss-dev libopenblas-dev chromium libopenmpi-dev openmpi-bin
   nodejs npm
+  python3 python3-torch python3-numpy python3-pil
 )
-
-if [[ ${1:-} == --bench ]]; then
-  packages+=(python3 python3-torch python3-numpy python3-pil)
-fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -42,9 +42,11 @@ class ModelEmbedder final : public Embedder {
   }
 
  private:
-  // The resize target (before any crop): the size Pillow's resize writes.
+  // The resize target (before any crop): the size Pillow's resize writes. 0 (no shrinking)
+  // for NEAREST, which picks single pixels: a DCT-shrunk image would give other pixels.
   int target_side(bool height) const {
     const auto& p = encoder_->config().processor;
+    if (p.resample == preprocess::Resample::kNearest) return 0;
     if (p.resize == preprocess::ResizeMode::kToSize) return height ? p.height : p.width;
     return p.shortest_edge;  // a lower bound for both sides
   }

@@ -22,7 +22,8 @@ class Embedder {
   // Floats per prepared image.
   virtual size_t input_floats() const = 0;
   virtual size_t dim() const = 0;
-  // The size the image is resized to (decoders may shrink on load while staying above it).
+  // The size the image is resized to (decoders may shrink on load while staying above it);
+  // 0 where shrinking would change the result beyond rounding.
   virtual int target_width() const = 0;
   virtual int target_height() const = 0;
   virtual void prepare(const preprocess::RgbImage& image, float* input) const = 0;

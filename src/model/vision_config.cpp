@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <sstream>
+#include <cmath>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "model/json_fields.h"
+#include "model/processor_config.h"
 
 namespace deft::model {
 namespace {
@@ -23,46 +23,32 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(ErrorKind::kInput, fmt::format("cannot read '{}'", path.string()));
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(ErrorKind::kInput,
-                fmt::format("'{}' is not valid JSON: {}", path.string(), e.what()));
-  }
-}
-
-// A typed optional key: absent or null keeps `value`; a wrong type names file and key.
-template <typename T>
-void read_key(const json& object, const char* key, T& value, const fs::path& file) {
-  const auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return;
-  try {
-    value = it->get<T>();
-  } catch (const json::exception&) {
-    throw Error(ErrorKind::kInput, fmt::format("'{}': key '{}' has the wrong type ({})",
-                                               file.string(), key, it->dump()));
-  }
+[[noreturn]] void refuse(const fs::path& file, const std::string& what) {
+  throw Error(ErrorKind::kInput, fmt::format("'{}': {}", file.string(), what));
 }
 
 Family family_of_model_type(const std::string& model_type, const fs::path& file) {
   if (model_type == "siglip" || model_type == "siglip_vision_model") return Family::kSigLIP;
   if (model_type == "clip" || model_type == "clip_vision_model") return Family::kCLIP;
-  if (model_type == "dinov2") return Family::kDINOv2;
-  throw Error(ErrorKind::kInput,
-              fmt::format("'{}': model_type '{}' is not an encoder deft supports (siglip, clip, "
-                          "dinov2)",
-                          file.string(), model_type));
+  if (model_type == "dinov2" || model_type == "dinov2_with_registers") return Family::kDINOv2;
+  if (model_type == "siglip2" || model_type == "siglip2_vision_model") {
+    refuse(file, fmt::format("model_type '{}' is a NaFlex SigLIP2 (variable resolution), which "
+                             "deft does not run; the fixed-resolution SigLIP2 checkpoints "
+                             "(e.g. google/siglip2-base-patch16-224, model_type 'siglip') load",
+                             model_type));
+  }
+  refuse(file, fmt::format("model_type '{}' is not an encoder deft supports (siglip, clip, "
+                           "dinov2, dinov2_with_registers)",
+                           model_type));
 }
 
+// The configuration classes' defaults: SiglipVisionConfig, CLIPVisionConfig, Dinov2Config.
 VisionConfig family_defaults(Family family) {
   VisionConfig v;
   v.family = family;
   switch (family) {
     case Family::kSigLIP:
-      break;  // the struct's defaults are SigLIP-B/16-224's
+      break;  // the struct's defaults are SiglipVisionConfig's
     case Family::kCLIP:
       v.patch_size = 32;
       v.hidden_act = Activation::kQuickGelu;
@@ -72,7 +58,6 @@ VisionConfig family_defaults(Family family) {
       break;
     case Family::kDINOv2:
       v.patch_size = 14;
-      v.image_size = 518;
       v.hidden_act = Activation::kGeluErf;
       v.use_head = false;
       break;
@@ -81,135 +66,120 @@ VisionConfig family_defaults(Family family) {
 }
 
 Activation parse_activation(const std::string& name, const fs::path& file) {
-  if (name == "gelu_pytorch_tanh" || name == "gelu_new") return Activation::kGeluTanh;
+  // transformers' ACT2FN: gelu_new and gelu_fast are the tanh approximation too.
+  if (name == "gelu_pytorch_tanh" || name == "gelu_new" || name == "gelu_fast")
+    return Activation::kGeluTanh;
   if (name == "quick_gelu") return Activation::kQuickGelu;
-  if (name == "gelu") return Activation::kGeluErf;
-  throw Error(ErrorKind::kInput,
-              fmt::format("'{}': hidden_act '{}' is not supported (gelu_pytorch_tanh, quick_gelu, "
-                          "gelu)",
-                          file.string(), name));
+  if (name == "gelu" || name == "gelu_python") return Activation::kGeluErf;
+  refuse(file, fmt::format("hidden_act '{}' is not supported (gelu, gelu_pytorch_tanh, gelu_new, "
+                           "quick_gelu)",
+                           name));
 }
 
-void read_vision(const json& v, VisionConfig& config, const fs::path& file) {
-  read_key(v, "hidden_size", config.hidden_size, file);
-  read_key(v, "intermediate_size", config.intermediate_size, file);
-  read_key(v, "num_hidden_layers", config.num_hidden_layers, file);
-  read_key(v, "num_attention_heads", config.num_attention_heads, file);
-  read_key(v, "num_channels", config.num_channels, file);
-  read_key(v, "image_size", config.image_size, file);
-  read_key(v, "patch_size", config.patch_size, file);
-  read_key(v, "layer_norm_eps", config.layer_norm_eps, file);
-  read_key(v, "vision_use_head", config.use_head, file);
+const char* activation_name(Activation act) {
+  switch (act) {
+    case Activation::kGeluTanh:
+      return "gelu_tanh";
+    case Activation::kQuickGelu:
+      return "quick_gelu";
+    case Activation::kGeluErf:
+      return "gelu_erf";
+  }
+  return "?";
+}
+
+// The fields every family's vision tower reads.
+void read_common(const json& v, VisionConfig& config, const fs::path& file) {
+  read_field(v, "hidden_size", config.hidden_size, file);
+  read_field(v, "num_hidden_layers", config.num_hidden_layers, file);
+  read_field(v, "num_attention_heads", config.num_attention_heads, file);
+  read_field(v, "num_channels", config.num_channels, file);
+  read_field(v, "image_size", config.image_size, file);
+  read_field(v, "patch_size", config.patch_size, file);
+  config.layer_norm_eps =
+      static_cast<float>(read_number(v, "layer_norm_eps", config.layer_norm_eps, file));
   std::string act;
-  read_key(v, "hidden_act", act, file);
+  read_field(v, "hidden_act", act, file);
   if (!act.empty()) config.hidden_act = parse_activation(act, file);
 }
 
+// SigLIP: vision_config (or the flat siglip_vision_model config). vision_use_head is not a
+// SiglipVisionConfig field: the model reads it with a default of true.
+void read_siglip(const json& v, VisionConfig& config, const fs::path& file) {
+  read_common(v, config, file);
+  read_field(v, "intermediate_size", config.intermediate_size, file);
+  read_field(v, "vision_use_head", config.use_head, file);
+  if (!config.use_head) {
+    refuse(file,
+           "vision_use_head is false: a SigLIP vision tower without its pooling head has "
+           "no image embedding (get_image_features returns the head's output)");
+  }
+}
+
+// CLIP: CLIPConfig pops vision_config_dict and, when it is not null, updates vision_config with
+// CLIPVisionConfig(**vision_config_dict).to_dict(): every field the class has, absent ones at
+// their defaults, so vision_config's own values no longer count. A null dict is skipped.
+void read_clip(const json& root, bool nested, VisionConfig& config, const fs::path& file) {
+  const json* v = &root;
+  if (nested) {
+    static const json kEmpty = json::object();
+    v = &kEmpty;
+    const auto legacy = root.find("vision_config_dict");
+    const auto current = root.find("vision_config");
+    if (legacy != root.end() && legacy->is_object()) {
+      v = &*legacy;
+    } else if (current != root.end() && current->is_object()) {
+      v = &*current;
+    }
+  }
+  read_common(*v, config, file);
+  read_field(*v, "intermediate_size", config.intermediate_size, file);
+  // CLIPModel sizes visual_projection by the top-level projection_dim; a flat
+  // CLIPVisionModelWithProjection config by its own.
+  read_field(root, "projection_dim", config.projection_dim, file);
+}
+
+// DINOv2: flat. The MLP width is derived (Dinov2MLP: int(hidden_size × mlp_ratio); Dinov2
+// SwiGLUFFN: that, × 2/3, rounded up to a multiple of 8); an intermediate_size key is not read
+// by transformers and is not read here either.
+void read_dinov2(const json& v, bool registers, VisionConfig& config, const fs::path& file) {
+  config.image_size = 224;  // Dinov2Config's default (hub files say 518)
+  read_common(v, config, file);
+  const double mlp_ratio = read_number(v, "mlp_ratio", 4.0, file);
+  if (!(mlp_ratio > 0.0) || mlp_ratio * config.hidden_size > 1e8)
+    refuse(file, fmt::format("mlp_ratio {} is out of range", mlp_ratio));
+  const auto width = static_cast<int>(config.hidden_size * mlp_ratio);  // Python's int(): trunc
+  bool swiglu = false;
+  read_field(v, "use_swiglu_ffn", swiglu, file);
+  read_field(v, "qkv_bias", config.qkv_bias, file);
+  config.feed_forward = swiglu ? FeedForward::kSwiGlu : FeedForward::kMlp;
+  config.intermediate_size = swiglu ? (static_cast<int>(width * 2.0 / 3.0) + 7) / 8 * 8 : width;
+  if (registers) {
+    config.register_tokens = 4;  // Dinov2WithRegistersConfig's default
+    read_field(v, "num_register_tokens", config.register_tokens, file);
+    if (config.register_tokens < 0 || config.register_tokens > 1024)
+      refuse(file, fmt::format("num_register_tokens {} is out of range", config.register_tokens));
+    config.position_resize = PositionResize::kBicubicAntialias;
+  }
+}
+
 void check_vision(const VisionConfig& v, const fs::path& file) {
-  const auto bad = [&](const std::string& what) {
-    throw Error(ErrorKind::kInput, fmt::format("'{}': {}", file.string(), what));
-  };
+  constexpr int kMaxWidth = 1 << 16;
   if (v.hidden_size <= 0 || v.intermediate_size <= 0 || v.num_hidden_layers <= 0 ||
-      v.num_attention_heads <= 0 || v.patch_size <= 0 || v.image_size < v.patch_size) {
-    bad("sizes must be positive and image_size at least patch_size");
+      v.num_attention_heads <= 0 || v.patch_size <= 0 || v.image_size < v.patch_size ||
+      v.hidden_size > kMaxWidth || v.intermediate_size > 4 * kMaxWidth ||
+      v.num_hidden_layers > 1024 || v.patch_size > 1024 || v.image_size > 16384) {
+    refuse(file, "sizes must be positive (and sane), and image_size at least patch_size");
   }
   if (v.hidden_size % v.num_attention_heads != 0) {
-    bad(fmt::format("hidden_size {} is not a multiple of num_attention_heads {}", v.hidden_size,
-                    v.num_attention_heads));
+    refuse(file, fmt::format("hidden_size {} is not a multiple of num_attention_heads {}",
+                             v.hidden_size, v.num_attention_heads));
   }
-  if (v.num_channels != 3) bad(fmt::format("num_channels {} (deft feeds RGB: 3)", v.num_channels));
-}
-
-preprocess::ProcessorConfig processor_defaults(const VisionConfig& v) {
-  preprocess::ProcessorConfig p;
-  switch (v.family) {
-    case Family::kSigLIP:
-      p.resize = preprocess::ResizeMode::kToSize;
-      p.height = p.width = v.image_size;
-      break;
-    case Family::kCLIP:
-      p.resize = preprocess::ResizeMode::kShortestEdge;
-      p.shortest_edge = p.crop_height = p.crop_width = v.image_size;
-      p.center_crop = true;
-      p.mean = {0.48145466F, 0.4578275F, 0.40821073F};
-      p.std = {0.26862954F, 0.26130258F, 0.27577711F};
-      break;
-    case Family::kDINOv2:
-      p.resize = preprocess::ResizeMode::kShortestEdge;
-      p.shortest_edge = 256;
-      p.crop_height = p.crop_width = 224;
-      p.center_crop = true;
-      p.mean = {0.485F, 0.456F, 0.406F};
-      p.std = {0.229F, 0.224F, 0.225F};
-      break;
-  }
-  return p;
-}
-
-// "size" / "crop_size": an int (older processors) or {"height", "width"} / {"shortest_edge"}.
-void read_size(const json& p, const char* key, preprocess::ProcessorConfig& config, bool crop,
-               const fs::path& file) {
-  const auto it = p.find(key);
-  if (it == p.end() || it->is_null()) return;
-  int height = -1;
-  int width = -1;
-  int shortest = -1;
-  if (it->is_number_integer()) {
-    (crop ? height : shortest) = it->get<int>();
-    if (crop) width = height;
-  } else if (it->is_object()) {
-    read_key(*it, "height", height, file);
-    read_key(*it, "width", width, file);
-    read_key(*it, "shortest_edge", shortest, file);
-  } else {
-    throw Error(ErrorKind::kInput,
-                fmt::format("'{}': '{}' must be a number or an object", file.string(), key));
-  }
-  if (crop) {
-    if (height > 0) config.crop_height = height;
-    if (width > 0) config.crop_width = width;
-  } else if (shortest > 0) {
-    config.resize = preprocess::ResizeMode::kShortestEdge;
-    config.shortest_edge = shortest;
-  } else if (height > 0 && width > 0) {
-    config.resize = preprocess::ResizeMode::kToSize;
-    config.height = height;
-    config.width = width;
-  }
-}
-
-void read_processor(const fs::path& file, preprocess::ProcessorConfig& config) {
-  const json p = read_json(file);
-  if (!p.is_object())
-    throw Error(ErrorKind::kInput, fmt::format("'{}' is not an object", file.string()));
-  int resample = 3;
-  read_key(p, "resample", resample, file);
-  if (resample != 3) {
-    throw Error(
-        ErrorKind::kInput,
-        fmt::format("'{}': resample {} is not supported; deft reproduces Pillow BICUBIC (3)",
-                    file.string(), resample));
-  }
-  read_size(p, "size", config, false, file);
-  read_size(p, "crop_size", config, true, file);
-  read_key(p, "do_center_crop", config.center_crop, file);
-  read_key(p, "rescale_factor", config.rescale_factor, file);
-  std::vector<float> mean;
-  std::vector<float> std;
-  read_key(p, "image_mean", mean, file);
-  read_key(p, "image_std", std, file);
-  if ((!mean.empty() && mean.size() != 3) || (!std.empty() && std.size() != 3)) {
-    throw Error(ErrorKind::kInput,
-                fmt::format("'{}': image_mean and image_std need 3 values", file.string()));
-  }
-  if (!mean.empty()) std::copy(mean.begin(), mean.end(), config.mean.begin());
-  if (!std.empty()) std::copy(std.begin(), std.end(), config.std.begin());
-  if (config.resize == preprocess::ResizeMode::kShortestEdge && !config.center_crop) {
-    throw Error(ErrorKind::kInput,
-                fmt::format("'{}': a shortest-edge resize without a center crop gives inputs of "
-                            "varying size, which deft does not support",
-                            file.string()));
-  }
+  if (v.num_channels != 3)
+    refuse(file, fmt::format("num_channels {} (deft feeds RGB: 3)", v.num_channels));
+  if (!(v.layer_norm_eps > 0.0F)) refuse(file, "layer_norm_eps must be positive");
+  if (v.projection_dim < 0 || v.projection_dim > kMaxWidth)
+    refuse(file, fmt::format("projection_dim {} is out of range", v.projection_dim));
 }
 
 }  // namespace
@@ -227,10 +197,26 @@ const char* family_name(Family family) {
 }
 
 Family parse_family(std::string_view name) {
+  if (lower(name) == "siglip2") return Family::kSigLIP;
   for (Family f : {Family::kSigLIP, Family::kCLIP, Family::kDINOv2}) {
     if (lower(name) == lower(family_name(f))) return f;
   }
-  throw Error(ErrorKind::kUsage, fmt::format("model '{}' is not SigLIP, CLIP or DINOv2", name));
+  throw Error(ErrorKind::kUsage,
+              fmt::format("model '{}' is not SigLIP, SigLIP2, CLIP or DINOv2", name));
+}
+
+std::string VisionConfig::describe() const {
+  std::string text = fmt::format(
+      "{}; hidden {}; layers {}; heads {}; patch {}; image {}; {} {}; eps {:g}", model_type,
+      hidden_size, num_hidden_layers, num_attention_heads, patch_size, image_size,
+      feed_forward == FeedForward::kSwiGlu ? "swiglu" : "mlp", intermediate_size, layer_norm_eps);
+  if (feed_forward == FeedForward::kMlp)
+    text += fmt::format("; act {}", activation_name(hidden_act));
+  if (!qkv_bias) text += "; no qkv bias";
+  if (register_tokens > 0) text += fmt::format("; registers {}", register_tokens);
+  if (position_resize == PositionResize::kBicubicAntialias) text += "; positions bicubic-aa";
+  if (family == Family::kCLIP) text += fmt::format("; projection {}", projection_dim);
+  return text;
 }
 
 ModelConfig load_model_config(const fs::path& folder, Family family) {
@@ -239,11 +225,9 @@ ModelConfig load_model_config(const fs::path& folder, Family family) {
     throw Error(ErrorKind::kInput,
                 fmt::format("checkpoint folder '{}' has no config.json", folder.string()));
   }
-  const json root = read_json(file);
-  if (!root.is_object())
-    throw Error(ErrorKind::kInput, fmt::format("'{}' is not an object", file.string()));
+  const json root = read_json_object(file);
   std::string model_type;
-  read_key(root, "model_type", model_type, file);
+  read_field(root, "model_type", model_type, file);
   const Family found = family_of_model_type(model_type, file);
   if (found != family) {
     throw Error(ErrorKind::kInput,
@@ -256,22 +240,29 @@ ModelConfig load_model_config(const fs::path& folder, Family family) {
   ModelConfig config;
   config.vision = family_defaults(family);
   config.vision.model_type = model_type;
-  if (family == Family::kDINOv2 || model_type.ends_with("_vision_model")) {
-    read_vision(root, config.vision, file);  // flat configs
-  } else {
-    // Full SigLIP/CLIP configs nest the vision tower; CLIP's legacy vision_config_dict wins.
-    const char* section =
-        root.contains("vision_config_dict") ? "vision_config_dict" : "vision_config";
-    if (root.contains(section) && root[section].is_object()) {
-      read_vision(root[section], config.vision, file);
+  const bool nested = model_type == "siglip" || model_type == "clip";
+  switch (family) {
+    case Family::kSigLIP: {
+      const auto section = root.find("vision_config");
+      static const json kEmpty = json::object();
+      read_siglip(!nested                                         ? root
+                  : section != root.end() && section->is_object() ? *section
+                                                                  : kEmpty,
+                  config.vision, file);
+      break;
     }
+    case Family::kCLIP:
+      read_clip(root, nested, config.vision, file);
+      break;
+    case Family::kDINOv2:
+      read_dinov2(root, model_type == "dinov2_with_registers", config.vision, file);
+      break;
   }
-  if (family == Family::kCLIP) read_key(root, "projection_dim", config.vision.projection_dim, file);
   check_vision(config.vision, file);
 
-  config.processor = processor_defaults(config.vision);
   const fs::path processor = folder / "preprocessor_config.json";
-  if (fs::exists(processor)) read_processor(processor, config.processor);
+  config.processor = fs::exists(processor) ? load_processor_config(processor, config.vision)
+                                           : default_processor(config.vision);
   return config;
 }
 

@@ -1,6 +1,8 @@
 #pragma once
-// config.json + preprocessor_config.json of a checkpoint, with the class defaults of
-// ../shared/specs/encoders.md for missing keys.
+// config.json of a checkpoint read as transformers' configuration classes read it: the class
+// defaults for absent keys, the fields a family derives rather than stores (DINOv2's MLP width
+// from mlp_ratio, its SwiGLU width), CLIP's legacy vision_config_dict, SigLIP's
+// vision_use_head; plus preprocessor_config.json (processor_config.h).
 //
 //   model::ModelConfig config = model::load_model_config(folder, model::Family::kCLIP);
 //   config.vision.hidden_size;  config.processor.crop_height;
@@ -15,16 +17,23 @@ namespace deft::model {
 
 enum class Family { kSigLIP, kCLIP, kDINOv2 };
 enum class Activation { kGeluTanh, kQuickGelu, kGeluErf };
+// The block's feed-forward: fc2(act(fc1(x))), or DINOv2-giant's SwiGLU
+// weights_out(silu(x1) ⊙ x2) with [x1, x2] = weights_in(x).
+enum class FeedForward { kMlp, kSwiGlu };
+// How position embeddings are resized to another grid: PyTorch bicubic (a = −0.75), or its
+// antialiased variant (a = −0.5, support widened when shrinking) as DINOv2 with registers does.
+enum class PositionResize { kBicubic, kBicubicAntialias };
 
 const char* family_name(Family family);
-// "SigLIP", "CLIP", "DINOv2" (case-insensitive); throws Error(kUsage) otherwise.
+// "SigLIP", "SigLIP2" (the fixed-resolution SigLIP2 checkpoints are SigLIP models), "CLIP",
+// "DINOv2" (case-insensitive); throws Error(kUsage) otherwise.
 Family parse_family(std::string_view name);
 
 struct VisionConfig {
   Family family = Family::kSigLIP;
   std::string model_type;  // as the checkpoint says it
   int hidden_size = 768;
-  int intermediate_size = 3072;
+  int intermediate_size = 3072;  // the feed-forward's hidden width (SwiGLU: each half's)
   int num_hidden_layers = 12;
   int num_attention_heads = 12;
   int num_channels = 3;
@@ -32,8 +41,15 @@ struct VisionConfig {
   int patch_size = 16;
   Activation hidden_act = Activation::kGeluTanh;
   float layer_norm_eps = 1e-6F;
-  int projection_dim = 0;  // CLIP's visual_projection; 0 when there is none
+  int projection_dim = 0;  // CLIP's visual_projection width (used when the weights have one)
   bool use_head = true;    // SigLIP's attention-pooling head
+  bool qkv_bias = true;    // DINOv2's qkv_bias
+  FeedForward feed_forward = FeedForward::kMlp;
+  int register_tokens = 0;  // DINOv2 with registers: tokens between the class token and patches
+  PositionResize position_resize = PositionResize::kBicubic;
+
+  // Every field that shapes the forward pass, as one stable line (the encoder fingerprint).
+  std::string describe() const;
 };
 
 struct ModelConfig {
@@ -42,8 +58,9 @@ struct ModelConfig {
 };
 
 // Reads `folder`/config.json (required) and preprocessor_config.json (optional: the family's
-// defaults otherwise). Throws Error(kInput) naming the file and key for malformed values, and
-// when the checkpoint's model_type is not of `family` (a mismatch is never loaded silently).
+// defaults otherwise). Throws Error(kInput) naming the file and key for malformed values and for
+// fields that change the maths in ways deft does not reproduce, and when the checkpoint's
+// model_type is not of `family` (a mismatch is never loaded silently).
 ModelConfig load_model_config(const std::filesystem::path& folder, Family family);
 
 }  // namespace deft::model

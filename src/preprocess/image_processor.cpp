@@ -46,7 +46,7 @@ int ProcessorConfig::input_width() const {
 RgbImage resize_and_crop(const RgbImage& image, const ProcessorConfig& config) {
   RgbImage resized;
   if (config.resize == ResizeMode::kToSize) {
-    resized = pillow_resize_bicubic(image, config.width, config.height);
+    resized = pillow_resize(image, config.width, config.height, config.resample);
   } else {
     const bool wide = image.width > image.height;
     const int shortest = wide ? image.height : image.width;
@@ -54,8 +54,8 @@ RgbImage resize_and_crop(const RgbImage& image, const ProcessorConfig& config) {
     // int(size * long / short) in Python: a true division, truncated.
     const int scaled =
         static_cast<int>(static_cast<double>(config.shortest_edge) * longest / shortest);
-    resized = wide ? pillow_resize_bicubic(image, scaled, config.shortest_edge)
-                   : pillow_resize_bicubic(image, config.shortest_edge, scaled);
+    resized = wide ? pillow_resize(image, scaled, config.shortest_edge, config.resample)
+                   : pillow_resize(image, config.shortest_edge, scaled, config.resample);
   }
   return config.center_crop ? center_crop(resized, config.crop_height, config.crop_width) : resized;
 }

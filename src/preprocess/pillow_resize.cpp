@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include <immintrin.h>
@@ -15,7 +16,25 @@ namespace deft::preprocess {
 namespace {
 
 constexpr int kPrecisionBits = 32 - 8 - 2;  // Pillow's PRECISION_BITS
-constexpr double kBicubicSupport = 2.0;
+
+// Pillow's filters (Resample.c), each with its support at scale 1. The float literals in the
+// Hamming window are Pillow's own: (double)0.54f is not 0.54, and the taps must round alike.
+double box(double x) {
+  return x > -0.5 && x <= 0.5 ? 1.0 : 0.0;
+}
+
+double bilinear(double x) {
+  if (x < 0.0) x = -x;
+  return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+double hamming(double x) {
+  if (x < 0.0) x = -x;
+  if (x == 0.0) return 1.0;
+  if (x >= 1.0) return 0.0;
+  x = x * M_PI;
+  return std::sin(x) / x * (0.54F + 0.46F * std::cos(x));
+}
 
 double bicubic(double x) {
   constexpr double a = -0.5;
@@ -23,6 +42,40 @@ double bicubic(double x) {
   if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
   if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
   return 0.0;
+}
+
+double sinc(double x) {
+  if (x == 0.0) return 1.0;
+  x = x * M_PI;
+  return std::sin(x) / x;
+}
+
+double lanczos(double x) {
+  return -3.0 <= x && x < 3.0 ? sinc(x) * sinc(x / 3) : 0.0;
+}
+
+struct Filter {
+  double (*weight)(double);
+  double support;
+};
+
+Filter filter_of(Resample resample) {
+  switch (resample) {
+    case Resample::kBox:
+      return {box, 0.5};
+    case Resample::kBilinear:
+      return {bilinear, 1.0};
+    case Resample::kHamming:
+      return {hamming, 1.0};
+    case Resample::kBicubic:
+      return {bicubic, 2.0};
+    case Resample::kLanczos:
+      return {lanczos, 3.0};
+    case Resample::kNearest:
+      break;
+  }
+  DEFT_ASSERT(false, "nearest has no convolution filter");
+  return {box, 0.5};
 }
 
 // For each output position: the first input index, the tap count and the fixed-point weights.
@@ -33,10 +86,10 @@ struct Taps {
   std::vector<int> weights;  // out_size × kernel_size, zero-padded
 };
 
-Taps precompute(int in_size, int out_size) {
+Taps precompute(int in_size, int out_size, Filter filter) {
   const double scale = static_cast<double>(in_size) / out_size;
   const double filter_scale = std::max(scale, 1.0);
-  const double support = kBicubicSupport * filter_scale;
+  const double support = filter.support * filter_scale;
   Taps taps;
   taps.kernel_size = static_cast<int>(std::ceil(support)) * 2 + 1;
   taps.first.resize(out_size);
@@ -51,7 +104,7 @@ Taps precompute(int in_size, int out_size) {
     const int xmax = std::min(static_cast<int>(center + support + 0.5), in_size) - xmin;  // NOLINT
     double total = 0.0;
     for (int x = 0; x < xmax; ++x) {
-      k[x] = bicubic((x + xmin - center + 0.5) * inverse);
+      k[x] = filter.weight((x + xmin - center + 0.5) * inverse);
       total += k[x];
     }
     int* out = &taps.weights[static_cast<size_t>(xx) * taps.kernel_size];
@@ -171,8 +224,8 @@ void filter_strip(const uint8_t* strip, const Taps& taps, int width, uint8_t* ou
     std::memcpy(out + r, src[r] + static_cast<ptrdiff_t>(3) * (in.width - 1), 3);
 }
 
-RgbImage resize_horizontal(const RgbImage& in, int width) {
-  const Taps taps = precompute(in.width, width);
+RgbImage resize_horizontal(const RgbImage& in, int width, Filter filter) {
+  const Taps taps = precompute(in.width, width, filter);
   RgbImage out(width, in.height);
   std::vector<uint8_t> strip(static_cast<size_t>(in.width) * kLanes);
   std::vector<uint8_t> filtered(static_cast<size_t>(width) * kLanes);
@@ -205,8 +258,8 @@ RgbImage resize_horizontal(const RgbImage& in, int width) {
     out[i] = clip8(sum[i]);
 }
 
-RgbImage resize_vertical(const RgbImage& in, int height) {
-  const Taps taps = precompute(in.height, height);
+RgbImage resize_vertical(const RgbImage& in, int height, Filter filter) {
+  const Taps taps = precompute(in.height, height, filter);
   RgbImage out(in.width, height);
   const size_t stride = static_cast<size_t>(in.width) * 3;
   std::vector<int32_t> sum(stride);
@@ -218,21 +271,80 @@ RgbImage resize_vertical(const RgbImage& in, int height) {
   return out;
 }
 
+// Pillow resizes with NEAREST through an affine scaling transform (Geometry.c,
+// ImagingScaleAffine): source coordinates stepped by repeated addition in double, starting half
+// a step in, truncated toward zero.
+RgbImage resize_nearest(const RgbImage& in, int width, int height) {
+  const double step_x = static_cast<double>(in.width) / width;
+  const double step_y = static_cast<double>(in.height) / height;
+  const auto coord = [](double v) { return v < 0.0 ? -1 : static_cast<int>(v); };
+  std::vector<int> source_x(width, -1);
+  double x = step_x * 0.5;
+  for (int xx = 0; xx < width; ++xx, x += step_x) {
+    const int xin = coord(x);
+    if (xin >= 0 && xin < in.width) source_x[xx] = xin;
+  }
+  RgbImage out(width, height);
+  std::fill(out.data.begin(), out.data.end(), uint8_t{0});
+  double y = step_y * 0.5;
+  for (int yy = 0; yy < height; ++yy, y += step_y) {
+    const int yin = coord(y);
+    if (yin < 0 || yin >= in.height) continue;
+    const uint8_t* src = in.row(yin);
+    uint8_t* dst = out.row(yy);
+    for (int xx = 0; xx < width; ++xx) {
+      if (source_x[xx] >= 0) std::memcpy(dst + 3 * xx, src + 3 * source_x[xx], 3);
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+const char* resample_name(Resample resample) {
+  switch (resample) {
+    case Resample::kNearest:
+      return "nearest";
+    case Resample::kLanczos:
+      return "lanczos";
+    case Resample::kBilinear:
+      return "bilinear";
+    case Resample::kBicubic:
+      return "bicubic";
+    case Resample::kBox:
+      return "box";
+    case Resample::kHamming:
+      return "hamming";
+  }
+  return "?";
+}
+
+std::optional<Resample> resample_from_pil(int value) {
+  if (value < 0 || value > static_cast<int>(Resample::kHamming)) return std::nullopt;
+  return static_cast<Resample>(value);
+}
 
 void use_portable_resize(bool portable) {
   portable_only = portable;
 }
 
-RgbImage pillow_resize_bicubic(const RgbImage& image, int width, int height) {
+RgbImage pillow_resize(const RgbImage& image, int width, int height, Resample resample) {
   DEFT_ASSERT(width > 0 && height > 0 && image.width > 0 && image.height > 0,
               "resize needs non-empty sizes");
   const bool horizontal = width != image.width;
   const bool vertical = height != image.height;
-  if (horizontal && vertical) return resize_vertical(resize_horizontal(image, width), height);
-  if (horizontal) return resize_horizontal(image, width);
-  if (vertical) return resize_vertical(image, height);
-  return image;
+  if (!horizontal && !vertical) return image;
+  if (resample == Resample::kNearest) return resize_nearest(image, width, height);
+  const Filter filter = filter_of(resample);
+  if (horizontal && vertical) {
+    return resize_vertical(resize_horizontal(image, width, filter), height, filter);
+  }
+  if (horizontal) return resize_horizontal(image, width, filter);
+  return resize_vertical(image, height, filter);
+}
+
+RgbImage pillow_resize_bicubic(const RgbImage& image, int width, int height) {
+  return pillow_resize(image, width, height, Resample::kBicubic);
 }
 
 }  // namespace deft::preprocess

@@ -1,0 +1,33 @@
+#include "model/json_fields.h"
+
+#include <fstream>
+
+namespace deft::model {
+
+nlohmann::json read_json_object(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(ErrorKind::kInput, fmt::format("cannot read '{}'", path.string()));
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorKind::kInput,
+                fmt::format("'{}' is not valid JSON: {}", path.string(), e.what()));
+  }
+  if (!j.is_object())
+    throw Error(ErrorKind::kInput, fmt::format("'{}' is not a JSON object", path.string()));
+  return j;
+}
+
+double read_number(const nlohmann::json& object, const char* key, double fallback,
+                   const std::filesystem::path& file) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return fallback;
+  if (!it->is_number() || it->is_boolean()) {
+    throw Error(ErrorKind::kInput, fmt::format("'{}': key '{}' should be a number, is {}",
+                                               file.string(), key, it->dump()));
+  }
+  return it->get<double>();
+}
+
+}  // namespace deft::model
