@@ -33,4 +33,20 @@ void layer_norm(const float* x, size_t rows, size_t d, const float* w, const flo
   }
 }
 
+void swiglu(const float* x, size_t rows, size_t h, float* y, uint16_t* y_bf16) {
+#pragma omp parallel
+  {
+    std::vector<float> row(h);
+#pragma omp for schedule(static)
+    for (size_t r = 0; r < rows; ++r) {
+      const float* gate = x + r * 2 * h;
+      const float* value = gate + h;
+      float* out = y != nullptr ? y + r * h : row.data();
+      for (size_t j = 0; j < h; ++j)
+        out[j] = gate[j] / (1.0F + std::exp(-gate[j])) * value[j];
+      if (y_bf16 != nullptr) to_bf16(out, h, y_bf16 + r * h);
+    }
+  }
+}
+
 }  // namespace deft::kernels

@@ -11,4 +11,8 @@ namespace deft::kernels {
 void layer_norm(const float* x, size_t rows, size_t d, const float* w, const float* b, float eps,
                 float* y, uint16_t* y_bf16);
 
+// SwiGLU's gate: y[r, j] = silu(x[r, j]) · x[r, h + j] for x[rows × 2h], as float
+// (y_bf16 == nullptr) or bf16 (y == nullptr).
+void swiglu(const float* x, size_t rows, size_t h, float* y, uint16_t* y_bf16);
+
 }  // namespace deft::kernels

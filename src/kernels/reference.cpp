@@ -71,6 +71,15 @@ void quick_gelu(float* x, size_t n) {
     x[i] = x[i] / (1.0F + std::exp(-1.702F * x[i]));
 }
 
+void swiglu(const float* x, size_t rows, size_t h, float* y) {
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t j = 0; j < h; ++j) {
+      const double gate = x[r * 2 * h + j];
+      y[r * h + j] = static_cast<float>(gate / (1.0 + std::exp(-gate)) * x[r * 2 * h + h + j]);
+    }
+  }
+}
+
 void attention(const float* q, size_t tq, const float* k, const float* v, size_t tk, size_t d,
                size_t heads, float* out) {
   const size_t hd = d / heads;

@@ -23,6 +23,8 @@ void softmax_rows(float* x, size_t rows, size_t cols);
 void gelu_tanh(float* x, size_t n);   // 0.5x(1 + tanh(0.7978845608(x + 0.044715x³)))
 void gelu_erf(float* x, size_t n);    // 0.5x(1 + erf(x/√2))
 void quick_gelu(float* x, size_t n);  // x · sigmoid(1.702x)
+// y[r, j] = silu(x[r, j]) · x[r, h + j] for x[rows × 2h] (SwiGLU's gate; silu = x · sigmoid(x)).
+void swiglu(const float* x, size_t rows, size_t h, float* y);
 
 // Multi-head attention for one sequence: q[tq × d], k and v [tk × d], heads of d / heads
 // columns each (head h = columns [h·hd, (h+1)·hd)); out[tq × d] = concat_h softmax(q_h k_hᵀ ·

@@ -27,10 +27,11 @@ class ClipEncoder final : public Encoder {
     for (int i = 0; i < c.num_hidden_layers; ++i)
       trunk_.add_block(w.block(kClipStyleBlockNames, i, c));
     post_ = w.norm("post_layernorm", d, c.layer_norm_eps);
+    // CLIPModel and CLIPVisionModelWithProjection: visual_projection [projection_dim, hidden]
+    // as the config sizes it; a plain CLIPVisionModel has none (the pooled output is used).
     if (top.has("visual_projection.weight")) {
-      const Tensor& t = checkpoint.tensor("visual_projection.weight");
-      const int projection = t.shape.empty() ? 0 : static_cast<int>(t.shape[0]);
-      projection_ = DenseLayer(top.linear("visual_projection", d, projection, false), options);
+      projection_ =
+          DenseLayer(top.linear("visual_projection", d, c.projection_dim, false), options);
     }
   }
 

@@ -1,7 +1,9 @@
 // DINOv2 (encoders.md §4): patches (conv with bias) after a class token; position embeddings
 // always interpolated to the input grid (PyTorch bicubic, size=(grid_h, grid_w) as current
-// transformers does); pre-LN blocks with exact-erf GELU and layer scale; the final layernorm's
-// class token is the embedding.
+// transformers does; antialiased for the register variant); pre-LN blocks with exact-erf GELU
+// (or giant's SwiGLU) and layer scale; the final layernorm's class token is the embedding.
+// Dinov2WithRegisters puts its register tokens between the class token and the patches, after
+// the positions are added.
 #include "model/encoder.h"
 #include "model/vit.h"
 
@@ -19,6 +21,16 @@ const BlockNames kNames = {"encoder.layer.{}.norm1",
                            "encoder.layer.{}.layer_scale1.lambda1",
                            "encoder.layer.{}.layer_scale2.lambda1"};
 
+// Dinov2SwiGLUFFN names its two projections weights_in / weights_out.
+BlockNames names_for(const VisionConfig& c) {
+  BlockNames names = kNames;
+  if (c.feed_forward == FeedForward::kSwiGlu) {
+    names.fc1 = "encoder.layer.{}.mlp.weights_in";
+    names.fc2 = "encoder.layer.{}.mlp.weights_out";
+  }
+  return names;
+}
+
 class Dinov2Encoder final : public Encoder {
  public:
   Dinov2Encoder(const Checkpoint& checkpoint, ModelConfig config, const ComputeOptions& options,
@@ -34,11 +46,15 @@ class Dinov2Encoder final : public Encoder {
     trunk_.patch =
         DenseLayer(w.patch_embedding("embeddings.patch_embeddings.projection", c, true), options);
     trunk_.cls = w.tensor("embeddings.cls_token", {1, 1, d});
+    if (c.register_tokens > 0) {
+      trunk_.registers = w.tensor("embeddings.register_tokens", {1, c.register_tokens, d});
+    }
     trunk_.position = interpolate_positions(
         w.tensor("embeddings.position_embeddings", {1, static_cast<int64_t>(grid) * grid + 1, d}),
-        grid, d, true, trunk_.grid_h, trunk_.grid_w);
+        grid, d, true, trunk_.grid_h, trunk_.grid_w, c.position_resize);
+    const BlockNames names = names_for(c);
     for (int i = 0; i < c.num_hidden_layers; ++i)
-      trunk_.add_block(w.block(kNames, i, c));
+      trunk_.add_block(w.block(names, i, c));
     final_ = w.norm("layernorm", d, c.layer_norm_eps);
   }
 

@@ -76,8 +76,10 @@ FastBlock::FastBlock(const Block& b, const VisionConfig& c, kernels::Precision p
       attention(p, c.num_attention_heads, c.hidden_size),
       o(b.o.weight, b.o.bias, c.hidden_size, c.hidden_size, p,
         {.channel_scale = b.scale1, .accumulate = true}),
-      fc1(b.fc1.weight, b.fc1.bias, c.hidden_size, c.intermediate_size, p,
-          {.activation = epilogue_of(c.hidden_act), .output = p}),
+      fc1(b.fc1.weight, b.fc1.bias, c.hidden_size, feed_forward_inputs(c), p,
+          c.feed_forward == FeedForward::kSwiGlu
+              ? kernels::LinearOutput{}
+              : kernels::LinearOutput{.activation = epilogue_of(c.hidden_act), .output = p}),
       fc2(b.fc2.weight, b.fc2.bias, c.intermediate_size, c.hidden_size, p,
           {.channel_scale = b.scale2, .accumulate = true}) {}
 
@@ -93,6 +95,10 @@ void activate(Activation act, float* x, size_t count) {
       kernels::reference::gelu_erf(x, count);
       return;
   }
+}
+
+int feed_forward_inputs(const VisionConfig& c) {
+  return c.feed_forward == FeedForward::kSwiGlu ? 2 * c.intermediate_size : c.intermediate_size;
 }
 
 const BlockNames kClipStyleBlockNames = {"encoder.layers.{}.layer_norm1",
@@ -160,12 +166,12 @@ Block WeightReader::block(const BlockNames& names, int layer, const VisionConfig
   const int m = c.intermediate_size;
   Block b;
   b.ln1 = norm(at(names.ln1), d, c.layer_norm_eps);
-  b.q = linear(at(names.q), d, d);
-  b.k = linear(at(names.k), d, d);
-  b.v = linear(at(names.v), d, d);
+  b.q = linear(at(names.q), d, d, c.qkv_bias);
+  b.k = linear(at(names.k), d, d, c.qkv_bias);
+  b.v = linear(at(names.v), d, d, c.qkv_bias);
   b.o = linear(at(names.o), d, d);
   b.ln2 = norm(at(names.ln2), d, c.layer_norm_eps);
-  b.fc1 = linear(at(names.fc1), d, m);
+  b.fc1 = linear(at(names.fc1), d, feed_forward_inputs(c));
   b.fc2 = linear(at(names.fc2), m, d);
   if (*names.scale1 != '\0') b.scale1 = tensor(at(names.scale1), {d});
   if (*names.scale2 != '\0') b.scale2 = tensor(at(names.scale2), {d});
@@ -197,9 +203,15 @@ void run_block(const Block& b, const VisionConfig& c, float* hidden, size_t n, s
   };
   add(o, b.scale1);
   b.ln2.apply(hidden, rows, x.data());
-  std::vector<float> mid(rows * m);
+  std::vector<float> mid(rows * static_cast<size_t>(feed_forward_inputs(c)));
   b.fc1.apply(x.data(), rows, mid.data());
-  activate(c.hidden_act, mid.data(), mid.size());
+  if (c.feed_forward == FeedForward::kSwiGlu) {
+    std::vector<float> gated(rows * m);
+    kernels::reference::swiglu(mid.data(), rows, m, gated.data());
+    mid = std::move(gated);
+  } else {
+    activate(c.hidden_act, mid.data(), mid.size());
+  }
   b.fc2.apply(mid.data(), rows, o.data());
   add(o, b.scale2);
 }
@@ -216,6 +228,8 @@ void run_block(const FastBlock& b, const VisionConfig& c, float* hidden, size_t 
   work.qkv.resize(rows * 3 * d * e);
   work.attended.resize(rows * d * e);
   work.mid.resize(rows * m * e);
+  const bool swiglu = c.feed_forward == FeedForward::kSwiGlu;
+  if (swiglu) work.wide.resize(rows * 2 * m);
   std::byte* x = work.x.data();
   std::byte* qkv = work.qkv.data();
   const auto normalize = [&](const Norm& norm, const float* from, size_t count) {
@@ -226,10 +240,21 @@ void run_block(const FastBlock& b, const VisionConfig& c, float* hidden, size_t 
   normalize(b.ln1, hidden, rows);
   b.qkv.apply(x, rows, qkv);
   b.attention.apply(qkv, qkv + d * e, qkv + 2 * d * e, 3 * d, n, tokens, work.attended.data());
+  // mid = act(fc1(x)) over `count` rows (the activation fused into fc1, or the SwiGLU gate).
+  const auto feed_forward_in = [&](size_t count) {
+    if (!swiglu) {
+      b.fc1.apply(x, count, work.mid.data());
+      return;
+    }
+    b.fc1.apply(x, count, work.wide.data());
+    kernels::swiglu(work.wide.data(), count, m,
+                    bf16 ? nullptr : reinterpret_cast<float*>(work.mid.data()),
+                    bf16 ? reinterpret_cast<uint16_t*>(work.mid.data()) : nullptr);
+  };
   if (!class_rows_only) {
     b.o.apply(work.attended.data(), rows, hidden);  // hidden += s1 ⊙ o(attended)
     normalize(b.ln2, hidden, rows);
-    b.fc1.apply(x, rows, work.mid.data());
+    feed_forward_in(rows);
     b.fc2.apply(work.mid.data(), rows, hidden);  // hidden += s2 ⊙ fc2(act(fc1(x)))
     return;
   }
@@ -243,7 +268,7 @@ void run_block(const FastBlock& b, const VisionConfig& c, float* hidden, size_t 
     std::copy_n(hidden + i * tokens * d, d, packed + i * d);
   b.o.apply(attended, n, packed);
   normalize(b.ln2, packed, n);
-  b.fc1.apply(x, n, work.mid.data());
+  feed_forward_in(n);
   b.fc2.apply(work.mid.data(), n, packed);
   for (size_t i = 0; i < n; ++i)
     std::copy_n(packed + i * d, d, hidden + i * tokens * d);
@@ -277,10 +302,13 @@ void VitTrunk::embed(const float* pixels, size_t n, float* hidden) const {
     }
     patch.apply(gathered.data(), patches, projected.data());
     float* seq = hidden + i * tokens() * d;
-    if (!cls.empty()) std::copy(cls.begin(), cls.end(), seq);
-    std::copy(projected.begin(), projected.end(), seq + first * d);
-    for (size_t j = 0; j < tokens() * d; ++j)
-      seq[j] += position[j];
+    for (size_t j = 0; j < first * d; ++j)
+      seq[j] = cls[j] + position[j];
+    std::copy(registers.begin(), registers.end(), seq + first * d);
+    float* patch_rows = seq + (first + register_count()) * d;
+    const float* patch_positions = position.data() + first * d;
+    for (size_t j = 0; j < patches * d; ++j)
+      patch_rows[j] = projected[j] + patch_positions[j];
   }
 }
 
@@ -363,40 +391,92 @@ void cubic_coefficients(double t, double c[4]) {
   c[3] = far(2.0 - t);
 }
 
+// Per output index along one axis: the first source index and the weights of its taps.
+struct AxisTaps {
+  std::vector<int> first;
+  std::vector<std::vector<double>> weights;
+};
+
+// F.interpolate's bicubic taps (align_corners=False): 4 taps around scale·(o + 0.5) − 0.5,
+// a = −0.75, indices clamped to the edge (the clamped taps keep their weights).
+AxisTaps bicubic_taps(int in, int out) {
+  AxisTaps taps;
+  const double scale = static_cast<double>(in) / out;
+  for (int o = 0; o < out; ++o) {
+    const double source = scale * (o + 0.5) - 0.5;
+    const int i = static_cast<int>(std::floor(source));
+    double c[4];
+    cubic_coefficients(source - i, c);
+    taps.first.push_back(i - 1);
+    taps.weights.emplace_back(c, c + 4);
+  }
+  return taps;
+}
+
+// antialias=True (aten's _compute_indices_min_size_weights_aa, as Pillow's resample): Keys
+// cubic a = −0.5 scaled by max(scale, 1), support 2·max(scale, 1), taps normalised to sum 1.
+AxisTaps antialiased_taps(int in, int out) {
+  constexpr double a = -0.5;
+  const auto cubic = [&](double x) {
+    x = std::abs(x);
+    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
+    if (x < 2.0) return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
+    return 0.0;
+  };
+  AxisTaps taps;
+  const double scale = static_cast<double>(in) / out;
+  const double support = 2.0 * std::max(scale, 1.0);
+  const double inverse = scale >= 1.0 ? 1.0 / scale : 1.0;
+  for (int o = 0; o < out; ++o) {
+    const double center = scale * (o + 0.5);
+    const int lo = std::max(static_cast<int>(center - support + 0.5), 0);
+    const int hi = std::min(static_cast<int>(center + support + 0.5), in);
+    std::vector<double> w;
+    double total = 0.0;
+    for (int j = lo; j < hi; ++j) {
+      w.push_back(cubic((j - center + 0.5) * inverse));
+      total += w.back();
+    }
+    if (total != 0.0) {
+      for (double& x : w)
+        x /= total;
+    }
+    taps.first.push_back(lo);
+    taps.weights.push_back(std::move(w));
+  }
+  return taps;
+}
+
 }  // namespace
 
 std::vector<float> interpolate_positions(const std::vector<float>& table, int grid, int dim,
-                                         bool has_class_row, int grid_h, int grid_w) {
+                                         bool has_class_row, int grid_h, int grid_w,
+                                         PositionResize resize) {
   if (grid_h == grid && grid_w == grid) return table;
   const size_t first = has_class_row ? 1 : 0;
   const float* src = table.data() + first * dim;
   std::vector<float> out((first + static_cast<size_t>(grid_h) * grid_w) * dim);
   std::copy(table.begin(), table.begin() + static_cast<std::ptrdiff_t>(first * dim), out.begin());
+  const bool antialias = resize == PositionResize::kBicubicAntialias;
+  const AxisTaps ty = antialias ? antialiased_taps(grid, grid_h) : bicubic_taps(grid, grid_h);
+  const AxisTaps tx = antialias ? antialiased_taps(grid, grid_w) : bicubic_taps(grid, grid_w);
   const auto at = [&](int y, int x, int c) {
     y = std::clamp(y, 0, grid - 1);
     x = std::clamp(x, 0, grid - 1);
     return static_cast<double>(src[(static_cast<size_t>(y) * grid + x) * dim + c]);
   };
-  const double scale_y = static_cast<double>(grid) / grid_h;
-  const double scale_x = static_cast<double>(grid) / grid_w;
   for (int oy = 0; oy < grid_h; ++oy) {
-    const double sy = scale_y * (oy + 0.5) - 0.5;
-    const int iy = static_cast<int>(std::floor(sy));
-    double cy[4];
-    cubic_coefficients(sy - iy, cy);
     for (int ox = 0; ox < grid_w; ++ox) {
-      const double sx = scale_x * (ox + 0.5) - 0.5;
-      const int ix = static_cast<int>(std::floor(sx));
-      double cx[4];
-      cubic_coefficients(sx - ix, cx);
       float* dst = out.data() + (first + static_cast<size_t>(oy) * grid_w + ox) * dim;
       for (int c = 0; c < dim; ++c) {
         double value = 0.0;
-        for (int j = 0; j < 4; ++j) {
+        for (size_t j = 0; j < ty.weights[oy].size(); ++j) {
           double row = 0.0;
-          for (int i = 0; i < 4; ++i)
-            row += cx[i] * at(iy - 1 + j, ix - 1 + i, c);
-          value += cy[j] * row;
+          for (size_t i = 0; i < tx.weights[ox].size(); ++i) {
+            row += tx.weights[ox][i] *
+                   at(ty.first[oy] + static_cast<int>(j), tx.first[ox] + static_cast<int>(i), c);
+          }
+          value += ty.weights[oy][j] * row;
         }
         dst[c] = static_cast<float>(value);
       }

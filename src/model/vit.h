@@ -53,7 +53,8 @@ class DenseLayer {
 };
 
 // One pre-LN transformer block: h += s1 ⊙ o(MHA(ln1(h))); h += s2 ⊙ fc2(act(fc1(ln2(h)))).
-// s1/s2 (DINOv2's layer scale) are empty when the model has none.
+// s1/s2 (DINOv2's layer scale) are empty when the model has none. With a SwiGLU feed-forward
+// fc1 is weights_in (2 × intermediate outputs) and act(·) is the gate silu(x1) ⊙ x2.
 struct Block {
   Norm ln1;
   Linear q, k, v, o;
@@ -72,7 +73,7 @@ struct FastBlock {
   kernels::OnednnLinear qkv;
   kernels::OnednnAttention attention;
   kernels::OnednnLinear o;
-  kernels::OnednnLinear fc1;
+  kernels::OnednnLinear fc1;  // SwiGLU: weights_in, fp32 out, gated by kernels::swiglu
   kernels::OnednnLinear fc2;
 };
 
@@ -83,6 +84,8 @@ struct BlockNames {
 
 // CLIP and SigLIP name their blocks alike (prefix vision_model.).
 extern const BlockNames kClipStyleBlockNames;
+// The feed-forward weights' shape: [intermediate, hidden] in, or SwiGLU's [2·intermediate, ·].
+int feed_forward_inputs(const VisionConfig& config);
 
 // Reads tensors by name from a checkpoint as float32, checking each shape; every failure is an
 // Error(kInput) naming the tensor, the shape found and the shape expected.
@@ -110,7 +113,8 @@ struct VitTrunk {
   ActivationDump dump;                 // off unless asked for
   DenseLayer patch;                    // [hidden × 3·p·p]: the conv kernel flattened (c, ky, kx)
   std::vector<float> cls;              // class token [hidden]; empty when the model has none
-  std::vector<float> position;         // [rows × hidden] for the input grid (interpolated at load)
+  std::vector<float> registers;        // DINOv2's register tokens [R × hidden], after the class
+  std::vector<float> position;         // class + patch rows × hidden for the input grid
   std::vector<Block> blocks;           // reference kernels
   std::vector<FastBlock> fast_blocks;  // oneDNN kernels
   int input_h = 0;  // the model input, in pixels (leftover pixels past the grid are dropped)
@@ -118,8 +122,12 @@ struct VitTrunk {
   int grid_h = 0;  // patches per column / row of the model input
   int grid_w = 0;
 
-  size_t tokens() const { return static_cast<size_t>(grid_h) * grid_w + (cls.empty() ? 0 : 1); }
-  // pixels: n × 3 × H × W → hidden: n·tokens() × hidden_size (patches + class + positions).
+  size_t register_count() const { return registers.size() / config.hidden_size; }
+  size_t tokens() const {
+    return static_cast<size_t>(grid_h) * grid_w + (cls.empty() ? 0 : 1) + register_count();
+  }
+  // pixels: n × 3 × H × W → hidden: n·tokens() × hidden_size: [class, registers, patches], the
+  // class and patch rows with their positions added (registers have none).
   void embed(const float* pixels, size_t n, float* hidden) const;
   // Which rows of the last block's output the family reads.
   enum class Output { kAllTokens, kClassToken };
@@ -145,11 +153,14 @@ VitTrunk make_trunk(const ModelConfig& config, const ComputeOptions& options,
                     ActivationDump dump = {});
 
 // Position embeddings for a grid_h × grid_w input from a square table of `grid` × `grid` rows
-// (plus a leading class row when `has_class_row`): PyTorch bicubic (a = −0.75,
-// align_corners=False, clamped edges), computed in double. Returns the table unchanged when the
-// grid already matches.
+// (plus a leading class row when `has_class_row`), computed in double. kBicubic is
+// F.interpolate(mode="bicubic", align_corners=False): a = −0.75, 4 taps, clamped edges.
+// kBicubicAntialias is the same call with antialias=True: a = −0.5 and, when shrinking, the
+// support widened by the scale (Pillow's formulation), taps normalised to sum 1. Returns the
+// table unchanged when the grid already matches.
 std::vector<float> interpolate_positions(const std::vector<float>& table, int grid, int dim,
-                                         bool has_class_row, int grid_h, int grid_w);
+                                         bool has_class_row, int grid_h, int grid_w,
+                                         PositionResize resize = PositionResize::kBicubic);
 
 // One block over n sequences of `tokens` rows, on the reference or the oneDNN kernels.
 void run_block(const Block& block, const VisionConfig& config, float* hidden, size_t n,
@@ -158,6 +169,7 @@ void run_block(const Block& block, const VisionConfig& config, float* hidden, si
 struct BlockWorkspace {
   std::vector<std::byte> x, qkv, attended, mid;
   std::vector<float> class_rows;
+  std::vector<float> wide;  // SwiGLU: weights_in's output, gated into mid
 };
 // class_rows_only: finish only each sequence's first row (after attention over every row).
 void run_block(const FastBlock& block, const VisionConfig& config, float* hidden, size_t n,
