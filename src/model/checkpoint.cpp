@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "model/torch_file.h"
 
 namespace deft::model {
 namespace {
@@ -18,9 +19,17 @@ namespace fs = std::filesystem;
 
 constexpr const char* kSingleFile = "model.safetensors";
 constexpr const char* kShardIndex = "model.safetensors.index.json";
+constexpr const char* kTorchFile = "pytorch_model.bin";
+constexpr const char* kTorchShardIndex = "pytorch_model.bin.index.json";
 constexpr const char* kSupportedFormats =
-    "deft reads Hugging Face checkpoints in safetensors format: a folder with config.json and "
-    "model.safetensors (or model.safetensors.index.json with its shards)";
+    "deft reads Hugging Face checkpoint folders: config.json with model.safetensors or "
+    "pytorch_model.bin (or their .index.json and shards)";
+
+// One checkpoint file in the format its name says.
+std::unique_ptr<TensorFile> open_tensor_file(const fs::path& path) {
+  if (path.extension() == ".safetensors") return std::make_unique<SafetensorsFile>(path);
+  return std::make_unique<TorchFile>(path);
+}
 
 std::string env_or_empty(const char* name) {
   // Read when a model is resolved, before any worker thread changes the environment.
@@ -120,7 +129,7 @@ ModelLocation resolve_model_path(std::string_view model_path, const HubEnvironme
   }
   if (fs::exists(path, ec)) {
     const std::string ext = path.extension().string();
-    if (ext == ".pth" || ext == ".ckpt" || ext == ".pt" || ext == ".bin") {
+    if (ext == ".pth" || ext == ".ckpt" || ext == ".pt") {
       throw Error(ErrorKind::kInput,
                   fmt::format("'{}' is a PyTorch/TAO checkpoint ({}), which deft does not support "
                               "yet",
@@ -145,53 +154,58 @@ ModelLocation resolve_model_path(std::string_view model_path, const HubEnvironme
 }
 
 Checkpoint::Checkpoint(const fs::path& folder) : folder_(folder) {
-  const fs::path single = folder / kSingleFile;
-  const fs::path index = folder / kShardIndex;
-  if (fs::exists(single)) {
-    files_.push_back(std::make_unique<SafetensorsFile>(single));
-  } else if (fs::exists(index)) {
-    nlohmann::json map;
-    try {
-      map = nlohmann::json::parse(read_small_file(index)).at("weight_map");
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(ErrorKind::kInput,
-                  fmt::format("'{}' has no valid weight_map: {}", index.string(), e.what()));
-    }
-    std::map<std::string, const SafetensorsFile*> shards;
-    for (const auto& [name, file] : map.items()) {
-      if (!file.is_string()) {
-        throw Error(ErrorKind::kInput, fmt::format("'{}': the shard of '{}' is not a file name",
-                                                   index.string(), name));
-      }
-      const std::string shard = file.get<std::string>();
-      if (!shards.count(shard)) {
-        if (shard.find('/') != std::string::npos || !fs::exists(folder / shard)) {
-          throw Error(ErrorKind::kInput,
-                      fmt::format("shard '{}' listed in '{}' is missing", shard, index.string()));
-        }
-        files_.push_back(std::make_unique<SafetensorsFile>(folder / shard));
-        shards[shard] = files_.back().get();
-      }
-      if (shards[shard]->find(name) == nullptr) {
-        throw Error(ErrorKind::kInput,
-                    fmt::format("'{}' places tensor '{}' in '{}', which does not hold it",
-                                index.string(), name, shard));
-      }
-    }
+  // transformers' order of preference: safetensors first, then the pickle format.
+  if (fs::exists(folder / kSingleFile)) {
+    files_.push_back(open_tensor_file(folder / kSingleFile));
+  } else if (fs::exists(folder / kShardIndex)) {
+    open_shards(folder / kShardIndex);
+  } else if (fs::exists(folder / kTorchFile)) {
+    files_.push_back(open_tensor_file(folder / kTorchFile));
+  } else if (fs::exists(folder / kTorchShardIndex)) {
+    open_shards(folder / kTorchShardIndex);
   } else {
-    const bool pickle = fs::exists(folder / "pytorch_model.bin") ||
-                        fs::exists(folder / "pytorch_model.bin.index.json");
-    throw Error(
-        ErrorKind::kInput,
-        pickle ? fmt::format("'{}' holds only pytorch_model.bin (pickle), which deft does "
-                             "not read",
-                             folder.string())
-               : fmt::format("'{}' has no {} or {}", folder.string(), kSingleFile, kShardIndex),
-        kSupportedFormats);
+    throw Error(ErrorKind::kInput,
+                fmt::format("'{}' has no {}, {}, {} or {}", folder.string(), kSingleFile,
+                            kShardIndex, kTorchFile, kTorchShardIndex),
+                kSupportedFormats);
   }
   for (const auto& file : files_) {
     for (const auto& [name, tensor] : file->tensors())
       tensors_.emplace(name, &tensor);
+  }
+}
+
+void Checkpoint::open_shards(const fs::path& index) {
+  nlohmann::json map;
+  try {
+    map = nlohmann::json::parse(read_small_file(index)).at("weight_map");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorKind::kInput,
+                fmt::format("'{}' has no valid weight_map: {}", index.string(), e.what()));
+  }
+  if (!map.is_object())
+    throw Error(ErrorKind::kInput,
+                fmt::format("'{}': weight_map is not an object", index.string()));
+  std::map<std::string, const TensorFile*> shards;
+  for (const auto& [name, file] : map.items()) {
+    if (!file.is_string()) {
+      throw Error(ErrorKind::kInput,
+                  fmt::format("'{}': the shard of '{}' is not a file name", index.string(), name));
+    }
+    const std::string shard = file.get<std::string>();
+    if (!shards.count(shard)) {
+      if (shard.find('/') != std::string::npos || !fs::exists(folder_ / shard)) {
+        throw Error(ErrorKind::kInput,
+                    fmt::format("shard '{}' listed in '{}' is missing", shard, index.string()));
+      }
+      files_.push_back(open_tensor_file(folder_ / shard));
+      shards[shard] = files_.back().get();
+    }
+    if (shards[shard]->find(name) == nullptr) {
+      throw Error(ErrorKind::kInput, fmt::format("'{}' places tensor '{}' in '{}', which does not "
+                                                 "hold it",
+                                                 index.string(), name, shard));
+    }
   }
 }
 

@@ -45,8 +45,9 @@ struct ModelLocation {
 // "not supported yet" for TAO .pth/.ckpt files.
 ModelLocation resolve_model_path(std::string_view model_path, const HubEnvironment& env);
 
-// The safetensors weights of a checkpoint folder: model.safetensors, or the shards listed by
-// model.safetensors.index.json. pytorch_model.bin (pickle) is refused with a clear error.
+// The weights of a checkpoint folder, in transformers' order of preference: model.safetensors,
+// the shards of model.safetensors.index.json, pytorch_model.bin (read by deft's restricted
+// unpickler, torch_file.h), the shards of pytorch_model.bin.index.json.
 class Checkpoint {
  public:
   explicit Checkpoint(const std::filesystem::path& folder);
@@ -59,8 +60,10 @@ class Checkpoint {
   std::vector<std::string> names() const;
 
  private:
+  void open_shards(const std::filesystem::path& index);
+
   std::filesystem::path folder_;
-  std::vector<std::unique_ptr<SafetensorsFile>> files_;
+  std::vector<std::unique_ptr<TensorFile>> files_;
   std::map<std::string, const Tensor*> tensors_;
 };
 

@@ -183,9 +183,9 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
   }
 }
 
-const Tensor* SafetensorsFile::find(const std::string& name) const {
-  const auto it = tensors_.find(name);
-  return it == tensors_.end() ? nullptr : &it->second;
+const Tensor* TensorFile::find(const std::string& name) const {
+  const auto it = tensors().find(name);
+  return it == tensors().end() ? nullptr : &it->second;
 }
 
 float f16_to_f32(uint16_t bits) {

@@ -40,14 +40,22 @@ struct Tensor {
 
 inline constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
-class SafetensorsFile {
+// A checkpoint file's tensors, whatever its format (safetensors, PyTorch zip).
+class TensorFile {
+ public:
+  virtual ~TensorFile() = default;
+  virtual const std::filesystem::path& path() const = 0;
+  virtual const std::map<std::string, Tensor>& tensors() const = 0;
+  const Tensor* find(const std::string& name) const;
+};
+
+class SafetensorsFile final : public TensorFile {
  public:
   explicit SafetensorsFile(const std::filesystem::path& path);
 
-  const std::filesystem::path& path() const { return file_.path(); }
-  const std::map<std::string, Tensor>& tensors() const { return tensors_; }
+  const std::filesystem::path& path() const override { return file_.path(); }
+  const std::map<std::string, Tensor>& tensors() const override { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
-  const Tensor* find(const std::string& name) const;
 
  private:
   MappedFile file_;

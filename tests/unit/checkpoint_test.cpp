@@ -151,17 +151,18 @@ TEST(Checkpoint, LocalFoldersShardsAndUnsupportedFormats) {
   fs::create_directories(dir / "pickle");
   testing::write_text_file(dir / "pickle/pytorch_model.bin", "not really");
   EXPECT_THAT(error_of([&] { model::Checkpoint c(dir / "pickle"); }),
-              AllOf(HasSubstr("only pytorch_model.bin (pickle)"), HasSubstr("safetensors format")));
+              AllOf(HasSubstr("pytorch_model.bin"), HasSubstr("not a PyTorch zip checkpoint")));
   testing::write_text_file(dir / "tao_model.pth", "weights");
   EXPECT_THAT(error_of([&] { model::resolve_model_path((dir / "tao_model.pth").string(), env); }),
               AllOf(HasSubstr("PyTorch/TAO checkpoint (.pth)"), HasSubstr("does not support yet"),
-                    HasSubstr("model.safetensors")));
+                    HasSubstr("model.safetensors or pytorch_model.bin")));
   EXPECT_THAT(
       error_of([&] { model::resolve_model_path((dir / "ckpt/model.safetensors").string(), env); }),
       HasSubstr("is a file; give the checkpoint folder"));
   fs::create_directories(dir / "emptyfolder");
   EXPECT_THAT(error_of([&] { model::Checkpoint c(dir / "emptyfolder"); }),
-              HasSubstr("has no model.safetensors or model.safetensors.index.json"));
+              HasSubstr("has no model.safetensors, model.safetensors.index.json, "
+                        "pytorch_model.bin or pytorch_model.bin.index.json"));
 }
 
 }  // namespace
