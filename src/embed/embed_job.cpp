@@ -502,6 +502,7 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   }
 
   const std::unique_ptr<Embedder> embedder = make_embedder(job.embedder);
+  embedder->set_decoding(job.shrink_on_load, job.decode.apply_exif_orientation);
   const model::EncoderFingerprint& fingerprint = embedder->fingerprint();
   report.encoder = describe(fingerprint);
   check_existing_output(db, job, fingerprint);

@@ -29,6 +29,11 @@ class Embedder {
   virtual void prepare(const preprocess::RgbImage& image, float* input) const = 0;
   virtual void embed(const float* inputs, size_t n, float* out) const = 0;
   const model::EncoderFingerprint& fingerprint() const { return fingerprint_; }
+  // Records how the job decodes image files (they change the vectors) in the fingerprint.
+  void set_decoding(bool shrink_on_load, bool apply_exif_orientation) {
+    fingerprint_.shrink_on_load = shrink_on_load && target_width() > 0 && target_height() > 0;
+    fingerprint_.exif_orientation = apply_exif_orientation ? "apply" : "ignore";
+  }
 
  protected:
   model::EncoderFingerprint fingerprint_;

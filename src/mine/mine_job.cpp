@@ -54,7 +54,8 @@ std::optional<model::EncoderFingerprint> fingerprint_of(table::Database& db,
 }
 
 std::string describe(const model::EncoderFingerprint& f) {
-  return fmt::format("{} {} ({}-dim, {})", f.family, f.model_id, f.embedding_dim, f.compute_dtype);
+  return fmt::format("{} {} ({}-dim, {}{})", f.family, f.model_id, f.embedding_dim, f.compute_dtype,
+                     f.exif_orientation.empty() ? "" : ", exif_orientation=" + f.exif_orientation);
 }
 
 // Compares the two files' encoders; returns what was found, in words.
@@ -75,7 +76,16 @@ std::string check_encoders(table::Database& db, const MineJob& job,
         text);
     return text;
   }
-  if (model::same_encoder(*t, *p)) return fmt::format("same encoder: {}", describe(*t));
+  if (model::same_encoder(*t, *p)) {
+    const std::string decoding = model::tolerated_differences(*t, *p);
+    if (decoding.empty()) return fmt::format("same encoder: {}", describe(*t));
+    log::warn(
+        "targets and pool were decoded differently ({}, targets vs pool): JPEGs shrunk on "
+        "load differ from full decodes by less than the bf16 tolerance (cosine >= 0.999), "
+        "so mining goes on; embed both the same way for identical vectors",
+        decoding);
+    return fmt::format("same encoder: {}; decoded differently: {}", describe(*t), decoding);
+  }
   const std::string text = fmt::format("targets: {}; pool: {}", describe(*t), describe(*p));
   if (!job.allow_encoder_mismatch) {
     throw Error(ErrorKind::kInput,

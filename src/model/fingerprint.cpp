@@ -25,7 +25,7 @@ std::string describe_preprocessing(const preprocess::ProcessorConfig& p) {
   std::string text = p.resize == preprocess::ResizeMode::kToSize
                          ? fmt::format("resize {}x{}", p.width, p.height)
                          : fmt::format("resize shortest edge {}", p.shortest_edge);
-  text += " bicubic(pillow)";
+  text += fmt::format(" {}(pillow)", preprocess::resample_name(p.resample));
   if (p.center_crop) text += fmt::format("; center crop {}x{}", p.crop_width, p.crop_height);
   text += fmt::format("; rescale {}; mean [{}]; std [{}]; rgb; exif not applied", p.rescale_factor,
                       fmt::join(p.mean, ", "), fmt::join(p.std, ", "));
@@ -41,6 +41,7 @@ EncoderFingerprint make_fingerprint(const ModelLocation& location, const Checkpo
   f.revision = location.revision;
   f.weights_digest = weights_digest(checkpoint);
   f.preprocessing = describe_preprocessing(config.processor);
+  f.architecture = config.vision.describe();
   f.input_height = config.processor.input_height();
   f.input_width = config.processor.input_width();
   f.compute_dtype = std::move(compute_dtype);
@@ -61,7 +62,11 @@ std::string EncoderFingerprint::to_json() const {
                             {"embedding_dim", embedding_dim},
                             {"normalized", normalized},
                             {"deft_version", deft_version}};
-  return j.dump();  // keys sorted: the same fingerprint always gives the same text
+  nlohmann::json out = j;
+  if (!architecture.empty()) out["architecture"] = architecture;
+  if (!exif_orientation.empty()) out["exif_orientation"] = exif_orientation;
+  if (shrink_on_load) out["shrink_on_load"] = *shrink_on_load;
+  return out.dump();  // keys sorted: the same fingerprint always gives the same text
 }
 
 EncoderFingerprint EncoderFingerprint::from_json(std::string_view text, std::string_view source) {
@@ -79,6 +84,9 @@ EncoderFingerprint EncoderFingerprint::from_json(std::string_view text, std::str
     f.embedding_dim = j.at("embedding_dim").get<int>();
     f.normalized = j.at("normalized").get<bool>();
     f.deft_version = j.at("deft_version").get<std::string>();
+    f.architecture = j.value("architecture", std::string());
+    f.exif_orientation = j.value("exif_orientation", std::string());
+    if (j.contains("shrink_on_load")) f.shrink_on_load = j.at("shrink_on_load").get<bool>();
     return f;
   } catch (const nlohmann::json::exception& e) {
     throw Error(
@@ -94,15 +102,34 @@ std::optional<EncoderFingerprint> fingerprint_in(const std::map<std::string, std
   return EncoderFingerprint::from_json(it->second, source);
 }
 
+namespace {
+
+// Equal, or unknown on one side (a fingerprint written before the field existed).
+bool agree(const std::string& a, const std::string& b) {
+  return a.empty() || b.empty() || a == b;
+}
+
+}  // namespace
+
 bool same_encoder(const EncoderFingerprint& a, const EncoderFingerprint& b) {
   return a.family == b.family && a.weights_digest == b.weights_digest &&
-         a.preprocessing == b.preprocessing && a.input_height == b.input_height &&
+         a.preprocessing == b.preprocessing && agree(a.architecture, b.architecture) &&
+         agree(a.exif_orientation, b.exif_orientation) && a.input_height == b.input_height &&
          a.input_width == b.input_width && a.embedding_dim == b.embedding_dim &&
          a.normalized == b.normalized;
 }
 
 bool same_embeddings(const EncoderFingerprint& a, const EncoderFingerprint& b) {
-  return same_encoder(a, b) && a.compute_dtype == b.compute_dtype;
+  return same_encoder(a, b) && a.compute_dtype == b.compute_dtype &&
+         a.shrink_on_load == b.shrink_on_load;
+}
+
+std::string tolerated_differences(const EncoderFingerprint& a, const EncoderFingerprint& b) {
+  std::vector<std::string> notes;
+  if (a.shrink_on_load && b.shrink_on_load && *a.shrink_on_load != *b.shrink_on_load) {
+    notes.push_back(fmt::format("shrink_on_load {} vs {}", *a.shrink_on_load, *b.shrink_on_load));
+  }
+  return fmt::format("{}", fmt::join(notes, "; "));
 }
 
 }  // namespace deft::model

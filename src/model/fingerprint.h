@@ -31,6 +31,10 @@ struct EncoderFingerprint {
   std::string revision;        // commit hash for hub models, else ""
   std::string weights_digest;  // "xxh3-128:<32 hex>"
   std::string preprocessing;   // e.g. "resize 224x224 bicubic(pillow); rescale 1/255; mean ..."
+  std::string architecture;    // VisionConfig::describe(); "" in fingerprints older than it
+  // How image files were decoded ("" / nullopt in fingerprints written before they were kept):
+  std::string exif_orientation;        // "apply" or "ignore"
+  std::optional<bool> shrink_on_load;  // JPEGs decoded at a reduced scale before the resize
   int input_height = 0;
   int input_width = 0;
   std::string compute_dtype;  // fp32 or bf16
@@ -48,11 +52,18 @@ struct EncoderFingerprint {
 std::optional<EncoderFingerprint> fingerprint_in(const std::map<std::string, std::string>& metadata,
                                                  std::string_view source);
 
-// Same weights, family, preprocessing, input size, dimension and normalisation: vectors from
-// the two can be compared (the compute dtype may differ: bf16 and fp32 agree to cos ≥ 0.999).
+// Same weights, family, architecture, preprocessing, EXIF policy, input size, dimension and
+// normalisation: vectors from the two can be compared. The compute dtype and shrink-on-load
+// may differ: their effects stay below the bf16 tolerance (cos ≥ 0.999). Fields an older
+// fingerprint lacks are not compared.
 bool same_encoder(const EncoderFingerprint& a, const EncoderFingerprint& b);
-// same_encoder and the same compute dtype: the vectors are bit-for-bit reproducible.
+// same_encoder, the same compute dtype and the same shrink-on-load: the vectors are bit-for-bit
+// reproducible.
 bool same_embeddings(const EncoderFingerprint& a, const EncoderFingerprint& b);
+// Differences between two same_encoder fingerprints in how image files were decoded, which
+// change vectors below the bf16 tolerance, in words ("" when there are none): what mining warns
+// about (a different compute dtype is expected and not listed).
+std::string tolerated_differences(const EncoderFingerprint& a, const EncoderFingerprint& b);
 
 // XXH3-128 of the checkpoint's tensors (name, dtype, shape, bytes) in name order.
 std::string weights_digest(const Checkpoint& checkpoint);

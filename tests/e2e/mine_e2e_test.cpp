@@ -555,3 +555,49 @@ TEST(MineChecks, IntegerAndTextLabelsAreNotCompared) {
 
 }  // namespace
 }  // namespace deft
+
+namespace deft {
+namespace {
+
+// Fingerprints record how image files were decoded: a table embedded with
+// shrink_on_load=false mines against one embedded with the default, with the documented
+// warning; a different EXIF policy is a different encoder, refused.
+TEST(MineChecks, DecodingSettingsAreComparedShrinkWarnsExifRefuses) {
+  testing::ScratchDir dir;
+  const fs::path tiny = fs::path(DEFT_SOURCE_DIR) / "tests/data/tiny";
+  std::string csv = "filepath\n";
+  for (const char* name : {"photo_640x480.jpg", "photo_1024x768.jpg", "photo_500x900.jpg"})
+    csv += (tiny / "files" / name).string() + "\n";
+  testing::write_text_file(dir / "images.csv", csv);
+  const auto embed = [&](const std::string& output, const std::string& option) {
+    const auto r = deft({"embed", "input_parquet=" + (dir / "images.csv").string(),
+                         "output_parquet=" + (dir / output).string(), "model=SigLIP",
+                         "model_path=" + (tiny / "siglip").string(), "precision=fp32", option});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  };
+  embed("pool.parquet", "shrink_on_load=true");
+  embed("targets.parquet", "shrink_on_load=false");
+  embed("targets_exif.parquet", "exif_orientation=apply");
+  const auto mine = [&](const std::string& targets) {
+    return deft({"mine", "source_parquet=" + (dir / "pool.parquet").string(),
+                 "target_parquet=" + (dir / targets).string(),
+                 "output_parquet=" + (dir / ("mined_" + targets)).string()});
+  };
+
+  auto r = mine("targets.parquet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("targets and pool were decoded differently (shrink_on_load false "
+                               "vs true, targets vs pool)"));
+  EXPECT_THAT(summary_value(dir.path(), "encoder_check"),
+              HasSubstr("decoded differently: shrink_on_load false vs true"));
+
+  r = mine("targets_exif.parquet");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("were embedded by different encoders"));
+  EXPECT_THAT(r.err, HasSubstr("exif_orientation=apply"));
+  EXPECT_THAT(r.err, HasSubstr("exif_orientation=ignore"));
+  EXPECT_FALSE(fs::exists(dir / "mined_targets_exif.parquet"));
+}
+
+}  // namespace
+}  // namespace deft

@@ -65,5 +65,43 @@ TEST(Fingerprint, JsonRoundTripsAndRecordsThePreprocessing) {
   }
 }
 
+TEST(Fingerprint, ArchitectureAndDecodingAreRecordedAndCompared) {
+  const model::ModelLocation where{kFixtures / "clip", "openai/clip-tiny", ""};
+  const model::Checkpoint checkpoint(where.folder);
+  const model::ModelConfig config = model::load_model_config(where.folder, model::Family::kCLIP);
+  model::EncoderFingerprint a = model::make_fingerprint(where, checkpoint, config, "fp32", 16);
+  // The tiny CLIP's config: 32 wide, 2 layers of 2 heads, patch 8, 32 px, MLP 64, quick_gelu.
+  EXPECT_EQ(a.architecture,
+            "clip; hidden 32; layers 2; heads 2; patch 8; image 32; mlp 64; eps 1e-05; act "
+            "quick_gelu; projection 16");
+  a.shrink_on_load = true;
+  a.exif_orientation = "ignore";
+  const model::EncoderFingerprint back = model::EncoderFingerprint::from_json(a.to_json(), "x");
+  EXPECT_EQ(back.architecture, a.architecture);
+  EXPECT_EQ(back.shrink_on_load, std::optional<bool>(true));
+  EXPECT_EQ(back.exif_orientation, "ignore");
+
+  model::EncoderFingerprint b = a;
+  b.shrink_on_load = false;  // below the bf16 tolerance: the same encoder, noted
+  EXPECT_TRUE(model::same_encoder(a, b));
+  EXPECT_FALSE(model::same_embeddings(a, b));
+  EXPECT_EQ(model::tolerated_differences(a, b), "shrink_on_load true vs false");
+  b = a;
+  b.exif_orientation = "apply";  // rotated photos give other vectors: another encoder
+  EXPECT_FALSE(model::same_encoder(a, b));
+  b = a;
+  b.architecture =
+      "clip; hidden 32; layers 2; heads 2; patch 8; image 32; mlp 64; eps 1e-05; "
+      "act gelu_erf; projection 16";  // same weights, another activation
+  EXPECT_FALSE(model::same_encoder(a, b));
+  // A fingerprint written before these fields existed is compared on the rest.
+  b = a;
+  b.architecture.clear();
+  b.exif_orientation.clear();
+  b.shrink_on_load.reset();
+  EXPECT_TRUE(model::same_encoder(a, b));
+  EXPECT_EQ(model::tolerated_differences(a, b), "");
+}
+
 }  // namespace
 }  // namespace deft
