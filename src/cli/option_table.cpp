@@ -110,10 +110,12 @@ std::vector<OptionSpec> embedding_specs() {
       {"model",
        ValueType::kChoice,
        "SigLIP",
-       "encoder family",
-       {"SigLIP", "CLIP", "DINOv2", "thumbnail"}},
+       "encoder family (SigLIP2: the fixed-resolution SigLIP2 checkpoints, which are SigLIP "
+       "models)",
+       {"SigLIP", "SigLIP2", "CLIP", "DINOv2", "thumbnail"}},
       {"model_path", ValueType::kString, "google/siglip-base-patch16-224",
-       "checkpoint folder (config.json + model.safetensors), or a hub id such as org/name[@rev] "
+       "checkpoint folder (config.json + model.safetensors or pytorch_model.bin), or a hub id such "
+       "as org/name[@rev] "
        "found offline in the local Hugging Face cache; nothing is downloaded"},
       {"model_config_path", ValueType::kString, "",
        "model config for TAO .pth/.ckpt checkpoints only"},
@@ -264,16 +266,17 @@ const OptionTable& run_options() {
 
 const OptionTable& demo_options() {
   static const OptionTable table(
-      "demo", {
-                  {"output_dir", ValueType::kPath, "deft-demo",
-                   "where the example data, specs and results are written"},
-                  at_least({"seed", ValueType::kInt, "7", "seed of the generated example"}, 0),
-                  {"model", ValueType::kString, "thumbnail",
-                   "encoder for the demo: the weights-free `thumbnail`, or SigLIP, CLIP, DINOv2 "
-                   "with model_path (a folder or a Hugging Face id in the local cache)"},
-                  {"model_path", ValueType::kString, "",
-                   "checkpoint of that model (folder, or hub id found in the local cache)"},
-              });
+      "demo",
+      {
+          {"output_dir", ValueType::kPath, "deft-demo",
+           "where the example data, specs and results are written"},
+          at_least({"seed", ValueType::kInt, "7", "seed of the generated example"}, 0),
+          {"model", ValueType::kString, "thumbnail",
+           "encoder for the demo: the weights-free `thumbnail`, or SigLIP, SigLIP2, CLIP, DINOv2 "
+           "with model_path (a folder or a Hugging Face id in the local cache)"},
+          {"model_path", ValueType::kString, "",
+           "checkpoint of that model (folder, or hub id found in the local cache)"},
+      });
   return table;
 }
 

@@ -152,7 +152,7 @@ TEST(CliConfig, WrongTypeNamesKeyAndExpectedType) {
       {{"mine", "distance_threshold=far"}, "'distance_threshold' must be a number, got 'far'"},
       {{"mine", "filter_by_label=maybe"}, "'filter_by_label' must be true or false"},
       {{"mine", "knn_metric=L2"}, "'knn_metric' must be one of cosine, euclidean, manhattan"},
-      {{"embed", "model=ResNet"}, "'model' must be one of SigLIP, CLIP, DINOv2, thumbnail"},
+      {{"embed", "model=ResNet"}, "'model' must be one of SigLIP, SigLIP2, CLIP, DINOv2, thumbnail"},
       {{"embed", "input_parquet="}, "'input_parquet' must be a path, got ''"},
   };
   for (const Case& c : cases) {
