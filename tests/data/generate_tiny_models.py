@@ -351,7 +351,8 @@ def tiny_dinov2(g):
     # Hub DINOv2 checkpoints say image_size 518 and are run at 224: positions are always
     # interpolated. Tiny: image_size 70 (5×5 grid) run at crop 42 (3×3 grid), patch 14.
     d, m, layers, heads, image, patch, crop = 32, 64, 2, 2, 70, 14, 42
-    cfg = {"model_type": "dinov2", "hidden_size": d, "intermediate_size": m,
+    # As hub DINOv2 configs: no intermediate_size; the MLP width is hidden × mlp_ratio (32 × 2).
+    cfg = {"model_type": "dinov2", "hidden_size": d,
            "num_hidden_layers": layers, "num_attention_heads": heads, "image_size": image,
            "patch_size": patch, "hidden_act": "gelu", "layer_norm_eps": 1e-6, "mlp_ratio": 2,
            "qkv_bias": True, "layerscale_value": 1.0, "use_swiglu_ffn": False}
