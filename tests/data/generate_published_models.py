@@ -39,8 +39,8 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from generate_tiny_models import (RESIZE_SIZES, attention, layer_norm, linear,  # noqa: E402
-                                  patchify, write_ppm, write_safetensors)
+from generate_tiny_models import (RESIZE_SIZES, attention, center_crop,  # noqa: E402
+                                  layer_norm, linear, patchify, write_ppm, write_safetensors)
 
 PUBLISHED = HERE / "published"
 IMAGES = HERE / "tiny" / "images"
@@ -209,16 +209,7 @@ def hf_preprocess(image, pre):
         image = image.resize(size, resample, reducing_gap=None)
     array = np.asarray(image)
     if crop is not None:
-        ch, cw = crop
-        h, w = array.shape[:2]
-        if h < ch or w < cw:
-            ph, pw = max(ch, h), max(cw, w)
-            padded = np.zeros((ph, pw, 3), dtype=array.dtype)
-            top, left = (ph - h) // 2, (pw - w) // 2
-            padded[top:top + h, left:left + w] = array
-            array, h, w = padded, ph, pw
-        top, left = (h - ch) // 2, (w - cw) // 2
-        array = array[top:top + ch, left:left + cw]
+        array = center_crop(array, crop[0], crop[1])
     x = (array.astype(np.float64) * rescale).astype(np.float32)
     x = (x - np.array(mean, dtype=np.float32)) / np.array(std, dtype=np.float32)
     return torch.from_numpy(x.transpose(2, 0, 1).copy())

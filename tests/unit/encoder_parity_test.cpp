@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "embedding_parity.h"
 #include "kernels/onednn_linear.h"
 #include "model/encoder.h"
 #include "model/vision_config.h"
-#include "ppm.h"
 #include "preprocess/image_processor.h"
 #include "test_support.h"
 
@@ -24,17 +24,10 @@ using ::testing::HasSubstr;
 
 const fs::path kFixtures = fs::path(DEFT_SOURCE_DIR) / "tests/data/tiny";
 
-// fp32 parity: max-abs error within 1e-4 of the output's scale (its largest magnitude). The
-// reference runs in float64; fp32 accumulation over these widths stays far inside this.
-constexpr double kRelativeTolerance = 1e-4;
-
 nlohmann::json reference() {
   std::ifstream in(kFixtures / "reference.json");
   return nlohmann::json::parse(in);
 }
-
-// bf16 parity: the cosine between deft's embedding and the fp32 reference, per image.
-constexpr double kBf16MinCosine = 0.999;
 
 enum class Mode { kReference, kFastF32, kFastBF16 };
 
@@ -61,51 +54,9 @@ TEST_P(EncoderParity, MatchesThePyTorchReferenceAtBatch1And5) {
   const auto encoder = model::load_encoder(kFixtures / folder, family, options_for(mode));
   constexpr const char* kKernels[] = {"reference", "onednn-fp32", "onednn-bf16"};
   ASSERT_STREQ(encoder->kernel_name(), kKernels[static_cast<int>(mode)]);
-  const preprocess::ProcessorConfig& p = encoder->config().processor;
-  const size_t input = 3 * static_cast<size_t>(p.input_height()) * p.input_width();
-  const size_t dim = encoder->embedding_dim();
-
-  std::vector<std::string> names;
-  std::vector<float> pixels;
-  for (const auto& name : all["images"]) {
-    names.push_back(name.get<std::string>());
-    const preprocess::RgbImage image =
-        testing::read_ppm(kFixtures / "images" / (names.back() + ".ppm"));
-    pixels.resize(names.size() * input);
-    preprocess::preprocess_image(image, p, &pixels[(names.size() - 1) * input]);
-  }
-  ASSERT_EQ(names.size(), 5U);
-
-  std::vector<float> batched(names.size() * dim);
-  encoder->encode(pixels.data(), names.size(), batched.data());
-  for (size_t i = 0; i < names.size(); ++i) {
-    const std::vector<double> expected = ref["embeddings"][names[i]].get<std::vector<double>>();
-    ASSERT_EQ(expected.size(), dim) << names[i];
-    double scale = 0.0;
-    double worst = 0.0;
-    double dot = 0.0;
-    double norm_expected = 0.0;
-    double norm_got = 0.0;
-    for (size_t j = 0; j < dim; ++j) {
-      const double got = batched[i * dim + j];
-      scale = std::max(scale, std::abs(expected[j]));
-      worst = std::max(worst, std::abs(expected[j] - got));
-      dot += expected[j] * got;
-      norm_expected += expected[j] * expected[j];
-      norm_got += got * got;
-    }
-    if (mode == Mode::kFastBF16) {
-      EXPECT_GE(dot / std::sqrt(norm_expected * norm_got), kBf16MinCosine)
-          << folder << " / " << names[i];
-    } else {
-      EXPECT_LE(worst, kRelativeTolerance * scale) << folder << " / " << names[i];
-    }
-
-    std::vector<float> single(dim);
-    encoder->encode(&pixels[i * input], 1, single.data());
-    EXPECT_EQ(single, std::vector<float>(&batched[i * dim], &batched[(i + 1) * dim]))
-        << folder << " / " << names[i] << ": batch 1 differs from batch 5";
-  }
+  const auto expected = ref["embeddings"].get<std::map<std::string, std::vector<double>>>();
+  ASSERT_EQ(expected.size(), 5U);
+  testing::expect_parity(*encoder, expected, mode == Mode::kFastBF16, folder);
 }
 
 std::string parity_case_name(const ::testing::TestParamInfo<std::tuple<std::string, Mode>>& info) {
