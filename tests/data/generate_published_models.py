@@ -39,8 +39,11 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+# The SigLIP and CLIP forward passes are the tiny fixtures' (same transformers code, the config
+# fields read from `vc`); DINOv2's below adds giant's SwiGLU, registers and prefixes.
 from generate_tiny_models import (RESIZE_SIZES, attention, center_crop,  # noqa: E402
-                                  layer_norm, linear, patchify, write_ppm, write_safetensors)
+                                  clip_forward, layer_norm, linear, patchify, siglip_forward,
+                                  write_ppm, write_safetensors)
 
 PUBLISHED = HERE / "published"
 IMAGES = HERE / "tiny" / "images"
@@ -216,10 +219,6 @@ def hf_preprocess(image, pre):
 
 
 # ----------------------------------------------------------------------------- forward passes
-ACT = {"gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
-       "quick_gelu": lambda x: x * torch.sigmoid(1.702 * x), "gelu": F.gelu}
-
-
 def resize_positions(pos, grid, new_h, new_w, antialias):
     """pos [grid*grid, D] -> [new_h*new_w, D]: F.interpolate bicubic, align_corners=False, as
     the models call it (float32 in, as transformers casts; antialias for the register model)."""
@@ -228,52 +227,6 @@ def resize_positions(pos, grid, new_h, new_w, antialias):
     p = F.interpolate(p, size=(new_h, new_w), mode="bicubic", align_corners=False,
                       antialias=antialias)
     return p.to(torch.float64).permute(0, 2, 3, 1).reshape(new_h * new_w, d)
-
-
-def encoder_layers(h, W, prefix, vc):
-    eps, act, heads = vc["layer_norm_eps"], ACT[vc["hidden_act"]], vc["num_attention_heads"]
-    for i in range(vc["num_hidden_layers"]):
-        p = f"{prefix}encoder.layers.{i}."
-        x = layer_norm(h, W[p + "layer_norm1.weight"], W[p + "layer_norm1.bias"], eps)
-        h = h + attention(x, x, *(W[p + f"self_attn.{n}_proj.{k}"] for n in "qkv" for k in ("weight", "bias")),
-                          W[p + "self_attn.out_proj.weight"], W[p + "self_attn.out_proj.bias"], heads)
-        x = layer_norm(h, W[p + "layer_norm2.weight"], W[p + "layer_norm2.bias"], eps)
-        h = h + linear(act(linear(x, W[p + "mlp.fc1.weight"], W[p + "mlp.fc1.bias"])),
-                       W[p + "mlp.fc2.weight"], W[p + "mlp.fc2.bias"])
-    return h
-
-
-def siglip_forward(pixels, W, vc):
-    v, eps, patch = "vision_model.", vc["layer_norm_eps"], vc["patch_size"]
-    h = patchify(pixels, W[v + "embeddings.patch_embedding.weight"],
-                 W[v + "embeddings.patch_embedding.bias"], patch)
-    pos = W[v + "embeddings.position_embedding.weight"]
-    gh, gw = pixels.shape[2] // patch, pixels.shape[3] // patch
-    if gh * gw != pos.shape[0]:
-        pos = resize_positions(pos, math.isqrt(pos.shape[0]), gh, gw, False)
-    h = encoder_layers(h + pos, W, v, vc)
-    h = layer_norm(h, W[v + "post_layernorm.weight"], W[v + "post_layernorm.bias"], eps)
-    d = h.shape[-1]
-    probe = W[v + "head.probe"].expand(h.shape[0], 1, d)
-    wi, bi = W[v + "head.attention.in_proj_weight"], W[v + "head.attention.in_proj_bias"]
-    a = attention(probe, h, wi[:d], bi[:d], wi[d:2 * d], bi[d:2 * d], wi[2 * d:], bi[2 * d:],
-                  W[v + "head.attention.out_proj.weight"], W[v + "head.attention.out_proj.bias"],
-                  vc["num_attention_heads"])
-    x = layer_norm(a, W[v + "head.layernorm.weight"], W[v + "head.layernorm.bias"], eps)
-    y = a + linear(ACT[vc["hidden_act"]](linear(x, W[v + "head.mlp.fc1.weight"], W[v + "head.mlp.fc1.bias"])),
-                   W[v + "head.mlp.fc2.weight"], W[v + "head.mlp.fc2.bias"])
-    return y[:, 0]
-
-
-def clip_forward(pixels, W, vc):
-    v, eps, patch = "vision_model.", vc["layer_norm_eps"], vc["patch_size"]
-    h = patchify(pixels, W[v + "embeddings.patch_embedding.weight"], None, patch)
-    cls = W[v + "embeddings.class_embedding"].expand(h.shape[0], 1, -1)
-    h = torch.cat([cls, h], dim=1) + W[v + "embeddings.position_embedding.weight"]
-    h = layer_norm(h, W[v + "pre_layrnorm.weight"], W[v + "pre_layrnorm.bias"], eps)
-    h = encoder_layers(h, W, v, vc)
-    pooled = layer_norm(h[:, 0], W[v + "post_layernorm.weight"], W[v + "post_layernorm.bias"], eps)
-    return linear(pooled, W["visual_projection.weight"]) if "visual_projection.weight" in W else pooled
 
 
 def dinov2_forward(pixels, W, vc, prefix=""):

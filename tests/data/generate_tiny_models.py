@@ -237,7 +237,8 @@ def clip_forward(pixels, W, cfg):
     h = layer_norm(h, W[v + "pre_layrnorm.weight"], W[v + "pre_layrnorm.bias"], eps)
     h = clip_siglip_layers(h, W, v, cfg, cfg["hidden_act"])
     pooled = layer_norm(h[:, 0], W[v + "post_layernorm.weight"], W[v + "post_layernorm.bias"], eps)
-    return linear(pooled, W["visual_projection.weight"])
+    # CLIPVisionModel alone has no projection: its pooled output is the embedding.
+    return linear(pooled, W["visual_projection.weight"]) if "visual_projection.weight" in W else pooled
 
 
 def dinov2_forward(pixels, W, cfg):
