@@ -249,5 +249,36 @@ TEST(LayerNorm, FastMatchesTheReferenceOnAwkwardShapes) {
   }
 }
 
+TEST(SwiGlu, FastMatchesTheReferenceAndTheTextbookFormula) {
+  std::mt19937 rng(6);
+  for (size_t rows : {1, 13, 127}) {
+    for (size_t h : {1, 13, 127}) {
+      SCOPED_TRACE(::testing::Message() << "rows " << rows << " h " << h);
+      const std::vector<float> x = uniform(rows * 2 * h, 100.0F, rng);
+      std::vector<float> expected(rows * h);
+      std::vector<float> got(rows * h);
+      std::vector<uint16_t> got16(rows * h);
+      kernels::reference::swiglu(x.data(), rows, h, expected.data());
+      kernels::swiglu(x.data(), rows, h, got.data(), nullptr);
+      kernels::swiglu(x.data(), rows, h, nullptr, got16.data());
+      std::vector<float> widened(rows * h);
+      kernels::from_bf16(got16.data(), got16.size(), widened.data());
+      for (size_t r = 0; r < rows; ++r) {
+        for (size_t j = 0; j < h; ++j) {
+          const size_t i = r * h + j;
+          // silu(a)·b written out in double: a / (1 + e^−a) · b.
+          const double a = x[r * 2 * h + j];
+          const double b = x[r * 2 * h + h + j];
+          const double textbook = a / (1.0 + std::exp(-a)) * b;
+          ASSERT_NEAR(expected[i], textbook, 1e-6 * (1 + std::abs(textbook))) << i;
+          // float exp vs double: a few ulps of values up to 10^4.
+          ASSERT_NEAR(got[i], textbook, 1e-5 * (1 + std::abs(textbook))) << i;
+          ASSERT_NEAR(widened[i], textbook, 1e-5 + std::abs(textbook) / 128.0) << i;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace deft
