@@ -37,6 +37,11 @@ struct Published {
   bool swiglu = false;
 };
 
+// gtest names the case by its folder rather than by its bytes.
+void PrintTo(const Published& published, std::ostream* out) {
+  *out << published.folder;
+}
+
 using preprocess::Resample;
 const Published kPublishedModels[] = {
     {"siglip-base-patch16-224", "SigLIP", 768, 3072, 12, 224, 768, Resample::kBicubic},
