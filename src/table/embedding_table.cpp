@@ -61,7 +61,10 @@ uint64_t embedding_row_group_rows(size_t dim) {
 namespace {
 
 std::string type_error(std::string_view where) {
-  return fmt::format("{}: the embedding column must hold lists of FLOAT (FLOAT[])", where);
+  return fmt::format(
+      "{}: the embedding column must hold lists or arrays of FLOAT or DOUBLE (FLOAT[], "
+      "DOUBLE[], FLOAT[n], DOUBLE[n])",
+      where);
 }
 
 }  // namespace
@@ -181,9 +184,22 @@ void append_float_rows(duckdb_vector vector, duckdb_logical_type type, idx_t cou
   }
   LogicalType child(id == DUCKDB_TYPE_LIST ? duckdb_list_type_child_type(type)
                                            : duckdb_array_type_child_type(type));
-  if (duckdb_get_type_id(child.get()) != DUCKDB_TYPE_FLOAT) {
+  const duckdb_type element = duckdb_get_type_id(child.get());
+  if (element != DUCKDB_TYPE_FLOAT && element != DUCKDB_TYPE_DOUBLE) {
     throw Error(ErrorKind::kInput, type_error(where));
   }
+  // The reference's pandas writes float64 lists: narrowed to float32 for the search (distances
+  // are still computed in double from these values).
+  const auto append = [&](const void* values, size_t first, size_t n) {
+    if (element == DUCKDB_TYPE_FLOAT) {
+      const auto* f = static_cast<const float*>(values) + first;
+      out.insert(out.end(), f, f + n);
+    } else {
+      const auto* d = static_cast<const double*>(values) + first;
+      for (size_t i = 0; i < n; ++i)
+        out.push_back(static_cast<float>(d[i]));
+    }
+  };
 
   auto row_length_error = [&](idx_t row, size_t length) {
     return Error(ErrorKind::kInput,
@@ -201,21 +217,18 @@ void append_float_rows(duckdb_vector vector, duckdb_logical_type type, idx_t cou
   if (id == DUCKDB_TYPE_ARRAY) {
     const size_t length = duckdb_array_type_array_size(type);
     if (dim == 0) dim = length;
-    if (length != dim) throw row_length_error(0, length);
-    const auto* data =
-        static_cast<const float*>(duckdb_vector_get_data(duckdb_array_vector_get_child(vector)));
-    out.insert(out.end(), data, data + count * dim);
+    if (length != dim || dim == 0) throw row_length_error(0, length);
+    append(duckdb_vector_get_data(duckdb_array_vector_get_child(vector)), 0, count * dim);
     return;
   }
 
   const auto* entries = static_cast<const duckdb_list_entry*>(duckdb_vector_get_data(vector));
-  const auto* data =
-      static_cast<const float*>(duckdb_vector_get_data(duckdb_list_vector_get_child(vector)));
+  const void* data = duckdb_vector_get_data(duckdb_list_vector_get_child(vector));
   for (idx_t row = 0; row < count; ++row) {
     const duckdb_list_entry entry = entries[row];
     if (dim == 0) dim = entry.length;
     if (entry.length != dim || dim == 0) throw row_length_error(row, entry.length);
-    out.insert(out.end(), data + entry.offset, data + entry.offset + entry.length);
+    append(data, entry.offset, entry.length);
   }
 }
 

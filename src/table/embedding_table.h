@@ -63,7 +63,8 @@ class EmbeddingTableWriter {
 // writing, so they are capped by bytes (32 MiB of embeddings), not rows.
 uint64_t embedding_row_group_rows(size_t dim);
 
-// Row-major float rows from a FLOAT[] (list) or FLOAT[n] (array) vector.
+// Row-major float rows from a FLOAT[] / DOUBLE[] (list) or FLOAT[n] / DOUBLE[n] (array) vector
+// (doubles narrowed to float).
 // Appends `count` rows to `out`. `dim` is the length every row must have; 0 means "take it
 // from the first row" and is then set. A NULL row or a row of another length throws
 // Error(kInput) naming `where` and the row number (first_row + index, counting from 0).

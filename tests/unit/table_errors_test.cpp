@@ -159,7 +159,7 @@ TEST(TableErrors, BadEmbeddingRowsAreNamed) {
   EXPECT_THAT(error_of([&] { read_all(dir / "e.parquet"); }, ErrorKind::kInput),
               AllOf(HasSubstr("e.parquet"), HasSubstr("row 1 has no embedding (NULL)")));
   EXPECT_THAT(error_of([&] { read_all(dir / "s.parquet"); }, ErrorKind::kInput),
-              AllOf(HasSubstr("s.parquet"), HasSubstr("lists of FLOAT")));
+              AllOf(HasSubstr("s.parquet"), HasSubstr("lists or arrays of FLOAT or DOUBLE")));
 
   sql_exec(db,
            "COPY (SELECT * FROM (VALUES ('a', [1.0, 2.0]::FLOAT[]), ('c', [1.0]::FLOAT[])) "
