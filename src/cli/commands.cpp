@@ -25,6 +25,8 @@ struct Command {
   const char* summary;
   const char* details;
   int (*run)(const Config&, Context&);
+  // The keys of the TAO form (names[1…]) where they differ from deft's; nullptr: the same.
+  const OptionTable& (*tao_options)() = nullptr;
 };
 
 const std::vector<Command>& commands() {
@@ -35,15 +37,18 @@ const std::vector<Command>& commands() {
        "embed the images of a table with one encoder, into an embedding parquet",
        "Reads input_parquet (parquet or CSV with a `filepath` column), embeds every image and "
        "writes output_parquet: the input's columns unchanged plus `embedding` (FLOAT[]).",
-       run_embed},
+       run_embed,
+       tao_embedding_options},
       {{{"mine"}, {"tmm", "nearest_neighbors"}},
        mining_options,
        SpecFiles::kOne,
        "find each target's nearest pool images and write the deduplicated list",
        "Reads two embedding parquets made with the same encoder, finds each target's topn "
        "nearest pool rows, and writes output_parquet (`filepath` first) and "
-       "mining_summary.txt beside it.",
-       run_mine},
+       "mining_summary.txt beside it (the reference's lines first). The TAO form writes the "
+       "reference's single `filepath` column unless provenance=true.",
+       run_mine,
+       tao_mining_options},
       {{{"run"}},
        run_options,
        SpecFiles::kRunPair,
@@ -186,6 +191,12 @@ void apply_step_spec(Config& config, const std::filesystem::path& path, const st
   }
 }
 
+// The option table of the form the user typed: deft's own, or the TAO form's.
+const OptionTable& options_for(const Command& command, const std::vector<std::string>& verb) {
+  const bool tao_form = verb != command.names[0];
+  return tao_form && command.tao_options != nullptr ? command.tao_options() : command.options();
+}
+
 Config resolve_config(const Command& command, const CommandLine& line) {
   const std::string name = joined(line.verb);
   if (line.spec && command.specs == SpecFiles::kNone) {
@@ -195,7 +206,7 @@ Config resolve_config(const Command& command, const CommandLine& line) {
     throw Error(ErrorKind::kUsage,
                 fmt::format("-m (mining spec) belongs to `deft run`, not `deft {}`", name));
   }
-  Config config(command.options());
+  Config config(options_for(command, line.verb));
   if (command.specs == SpecFiles::kRunPair) {
     if (line.spec) apply_step_spec(config, *line.spec, "embedding.");
     if (line.mining_spec) apply_step_spec(config, *line.mining_spec, "mining.");

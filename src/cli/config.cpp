@@ -298,7 +298,8 @@ std::string Config::to_yaml() const {
     } else {
       text = v.text;
     }
-    out += fmt::format("{:{}}{}: {}\n", "", 2 * (path.size() - 1), path.back(), text);
+    const char* mark = spec.extension && table_->mark_extensions() ? "  # deft only" : "";
+    out += fmt::format("{:{}}{}: {}{}\n", "", 2 * (path.size() - 1), path.back(), text, mark);
   }
   return out;
 }

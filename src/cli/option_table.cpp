@@ -7,8 +7,8 @@
 
 namespace deft::cli {
 
-OptionTable::OptionTable(std::string name, std::vector<OptionSpec> options)
-    : name_(std::move(name)), options_(std::move(options)) {
+OptionTable::OptionTable(std::string name, std::vector<OptionSpec> options, bool mark_extensions)
+    : name_(std::move(name)), options_(std::move(options)), mark_extensions_(mark_extensions) {
   for (size_t i = 0; i < options_.size(); ++i) {
     for (size_t j = i + 1; j < options_.size(); ++j) {
       DEFT_ASSERT(options_[i].key != options_[j].key, "duplicate option " + options_[i].key);
@@ -169,7 +169,7 @@ std::vector<OptionSpec> embedding_specs() {
   };
 }
 
-std::vector<OptionSpec> mining_specs() {
+std::vector<OptionSpec> mining_specs(bool tao_form = false) {
   return {
       {"source_parquet", ValueType::kPath, std::string(kMissing),
        "embedding parquet of the source pool (from `deft embed`)"},
@@ -181,7 +181,8 @@ std::vector<OptionSpec> mining_specs() {
       {"knn_metric",
        ValueType::kChoice,
        "cosine",
-       "distance between embeddings",
+       "distance between embeddings (cosine = 1 − cos). The reference's schema default is "
+       "euclidean; deft's is cosine, which the documented workflow's spec files set",
        {"cosine", "euclidean", "manhattan"}},
       {"filter_by_label", ValueType::kBoolString, "\"false\"",
        "keep only neighbours whose label equals the target's; accepts \"true\"/\"false\", "
@@ -199,9 +200,18 @@ std::vector<OptionSpec> mining_specs() {
                  "whose labels differ (the reference's way); `within` takes the top-n among the "
                  "pool rows that share the target's label",
                  {"after", "within"}}),
-      deft_only({"provenance", ValueType::kBool, "true",
+      deft_only({"label_compare",
+                 ValueType::kChoice,
+                 "reference",
+                 "with filter_by_label: `reference` compares labels as the reference does "
+                 "(str(label).strip().upper(), NULL as NONE: 3 equals \"3\", \"pass \" equals "
+                 "\"PASS\"); `typed` compares the values (integers never equal text, NULL "
+                 "equals nothing)",
+                 {"reference", "typed"}}),
+      deft_only({"provenance", ValueType::kBool, tao_form ? "false" : "true",
                  "mined parquet columns after filepath: target_filepath, distance, rank, "
-                 "target_hits, label; false writes filepath only, as the reference"}),
+                 "target_hits, label; false writes filepath only, as the reference (the "
+                 "default of the TAO form `tmm nearest_neighbors`)"}),
       deft_only({"allow_encoder_mismatch", ValueType::kBool, "false",
                  "mine even when the two tables were embedded by different encoders"}),
       deft_only({"strict", ValueType::kBool, "false",
@@ -231,8 +241,18 @@ const OptionTable& embedding_options() {
   return table;
 }
 
+const OptionTable& tao_embedding_options() {
+  static const OptionTable table("embedding image_embeddings", embedding_specs(), true);
+  return table;
+}
+
 const OptionTable& mining_options() {
   static const OptionTable table("tmm nearest_neighbors", mining_specs());
+  return table;
+}
+
+const OptionTable& tao_mining_options() {
+  static const OptionTable table("tmm nearest_neighbors", mining_specs(true), true);
   return table;
 }
 

@@ -38,8 +38,10 @@ struct OptionSpec {
 
 class OptionTable {
  public:
-  OptionTable(std::string name, std::vector<OptionSpec> options);
+  // mark_extensions: `--cfg=job` marks deft's own keys `# deft only` (the TAO forms).
+  OptionTable(std::string name, std::vector<OptionSpec> options, bool mark_extensions = false);
   const std::string& name() const { return name_; }
+  bool mark_extensions() const { return mark_extensions_; }
   const std::vector<OptionSpec>& options() const { return options_; }
   const OptionSpec* find(std::string_view key) const;
   // find(), or else the one option whose last dotted segment is `key` ("topn" → "mining.topn").
@@ -50,12 +52,17 @@ class OptionTable {
  private:
   std::string name_;
   std::vector<OptionSpec> options_;
+  bool mark_extensions_ = false;
 };
 
-// `embedding image_embeddings` / `deft embed`.
+// `deft embed`, and its TAO form `embedding image_embeddings` (the same keys; `--cfg=job`
+// marks deft's own).
 const OptionTable& embedding_options();
-// `tmm nearest_neighbors` / `deft mine`.
+const OptionTable& tao_embedding_options();
+// `deft mine`, and its TAO form `tmm nearest_neighbors`: the same keys, but the TAO form writes
+// the reference's single-column output by default (provenance=false).
 const OptionTable& mining_options();
+const OptionTable& tao_mining_options();
 // `deft run`: its own keys, plus the embedding and mining keys nested under `embedding.` and
 // `mining.` (the per-step file keys are owned by run, so they are left out there).
 const OptionTable& run_options();

@@ -56,6 +56,9 @@ mine::MineJob mine_job_from(const Config& config) {
   job.filter_by_label = config.get_bool("filter_by_label");
   job.label_mode = config.get_string("label_mode") == "within" ? mine::LabelMode::kWithin
                                                                : mine::LabelMode::kAfter;
+  job.label_compare = config.get_string("label_compare") == "typed"
+                          ? mine::LabelCompare::kTyped
+                          : mine::LabelCompare::kReference;
   job.distance_threshold = config.get_float("distance_threshold");
   job.source_column = config.get_string("source_embed_column_name");
   job.target_column = config.get_string("target_embed_column_name");

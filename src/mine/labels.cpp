@@ -73,4 +73,32 @@ std::optional<std::string> label_at(duckdb_vector vector, duckdb_logical_type ty
   }
 }
 
+namespace {
+
+// The ASCII characters Python's str.strip() removes.
+constexpr std::string_view kWhitespace = " \t\n\r\v\f\x1c\x1d\x1e\x1f";
+
+}  // namespace
+
+std::optional<std::string> label_key(const std::optional<std::string>& label,
+                                     LabelCompare compare) {
+  if (compare == LabelCompare::kTyped) return label;
+  if (!label) return std::string("NONE");
+  const size_t first = label->find_first_not_of(kWhitespace);
+  if (first == std::string::npos) return std::string();
+  std::string key = label->substr(first, label->find_last_not_of(kWhitespace) - first + 1);
+  for (char& c : key) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return key;
+}
+
+std::string label_key_sql(const std::string& column, LabelCompare compare) {
+  if (compare == LabelCompare::kTyped) return column + "::VARCHAR";
+  return fmt::format(
+      "upper(trim(coalesce({}::VARCHAR, 'NONE'), chr(32) || chr(9) || chr(10) || chr(13) || "
+      "chr(11) || chr(12) || chr(28) || chr(29) || chr(30) || chr(31)))",
+      column);
+}
+
 }  // namespace deft::mine

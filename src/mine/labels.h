@@ -1,10 +1,13 @@
 #pragma once
-// Label columns as mining compares them: integers (any width, signed or not) or text, never a
-// mix of the two (an integer 3 and the text "3" are different labels, and a filter comparing
-// them would silently drop everything). Values are kept as text, read from their DuckDB vector.
+// Label columns as mining compares them: integers (any width, signed or not) or text, read as
+// text from their DuckDB vector. Two labels are compared as the reference does
+// (LabelCompare::kReference, tao-compat.md): str(label).strip().upper(), a NULL being the text
+// "NONE", so the integer 3 equals the text "3" and "pass " equals "PASS". kTyped compares the
+// values themselves: integers never equal text (refused up front), NULL equals nothing.
 //
 //   mine::LabelKind kind = mine::label_kind(reader, *reader.label_column());  // throws Error
 //   std::optional<std::string> v = mine::label_at(vector, type, row);        // nullopt: NULL
+//   const auto key = mine::label_key(v, mine::LabelCompare::kReference);  // "3", "PASS", "NONE"
 
 #include <optional>
 #include <string>
@@ -16,6 +19,14 @@
 namespace deft::mine {
 
 enum class LabelKind { kInteger, kText };
+enum class LabelCompare { kReference, kTyped };
+
+// The key a label is compared by: kReference: the text trimmed of whitespace (Python's ASCII
+// set) and upper-cased (ASCII letters), NULL → "NONE"; kTyped: the text as it is, NULL →
+// nullopt (matches nothing).
+std::optional<std::string> label_key(const std::optional<std::string>& label, LabelCompare compare);
+// The same key as a DuckDB SQL expression over `column` (for reports that group by label).
+std::string label_key_sql(const std::string& column, LabelCompare compare);
 
 // Throws Error(kInput) naming the file when the column is neither integer nor text.
 LabelKind label_kind(const table::TableReader& reader, size_t column);

@@ -21,6 +21,7 @@
 #include "index/approximate_search.h"
 #include "index/exact_search.h"
 #include "mine/labels.h"
+#include "mine/summary.h"
 #include "model/fingerprint.h"
 #include "parallel/cluster.h"
 #include "table/embedding_table.h"
@@ -159,7 +160,7 @@ LabelPlan plan_labels(const MineJob& job, const table::TableReader& targets,
   }
   const LabelKind t = label_kind(targets, *targets.label_column());
   const LabelKind p = label_kind(pool, *pool.label_column());
-  if (t != p) {
+  if (t != p && job.label_compare == LabelCompare::kTyped) {
     throw Error(
         ErrorKind::kInput,
         fmt::format("labels of '{}' are {} ({}) but those of '{}' are {} ({}): they would "
@@ -167,12 +168,19 @@ LabelPlan plan_labels(const MineJob& job, const table::TableReader& targets,
                     targets.path().string(), label_kind_name(t),
                     targets.columns()[*targets.label_column()].sql_type, pool.path().string(),
                     label_kind_name(p), pool.columns()[*pool.label_column()].sql_type),
-        "store both label columns as integers or both as text");
+        "store both label columns as integers or both as text, or use label_compare=reference");
   }
+  const char* compared = job.label_compare == LabelCompare::kTyped
+                             ? "labels compared as typed values"
+                             : "labels compared as the reference does: text, trimmed, "
+                               "upper-cased, NULL as NONE";
   return {true, job.label_mode == LabelMode::kWithin
-                    ? "on (within label: top-n among the pool rows of the target's label)"
-                    : "on (after top-n: pairs whose labels differ are dropped, as the reference "
-                      "does)"};
+                    ? fmt::format("on (within label: top-n among the pool rows of the target's "
+                                  "label; {})",
+                                  compared)
+                    : fmt::format("on (after top-n: pairs whose labels differ are dropped, as the "
+                                  "reference does; {})",
+                                  compared)};
 }
 
 // ---- reading ----
@@ -215,7 +223,7 @@ struct PoolRowInfo {
 class Searches {
  public:
   Searches(const MineJob& job, const Targets& targets, bool within_labels)
-      : within_(within_labels), targets_count_(targets.paths.size()) {
+      : within_(within_labels), compare_(job.label_compare), targets_count_(targets.paths.size()) {
     if (!within_) {
       all_ =
           std::make_unique<index::ExactSearch>(job.metric, targets.dim, targets.vectors, job.topn);
@@ -223,7 +231,7 @@ class Searches {
     }
     std::map<std::string, std::vector<size_t>> by_label;
     for (size_t q = 0; q < targets.labels.size(); ++q) {
-      if (targets.labels[q]) by_label[*targets.labels[q]].push_back(q);
+      if (const auto key = label_key(targets.labels[q], compare_)) by_label[*key].push_back(q);
     }
     for (auto& [label, members] : by_label) {
       std::vector<float> vectors;
@@ -249,7 +257,7 @@ class Searches {
       std::vector<float> subset;
       std::vector<uint64_t> pool_rows;
       for (size_t r = 0; r < rows; ++r) {
-        if (!labels[r] || *labels[r] != label) continue;
+        if (label_key(labels[r], compare_) != label) continue;
         pool_rows.push_back(first_row + r);
         subset.insert(subset.end(), vectors + r * dim, vectors + (r + 1) * dim);
       }
@@ -274,6 +282,7 @@ class Searches {
     std::vector<size_t> targets;  // target rows, in the order of the search's targets
   };
   bool within_;
+  LabelCompare compare_;
   size_t targets_count_;
   std::unique_ptr<index::ExactSearch> all_;
   std::map<std::string, Group> groups_;
@@ -291,29 +300,6 @@ struct Pair {
 std::optional<int64_t> as_integer(const std::optional<std::string>& text) {
   if (!text) return std::nullopt;
   return std::stoll(*text);
-}
-
-void write_summary(const fs::path& path, const MineJob& job, const MineReport& r) {
-  std::string text;
-  const auto line = [&](const char* key, const std::string& value) {
-    text += fmt::format("{}: {}\n", key, value);
-  };
-  line("queries", std::to_string(r.queries));
-  line("pool_size", std::to_string(r.pool_size));
-  line("neighbours", std::to_string(r.neighbours));
-  line("dropped_by_label", std::to_string(r.dropped_by_label));
-  line("dropped_by_threshold", std::to_string(r.dropped_by_threshold));
-  line("duplicates_removed", std::to_string(r.duplicates_removed));
-  line("unique_mined", std::to_string(r.unique_mined));
-  line("metric", index::metric_name(job.metric));
-  line("topn", std::to_string(job.topn));
-  line("distance_threshold",
-       job.distance_threshold < 0 ? "off" : fmt::format("{}", job.distance_threshold));
-  line("index", r.index.empty() ? "exact" : r.index);
-  line("label_filter", r.label_filter);
-  line("encoder_check", r.encoder_check);
-  line("seconds", fmt::format("{:.2f}", r.seconds));
-  write_file_atomically(path, text);
 }
 
 // ---- several ranks ----
@@ -408,6 +394,9 @@ MineReport run_mine_job(const MineJob& job) {
       {.columns = {table::kFilepathColumn, job.source_column}, .optional_columns = {kLabelColumn}});
 
   report.encoder_check = check_encoders(db, job, targets_reader, pool_reader);
+  report.warnings = threshold_warnings(job);
+  for (const std::string& w : report.warnings)
+    log::warn("{}", w);
   const LabelPlan labels = plan_labels(job, targets_reader, pool_reader);
   report.label_filter = labels.state;
   const bool within = labels.apply && job.label_mode == LabelMode::kWithin;
@@ -581,8 +570,10 @@ MineReport run_mine_job(const MineJob& job) {
       for (size_t j = 0; j < results[q].size(); ++j) {
         Pair p{q, results[q][j], static_cast<int>(j + 1)};
         const PoolRowInfo& info = seen.at(p.neighbour.pool_row);
-        if (labels.apply && job.label_mode == LabelMode::kAfter &&
-            (!targets.labels[q] || !info.label || *targets.labels[q] != *info.label)) {
+        const bool by_label = labels.apply && job.label_mode == LabelMode::kAfter;
+        if (by_label && (!targets.labels[q] || !info.label)) ++report.null_label_pairs;
+        const auto target_key = label_key(targets.labels[q], job.label_compare);
+        if (by_label && (!target_key || target_key != label_key(info.label, job.label_compare))) {
           p.dropped_by = "label";
           ++report.dropped_by_label;
         } else if (job.distance_threshold >= 0 && p.neighbour.distance > job.distance_threshold) {
@@ -675,7 +666,8 @@ MineReport run_mine_job(const MineJob& job) {
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   report.summary_path = summary_path_for(job.output);
-  write_summary(report.summary_path, job, report);
+  write_summary(report.summary_path, job, report,
+                labels.apply && job.label_mode == LabelMode::kAfter);
   return report;
 }
 

@@ -20,8 +20,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "index/metric.h"
+#include "mine/labels.h"
 
 namespace deft::mine {
 
@@ -35,6 +37,7 @@ struct MineJob {
   index::Metric metric = index::Metric::kCosine;
   bool filter_by_label = false;
   LabelMode label_mode = LabelMode::kAfter;
+  LabelCompare label_compare = LabelCompare::kReference;
   double distance_threshold = -1.0;  // negative: off
   std::string source_column = "embedding";
   std::string target_column = "embedding";
@@ -54,12 +57,14 @@ struct MineReport {
   uint64_t pool_size = 0;
   uint64_t neighbours = 0;  // pairs the search found
   uint64_t dropped_by_label = 0;
+  uint64_t null_label_pairs = 0;  // pairs the label filter judged with a NULL label on a side
   uint64_t dropped_by_threshold = 0;
   uint64_t duplicates_removed = 0;
   uint64_t unique_mined = 0;
   std::string label_filter;   // what happened to filter_by_label, in words
   std::string encoder_check;  // what the fingerprint check found, in words
   std::string index;          // "exact", or the approximate index and its measured recall
+  std::vector<std::string> warnings;  // about the settings (threshold), also in the summary
   double seconds = 0;
   std::filesystem::path summary_path;
   std::filesystem::path pairs_path;

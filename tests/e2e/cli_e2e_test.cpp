@@ -37,10 +37,14 @@ TEST(CliEndToEnd, CfgJobAndTheThreeUsageErrorsWithTheirExitCodes) {
   EXPECT_EQ(r.out,
             "input_parquet: a.parquet\noutput_parquet: ???\nmodel: SigLIP\n"
             "model_path: google/siglip-base-patch16-224\nmodel_config_path: ''\nbatch_size: 64\n"
-            "image_root: null\nthreads: 0\nprecision: auto\nstrict: false\noverwrite: false\n"
-            "reuse: true\nreuse_from: null\nreuse_key: stat\nexif_orientation: ignore\n"
-            "shrink_on_load: true\nmax_image_pixels: 178956970\ndecode_timeout: 60.0\n"
-            "chunk_rows: 4096\n");
+            // The TAO form: deft's own keys after the reference's, marked.
+            "image_root: null  # deft only\nthreads: 0  # deft only\n"
+            "precision: auto  # deft only\nstrict: false  # deft only\n"
+            "overwrite: false  # deft only\nreuse: true  # deft only\n"
+            "reuse_from: null  # deft only\nreuse_key: stat  # deft only\n"
+            "exif_orientation: ignore  # deft only\nshrink_on_load: true  # deft only\n"
+            "max_image_pixels: 178956970  # deft only\ndecode_timeout: 60.0  # deft only\n"
+            "chunk_rows: 4096  # deft only\n");
 
   r = deft({"embedding", "image_embeddings", "-e", spec, "input_parquet=a.parquet"});
   EXPECT_EQ(r.exit_code, 2);

@@ -102,15 +102,31 @@ struct Expected {
   std::vector<std::tuple<size_t, size_t, int>> mined;
 };
 
+// Whether two labels match. "reference" (tao-compat.md): str(label).strip().upper(), NULL as
+// "NONE"; "typed": equal values, NULL matching nothing.
+bool labels_match(const std::optional<std::string>& a, const std::optional<std::string>& b,
+                  const std::string& compare) {
+  if (compare == "typed") return a && b && *a == *b;
+  const auto key = [](const std::optional<std::string>& l) {
+    if (!l) return std::string("NONE");
+    std::string t = *l;
+    t.erase(0, t.find_first_not_of(" \t\n\r"));
+    t.erase(t.find_last_not_of(" \t\n\r") + 1);
+    for (char& c : t)
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return t;
+  };
+  return key(a) == key(b);
+}
+
 Expected reference_mine(const std::vector<Row>& targets, const std::vector<Row>& pool,
                         const std::string& metric, size_t topn, const std::string& label_mode,
-                        double threshold) {
+                        double threshold, const std::string& compare = "reference") {
   Expected e;
   for (size_t t = 0; t < targets.size(); ++t) {
     std::vector<std::pair<double, size_t>> all;
     for (size_t p = 0; p < pool.size(); ++p) {
-      if (label_mode == "within" &&
-          (!targets[t].label || !pool[p].label || *targets[t].label != *pool[p].label)) {
+      if (label_mode == "within" && !labels_match(targets[t].label, pool[p].label, compare)) {
         continue;
       }
       all.emplace_back(testing::textbook_distance(metric, targets[t].v.data(), pool[p].v.data(),
@@ -122,7 +138,7 @@ Expected reference_mine(const std::vector<Row>& targets, const std::vector<Row>&
       ExpectedPair pair{t, all[j].second, static_cast<int>(j + 1), all[j].first, ""};
       const auto& tl = targets[t].label;
       const auto& pl = pool[pair.pool].label;
-      if (label_mode == "after" && (!tl || !pl || *tl != *pl)) {
+      if (label_mode == "after" && !labels_match(tl, pl, compare)) {
         pair.dropped_by = "label";
       } else if (threshold >= 0 && pair.distance > threshold) {
         pair.dropped_by = "threshold";
@@ -239,11 +255,12 @@ struct Case {
   // < 0: no threshold; else the threshold falls between this quantile of the pair distances
   // and the next distinct distance (never on a distance: float noise would decide it).
   double threshold_quantile;
+  std::string compare = "reference";  // label_compare
 };
 
 void PrintTo(const Case& c, std::ostream* os) {
   *os << c.metric << " " << (c.label_mode.empty() ? "no filter" : c.label_mode) << " "
-      << c.threshold_quantile;
+      << c.threshold_quantile << " " << c.compare;
 }
 
 double threshold_between(const std::vector<ExpectedPair>& pairs, double quantile) {
@@ -271,7 +288,8 @@ TEST_P(MineAgainstBruteForce, PairsAndMinedRowsEqualTheReferenceAlsoInTinyBlocks
           ? -1
           : threshold_between(reference_mine(targets, pool, c.metric, 5, "", -1).pairs,
                               c.threshold_quantile);
-  const Expected e = reference_mine(targets, pool, c.metric, 5, c.label_mode, threshold);
+  const Expected e =
+      reference_mine(targets, pool, c.metric, 5, c.label_mode, threshold, c.compare);
   // The data has ties inside the top-n.
   size_t ties = 0;
   for (size_t i = 1; i < e.pairs.size(); ++i) {
@@ -302,6 +320,7 @@ TEST_P(MineAgainstBruteForce, PairsAndMinedRowsEqualTheReferenceAlsoInTinyBlocks
     if (!c.label_mode.empty()) {
       args.push_back("filter_by_label=true");
       args.push_back("label_mode=" + c.label_mode);
+      args.push_back("label_compare=" + c.compare);
     }
     const auto r = deft(args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -318,11 +337,14 @@ INSTANTIATE_TEST_SUITE_P(Metrics, MineAgainstBruteForce,
                                            Case{"manhattan", "", -1}, Case{"cosine", "after", -1},
                                            Case{"euclidean", "within", -1},
                                            Case{"manhattan", "after", 0.6},
-                                           Case{"cosine", "", 0.5}),
+                                           Case{"cosine", "", 0.5},
+                                           Case{"cosine", "after", -1, "typed"},
+                                           Case{"euclidean", "within", -1, "typed"}),
                          [](const auto& p) {
                            return p.param.metric + "_" +
                                   (p.param.label_mode.empty() ? "nofilter" : p.param.label_mode) +
-                                  (p.param.threshold_quantile >= 0 ? "_threshold" : "");
+                                  (p.param.threshold_quantile >= 0 ? "_threshold" : "") +
+                                  (p.param.compare == "typed" ? "_typed" : "");
                          });
 
 // Two targets, six pool images on a line (euclidean): every count can be checked by hand.
@@ -540,11 +562,11 @@ TEST(MineChecks, AMissingLabelColumnIsLoudAndStrictMakesItAnError) {
   f.expect_nothing_written();
 }
 
-TEST(MineChecks, IntegerAndTextLabelsAreNotCompared) {
+TEST(MineChecks, IntegerAndTextLabelsAreNotComparedUnderTypedComparison) {
   Files f;
   write_table(f.targets, rows("t", 3, 4), Labels::kInteger, "");
   write_table(f.pool, rows("p", 5, 4), Labels::kText, "");
-  const auto r = f.mine({"filter_by_label=true"});
+  const auto r = f.mine({"filter_by_label=true", "label_compare=typed"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("are integer (INTEGER)"));
   EXPECT_THAT(r.err, HasSubstr("are text (VARCHAR)"));

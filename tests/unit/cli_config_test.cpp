@@ -31,23 +31,32 @@ Outcome deft_cli(std::vector<std::string> args) {
   return {code, out.str(), err.str()};
 }
 
-// Defaults from the tables of specs/workflow.md, written out by hand.
-constexpr const char* kEmbeddingDefaults =
+// The reference's embedding keys with the defaults of specs/workflow.md, written out by hand.
+constexpr const char* kEmbeddingReferenceKeys =
     "input_parquet: a.parquet\n"
     "output_parquet: ???\n"
     "model: SigLIP\n"
     "model_path: google/siglip-base-patch16-224\n"
     "model_config_path: ''\n"
-    "batch_size: 64\n"
-    "image_root: null\nthreads: 0\nprecision: auto\nstrict: false\noverwrite: false\n"
-    "reuse: true\nreuse_from: null\nreuse_key: stat\nexif_orientation: ignore\n"
-    "shrink_on_load: true\nmax_image_pixels: 178956970\ndecode_timeout: 60.0\nchunk_rows: 4096\n";
+    "batch_size: 64\n";
 
 // The embedding keys that are deft's own, with their defaults, written out by hand.
 constexpr const char* kEmbeddingExtensions =
     "image_root: null\nthreads: 0\nprecision: auto\nstrict: false\noverwrite: false\n"
     "reuse: true\nreuse_from: null\nreuse_key: stat\nexif_orientation: ignore\n"
     "shrink_on_load: true\nmax_image_pixels: 178956970\ndecode_timeout: 60.0\nchunk_rows: 4096\n";
+
+// `--cfg=job` of the TAO forms marks each of deft's own keys.
+std::string marked(const std::string& yaml) {
+  std::string out;
+  size_t start = 0;
+  while (start < yaml.size()) {
+    const size_t end = yaml.find('\n', start);
+    out += yaml.substr(start, end - start) + "  # deft only\n";
+    start = end + 1;
+  }
+  return out;
+}
 
 std::string indented(const std::string& yaml) {
   std::string out;
@@ -72,7 +81,7 @@ constexpr const char* kMiningDefaults =
     "target_embed_column_name: embedding\n";
 // deft's own mining keys, after the reference's.
 constexpr const char* kMiningExtensions =
-    "label_mode: after\nprovenance: true\nallow_encoder_mismatch: false\nstrict: false\n"
+    "label_mode: after\nlabel_compare: reference\nprovenance: true\nallow_encoder_mismatch: false\nstrict: false\n"
     "index: exact\nindex_params: ''\nmemory_budget_mb: 1024.0\n";
 
 TEST(CliConfig, CfgJobPrintsTheResolvedEmbeddingSpecWithWorkflowDefaults) {
@@ -81,13 +90,19 @@ TEST(CliConfig, CfgJobPrintsTheResolvedEmbeddingSpecWithWorkflowDefaults) {
   const Outcome r = deft_cli({"embedding", "image_embeddings", "-e", (dir / "spec.yaml").string(),
                               "--cfg=job", "input_parquet=a.parquet"});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out, kEmbeddingDefaults);
+  EXPECT_EQ(r.out, kEmbeddingReferenceKeys + marked(kEmbeddingExtensions));
   EXPECT_EQ(r.err, "");
 }
 
 TEST(CliConfig, CfgJobPrintsTheMiningDefaults) {
-  const Outcome r = deft_cli({"tmm", "nearest_neighbors", "--cfg", "job"});
+  // The TAO form: the reference's keys, then deft's marked; the reference's one-column output.
+  Outcome r = deft_cli({"tmm", "nearest_neighbors", "--cfg", "job"});
   EXPECT_EQ(r.code, 0) << r.err;
+  std::string extensions = kMiningExtensions;
+  extensions.replace(extensions.find("provenance: true"), 16, "provenance: false");
+  EXPECT_EQ(r.out, kMiningDefaults + marked(extensions));
+  // deft's own form: unmarked, with provenance columns.
+  r = deft_cli({"mine", "--cfg", "job"});
   EXPECT_EQ(r.out, std::string(kMiningDefaults) + kMiningExtensions);
 }
 
@@ -109,7 +124,7 @@ TEST(CliConfig, TheReferenceSpecFilesAreAccepted) {
   EXPECT_EQ(r.out,
             "input_parquet: ???\noutput_parquet: ???\nmodel: CLIP\n"
             "model_path: openai/clip-vit-base-patch32\nmodel_config_path: ''\nbatch_size: 64\n" +
-                std::string(kEmbeddingExtensions));
+                marked(kEmbeddingExtensions));
   r = deft_cli({"tmm", "nearest_neighbors", "-e", (dir / "nearest_neighbors.yaml").string(),
                 "--cfg=job", "topn=10", "filter_by_label=true"});
   EXPECT_EQ(r.code, 0) << r.err;
