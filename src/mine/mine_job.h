@@ -61,9 +61,9 @@ struct MineReport {
   uint64_t dropped_by_threshold = 0;
   uint64_t duplicates_removed = 0;
   uint64_t unique_mined = 0;
-  std::string label_filter;   // what happened to filter_by_label, in words
-  std::string encoder_check;  // what the fingerprint check found, in words
-  std::string index;          // "exact", or the approximate index and its measured recall
+  std::string label_filter;           // what happened to filter_by_label, in words
+  std::string encoder_check;          // what the fingerprint check found, in words
+  std::string index;                  // "exact", or the approximate index and its measured recall
   std::vector<std::string> warnings;  // about the settings (threshold), also in the summary
   double seconds = 0;
   std::filesystem::path summary_path;

@@ -288,8 +288,7 @@ TEST_P(MineAgainstBruteForce, PairsAndMinedRowsEqualTheReferenceAlsoInTinyBlocks
           ? -1
           : threshold_between(reference_mine(targets, pool, c.metric, 5, "", -1).pairs,
                               c.threshold_quantile);
-  const Expected e =
-      reference_mine(targets, pool, c.metric, 5, c.label_mode, threshold, c.compare);
+  const Expected e = reference_mine(targets, pool, c.metric, 5, c.label_mode, threshold, c.compare);
   // The data has ties inside the top-n.
   size_t ties = 0;
   for (size_t i = 1; i < e.pairs.size(); ++i) {
@@ -336,8 +335,7 @@ INSTANTIATE_TEST_SUITE_P(Metrics, MineAgainstBruteForce,
                          ::testing::Values(Case{"cosine", "", -1}, Case{"euclidean", "", -1},
                                            Case{"manhattan", "", -1}, Case{"cosine", "after", -1},
                                            Case{"euclidean", "within", -1},
-                                           Case{"manhattan", "after", 0.6},
-                                           Case{"cosine", "", 0.5},
+                                           Case{"manhattan", "after", 0.6}, Case{"cosine", "", 0.5},
                                            Case{"cosine", "after", -1, "typed"},
                                            Case{"euclidean", "within", -1, "typed"}),
                          [](const auto& p) {

@@ -81,7 +81,8 @@ constexpr const char* kMiningDefaults =
     "target_embed_column_name: embedding\n";
 // deft's own mining keys, after the reference's.
 constexpr const char* kMiningExtensions =
-    "label_mode: after\nlabel_compare: reference\nprovenance: true\nallow_encoder_mismatch: false\nstrict: false\n"
+    "label_mode: after\nlabel_compare: reference\nprovenance: true\nallow_encoder_mismatch: "
+    "false\nstrict: false\n"
     "index: exact\nindex_params: ''\nmemory_budget_mb: 1024.0\n";
 
 TEST(CliConfig, CfgJobPrintsTheResolvedEmbeddingSpecWithWorkflowDefaults) {
@@ -167,7 +168,8 @@ TEST(CliConfig, WrongTypeNamesKeyAndExpectedType) {
       {{"mine", "distance_threshold=far"}, "'distance_threshold' must be a number, got 'far'"},
       {{"mine", "filter_by_label=maybe"}, "'filter_by_label' must be true or false"},
       {{"mine", "knn_metric=L2"}, "'knn_metric' must be one of cosine, euclidean, manhattan"},
-      {{"embed", "model=ResNet"}, "'model' must be one of SigLIP, SigLIP2, CLIP, DINOv2, thumbnail"},
+      {{"embed", "model=ResNet"},
+       "'model' must be one of SigLIP, SigLIP2, CLIP, DINOv2, thumbnail"},
       {{"embed", "input_parquet="}, "'input_parquet' must be a path, got ''"},
   };
   for (const Case& c : cases) {
