@@ -129,6 +129,9 @@ std::optional<std::vector<LabelRow>> label_breakdown(const RunFacts& f) {
     return pool.label_column().has_value();
   }();
   const fs::path pairs = mine::pairs_path_for(f.run_dir / "mined.parquet");
+  // Grouped by the key mining compared labels by (the reference's upper-cased text by default).
+  const std::string label = mine::label_key_sql("label", f.mining.label_compare);
+  const std::string target_label = mine::label_key_sql("t.label", f.mining.label_compare);
   std::map<std::string, LabelRow> rows;
   const auto add = [&](const std::map<std::string, uint64_t>& c, uint64_t LabelRow::*field) {
     for (const auto& [label, n] : c) {
@@ -136,11 +139,11 @@ std::optional<std::vector<LabelRow>> label_breakdown(const RunFacts& f) {
       rows[label].*field = n;
     }
   };
-  add(counts(db, fmt::format("SELECT label::VARCHAR, count(*) FROM read_parquet({}) GROUP BY 1",
+  add(counts(db, fmt::format("SELECT {}, count(*) FROM read_parquet({}) GROUP BY 1", label,
                              quoted(f.targets.embeddings))),
       &LabelRow::targets);
   if (pool_labels) {
-    add(counts(db, fmt::format("SELECT label::VARCHAR, count(*) FROM read_parquet({}) GROUP BY 1",
+    add(counts(db, fmt::format("SELECT {}, count(*) FROM read_parquet({}) GROUP BY 1", label,
                                quoted(f.pool.embeddings))),
         &LabelRow::pool);
   }
@@ -149,12 +152,13 @@ std::optional<std::vector<LabelRow>> label_breakdown(const RunFacts& f) {
       "FROM read_parquet({}) p JOIN (SELECT file_row_number AS target_row, label "
       "FROM read_parquet({}, file_row_number = true)) t USING (target_row)",
       quoted(pairs), quoted(f.targets.embeddings));
-  add(counts(db, "SELECT t.label::VARCHAR, count(*) " + by_target + " WHERE p.kept GROUP BY 1"),
+  add(counts(db, "SELECT " + target_label + ", count(*) " + by_target + " WHERE p.kept GROUP BY 1"),
       &LabelRow::pairs_kept);
-  add(counts(db, "SELECT t.label::VARCHAR, count(*) " + by_target + " WHERE NOT p.kept GROUP BY 1"),
+  add(counts(db,
+             "SELECT " + target_label + ", count(*) " + by_target + " WHERE NOT p.kept GROUP BY 1"),
       &LabelRow::pairs_dropped);
   if (pool_labels && f.mining.provenance) {
-    add(counts(db, fmt::format("SELECT label::VARCHAR, count(*) FROM read_parquet({}) GROUP BY 1",
+    add(counts(db, fmt::format("SELECT {}, count(*) FROM read_parquet({}) GROUP BY 1", label,
                                quoted(f.run_dir / "mined.parquet"))),
         &LabelRow::mined);
   }
