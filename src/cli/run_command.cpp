@@ -9,6 +9,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "mine/label_check.h"
 #include "model/fingerprint.h"
 #include "parallel/cluster.h"
 #include "report/html_report.h"
@@ -148,6 +149,8 @@ int run_workflow(const Config& config, Context& context) {
   };
 
   try {
+    // What would make the label filter useless is said before any image is decoded.
+    mine::check_labels_before_embedding(facts.targets.table, facts.pool.table, facts.mining);
     embed_side(facts.targets, "");
     // A pool embedded earlier: reused row by row when it comes from the same encoder; from
     // another encoder, it is mined as it is, and mining refuses it (the report says why).

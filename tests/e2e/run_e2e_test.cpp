@@ -306,3 +306,40 @@ TEST(RunVerdict, EncoderMismatchIsRefused) {
 
 }  // namespace
 }  // namespace deft
+
+namespace deft {
+namespace {
+
+// A target label that no pool row has (here 'scratch', compared as the reference compares
+// labels, so named 'SCRATCH') is reported before any image is decoded:
+// an error under strict, with nothing embedded; a warning before the first embedding otherwise.
+TEST(RunLabels, ATargetLabelAbsentFromThePoolIsReportedBeforeEmbedding) {
+  ScratchDir dir;
+  write_set(dir.path());
+  std::string targets = testing::read_text_file(dir / "targets.csv");
+  const size_t first_row = targets.find('\n') + 1;
+  const std::string row = targets.substr(first_row, targets.find('\n', first_row) + 1 - first_row);
+  targets += row.substr(0, row.find(',')) + ",scratch\n";  // the same image, a new label
+  testing::write_text_file(dir / "targets.csv", targets);
+
+  auto r = run(dir.path(), {"mining.strict=true"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("no pool row of '" + (dir / "pool.csv").string() +
+                               "' has the label 'SCRATCH' of 1 target"));
+  EXPECT_THAT(r.err, HasSubstr("found before embedding anything"));
+  const fs::path folder = run_folder(dir.path());
+  EXPECT_FALSE(fs::exists(folder / "target_embeddings.parquet"));
+  EXPECT_FALSE(fs::exists(folder / "source_embeddings.parquet"));
+
+  fs::remove_all(dir / "out");
+  r = run(dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const size_t warning = r.err.find("has the label 'SCRATCH' of 1 target");
+  const size_t embedding = r.err.find("deft run: embedding");
+  ASSERT_NE(warning, std::string::npos) << r.err;
+  ASSERT_NE(embedding, std::string::npos) << r.err;
+  EXPECT_LT(warning, embedding);
+}
+
+}  // namespace
+}  // namespace deft
