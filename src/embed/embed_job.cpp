@@ -66,7 +66,13 @@ struct ChunkWork {
 // Everything that decides the output: a partial run resumes only under the same manifest.
 std::string make_manifest(const EmbedJob& job, const model::EncoderFingerprint& fingerprint,
                           const fs::path& base, uint64_t rows, const std::string& reuse_source) {
-  const FileStat input = stat_regular_file(job.input);
+  // A table folder changes when any of its files does: their total size and latest mtime.
+  FileStat input{true, 0, 0};
+  for (const fs::path& file : table::table_files(job.input)) {
+    const FileStat st = stat_regular_file(file);
+    input.size += st.size;
+    input.mtime_ns = std::max(input.mtime_ns, st.mtime_ns);
+  }
   nlohmann::ordered_json j = {
       {"manifest", 1},
       {"input", fs::absolute(job.input).string()},
@@ -493,9 +499,13 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   const uint64_t rows = reader.count_rows();
   report.rows_in = rows;
   const uint64_t chunks = (rows + job.chunk_rows - 1) / job.chunk_rows;
-  const fs::path base = (job.image_root.empty() ? fs::absolute(job.input).parent_path()
-                                                : fs::absolute(job.image_root))
-                            .lexically_normal();
+  // Relative paths resolve against the table's own folder (a table folder: itself).
+  std::error_code dir_ec;
+  const fs::path table_folder = fs::is_directory(job.input, dir_ec)
+                                    ? fs::absolute(job.input)
+                                    : fs::absolute(job.input).parent_path();
+  const fs::path base =
+      (job.image_root.empty() ? table_folder : fs::absolute(job.image_root)).lexically_normal();
   std::error_code ec;
   if (!fs::is_directory(base, ec)) {
     throw Error(ErrorKind::kInput, fmt::format("image_root '{}' is not a folder", base.string()));

@@ -51,7 +51,23 @@ constexpr const char* kLabelColumn = table::kLabelColumn;
 std::optional<model::EncoderFingerprint> fingerprint_of(table::Database& db,
                                                         const table::TableReader& reader) {
   if (reader.format() != table::TableFormat::kParquet) return std::nullopt;
-  return model::fingerprint_in(table::read_kv_metadata(db, reader.path()), reader.path().string());
+  // A table folder: every file must record the same encoder (or none).
+  const std::vector<fs::path> files = table::table_files(reader.path());
+  std::optional<model::EncoderFingerprint> first;
+  for (const fs::path& file : files) {
+    const auto f = model::fingerprint_in(table::read_kv_metadata(db, file), file.string());
+    if (file == files.front()) {
+      first = f;
+    } else if (f.has_value() != first.has_value() || (f && !model::same_embeddings(*f, *first))) {
+      throw Error(ErrorKind::kInput,
+                  fmt::format("table folder '{}': '{}' was embedded by another encoder than its "
+                              "first file '{}'",
+                              reader.path().string(), file.filename().string(),
+                              files.front().filename().string()),
+                  "a table folder must hold the parts of one embedding run");
+    }
+  }
+  return first;
 }
 
 std::string describe(const model::EncoderFingerprint& f) {

@@ -281,7 +281,9 @@ void concatenate_parquet(Database& db, const std::vector<fs::path>& inputs, cons
   writer->commit();
 }
 
-std::map<std::string, std::string> read_kv_metadata(Database& db, const fs::path& path) {
+std::map<std::string, std::string> read_kv_metadata(Database& db, const fs::path& table) {
+  // A table folder: its first file's (mining checks that the files agree where it matters).
+  const fs::path path = table_files(table).front();
   Connection con(db);
   Result result =
       con.query(fmt::format("SELECT key, value FROM parquet_kv_metadata({})",

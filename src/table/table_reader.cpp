@@ -31,7 +31,10 @@ std::string column_list(const std::vector<Column>& columns) {
 
 std::string source_sql(const fs::path& path, TableFormat format) {
   if (format == TableFormat::kParquet) {
-    return fmt::format("read_parquet({})", sql_string_literal(path.string()));
+    std::string files;
+    for (const fs::path& file : table_files(path))
+      files += (files.empty() ? "" : ", ") + sql_string_literal(file.string());
+    return fmt::format("read_parquet([{}])", files);
   }
   return fmt::format("read_csv({}, header = true)", sql_string_literal(path.string()));
 }
@@ -60,6 +63,28 @@ std::string read_context(const fs::path& path, TableFormat format) {
 }
 
 Source resolve_source(Connection& con, const fs::path& path, TableFormat format) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    // One schema for every file: the first file that differs is named (DuckDB would read
+    // differing files by position, or fail with a message that names none).
+    const std::vector<fs::path> files = table_files(path);
+    std::vector<Column> first;
+    for (const fs::path& file : files) {
+      const std::vector<Column> columns =
+          describe_source(con, fmt::format("read_parquet({})", sql_string_literal(file.string())),
+                          read_context(file, format));
+      if (file == files.front()) {
+        first = columns;
+      } else if (columns != first) {
+        throw Error(ErrorKind::kInput,
+                    fmt::format("table folder '{}': '{}' has the columns {}, but its first file "
+                                "'{}' has {}",
+                                path.string(), file.filename().string(), column_list(columns),
+                                files.front().filename().string(), column_list(first)),
+                    "every parquet file of a table folder must have the same columns");
+      }
+    }
+  }
   Source source{source_sql(path, format), {}};
   source.columns = describe_source(con, source.sql, read_context(path, format));
   if (format != TableFormat::kCsv) return source;
@@ -88,17 +113,35 @@ void require_readable_file(const fs::path& path) {
     throw Error(ErrorKind::kInput, fmt::format("table '{}' not found", path.string()),
                 "check the path; relative paths are taken from the current directory");
   }
-  if (fs::is_directory(status)) {
-    throw Error(
-        ErrorKind::kInput,
-        fmt::format("table '{}' is a directory; give a parquet or CSV file", path.string()));
-  }
 }
 
 }  // namespace
 
+std::vector<fs::path> table_files(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return {path};
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(path, ec)) {
+    if (entry.path().extension() == ".parquet" && entry.is_regular_file(ec))
+      files.push_back(entry.path());
+  }
+  if (files.empty()) {
+    throw Error(ErrorKind::kInput,
+                fmt::format("table folder '{}' has no .parquet files", path.string()),
+                "a table may be a parquet or CSV file, or a folder of parquet files");
+  }
+  std::sort(files.begin(), files.end(),
+            [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
+  return files;
+}
+
 TableFormat detect_table_format(const fs::path& path) {
   require_readable_file(path);
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    table_files(path);  // throws for a folder without parquet files
+    return TableFormat::kParquet;
+  }
   fs::path name = path.filename();
   if (lower(name.extension().string()) == ".gz") name = name.stem();
   const std::string ext = lower(name.extension().string());
@@ -167,7 +210,8 @@ TableReader::TableReader(Database& db, const fs::path& path, const ReadOptions& 
   }
   std::string from = source_sql_;
   std::string where;
-  if (format_ == TableFormat::kParquet &&
+  std::error_code ec;
+  if (format_ == TableFormat::kParquet && !fs::is_directory(path_, ec) &&
       (options.first_row > 0 || options.end_row != UINT64_MAX)) {
     // file_row_number is pushed down into the parquet scan: row groups outside are not read.
     from =

@@ -25,8 +25,13 @@ namespace deft::table {
 enum class TableFormat { kParquet, kCsv };
 
 // By extension (.parquet/.pq/.parq, .csv/.tsv/.txt, optionally .gz), else by content
-// (parquet's PAR1 magic; text otherwise). Throws Error(kInput) for a missing file.
+// (parquet's PAR1 magic; text otherwise); a folder is parquet (its *.parquet files). Throws
+// Error(kInput) for a missing file and a folder without *.parquet files.
 TableFormat detect_table_format(const std::filesystem::path& path);
+
+// The files a table path names: the file itself, or a folder's *.parquet files in sorted name
+// order, read as one table (tao-compat.md). Throws Error(kInput) for an empty folder.
+std::vector<std::filesystem::path> table_files(const std::filesystem::path& path);
 const char* format_name(TableFormat format);
 
 struct Column {
@@ -41,7 +46,7 @@ struct ReadOptions {
   // Read after `columns` when the table has them (find_column tells); absent ones are skipped.
   std::vector<std::string> optional_columns;
   // Parquet only: rows [first_row, end_row) of the file (its row groups outside are skipped).
-  // A CSV table is read whole; row_range_applied() tells.
+  // A CSV table and a folder of parquet files are read whole; row_range_applied() tells.
   uint64_t first_row = 0;
   uint64_t end_row = UINT64_MAX;
 };
@@ -52,7 +57,8 @@ inline constexpr const char* kLabelColumn = "label";
 class TableReader {
  public:
   // Throws Error(kInput) naming the file when it is missing, unreadable, not a table, lacks a
-  // text `filepath` column (the message lists the columns it has) or lacks a requested column.
+  // text `filepath` column (the message lists the columns it has) or lacks a requested column;
+  // for a folder, naming the first file whose columns differ from the first file's.
   TableReader(Database& db, const std::filesystem::path& path, const ReadOptions& options = {});
 
   const std::filesystem::path& path() const { return path_; }

@@ -2,9 +2,11 @@
 // (../shared/specs/tao-compat.md). Inputs are written by DuckDB SQL the way the reference's
 // pandas writes them (`embedding` a LIST<DOUBLE>, no key-value metadata), and the expectations
 // are worked out by hand in the comments.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "image_writer.h"
 #include "table/duckdb_handles.h"
 #include "test_support.h"
 
@@ -194,6 +196,86 @@ TEST(TaoCompat, ThresholdWarningsAreLoggedAndInTheSummary) {
                                        "exceeding threshold 1.0000"));
   EXPECT_EQ(run.mined(),
             (std::vector<std::vector<std::string>>{{"p0.jpg"}, {"p4.jpg"}, {"p2.jpg"}}));
+}
+
+// A table may be a folder of parquet files, read in sorted name order as one table: the pool
+// split into three files (named so that name order is row order) mines to the same outputs,
+// pool rows counted across the folder; a file with other columns is an error naming it.
+TEST(TaoCompat, AFolderOfParquetFilesIsOneTable) {
+  TmmRun run;
+  write_parquet(run.db, run.dir / "targets.parquet", kTargets, "VARCHAR", "DOUBLE[]");
+  write_parquet(run.db, run.dir / "pool.parquet", kPool, "VARCHAR", "DOUBLE[]");
+  auto r = run.tmm({"topn=4", "provenance=true"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto single = run.mined();
+  const auto single_pairs =
+      sql_rows(run.db, "SELECT * FROM " + quoted(run.dir / "out/mined.parquet.pairs.parquet"));
+
+  fs::create_directories(run.dir / "pool_parts");
+  write_parquet(run.db, run.dir / "pool_parts/part-2.parquet",
+                "('p4.jpg', 'a', [1.0, 0.0]), ('p5.jpg', 'b', [5.0, 0.0])", "VARCHAR", "DOUBLE[]");
+  write_parquet(run.db, run.dir / "pool_parts/part-0.parquet",
+                "('p0.jpg', 'a', [1.0, 0.0]), ('p1.jpg', 'b', [0.0, 2.0])", "VARCHAR", "DOUBLE[]");
+  write_parquet(run.db, run.dir / "pool_parts/part-1.parquet",
+                "('p2.jpg', 'b', [9.0, 0.0]), ('p3.jpg', 'a', [10.0, 3.0])", "VARCHAR", "DOUBLE[]");
+  testing::write_text_file(run.dir / "pool_parts/notes.txt", "not a table part");
+  r = run.tmm({"topn=4", "provenance=true", "source_parquet=pool_parts"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(run.mined(), single);
+  EXPECT_EQ(
+      sql_rows(run.db, "SELECT * FROM " + quoted(run.dir / "out/mined.parquet.pairs.parquet")),
+      single_pairs);
+  EXPECT_THAT(run.summary(), HasSubstr("\npool_size: 6\n"));
+
+  sql_exec(run.db,
+           "COPY (SELECT 'p6.jpg' AS filepath, 'a' AS label, [1.0, 1.0]::DOUBLE[] AS "
+           "embedding, 7 AS extra) TO " +
+               quoted(run.dir / "pool_parts/part-3.parquet") + " (FORMAT parquet)");
+  r = run.tmm({"topn=4", "source_parquet=pool_parts"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("table folder 'pool_parts': 'part-3.parquet' has the columns"));
+  EXPECT_THAT(r.err, HasSubstr("but its first file 'part-0.parquet' has"));
+
+  fs::create_directories(run.dir / "empty");
+  r = run.tmm({"source_parquet=empty"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("table folder 'empty' has no .parquet files"));
+}
+
+// `embedding image_embeddings` reads a folder of parquet files as one table too; relative
+// paths resolve against the folder.
+TEST(TaoCompat, EmbeddingATableFolderEqualsEmbeddingTheWholeTable) {
+  TmmRun run;
+  fs::create_directories(run.dir / "parts");
+  std::string all;
+  for (int i = 0; i < 5; ++i) {
+    testing::write_image(run.dir / fmt::format("parts/img{}.png", i), 40 + i, 30, 3, 11 + i);
+    all += fmt::format("{}('img{}.png', {})", all.empty() ? "" : ", ", i, i);
+  }
+  const auto write = [&](const fs::path& path, const std::string& rows) {
+    sql_exec(run.db, "COPY (SELECT * FROM (VALUES " + rows + ") v(filepath, id)) TO " +
+                         quoted(path) + " (FORMAT parquet)");
+  };
+  write(run.dir / "parts/whole.parquet.all", all);  // not a .parquet file: not part of the folder
+  fs::rename(run.dir / "parts/whole.parquet.all", run.dir / "whole_source.parquet");
+  write(run.dir / "parts/a.parquet", "('img0.png', 0), ('img1.png', 1), ('img2.png', 2)");
+  write(run.dir / "parts/b.parquet", "('img3.png', 3), ('img4.png', 4)");
+  const auto embed = [&](const std::string& input, const std::string& output,
+                         const std::string& root) {
+    std::vector<std::string> args = {
+        "embedding",       "image_embeddings", "input_parquet=" + input, "output_parquet=" + output,
+        "model=thumbnail", "--quiet"};
+    if (!root.empty()) args.push_back("image_root=" + root);
+    const auto r = testing::run_deft_binary(args, run.dir.path());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  };
+  embed("parts", "from_folder.parquet", "");
+  embed("whole_source.parquet", "from_file.parquet", "parts");
+  const auto rows = [&](const char* file) {
+    return sql_rows(run.db, "SELECT filepath, id, embedding FROM " + quoted(run.dir / file));
+  };
+  EXPECT_EQ(rows("from_folder.parquet").size(), 5U);
+  EXPECT_EQ(rows("from_folder.parquet"), rows("from_file.parquet"));
 }
 
 }  // namespace
