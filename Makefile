@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: setup configure build demo test test-slow test-all test-asan bench-encoder bench-embed bench-shrink bench-mine format tidy clean
+.PHONY: setup configure build demo test test-container test-slow test-all test-asan bench-encoder bench-embed bench-shrink bench-mine format tidy clean
 
 setup:
 	@scripts/setup.sh
@@ -19,9 +19,15 @@ build: configure
 demo: build
 	$(BUILD)/deft demo --output-dir out/demo
 
-# Everything but the `slow` label: what CI runs.
+# Everything but the `slow` and `container` labels: what CI runs.
 test: build
-	cd $(BUILD) && ctest -LE slow --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest -LE 'slow|container' --output-on-failure -j $(JOBS)
+
+# The deft image (docker/Dockerfile) built with Debian's podman/buildah, then the workflow run
+# through it against the native binary (README, "Container image"). Minutes.
+test-container: build
+	scripts/build-container.sh
+	cd $(BUILD) && ctest -L container --output-on-failure
 
 # The heavy suites (million-row tables, benchmarks-sized data).
 test-slow: build
@@ -33,7 +39,7 @@ test-all: test test-slow
 test-asan: setup
 	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDEFT_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest -LE 'slow|scale' --output-on-failure -j $(JOBS)
+	cd build-asan && ctest -LE 'slow|scale|container' --output-on-failure -j $(JOBS)
 
 # The encoder against PyTorch and ONNX Runtime, same run, same inputs (README, "Encoder
 # benchmark"). Minutes; writes ~1.5 GB under /tmp/deft-bench.

@@ -30,7 +30,14 @@ fi
 echo "setup: fetching DuckDB 1.4.4 from the npm registry"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && npm pack --silent "$lib_pkg" "$hdr_pkg" >/dev/null)
+if command -v npm >/dev/null 2>&1; then
+  (cd "$work" && npm pack --silent "$lib_pkg" "$hdr_pkg" >/dev/null)
+else
+  # No npm (a container build stage): the same tarballs straight from the registry.
+  registry=https://registry.npmjs.org
+  curl -fsSL -o "$work/$lib_tgz" "$registry/@duckdb/node-bindings-linux-x64/-/node-bindings-linux-x64-1.4.4-r.4.tgz"
+  curl -fsSL -o "$work/$hdr_tgz" "$registry/duckdb/-/duckdb-1.4.4.tgz"
+fi
 
 check() { # file expected-sha512-hex
   local got
