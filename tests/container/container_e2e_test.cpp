@@ -38,12 +38,12 @@ class ImageRunner {
     const auto probe = run({"version"});
     if (probe.exit_code == 0) return;
     // The OCI runtime cannot start a container here: fall back to buildah's chroot isolation.
-    const auto from = run_process({"buildah", "from", image()});
+    const auto from = run_process({"/usr/bin/buildah", "from", image()});
     EXPECT_EQ(from.exit_code, 0) << from.err;
     container_ = from.out.substr(0, from.out.find('\n'));
   }
   ~ImageRunner() {
-    if (!container_.empty()) run_process({"buildah", "rm", container_});
+    if (!container_.empty()) run_process({"/usr/bin/buildah", "rm", container_});
   }
   const char* how() const { return container_.empty() ? "podman run" : "buildah run (chroot)"; }
 
@@ -51,10 +51,19 @@ class ImageRunner {
     const std::string volume = work_.string() + ":" + work_.string();
     std::vector<std::string> argv;
     if (container_.empty()) {
-      argv = {"podman", "run",  "--rm", "--ipc=host",   "--user", "4242:4242",
-              "-v",     volume, "-w",   work_.string(), image()};
+      argv = {"/usr/bin/podman",
+              "run",
+              "--rm",
+              "--ipc=host",
+              "--user",
+              "4242:4242",
+              "-v",
+              volume,
+              "-w",
+              work_.string(),
+              image()};
     } else {
-      argv = {"buildah",
+      argv = {"/usr/bin/buildah",
               "run",
               "--isolation",
               "chroot",

@@ -343,3 +343,34 @@ TEST(RunLabels, ATargetLabelAbsentFromThePoolIsReportedBeforeEmbedding) {
 
 }  // namespace
 }  // namespace deft
+
+namespace deft {
+namespace {
+
+// A pool embedding written the way the reference writes it (LIST<DOUBLE>, no deft metadata):
+// mined as it is, and the unknown-encoder warning is in stderr, the summary and the report.
+TEST(RunUnknownEncoder, AReferenceWrittenPoolIsMinedWithTheWarningEverywhere) {
+  ScratchDir dir;
+  write_set(dir.path());
+  const fs::path reference = dir / "reference_pool.parquet";
+  table::Database db;
+  // The thumbnail encoder's 768 dimensions (16 × 16 × 3), vectors from a hash of the path.
+  testing::sql_exec(db,
+                    "COPY (SELECT filepath, label, list_transform(range(768), i -> "
+                    "((hash(filepath || i::VARCHAR) % 1000)::DOUBLE / 1000.0 - 0.5)) AS embedding "
+                    "FROM read_csv(" +
+                        quoted(dir / "pool.csv") + ", header = true)) TO " + quoted(reference) +
+                        " (FORMAT parquet)");
+  const auto r = run(dir.path(), {"source_embeddings=" + reference.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string warning =
+      "not checked: no encoder fingerprint (deft.encoder) in '" + reference.string() + "'";
+  EXPECT_THAT(r.err, HasSubstr(warning));
+  const fs::path folder = run_folder(dir.path());
+  EXPECT_THAT(testing::read_text_file(folder / "mining_summary.txt"),
+              HasSubstr("encoder_check: " + warning));
+  EXPECT_THAT(testing::read_text_file(folder / "Mining_Report.md"), HasSubstr(warning));
+}
+
+}  // namespace
+}  // namespace deft
