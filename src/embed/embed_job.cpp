@@ -17,6 +17,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/output_guard.h"
 #include "common/progress.h"
 #include "embed/image_file.h"
 #include "embed/reuse_index.h"
@@ -511,6 +512,9 @@ EmbedReport run_embed_job(const EmbedJob& job) {
     throw Error(ErrorKind::kInput, fmt::format("image_root '{}' is not a folder", base.string()));
   }
 
+  refuse_output_over_inputs(job.output, "output_parquet", {{"input_parquet", job.input}});
+  refuse_output_over_inputs(failed_path_for(job.output), "the failures sidecar",
+                            {{"input_parquet", job.input}});
   const std::unique_ptr<Embedder> embedder = make_embedder(job.embedder);
   embedder->set_decoding(job.shrink_on_load, job.decode.apply_exif_orientation);
   const model::EncoderFingerprint& fingerprint = embedder->fingerprint();

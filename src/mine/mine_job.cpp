@@ -17,6 +17,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/output_guard.h"
 #include "common/progress.h"
 #include "index/approximate_search.h"
 #include "index/exact_search.h"
@@ -398,10 +399,42 @@ std::vector<std::vector<index::Neighbor>> merge_on_root(
 
 }  // namespace
 
+namespace {
+
+// The three outputs never land on an input, and the mined list never replaces an embedding
+// parquet (a user pointing output_parquet at an embedding table by mistake).
+void guard_outputs(table::Database& db, const MineJob& job) {
+  const std::vector<std::pair<std::string, fs::path>> inputs = {{"source_parquet", job.source},
+                                                                {"target_parquet", job.target}};
+  refuse_output_over_inputs(job.output, "output_parquet", inputs);
+  refuse_output_over_inputs(pairs_path_for(job.output), "the pairs file", inputs);
+  refuse_output_over_inputs(summary_path_for(job.output), "mining_summary.txt", inputs);
+  std::error_code ec;
+  if (!fs::is_regular_file(job.output, ec)) return;
+  bool embeddings = false;
+  try {
+    table::TableReader existing(db, job.output);
+    embeddings = existing.find_column(table::kEmbeddingColumn).has_value() ||
+                 model::fingerprint_in(table::read_kv_metadata(db, job.output), job.output.string())
+                     .has_value();
+  } catch (const Error&) {  // not a table deft can read: an earlier output of something else
+  }
+  if (embeddings) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("output_parquet '{}' is an embedding parquet: mining would replace "
+                            "it with the mined list",
+                            job.output.string()),
+                "give output_parquet a new name (mined.parquet, say)");
+  }
+}
+
+}  // namespace
+
 MineReport run_mine_job(const MineJob& job) {
   const auto started = std::chrono::steady_clock::now();
   MineReport report;
   table::Database db;
+  guard_outputs(db, job);
   table::TableReader targets_reader(
       db, job.target,
       {.columns = {table::kFilepathColumn, job.target_column}, .optional_columns = {kLabelColumn}});

@@ -1,0 +1,104 @@
+// Outputs never destroy inputs (issue 14, item 1): an output that is one of the command's
+// inputs — the same file however spelled, or a file inside an input table folder — is refused
+// with exit 2 before anything is read or written, overwrite=true included; and the mined list
+// never replaces an embedding parquet.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "image_writer.h"
+#include "table/duckdb_handles.h"
+#include "test_support.h"
+
+namespace deft {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using testing::quoted;
+
+struct Tables {
+  testing::ScratchDir dir;
+  table::Database db;
+  Tables() {
+    for (const char* name : {"targets", "pool", "other_embeddings"}) {
+      testing::sql_exec(
+          db,
+          std::string(
+              "COPY (SELECT filepath, e::DOUBLE[] AS embedding FROM (VALUES ('a.jpg', [1.0, 0.0]), "
+              "('b.jpg', [0.0, 1.0])) v(filepath, e)) TO ") +
+              quoted(dir / (std::string(name) + ".parquet")) + " (FORMAT parquet)");
+    }
+  }
+  testing::ProcessResult mine(const std::string& output) {
+    return testing::run_deft_binary(
+        {"tmm", "nearest_neighbors", "source_parquet=pool.parquet",
+         "target_parquet=targets.parquet", "output_parquet=" + output, "topn=1"},
+        dir.path());
+  }
+  std::string bytes(const char* name) { return testing::read_text_file(dir / name); }
+};
+
+TEST(OutputSafety, MiningOverAnInputIsRefusedHoweverItIsSpelled) {
+  Tables t;
+  const std::string targets = t.bytes("targets.parquet");
+  const std::string pool = t.bytes("pool.parquet");
+  fs::create_directories(t.dir / "sub");
+  fs::create_symlink(t.dir / "targets.parquet", t.dir / "link.parquet");
+  for (const std::string& output :
+       std::vector<std::string>{"targets.parquet", "./sub/../pool.parquet",
+                                (t.dir / "targets.parquet").string(), "link.parquet"}) {
+    const auto r = t.mine(output);
+    EXPECT_EQ(r.exit_code, 2) << output;
+    EXPECT_THAT(r.err, HasSubstr("output_parquet '" + output + "' would overwrite the input"))
+        << output;
+    EXPECT_EQ(t.bytes("targets.parquet"), targets);
+    EXPECT_EQ(t.bytes("pool.parquet"), pool);
+  }
+  EXPECT_FALSE(fs::exists(t.dir / "mining_summary.txt"));
+  EXPECT_FALSE(fs::exists(t.dir / "targets.parquet.pairs.parquet"));
+}
+
+TEST(OutputSafety, TheMinedListNeverReplacesAnEmbeddingParquet) {
+  Tables t;
+  const std::string other = t.bytes("other_embeddings.parquet");
+  auto r = t.mine("other_embeddings.parquet");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("output_parquet 'other_embeddings.parquet' is an embedding "
+                               "parquet: mining would replace it with the mined list"));
+  EXPECT_EQ(t.bytes("other_embeddings.parquet"), other);
+  // An earlier mined list is replaced as usual.
+  r = t.mine("mined.parquet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = t.mine("mined.parquet");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(OutputSafety, EmbeddingOverItsInputIsRefusedEvenWithOverwrite) {
+  testing::ScratchDir dir;
+  testing::write_image(dir / "a.png", 20, 20, 3, 1);
+  table::Database db;
+  testing::sql_exec(db, "COPY (SELECT 'a.png' AS filepath) TO " + quoted(dir / "t.parquet") +
+                            " (FORMAT parquet)");
+  const std::string input = testing::read_text_file(dir / "t.parquet");
+  auto r =
+      testing::run_deft_binary({"embed", "input_parquet=t.parquet", "output_parquet=./t.parquet",
+                                "model=thumbnail", "overwrite=true"},
+                               dir.path());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("output_parquet './t.parquet' would overwrite the input "
+                               "input_parquet 't.parquet'"));
+  EXPECT_EQ(testing::read_text_file(dir / "t.parquet"), input);
+
+  // Inside an input table folder, an output would be read back as one of its parts.
+  fs::create_directories(dir / "parts");
+  fs::rename(dir / "t.parquet", dir / "parts/t.parquet");
+  r = testing::run_deft_binary({"embed", "input_parquet=parts", "output_parquet=parts/out.parquet",
+                                "model=thumbnail", "image_root=."},
+                               dir.path());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("would overwrite the input input_parquet 'parts'"));
+  EXPECT_EQ(testing::directory_entries(dir / "parts"), std::vector<std::string>{"t.parquet"});
+}
+
+}  // namespace
+}  // namespace deft
