@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/output_guard.h"
+#include "common/output_lock.h"
 #include "common/progress.h"
 #include "embed/image_file.h"
 #include "embed/reuse_index.h"
@@ -515,6 +516,9 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   refuse_output_over_inputs(job.output, "output_parquet", {{"input_parquet", job.input}});
   refuse_output_over_inputs(failed_path_for(job.output), "the failures sidecar",
                             {{"input_parquet", job.input}});
+  // One run per output (rank 0 holds it for every rank of an MPI job).
+  std::optional<OutputLock> lock;
+  if (parallel::Cluster::get().root()) lock.emplace(job.output);
   const std::unique_ptr<Embedder> embedder = make_embedder(job.embedder);
   embedder->set_decoding(job.shrink_on_load, job.decode.apply_exif_orientation);
   const model::EncoderFingerprint& fingerprint = embedder->fingerprint();

@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/output_guard.h"
+#include "common/output_lock.h"
 #include "common/progress.h"
 #include "index/approximate_search.h"
 #include "index/exact_search.h"
@@ -435,6 +436,8 @@ MineReport run_mine_job(const MineJob& job) {
   MineReport report;
   table::Database db;
   guard_outputs(db, job);
+  std::optional<OutputLock> lock;  // one run per output; rank 0 holds it for an MPI job
+  if (parallel::Cluster::get().root()) lock.emplace(job.output);
   table::TableReader targets_reader(
       db, job.target,
       {.columns = {table::kFilepathColumn, job.target_column}, .optional_columns = {kLabelColumn}});

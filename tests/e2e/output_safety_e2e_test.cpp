@@ -2,8 +2,15 @@
 // inputs — the same file however spelled, or a file inside an input table folder — is refused
 // with exit 2 before anything is read or written, overwrite=true included; and the mined list
 // never replaces an embedding parquet.
+#include <chrono>
+#include <thread>
+
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "image_writer.h"
 #include "table/duckdb_handles.h"
@@ -98,6 +105,56 @@ TEST(OutputSafety, EmbeddingOverItsInputIsRefusedEvenWithOverwrite) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("would overwrite the input input_parquet 'parts'"));
   EXPECT_EQ(testing::directory_entries(dir / "parts"), std::vector<std::string>{"t.parquet"});
+}
+
+// One writer at a time (issue 14, item 3): while one `deft embed` writes an output, a second
+// one on the same output fails at once naming the first's pid, and the first finishes intact.
+// (A lock left by a killed run is released by the kernel: EmbedEndToEnd's kill-and-resume test
+// resumes through it.)
+TEST(OutputLock, ASecondEmbedOnTheSameOutputFailsAtOnceNamingTheFirst) {
+  testing::ScratchDir dir;
+  std::string csv = "filepath\n";
+  for (int i = 0; i < 2500; ++i) {
+    const std::string name = fmt::format("img{:04}.png", i);
+    testing::write_image(dir / name, 160, 120, 3, static_cast<unsigned>(i));
+    csv += name + "\n";
+  }
+  testing::write_text_file(dir / "t.csv", csv);
+  const std::vector<std::string> args = {DEFT_BINARY,
+                                         "embed",
+                                         "input_parquet=" + (dir / "t.csv").string(),
+                                         "output_parquet=" + (dir / "out.parquet").string(),
+                                         "model=thumbnail",
+                                         "threads=1",
+                                         "--quiet"};
+  const pid_t first = ::fork();
+  if (first == 0) {
+    std::vector<char*> argv;
+    for (const std::string& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  // The first run holds the lock once its pid is in the lock file.
+  const fs::path lock = dir / ".out.parquet.deft-lock";
+  const std::string pid = std::to_string(first) + "\n";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((!fs::exists(lock) || testing::read_text_file(lock) != pid) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const auto second = testing::run_process(args);
+  int status = 0;
+  ::waitpid(first, &status, 0);
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_THAT(second.err, HasSubstr("is being written by another deft run already (pid " +
+                                    std::to_string(first) + ")"));
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  table::Database db;
+  EXPECT_EQ(testing::sql_rows(db, "SELECT count(*) FROM " + quoted(dir / "out.parquet")),
+            (std::vector<std::vector<std::string>>{{"2500"}}));
 }
 
 }  // namespace
