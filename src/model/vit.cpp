@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "kernels/cpu_ops.h"
 #include "kernels/reference.h"
+#include "preprocess/pillow_resize.h"
 
 namespace deft::model {
 
@@ -391,16 +392,12 @@ void cubic_coefficients(double t, double c[4]) {
   c[3] = far(2.0 - t);
 }
 
-// Per output index along one axis: the first source index and the weights of its taps.
-struct AxisTaps {
-  std::vector<int> first;
-  std::vector<std::vector<double>> weights;
-};
-
 // F.interpolate's bicubic taps (align_corners=False): 4 taps around scale·(o + 0.5) − 0.5,
-// a = −0.75, indices clamped to the edge (the clamped taps keep their weights).
-AxisTaps bicubic_taps(int in, int out) {
-  AxisTaps taps;
+// a = −0.75, indices clamped to the edge (the clamped taps keep their weights). The antialiased
+// variant's taps are Pillow's BICUBIC ones (preprocess::resample_taps).
+preprocess::ResampleTaps bicubic_taps(int in, int out) {
+  preprocess::ResampleTaps taps;
+  taps.kernel_size = 4;
   const double scale = static_cast<double>(in) / out;
   for (int o = 0; o < out; ++o) {
     const double source = scale * (o + 0.5) - 0.5;
@@ -408,41 +405,8 @@ AxisTaps bicubic_taps(int in, int out) {
     double c[4];
     cubic_coefficients(source - i, c);
     taps.first.push_back(i - 1);
-    taps.weights.emplace_back(c, c + 4);
-  }
-  return taps;
-}
-
-// antialias=True (aten's _compute_indices_min_size_weights_aa, as Pillow's resample): Keys
-// cubic a = −0.5 scaled by max(scale, 1), support 2·max(scale, 1), taps normalised to sum 1.
-AxisTaps antialiased_taps(int in, int out) {
-  constexpr double a = -0.5;
-  const auto cubic = [&](double x) {
-    x = std::abs(x);
-    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
-    if (x < 2.0) return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
-    return 0.0;
-  };
-  AxisTaps taps;
-  const double scale = static_cast<double>(in) / out;
-  const double support = 2.0 * std::max(scale, 1.0);
-  const double inverse = scale >= 1.0 ? 1.0 / scale : 1.0;
-  for (int o = 0; o < out; ++o) {
-    const double center = scale * (o + 0.5);
-    const int lo = std::max(static_cast<int>(center - support + 0.5), 0);
-    const int hi = std::min(static_cast<int>(center + support + 0.5), in);
-    std::vector<double> w;
-    double total = 0.0;
-    for (int j = lo; j < hi; ++j) {
-      w.push_back(cubic((j - center + 0.5) * inverse));
-      total += w.back();
-    }
-    if (total != 0.0) {
-      for (double& x : w)
-        x /= total;
-    }
-    taps.first.push_back(lo);
-    taps.weights.push_back(std::move(w));
+    taps.count.push_back(4);
+    taps.weights.insert(taps.weights.end(), c, c + 4);
   }
   return taps;
 }
@@ -457,9 +421,13 @@ std::vector<float> interpolate_positions(const std::vector<float>& table, int gr
   const float* src = table.data() + first * dim;
   std::vector<float> out((first + static_cast<size_t>(grid_h) * grid_w) * dim);
   std::copy(table.begin(), table.begin() + static_cast<std::ptrdiff_t>(first * dim), out.begin());
-  const bool antialias = resize == PositionResize::kBicubicAntialias;
-  const AxisTaps ty = antialias ? antialiased_taps(grid, grid_h) : bicubic_taps(grid, grid_h);
-  const AxisTaps tx = antialias ? antialiased_taps(grid, grid_w) : bicubic_taps(grid, grid_w);
+  const auto taps = [&](int out) {
+    return resize == PositionResize::kBicubicAntialias
+               ? preprocess::resample_taps(grid, out, preprocess::Resample::kBicubic)
+               : bicubic_taps(grid, out);
+  };
+  const preprocess::ResampleTaps ty = taps(grid_h);
+  const preprocess::ResampleTaps tx = taps(grid_w);
   const auto at = [&](int y, int x, int c) {
     y = std::clamp(y, 0, grid - 1);
     x = std::clamp(x, 0, grid - 1);
@@ -470,13 +438,13 @@ std::vector<float> interpolate_positions(const std::vector<float>& table, int gr
       float* dst = out.data() + (first + static_cast<size_t>(oy) * grid_w + ox) * dim;
       for (int c = 0; c < dim; ++c) {
         double value = 0.0;
-        for (size_t j = 0; j < ty.weights[oy].size(); ++j) {
+        for (int j = 0; j < ty.count[oy]; ++j) {
           double row = 0.0;
-          for (size_t i = 0; i < tx.weights[ox].size(); ++i) {
-            row += tx.weights[ox][i] *
-                   at(ty.first[oy] + static_cast<int>(j), tx.first[ox] + static_cast<int>(i), c);
+          for (int i = 0; i < tx.count[ox]; ++i) {
+            row += tx.weights[static_cast<size_t>(ox) * tx.kernel_size + i] *
+                   at(ty.first[oy] + j, tx.first[ox] + i, c);
           }
-          value += ty.weights[oy][j] * row;
+          value += ty.weights[static_cast<size_t>(oy) * ty.kernel_size + j] * row;
         }
         dst[c] = static_cast<float>(value);
       }

@@ -78,7 +78,8 @@ Filter filter_of(Resample resample) {
   return {box, 0.5};
 }
 
-// For each output position: the first input index, the tap count and the fixed-point weights.
+// For each output position: the first input index, the tap count and the fixed-point weights
+// (resample_taps() turned into Pillow's 22-bit integers).
 struct Taps {
   int kernel_size = 0;
   std::vector<int> first;
@@ -86,36 +87,14 @@ struct Taps {
   std::vector<int> weights;  // out_size × kernel_size, zero-padded
 };
 
-Taps precompute(int in_size, int out_size, Filter filter) {
-  const double scale = static_cast<double>(in_size) / out_size;
-  const double filter_scale = std::max(scale, 1.0);
-  const double support = filter.support * filter_scale;
-  Taps taps;
-  taps.kernel_size = static_cast<int>(std::ceil(support)) * 2 + 1;
-  taps.first.resize(out_size);
-  taps.count.resize(out_size);
-  taps.weights.assign(static_cast<size_t>(out_size) * taps.kernel_size, 0);
-  std::vector<double> k(taps.kernel_size);
-  for (int xx = 0; xx < out_size; ++xx) {
-    const double center = (xx + 0.5) * scale;
-    const double inverse = 1.0 / filter_scale;
-    // Pillow's own rounding, (int)(x + 0.5), kept exactly: lround would differ on negatives.
-    const int xmin = std::max(static_cast<int>(center - support + 0.5), 0);               // NOLINT
-    const int xmax = std::min(static_cast<int>(center + support + 0.5), in_size) - xmin;  // NOLINT
-    double total = 0.0;
-    for (int x = 0; x < xmax; ++x) {
-      k[x] = filter.weight((x + xmin - center + 0.5) * inverse);
-      total += k[x];
-    }
-    int* out = &taps.weights[static_cast<size_t>(xx) * taps.kernel_size];
-    for (int x = 0; x < xmax; ++x) {
-      const double w = total != 0.0 ? k[x] / total : k[x];
-      // Rounded away from zero, as Pillow's normalize_coeffs_8bpc does.
-      out[x] = w < 0 ? static_cast<int>(-0.5 + w * (1 << kPrecisionBits))  // NOLINT
-                     : static_cast<int>(0.5 + w * (1 << kPrecisionBits));  // NOLINT
-    }
-    taps.first[xx] = xmin;
-    taps.count[xx] = xmax;
+Taps precompute(int in_size, int out_size, Resample resample) {
+  const ResampleTaps exact = resample_taps(in_size, out_size, resample);
+  Taps taps{exact.kernel_size, exact.first, exact.count, std::vector<int>(exact.weights.size(), 0)};
+  for (size_t i = 0; i < exact.weights.size(); ++i) {
+    const double w = exact.weights[i];
+    // Rounded away from zero, as Pillow's normalize_coeffs_8bpc does.
+    taps.weights[i] = w < 0 ? static_cast<int>(-0.5 + w * (1 << kPrecisionBits))  // NOLINT
+                            : static_cast<int>(0.5 + w * (1 << kPrecisionBits));  // NOLINT
   }
   return taps;
 }
@@ -224,8 +203,8 @@ void filter_strip(const uint8_t* strip, const Taps& taps, int width, uint8_t* ou
     std::memcpy(out + r, src[r] + static_cast<ptrdiff_t>(3) * (in.width - 1), 3);
 }
 
-RgbImage resize_horizontal(const RgbImage& in, int width, Filter filter) {
-  const Taps taps = precompute(in.width, width, filter);
+RgbImage resize_horizontal(const RgbImage& in, int width, Resample resample) {
+  const Taps taps = precompute(in.width, width, resample);
   RgbImage out(width, in.height);
   std::vector<uint8_t> strip(static_cast<size_t>(in.width) * kLanes);
   std::vector<uint8_t> filtered(static_cast<size_t>(width) * kLanes);
@@ -258,8 +237,8 @@ RgbImage resize_horizontal(const RgbImage& in, int width, Filter filter) {
     out[i] = clip8(sum[i]);
 }
 
-RgbImage resize_vertical(const RgbImage& in, int height, Filter filter) {
-  const Taps taps = precompute(in.height, height, filter);
+RgbImage resize_vertical(const RgbImage& in, int height, Resample resample) {
+  const Taps taps = precompute(in.height, height, resample);
   RgbImage out(in.width, height);
   const size_t stride = static_cast<size_t>(in.width) * 3;
   std::vector<int32_t> sum(stride);
@@ -301,6 +280,38 @@ RgbImage resize_nearest(const RgbImage& in, int width, int height) {
 
 }  // namespace
 
+ResampleTaps resample_taps(int in_size, int out_size, Resample resample) {
+  const Filter filter = filter_of(resample);
+  const double scale = static_cast<double>(in_size) / out_size;
+  const double filter_scale = std::max(scale, 1.0);
+  const double support = filter.support * filter_scale;
+  const double inverse = 1.0 / filter_scale;
+  ResampleTaps taps;
+  taps.kernel_size = static_cast<int>(std::ceil(support)) * 2 + 1;
+  taps.first.resize(out_size);
+  taps.count.resize(out_size);
+  taps.weights.assign(static_cast<size_t>(out_size) * taps.kernel_size, 0.0);
+  for (int xx = 0; xx < out_size; ++xx) {
+    const double center = (xx + 0.5) * scale;
+    // Pillow's own rounding, (int)(x + 0.5), kept exactly: lround would differ on negatives.
+    const int xmin = std::max(static_cast<int>(center - support + 0.5), 0);               // NOLINT
+    const int xmax = std::min(static_cast<int>(center + support + 0.5), in_size) - xmin;  // NOLINT
+    double* k = &taps.weights[static_cast<size_t>(xx) * taps.kernel_size];
+    double total = 0.0;
+    for (int x = 0; x < xmax; ++x) {
+      k[x] = filter.weight((x + xmin - center + 0.5) * inverse);
+      total += k[x];
+    }
+    if (total != 0.0) {
+      for (int x = 0; x < xmax; ++x)
+        k[x] /= total;
+    }
+    taps.first[xx] = xmin;
+    taps.count[xx] = xmax;
+  }
+  return taps;
+}
+
 const char* resample_name(Resample resample) {
   switch (resample) {
     case Resample::kNearest:
@@ -335,12 +346,11 @@ RgbImage pillow_resize(const RgbImage& image, int width, int height, Resample re
   const bool vertical = height != image.height;
   if (!horizontal && !vertical) return image;
   if (resample == Resample::kNearest) return resize_nearest(image, width, height);
-  const Filter filter = filter_of(resample);
   if (horizontal && vertical) {
-    return resize_vertical(resize_horizontal(image, width, filter), height, filter);
+    return resize_vertical(resize_horizontal(image, width, resample), height, resample);
   }
-  if (horizontal) return resize_horizontal(image, width, filter);
-  return resize_vertical(image, height, filter);
+  if (horizontal) return resize_horizontal(image, width, resample);
+  return resize_vertical(image, height, resample);
 }
 
 RgbImage pillow_resize_bicubic(const RgbImage& image, int width, int height) {

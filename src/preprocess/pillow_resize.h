@@ -10,6 +10,7 @@
 //   RgbImage small = pillow_resize(image, 224, 224, Resample::kBilinear);
 
 #include <optional>
+#include <vector>
 
 #include "preprocess/rgb_image.h"
 
@@ -30,6 +31,18 @@ const char* resample_name(Resample resample);
 std::optional<Resample> resample_from_pil(int value);
 
 RgbImage pillow_resize(const RgbImage& image, int width, int height, Resample resample);
+
+// The taps of a convolution filter (not kNearest) resizing `in_size` samples to `out_size`, in
+// double, before Pillow turns them into fixed point: per output index the first input index,
+// the tap count and the weights, normalised to sum 1. PyTorch's F.interpolate with
+// antialias=True computes the same taps (aten's _compute_indices_min_size_weights_aa).
+struct ResampleTaps {
+  int kernel_size = 0;     // weights per output index, zero-padded past `count`
+  std::vector<int> first;  // may be negative for taps that clamp at the edge
+  std::vector<int> count;
+  std::vector<double> weights;  // out_size × kernel_size
+};
+ResampleTaps resample_taps(int in_size, int out_size, Resample resample);
 RgbImage pillow_resize_bicubic(const RgbImage& image, int width, int height);
 
 // The horizontal pass has hand-written AVX2 code, used when the CPU has AVX2, and portable
