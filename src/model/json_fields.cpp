@@ -19,13 +19,22 @@ nlohmann::json read_json_object(const std::filesystem::path& path) {
   return j;
 }
 
+void refuse_config(const std::filesystem::path& file, const std::string& what) {
+  throw Error(ErrorKind::kInput, fmt::format("'{}': {}", file.string(), what));
+}
+
+const nlohmann::json& object_at(const nlohmann::json& root, const char* key) {
+  static const nlohmann::json kEmpty = nlohmann::json::object();
+  const auto it = root.find(key);
+  return it != root.end() && it->is_object() ? *it : kEmpty;
+}
+
 double read_number(const nlohmann::json& object, const char* key, double fallback,
                    const std::filesystem::path& file) {
   const auto it = object.find(key);
   if (it == object.end() || it->is_null()) return fallback;
   if (!it->is_number() || it->is_boolean()) {
-    throw Error(ErrorKind::kInput, fmt::format("'{}': key '{}' should be a number, is {}",
-                                               file.string(), key, it->dump()));
+    refuse_config(file, fmt::format("key '{}' should be a number, is {}", key, it->dump()));
   }
   return it->get<double>();
 }

@@ -19,6 +19,20 @@ namespace deft::model {
 // The file's JSON, which must be an object.
 nlohmann::json read_json_object(const std::filesystem::path& path);
 
+// Throws Error(kInput) "'<file>': <what>".
+[[noreturn]] void refuse_config(const std::filesystem::path& file, const std::string& what);
+
+// `value` converted to T; a value of the wrong type names the file and `key`.
+template <typename T>
+void read_value(const nlohmann::json& value, const char* key, T& out,
+                const std::filesystem::path& file) {
+  try {
+    out = value.get<T>();
+  } catch (const nlohmann::json::exception&) {
+    refuse_config(file, fmt::format("key '{}' has the wrong type ({})", key, value.dump()));
+  }
+}
+
 // Absent or null keeps `value` (transformers takes the class default then); a value of the
 // wrong type names the file and key.
 template <typename T>
@@ -26,13 +40,12 @@ void read_field(const nlohmann::json& object, const char* key, T& value,
                 const std::filesystem::path& file) {
   const auto it = object.find(key);
   if (it == object.end() || it->is_null()) return;
-  try {
-    value = it->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw Error(ErrorKind::kInput, fmt::format("'{}': key '{}' has the wrong type ({})",
-                                               file.string(), key, it->dump()));
-  }
+  read_value(*it, key, value, file);
 }
+
+// The object at `key` (a nested config section), or an empty object when it is absent, null
+// or not an object.
+const nlohmann::json& object_at(const nlohmann::json& root, const char* key);
 
 // A JSON number as a double (configs write mlp_ratio as 4 or 4.0); absent or null: fallback.
 double read_number(const nlohmann::json& object, const char* key, double fallback,

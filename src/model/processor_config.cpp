@@ -77,10 +77,6 @@ const ProcessorClass* find_class(const std::string& name) {
   return nullptr;
 }
 
-[[noreturn]] void refuse(const fs::path& file, const std::string& what) {
-  throw Error(ErrorKind::kInput, fmt::format("'{}': {}", file.string(), what));
-}
-
 // `size` or `crop_size`: an int, a [height, width] list, or a dict of height/width or
 // shortest_edge (transformers' get_size_dict).
 struct SizeField {
@@ -95,7 +91,8 @@ SizeField read_size(const json& p, const char* key, bool int_is_square, bool int
   const auto it = p.find(key);
   if (it == p.end() || it->is_null()) return size;
   if (it->is_number_integer()) {
-    if (!int_allowed) refuse(file, fmt::format("'{}' must be {{\"height\", \"width\"}}", key));
+    if (!int_allowed)
+      refuse_config(file, fmt::format("'{}' must be {{\"height\", \"width\"}}", key));
     const int value = it->get<int>();
     if (int_is_square) {
       size.height = size.width = value;
@@ -103,25 +100,27 @@ SizeField read_size(const json& p, const char* key, bool int_is_square, bool int
       size.shortest_edge = value;
     }
   } else if (it->is_array() && it->size() == 2) {
-    read_field(json{{"h", (*it)[0]}}, "h", size.height, file);
-    read_field(json{{"w", (*it)[1]}}, "w", size.width, file);
+    read_value((*it)[0], key, size.height, file);
+    read_value((*it)[1], key, size.width, file);
   } else if (it->is_object()) {
     for (const auto& [name, value] : it->items()) {
       if (name != "height" && name != "width" && name != "shortest_edge") {
-        refuse(file, fmt::format("'{}' has '{}', which deft does not reproduce (height, width, "
-                                 "shortest_edge)",
-                                 key, name));
+        refuse_config(file,
+                      fmt::format("'{}' has '{}', which deft does not reproduce (height, width, "
+                                  "shortest_edge)",
+                                  key, name));
       }
     }
     read_field(*it, "height", size.height, file);
     read_field(*it, "width", size.width, file);
     read_field(*it, "shortest_edge", size.shortest_edge, file);
   } else {
-    refuse(file, fmt::format("'{}' must be a number, a [height, width] list or an object", key));
+    refuse_config(file,
+                  fmt::format("'{}' must be a number, a [height, width] list or an object", key));
   }
   if ((size.height == 0 || size.height < -1) || (size.width == 0 || size.width < -1) ||
       size.shortest_edge == 0 || size.shortest_edge < -1) {
-    refuse(file, fmt::format("'{}' must be positive", key));
+    refuse_config(file, fmt::format("'{}' must be positive", key));
   }
   return size;
 }
@@ -131,9 +130,10 @@ void read_resample(const json& p, ProcessorConfig& config, const fs::path& file)
   read_field(p, "resample", value, file);
   const auto resample = preprocess::resample_from_pil(value);
   if (!resample) {
-    refuse(file, fmt::format("resample {} is not a PIL filter (0 NEAREST, 1 LANCZOS, 2 BILINEAR, "
-                             "3 BICUBIC, 4 BOX, 5 HAMMING)",
-                             value));
+    refuse_config(file,
+                  fmt::format("resample {} is not a PIL filter (0 NEAREST, 1 LANCZOS, 2 BILINEAR, "
+                              "3 BICUBIC, 4 BOX, 5 HAMMING)",
+                              value));
   }
   config.resample = *resample;
 }
@@ -145,12 +145,12 @@ void read_mean_std(const json& p, ProcessorConfig& config, const fs::path& file)
     std::vector<float> values;
     read_field(p, key, values, file);
     if (values.size() == 1) values.assign(3, values[0]);
-    if (values.size() != 3) refuse(file, fmt::format("'{}' needs 3 values (or 1)", key));
+    if (values.size() != 3) refuse_config(file, fmt::format("'{}' needs 3 values (or 1)", key));
     std::array<float, 3>& target = std::string(key) == "image_mean" ? config.mean : config.std;
     std::copy(values.begin(), values.end(), target.begin());
   }
   if (std::any_of(config.std.begin(), config.std.end(), [](float s) { return !(s > 0.0F); })) {
-    refuse(file, "image_std values must be positive");
+    refuse_config(file, "image_std values must be positive");
   }
 }
 
@@ -175,10 +175,10 @@ preprocess::ProcessorConfig load_processor_config(const fs::path& file, const Vi
   if (class_name.empty()) read_field(p, "feature_extractor_type", class_name, file);
   const ProcessorClass* known = class_name.empty() ? nullptr : find_class(class_name);
   if (!class_name.empty() && known == nullptr) {
-    refuse(file, fmt::format("image processor '{}' is not one deft reproduces "
-                             "(CLIPImageProcessor, SiglipImageProcessor, BitImageProcessor, "
-                             "ViTImageProcessor)",
-                             class_name));
+    refuse_config(file, fmt::format("image processor '{}' is not one deft reproduces "
+                                    "(CLIPImageProcessor, SiglipImageProcessor, BitImageProcessor, "
+                                    "ViTImageProcessor)",
+                                    class_name));
   }
   ProcessorConfig config = known ? known->defaults : default_processor(v);
   const bool int_is_square = known && known->int_size_is_square;
@@ -187,12 +187,13 @@ preprocess::ProcessorConfig load_processor_config(const fs::path& file, const Vi
 
   bool do_resize = true;
   read_field(p, "do_resize", do_resize, file);
-  if (!do_resize) refuse(file, "do_resize false gives inputs of varying size; deft needs a resize");
+  if (!do_resize)
+    refuse_config(file, "do_resize false gives inputs of varying size; deft needs a resize");
   read_resample(p, config, file);
 
   const SizeField size = read_size(p, "size", int_is_square, int_allowed, file);
   if (size.shortest_edge > 0) {
-    if (!crops) refuse(file, "a shortest_edge size needs a processor that crops");
+    if (!crops) refuse_config(file, "a shortest_edge size needs a processor that crops");
     config.resize = ResizeMode::kShortestEdge;
     config.shortest_edge = size.shortest_edge;
   } else if (size.height > 0 && size.width > 0) {
@@ -200,22 +201,22 @@ preprocess::ProcessorConfig load_processor_config(const fs::path& file, const Vi
     config.height = size.height;
     config.width = size.width;
   } else if (size.height > 0 || size.width > 0) {
-    refuse(file, "'size' needs both height and width");
+    refuse_config(file, "'size' needs both height and width");
   }
 
   if (crops) {
     read_field(p, "do_center_crop", config.center_crop, file);
     const SizeField crop = read_size(p, "crop_size", true, true, file);
-    if (crop.shortest_edge > 0) refuse(file, "'crop_size' needs height and width");
+    if (crop.shortest_edge > 0) refuse_config(file, "'crop_size' needs height and width");
     if (crop.height > 0) config.crop_height = crop.height;
     if (crop.width > 0) config.crop_width = crop.width;
   } else {
     config.center_crop = false;  // this class never crops, whatever the file says
   }
   if (config.resize == ResizeMode::kShortestEdge && !config.center_crop) {
-    refuse(file,
-           "a shortest-edge resize without a center crop gives inputs of varying size, "
-           "which deft does not support");
+    refuse_config(file,
+                  "a shortest-edge resize without a center crop gives inputs of varying size, "
+                  "which deft does not support");
   }
 
   bool do_rescale = true;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 
 #include <fmt/format.h>
 
@@ -23,23 +22,20 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-[[noreturn]] void refuse(const fs::path& file, const std::string& what) {
-  throw Error(ErrorKind::kInput, fmt::format("'{}': {}", file.string(), what));
-}
-
 Family family_of_model_type(const std::string& model_type, const fs::path& file) {
   if (model_type == "siglip" || model_type == "siglip_vision_model") return Family::kSigLIP;
   if (model_type == "clip" || model_type == "clip_vision_model") return Family::kCLIP;
   if (model_type == "dinov2" || model_type == "dinov2_with_registers") return Family::kDINOv2;
   if (model_type == "siglip2" || model_type == "siglip2_vision_model") {
-    refuse(file, fmt::format("model_type '{}' is a NaFlex SigLIP2 (variable resolution), which "
-                             "deft does not run; the fixed-resolution SigLIP2 checkpoints "
-                             "(e.g. google/siglip2-base-patch16-224, model_type 'siglip') load",
-                             model_type));
+    refuse_config(file,
+                  fmt::format("model_type '{}' is a NaFlex SigLIP2 (variable resolution), which "
+                              "deft does not run; the fixed-resolution SigLIP2 checkpoints "
+                              "(e.g. google/siglip2-base-patch16-224, model_type 'siglip') load",
+                              model_type));
   }
-  refuse(file, fmt::format("model_type '{}' is not an encoder deft supports (siglip, clip, "
-                           "dinov2, dinov2_with_registers)",
-                           model_type));
+  refuse_config(file, fmt::format("model_type '{}' is not an encoder deft supports (siglip, clip, "
+                                  "dinov2, dinov2_with_registers)",
+                                  model_type));
 }
 
 // The configuration classes' defaults: SiglipVisionConfig, CLIPVisionConfig, Dinov2Config.
@@ -71,9 +67,10 @@ Activation parse_activation(const std::string& name, const fs::path& file) {
     return Activation::kGeluTanh;
   if (name == "quick_gelu") return Activation::kQuickGelu;
   if (name == "gelu" || name == "gelu_python") return Activation::kGeluErf;
-  refuse(file, fmt::format("hidden_act '{}' is not supported (gelu, gelu_pytorch_tanh, gelu_new, "
-                           "quick_gelu)",
-                           name));
+  refuse_config(file,
+                fmt::format("hidden_act '{}' is not supported (gelu, gelu_pytorch_tanh, gelu_new, "
+                            "quick_gelu)",
+                            name));
 }
 
 const char* activation_name(Activation act) {
@@ -110,9 +107,9 @@ void read_siglip(const json& v, VisionConfig& config, const fs::path& file) {
   read_field(v, "intermediate_size", config.intermediate_size, file);
   read_field(v, "vision_use_head", config.use_head, file);
   if (!config.use_head) {
-    refuse(file,
-           "vision_use_head is false: a SigLIP vision tower without its pooling head has "
-           "no image embedding (get_image_features returns the head's output)");
+    refuse_config(file,
+                  "vision_use_head is false: a SigLIP vision tower without its pooling head has "
+                  "no image embedding (get_image_features returns the head's output)");
   }
 }
 
@@ -120,20 +117,12 @@ void read_siglip(const json& v, VisionConfig& config, const fs::path& file) {
 // CLIPVisionConfig(**vision_config_dict).to_dict(): every field the class has, absent ones at
 // their defaults, so vision_config's own values no longer count. A null dict is skipped.
 void read_clip(const json& root, bool nested, VisionConfig& config, const fs::path& file) {
-  const json* v = &root;
-  if (nested) {
-    static const json kEmpty = json::object();
-    v = &kEmpty;
-    const auto legacy = root.find("vision_config_dict");
-    const auto current = root.find("vision_config");
-    if (legacy != root.end() && legacy->is_object()) {
-      v = &*legacy;
-    } else if (current != root.end() && current->is_object()) {
-      v = &*current;
-    }
-  }
-  read_common(*v, config, file);
-  read_field(*v, "intermediate_size", config.intermediate_size, file);
+  const auto legacy = root.find("vision_config_dict");
+  const json& v = !nested                                       ? root
+                  : legacy != root.end() && legacy->is_object() ? *legacy
+                                                                : object_at(root, "vision_config");
+  read_common(v, config, file);
+  read_field(v, "intermediate_size", config.intermediate_size, file);
   // CLIPModel sizes visual_projection by the top-level projection_dim; a flat
   // CLIPVisionModelWithProjection config by its own.
   read_field(root, "projection_dim", config.projection_dim, file);
@@ -147,7 +136,7 @@ void read_dinov2(const json& v, bool registers, VisionConfig& config, const fs::
   read_common(v, config, file);
   const double mlp_ratio = read_number(v, "mlp_ratio", 4.0, file);
   if (!(mlp_ratio > 0.0) || mlp_ratio * config.hidden_size > 1e8)
-    refuse(file, fmt::format("mlp_ratio {} is out of range", mlp_ratio));
+    refuse_config(file, fmt::format("mlp_ratio {} is out of range", mlp_ratio));
   const auto width = static_cast<int>(config.hidden_size * mlp_ratio);  // Python's int(): trunc
   bool swiglu = false;
   read_field(v, "use_swiglu_ffn", swiglu, file);
@@ -158,7 +147,8 @@ void read_dinov2(const json& v, bool registers, VisionConfig& config, const fs::
     config.register_tokens = 4;  // Dinov2WithRegistersConfig's default
     read_field(v, "num_register_tokens", config.register_tokens, file);
     if (config.register_tokens < 0 || config.register_tokens > 1024)
-      refuse(file, fmt::format("num_register_tokens {} is out of range", config.register_tokens));
+      refuse_config(file,
+                    fmt::format("num_register_tokens {} is out of range", config.register_tokens));
     config.position_resize = PositionResize::kBicubicAntialias;
   }
 }
@@ -169,17 +159,17 @@ void check_vision(const VisionConfig& v, const fs::path& file) {
       v.num_attention_heads <= 0 || v.patch_size <= 0 || v.image_size < v.patch_size ||
       v.hidden_size > kMaxWidth || v.intermediate_size > 4 * kMaxWidth ||
       v.num_hidden_layers > 1024 || v.patch_size > 1024 || v.image_size > 16384) {
-    refuse(file, "sizes must be positive (and sane), and image_size at least patch_size");
+    refuse_config(file, "sizes must be positive (and sane), and image_size at least patch_size");
   }
   if (v.hidden_size % v.num_attention_heads != 0) {
-    refuse(file, fmt::format("hidden_size {} is not a multiple of num_attention_heads {}",
-                             v.hidden_size, v.num_attention_heads));
+    refuse_config(file, fmt::format("hidden_size {} is not a multiple of num_attention_heads {}",
+                                    v.hidden_size, v.num_attention_heads));
   }
   if (v.num_channels != 3)
-    refuse(file, fmt::format("num_channels {} (deft feeds RGB: 3)", v.num_channels));
-  if (!(v.layer_norm_eps > 0.0F)) refuse(file, "layer_norm_eps must be positive");
+    refuse_config(file, fmt::format("num_channels {} (deft feeds RGB: 3)", v.num_channels));
+  if (!(v.layer_norm_eps > 0.0F)) refuse_config(file, "layer_norm_eps must be positive");
   if (v.projection_dim < 0 || v.projection_dim > kMaxWidth)
-    refuse(file, fmt::format("projection_dim {} is out of range", v.projection_dim));
+    refuse_config(file, fmt::format("projection_dim {} is out of range", v.projection_dim));
 }
 
 }  // namespace
@@ -242,15 +232,9 @@ ModelConfig load_model_config(const fs::path& folder, Family family) {
   config.vision.model_type = model_type;
   const bool nested = model_type == "siglip" || model_type == "clip";
   switch (family) {
-    case Family::kSigLIP: {
-      const auto section = root.find("vision_config");
-      static const json kEmpty = json::object();
-      read_siglip(!nested                                         ? root
-                  : section != root.end() && section->is_object() ? *section
-                                                                  : kEmpty,
-                  config.vision, file);
+    case Family::kSigLIP:
+      read_siglip(nested ? object_at(root, "vision_config") : root, config.vision, file);
       break;
-    }
     case Family::kCLIP:
       read_clip(root, nested, config.vision, file);
       break;
