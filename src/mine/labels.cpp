@@ -93,6 +93,12 @@ std::optional<std::string> label_key(const std::optional<std::string>& label,
   return key;
 }
 
+bool labels_match(const std::optional<std::string>& a, const std::optional<std::string>& b,
+                  LabelCompare compare) {
+  const auto key = label_key(a, compare);
+  return key.has_value() && key == label_key(b, compare);
+}
+
 std::string label_key_sql(const std::string& column, LabelCompare compare) {
   if (compare == LabelCompare::kTyped) return column + "::VARCHAR";
   return fmt::format(

@@ -8,6 +8,8 @@
 //   mine::LabelKind kind = mine::label_kind(reader, *reader.label_column());  // throws Error
 //   std::optional<std::string> v = mine::label_at(vector, type, row);        // nullopt: NULL
 //   const auto key = mine::label_key(v, mine::LabelCompare::kReference);  // "3", "PASS", "NONE"
+//   mine::labels_match(std::string("pass "), std::string("PASS"), LabelCompare::kReference);  //
+//   true
 
 #include <optional>
 #include <string>
@@ -25,6 +27,9 @@ enum class LabelCompare { kReference, kTyped };
 // set) and upper-cased (ASCII letters), NULL → "NONE"; kTyped: the text as it is, NULL →
 // nullopt (matches nothing).
 std::optional<std::string> label_key(const std::optional<std::string>& label, LabelCompare compare);
+// Whether two labels are equal under `compare`: both have a key, and it is the same.
+bool labels_match(const std::optional<std::string>& a, const std::optional<std::string>& b,
+                  LabelCompare compare);
 // The same key as a DuckDB SQL expression over `column` (for reports that group by label).
 std::string label_key_sql(const std::string& column, LabelCompare compare);
 

@@ -271,11 +271,15 @@ class Searches {
       all_->add_block(vectors, rows, first_row);
       return;
     }
+    // Each row's key once per block, not once per label group.
+    std::vector<std::optional<std::string>> keys(rows);
+    for (size_t r = 0; r < rows; ++r)
+      keys[r] = label_key(labels[r], compare_);
     for (auto& [label, g] : groups_) {
       std::vector<float> subset;
       std::vector<uint64_t> pool_rows;
       for (size_t r = 0; r < rows; ++r) {
-        if (label_key(labels[r], compare_) != label) continue;
+        if (keys[r] != label) continue;
         pool_rows.push_back(first_row + r);
         subset.insert(subset.end(), vectors + r * dim, vectors + (r + 1) * dim);
       }
@@ -452,6 +456,7 @@ MineReport run_mine_job(const MineJob& job) {
   const LabelPlan labels = plan_labels(job, targets_reader, pool_reader);
   report.label_filter = labels.state;
   const bool within = labels.apply && job.label_mode == LabelMode::kWithin;
+  const bool filter_after = labels.apply && job.label_mode == LabelMode::kAfter;
   // The pool's labels are read whenever it has a usable label column: the mined list carries
   // them (provenance), filtered or not.
   const auto pool_label = pool_reader.label_column();
@@ -622,10 +627,8 @@ MineReport run_mine_job(const MineJob& job) {
       for (size_t j = 0; j < results[q].size(); ++j) {
         Pair p{q, results[q][j], static_cast<int>(j + 1)};
         const PoolRowInfo& info = seen.at(p.neighbour.pool_row);
-        const bool by_label = labels.apply && job.label_mode == LabelMode::kAfter;
-        if (by_label && (!targets.labels[q] || !info.label)) ++report.null_label_pairs;
-        const auto target_key = label_key(targets.labels[q], job.label_compare);
-        if (by_label && (!target_key || target_key != label_key(info.label, job.label_compare))) {
+        if (filter_after && (!targets.labels[q] || !info.label)) ++report.null_label_pairs;
+        if (filter_after && !labels_match(targets.labels[q], info.label, job.label_compare)) {
           p.dropped_by = "label";
           ++report.dropped_by_label;
         } else if (job.distance_threshold >= 0 && p.neighbour.distance > job.distance_threshold) {
@@ -718,8 +721,7 @@ MineReport run_mine_job(const MineJob& job) {
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   report.summary_path = summary_path_for(job.output);
-  write_summary(report.summary_path, job, report,
-                labels.apply && job.label_mode == LabelMode::kAfter);
+  write_summary(report.summary_path, job, report, filter_after);
   return report;
 }
 
