@@ -8,8 +8,7 @@
 //   mine::LabelKind kind = mine::label_kind(reader, *reader.label_column());  // throws Error
 //   std::optional<std::string> v = mine::label_at(vector, type, row);        // nullopt: NULL
 //   const auto key = mine::label_key(v, mine::LabelCompare::kReference);  // "3", "PASS", "NONE"
-//   mine::labels_match(std::string("pass "), std::string("PASS"), LabelCompare::kReference);  //
-//   true
+//   bool same = mine::labels_match(a, b, mine::LabelCompare::kReference);  // "pass " vs "PASS"
 
 #include <optional>
 #include <string>
