@@ -29,14 +29,11 @@ std::string column_list(const std::vector<Column>& columns) {
   return out.empty() ? "none" : out;
 }
 
-std::string source_sql(const fs::path& path, TableFormat format) {
-  if (format == TableFormat::kParquet) {
-    std::string files;
-    for (const fs::path& file : table_files(path))
-      files += (files.empty() ? "" : ", ") + sql_string_literal(file.string());
-    return fmt::format("read_parquet([{}])", files);
-  }
-  return fmt::format("read_csv({}, header = true)", sql_string_literal(path.string()));
+std::string parquet_sql(const std::vector<fs::path>& files) {
+  std::string list;
+  for (const fs::path& file : files)
+    list += (list.empty() ? "" : ", ") + sql_string_literal(file.string());
+  return fmt::format("read_parquet([{}])", list);
 }
 
 std::vector<Column> describe_source(Connection& con, const std::string& source,
@@ -63,31 +60,29 @@ std::string read_context(const fs::path& path, TableFormat format) {
 }
 
 Source resolve_source(Connection& con, const fs::path& path, TableFormat format) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    // One schema for every file: the first file that differs is named (DuckDB would read
-    // differing files by position, or fail with a message that names none).
+  if (format == TableFormat::kParquet) {
     const std::vector<fs::path> files = table_files(path);
-    std::vector<Column> first;
+    Source source{parquet_sql(files), {}};
+    // One schema for every file of a folder: the first file that differs is named (DuckDB
+    // would read differing files by position, or fail with a message that names none).
     for (const fs::path& file : files) {
       const std::vector<Column> columns =
-          describe_source(con, fmt::format("read_parquet({})", sql_string_literal(file.string())),
-                          read_context(file, format));
+          describe_source(con, parquet_sql({file}), read_context(file, format));
       if (file == files.front()) {
-        first = columns;
-      } else if (columns != first) {
+        source.columns = columns;
+      } else if (columns != source.columns) {
         throw Error(ErrorKind::kInput,
                     fmt::format("table folder '{}': '{}' has the columns {}, but its first file "
                                 "'{}' has {}",
                                 path.string(), file.filename().string(), column_list(columns),
-                                files.front().filename().string(), column_list(first)),
+                                files.front().filename().string(), column_list(source.columns)),
                     "every parquet file of a table folder must have the same columns");
       }
     }
+    return source;
   }
-  Source source{source_sql(path, format), {}};
+  Source source{fmt::format("read_csv({}, header = true)", sql_string_literal(path.string())), {}};
   source.columns = describe_source(con, source.sql, read_context(path, format));
-  if (format != TableFormat::kCsv) return source;
 
   // filepath and label are identifiers, not numbers: keep the text exactly as written
   // ("007" stays "007"). Other columns keep DuckDB's detected types.
