@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/file_descriptor.h"
+#include "common/output_set.h"
 
 namespace deft {
 
@@ -21,7 +22,9 @@ fs::path directory_of(const fs::path& path) {
   return path.parent_path().empty() ? fs::path(".") : path.parent_path();
 }
 
-void fsync_path(const fs::path& path, bool directory) {
+}  // namespace
+
+void flush_to_disk(const fs::path& path, bool directory) {
   const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
   if (fd < 0) {
     throw Error(ErrorKind::kRun,
@@ -36,8 +39,6 @@ void fsync_path(const fs::path& path, bool directory) {
                 fmt::format("cannot flush '{}' to disk: {}", path.string(), reason));
   }
 }
-
-}  // namespace
 
 fs::path prepare_output(const fs::path& output) {
   if (output.filename().empty()) {
@@ -63,7 +64,7 @@ fs::path prepare_output(const fs::path& output) {
 void move_into_place(const fs::path& temporary, const fs::path& output) {
   std::error_code ec;
   try {
-    fsync_path(temporary, false);
+    flush_to_disk(temporary, false);
     fs::rename(temporary, output);
   } catch (const fs::filesystem_error& e) {
     fs::remove(temporary, ec);
@@ -73,10 +74,10 @@ void move_into_place(const fs::path& temporary, const fs::path& output) {
     fs::remove(temporary, ec);
     throw;
   }
-  fsync_path(directory_of(output), true);  // make the rename itself durable
+  flush_to_disk(directory_of(output), true);  // make the rename itself durable
 }
 
-void write_file_atomically(const fs::path& path, std::string_view contents) {
+void write_file_atomically(const fs::path& path, std::string_view contents, OutputSet* set) {
   const fs::path temporary = prepare_output(path);
   auto fail = [&](std::string_view what) {
     const std::string reason = errno_text();
@@ -91,7 +92,11 @@ void write_file_atomically(const fs::path& path, std::string_view contents) {
     fail("write");
   }
   if (::close(fd) != 0) fail("write");
-  move_into_place(temporary, path);
+  if (set != nullptr) {
+    set->add(temporary, path);
+  } else {
+    move_into_place(temporary, path);
+  }
 }
 
 bool write_all(int fd, const void* data, size_t size) {

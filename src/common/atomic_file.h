@@ -12,6 +12,8 @@
 
 namespace deft {
 
+class OutputSet;
+
 // Checks that `output` names a file (not a directory), creates its directory, and returns a
 // unique hidden temporary path in that directory (".<name>.<pid>-<n>.deft-tmp").
 std::filesystem::path prepare_output(const std::filesystem::path& output);
@@ -20,6 +22,12 @@ std::filesystem::path prepare_output(const std::filesystem::path& output);
 void move_into_place(const std::filesystem::path& temporary, const std::filesystem::path& output);
 
 // prepare_output + write + move_into_place, for text outputs (specs, summaries, reports).
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
+// With `set`, the finished file joins that output set instead of moving into place now.
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
+                           OutputSet* set = nullptr);
+
+// fsync of a file, or of a folder (which makes renames in it durable; filesystems that refuse
+// it for folders are tolerated). Throws Error(kRun) for a file that cannot be flushed.
+void flush_to_disk(const std::filesystem::path& path, bool directory);
 
 }  // namespace deft

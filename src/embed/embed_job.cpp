@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/output_guard.h"
 #include "common/output_lock.h"
+#include "common/output_set.h"
 #include "common/progress.h"
 #include "embed/image_file.h"
 #include "embed/reuse_index.h"
@@ -628,12 +629,15 @@ void assemble(table::Database& db, const EmbedJob& job, const Embedder& embedder
     parts.push_back(empty);
   }
 
+  // The output and its sidecar are committed together: a failure before both are complete
+  // leaves the previous pair as it was.
+  OutputSet outputs;
   const fs::path failed = failed_path_for(job.output);
   if (!failed_parts.empty()) {
-    table::concatenate_parquet(db, failed_parts, failed);
+    table::concatenate_parquet(db, failed_parts, failed, {.output_set = &outputs});
     report.failed_path = failed;
-  } else if (fs::exists(failed, ec)) {
-    fs::remove(failed, ec);  // from an earlier run: nothing failed this time
+  } else {
+    outputs.remove_on_commit(failed);  // from an earlier run: nothing failed this time
   }
   table::WriterOptions options;
   options.row_group_rows = table::embedding_row_group_rows(embedder.dim());
@@ -646,7 +650,9 @@ void assemble(table::Database& db, const EmbedJob& job, const Embedder& embedder
       {"deft.reused", std::to_string(report.reused)},
       {"deft.failures", std::to_string(report.failed)},
   };
+  options.output_set = &outputs;
   table::concatenate_parquet(db, parts, job.output, options);
+  outputs.commit();
   fs::remove_all(work, ec);
 }
 

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/output_guard.h"
 #include "common/output_lock.h"
+#include "common/output_set.h"
 #include "common/progress.h"
 #include "index/approximate_search.h"
 #include "index/exact_search.h"
@@ -691,7 +692,10 @@ MineReport run_mine_job(const MineJob& job) {
     columns.insert(columns.end(), {best_target, distance, rank, hits});
     if (pool_label_kind) columns.push_back(label);
   }
-  table::write_value_columns(db, job.output, columns);
+  // The three outputs are committed together: a failure before the last leaves the previous
+  // trio as it was.
+  OutputSet outputs;
+  table::write_value_columns(db, job.output, columns, {.output_set = &outputs});
 
   // Every pair, for audits.
   auto pair_target = table::ValueColumn::of("target_filepath", Kind::kText);
@@ -716,12 +720,14 @@ MineReport run_mine_job(const MineJob& job) {
   report.pairs_path = pairs_path_for(job.output);
   table::write_value_columns(db, report.pairs_path,
                              {pair_target, pair_target_row, pair_source, pair_pool_row, pair_rank,
-                              pair_distance, pair_kept, pair_dropped});
+                              pair_distance, pair_kept, pair_dropped},
+                             {.output_set = &outputs});
 
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   report.summary_path = summary_path_for(job.output);
-  write_summary(report.summary_path, job, report, filter_after);
+  write_file_atomically(report.summary_path, summary_text(job, report, filter_after), &outputs);
+  outputs.commit();
   return report;
 }
 

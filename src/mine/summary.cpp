@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "common/atomic_file.h"
-
 namespace deft::mine {
 
 std::vector<std::string> threshold_warnings(const MineJob& job) {
@@ -69,11 +67,6 @@ std::string summary_text(const MineJob& job, const MineReport& r, bool label_fil
   line("warnings", r.warnings.empty() ? "none" : fmt::format("{}", fmt::join(r.warnings, "; ")));
   line("seconds", fmt::format("{:.2f}", r.seconds));
   return text;
-}
-
-void write_summary(const std::filesystem::path& path, const MineJob& job, const MineReport& r,
-                   bool label_filter_ran) {
-  write_file_atomically(path, summary_text(job, r, label_filter_ran));
 }
 
 }  // namespace deft::mine

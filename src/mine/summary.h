@@ -27,10 +27,6 @@ namespace deft::mine {
 // The whole text (the reference's lines, a blank line, deft's lines).
 std::string summary_text(const MineJob& job, const MineReport& report, bool label_filter_ran);
 
-// Writes summary_text() to `path` atomically.
-void write_summary(const std::filesystem::path& path, const MineJob& job, const MineReport& report,
-                   bool label_filter_ran);
-
 // The warnings the reference gives about distance_threshold (a cosine threshold above 2 drops
 // nothing; a negative one other than -1.0 disables the filter), in words.
 std::vector<std::string> threshold_warnings(const MineJob& job);

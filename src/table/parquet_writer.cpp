@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/atomic_file.h"
+#include "common/output_set.h"
 #include "table/table_reader.h"
 #include "table/vector_access.h"
 
@@ -142,6 +143,15 @@ std::string parquet_copy_options(const WriterOptions& options) {
   return sql;
 }
 
+// A finished temporary: into place now, or into the command's output set.
+void place(const fs::path& temporary, const fs::path& output, OutputSet* set) {
+  if (set != nullptr) {
+    set->add(temporary, output);
+  } else {
+    move_into_place(temporary, output);
+  }
+}
+
 std::string copy_statement(uint64_t feed_id, const fs::path& temporary,
                            const WriterOptions& options) {
   return fmt::format("COPY (SELECT * FROM {}({})) TO {} (FORMAT parquet{})", kFeedFunction, feed_id,
@@ -152,7 +162,10 @@ std::string copy_statement(uint64_t feed_id, const fs::path& temporary,
 
 ParquetWriter::ParquetWriter(Database& db, fs::path output, std::vector<OutputColumn> columns,
                              const WriterOptions& options)
-    : db_(db), output_(std::move(output)), columns_(std::move(columns)) {
+    : db_(db),
+      output_(std::move(output)),
+      columns_(std::move(columns)),
+      output_set_(options.output_set) {
   DEFT_ASSERT(!columns_.empty(), "a parquet file needs at least one column");
   temporary_ = prepare_output(output_);
   register_feed_function(db_);
@@ -222,7 +235,7 @@ void ParquetWriter::commit() {
     fs::remove(temporary_, ec);
     throw Error(ErrorKind::kRun, feed_->copy_error);
   }
-  move_into_place(temporary_, output_);
+  place(temporary_, output_, output_set_);
 }
 
 void ParquetWriter::abort() noexcept {
@@ -254,7 +267,7 @@ void write_query(Database& db, const std::string& select_sql, const fs::path& ou
     fs::remove(temporary, ec);
     throw;
   }
-  move_into_place(temporary, output);
+  place(temporary, output, options.output_set);
 }
 
 void concatenate_parquet(Database& db, const std::vector<fs::path>& inputs, const fs::path& output,

@@ -29,6 +29,10 @@
 
 #include "table/duckdb_handles.h"
 
+namespace deft {
+class OutputSet;
+}
+
 namespace deft::table {
 
 struct OutputColumn {
@@ -39,6 +43,9 @@ struct OutputColumn {
 struct WriterOptions {
   std::vector<std::pair<std::string, std::string>> kv_metadata;  // parquet footer key-value pairs
   uint64_t row_group_rows = 0;  // 0: DuckDB's default (122,880 rows)
+  // Set: the finished file joins this set (committed with the command's other outputs)
+  // instead of moving into place at commit().
+  OutputSet* output_set = nullptr;
 };
 
 class ParquetWriter {
@@ -53,7 +60,8 @@ class ParquetWriter {
   // Queues a chunk whose columns match columns() in number and type, at most 2048 rows.
   // Blocks while the queue is full. Throws Error(kRun) if the write has failed.
   void append(DataChunk chunk);
-  // Writes the footer, flushes to disk and renames the file into place.
+  // Writes the footer, flushes to disk and renames the file into place (or hands it to the
+  // options' output set).
   void commit();
   uint64_t rows_appended() const { return rows_appended_; }
 
@@ -70,6 +78,7 @@ class ParquetWriter {
   std::shared_ptr<Feed> feed_;
   std::thread copy_thread_;
   uint64_t rows_appended_ = 0;
+  OutputSet* output_set_ = nullptr;
   bool committed_ = false;
 };
 

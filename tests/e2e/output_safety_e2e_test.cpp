@@ -157,5 +157,57 @@ TEST(OutputLock, ASecondEmbedOnTheSameOutputFailsAtOnceNamingTheFirst) {
             (std::vector<std::vector<std::string>>{{"2500"}}));
 }
 
+// All-or-nothing output sets (issue 14, item 2): a mine that fails on a full disk after the
+// mined list is written leaves the previous mined list, pairs file and summary exactly as they
+// were. The full disk is the kernel's file-size limit (ulimit -f, with SIGXFSZ ignored so that
+// the write fails with EFBIG as on ENOSPC), set between the sizes of the new mined list and of
+// its pairs file, which is written after it.
+TEST(OutputSet, AMineThatFailsOnAFullDiskLeavesThePreviousTrio) {
+  testing::ScratchDir dir;
+  table::Database db;
+  // 60 targets and 3000 pool rows with long paths, 16-dim vectors from a hash (any vectors do).
+  const auto table_sql = [](const char* prefix, int rows) {
+    return fmt::format(
+        "SELECT '{0}/' || repeat('long_folder_name_', 4) || i || '.jpg' AS filepath, "
+        "list_transform(range(16), j -> ((hash(i * 16 + j + {1}) % 1000)::DOUBLE / 1000)) AS "
+        "embedding FROM range({1}) t(i)",
+        prefix, rows);
+  };
+  testing::sql_exec(db, "COPY (" + table_sql("targets", 60) + ") TO " +
+                            quoted(dir / "targets.parquet") + " (FORMAT parquet)");
+  testing::sql_exec(db, "COPY (" + table_sql("pool", 3000) + ") TO " +
+                            quoted(dir / "pool.parquet") + " (FORMAT parquet)");
+  const auto mine = [&](const std::string& out_dir, int topn, long limit_kib) {
+    fs::create_directories(dir / out_dir);
+    std::string command = fmt::format(
+        "trap '' XFSZ; {} exec {} mine source_parquet=pool.parquet target_parquet=targets.parquet "
+        "output_parquet={}/mined.parquet topn={} --quiet",
+        limit_kib > 0 ? fmt::format("ulimit -f {};", limit_kib) : "", DEFT_BINARY, out_dir, topn);
+    return testing::run_process({"/bin/bash", "-c", command}, nullptr, dir.path());
+  };
+  // The sizes of the new outputs, measured in a scratch folder.
+  ASSERT_EQ(mine("measure", 40, 0).exit_code, 0);
+  const auto mined_size = fs::file_size(dir / "measure/mined.parquet");
+  const auto pairs_size = fs::file_size(dir / "measure/mined.parquet.pairs.parquet");
+  ASSERT_GT(pairs_size, mined_size + 8192) << "the limit must fall between the two";
+
+  auto r = mine("out", 2, 0);  // the previous trio
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> names = {"mined.parquet", "mined.parquet.pairs.parquet",
+                                          "mining_summary.txt"};
+  std::vector<std::string> before;
+  for (const auto& n : names)
+    before.push_back(testing::read_text_file(dir / "out" / n));
+
+  r = mine("out", 40, static_cast<long>((mined_size + pairs_size) / 2 / 1024));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("mined.parquet.pairs.parquet"));
+  for (size_t i = 0; i < names.size(); ++i)
+    EXPECT_EQ(testing::read_text_file(dir / "out" / names[i]), before[i]) << names[i];
+  EXPECT_EQ(testing::directory_entries(dir / "out"),
+            (std::vector<std::string>{"mined.parquet", "mined.parquet.pairs.parquet",
+                                      "mining_summary.txt"}));
+}
+
 }  // namespace
 }  // namespace deft

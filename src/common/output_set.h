@@ -1,0 +1,51 @@
+#pragma once
+// All-or-nothing output sets: the files one command writes together (the mined parquet, its
+// pairs file and mining_summary.txt; an embedding parquet and its failures sidecar) are
+// committed together. Each file is written whole to a hidden temporary beside its output and
+// flushed; only when every one of them is complete does commit() rename them into place. A
+// failure before that (a full disk, a bad row, a kill) leaves the previous set exactly as it
+// was; a failure while renaming puts the previous files back.
+//
+//   OutputSet outputs;
+//   table::write_value_columns(db, mined, columns, {.output_set = &outputs});
+//   write_file_atomically(summary, text, &outputs);
+//   outputs.remove_on_commit(stale_sidecar);   // an old file this set replaces by nothing
+//   outputs.commit();                          // now all of them are in place
+//
+// Only a kill during commit() itself — renames in one folder, microseconds — can leave a mix;
+// the previous files are then kept beside as `.<name>.deft-old-<pid>`.
+
+#include <filesystem>
+#include <vector>
+
+namespace deft {
+
+class OutputSet {
+ public:
+  OutputSet() = default;
+  OutputSet(const OutputSet&) = delete;
+  OutputSet& operator=(const OutputSet&) = delete;
+  ~OutputSet();  // an uncommitted set removes its temporaries; the old files are untouched
+
+  // A finished temporary (from prepare_output) that becomes `output` at commit(). Flushes it
+  // to disk now, so that commit() has only renames left.
+  void add(const std::filesystem::path& temporary, const std::filesystem::path& output);
+  // `output`, if it exists, is removed at commit() (and restored if the commit fails).
+  void remove_on_commit(const std::filesystem::path& output);
+  // Renames every temporary into place. Throws Error(kRun) after restoring the old files.
+  void commit();
+
+ private:
+  struct Entry {
+    std::filesystem::path temporary;  // empty: a removal
+    std::filesystem::path output;
+    std::filesystem::path backup;  // the old file while committing (empty: none)
+    bool placed = false;
+  };
+  void roll_back(size_t placed) noexcept;
+
+  std::vector<Entry> entries_;
+  bool committed_ = false;
+};
+
+}  // namespace deft
