@@ -46,15 +46,17 @@ int run_demo(const Config& config, Context& context) {
   write_file_atomically(dir / "mining_spec.yaml", kMiningSpec);
 
   // `deft run` on the example, from the very arguments a user would type.
-  const std::vector<std::string> run_args = {"run",
-                                             "-e",
-                                             (dir / "embedding_spec.yaml").string(),
-                                             "-m",
-                                             (dir / "mining_spec.yaml").string(),
-                                             "target_parquet=" + set.targets.string(),
-                                             "source_parquet=" + set.pool.string(),
-                                             "output_dir=" + dir.string(),
-                                             "run_dir=" + (dir / "run").string()};
+  const std::vector<std::string> run_args = {
+      "run",
+      "-e",
+      (dir / "embedding_spec.yaml").string(),
+      "-m",
+      (dir / "mining_spec.yaml").string(),
+      "target_parquet=" + set.targets.string(),
+      "source_parquet=" + set.pool.string(),
+      "output_dir=" + dir.string(),
+      "run_dir=" + (dir / "run").string(),
+      "threads=" + std::to_string(config.get_int("threads"))};
   const Config run = resolve_command_line(run_args);
   run.require_complete();
   write_file_atomically(dir / "run_config.yaml", run.to_yaml());

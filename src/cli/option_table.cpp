@@ -226,6 +226,14 @@ std::vector<OptionSpec> mining_specs(bool tao_form = false) {
       deft_only(at_least({"memory_budget_mb", ValueType::kFloat, "1024",
                           "memory for pool vectors: the pool is read in blocks of half of it"},
                          0.01)),
+      deft_only({"absolute_paths", ValueType::kBool, "false",
+                 "write the mined list's filepath values as absolute paths (relative ones are "
+                 "joined to the pool's path base); either way the mined parquet records that "
+                 "base as deft.path_base, which `deft embed` resolves its relative paths "
+                 "against"}),
+      deft_only(at_least(
+          {"threads", ValueType::kInt, "0", "CPU threads for reading and searching; 0: every core"},
+          0)),
   };
 }
 
@@ -270,6 +278,10 @@ const OptionTable& run_options() {
         deft_only({"source_embeddings", ValueType::kPath, "null",
                    "an embedding parquet of the pool from an earlier run: its unchanged rows "
                    "are reused (it must come from the same encoder)"}),
+        deft_only(at_least({"threads", ValueType::kInt, "0",
+                            "CPU threads for every step (embedding.threads and mining.threads "
+                            "when they are 0); 0: every core"},
+                           0)),
     };
     for (const auto& [prefix, section] :
          {std::pair{"embedding.", embedding_specs()}, std::pair{"mining.", mining_specs()}}) {
@@ -291,6 +303,8 @@ const OptionTable& demo_options() {
           {"output_dir", ValueType::kPath, "deft-demo",
            "where the example data, specs and results are written"},
           at_least({"seed", ValueType::kInt, "7", "seed of the generated example"}, 0),
+          at_least({"threads", ValueType::kInt, "0", "CPU threads for every step; 0: every core"},
+                   0),
           {"model", ValueType::kString, "thumbnail",
            "encoder for the demo: the weights-free `thumbnail`, or SigLIP, SigLIP2, CLIP, DINOv2 "
            "with model_path (a folder or a Hugging Face id in the local cache)"},

@@ -111,6 +111,13 @@ int run_workflow(const Config& config, Context& context) {
   // keys, they reproduce this run.
   Config embedding = config.section(embedding_options(), "embedding.");
   Config mining = config.section(mining_options(), "mining.");
+  if (const int64_t threads = config.get_int("threads"); threads > 0) {
+    for (Config* step : {&embedding, &mining}) {
+      if (step->get_int("threads") == 0) {
+        step->set("threads", RawValue::plain(std::to_string(threads)), "deft run threads");
+      }
+    }
+  }
   if (cluster.root()) {
     write_file_atomically(dir / "embedding_spec.yaml", embedding.to_yaml());
     write_file_atomically(dir / "mining_spec.yaml", mining.to_yaml());

@@ -68,6 +68,9 @@ mine::MineJob mine_job_from(const Config& config) {
   job.memory_budget_mb = config.get_float("memory_budget_mb");
   job.index = config.get_string("index");
   job.index_params = config.get_string("index_params");
+  job.absolute_paths = config.get_bool("absolute_paths");
+  job.threads = static_cast<int>(config.get_int("threads"));
+  job.spec = config.to_yaml();
   return job;
 }
 

@@ -27,6 +27,7 @@
 #include "parallel/cluster.h"
 #include "table/embedding_table.h"
 #include "table/parquet_writer.h"
+#include "table/path_base.h"
 #include "table/table_reader.h"
 #include "table/value_columns.h"
 #include "table/vector_access.h"
@@ -286,7 +287,7 @@ class Pipeline {
       out.failure = "filepath is empty";
       return;
     }
-    const fs::path path = resolve_image_path(row.filepath, base_);
+    const fs::path path = table::resolve_filepath(row.filepath, base_);
     if (reuse_ != nullptr && !job_.reuse_by_content) {
       const FileStat st = stat_regular_file(path);
       if (st.ok) {
@@ -502,16 +503,20 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   const uint64_t rows = reader.count_rows();
   report.rows_in = rows;
   const uint64_t chunks = (rows + job.chunk_rows - 1) / job.chunk_rows;
-  // Relative paths resolve against the table's own folder (a table folder: itself).
-  std::error_code dir_ec;
-  const fs::path table_folder = fs::is_directory(job.input, dir_ec)
-                                    ? fs::absolute(job.input)
-                                    : fs::absolute(job.input).parent_path();
-  const fs::path base =
-      (job.image_root.empty() ? table_folder : fs::absolute(job.image_root)).lexically_normal();
+  // Relative paths resolve against image_root; else the folder the table records as its base
+  // (a mined list or an embedding parquet read from elsewhere); else the table's own folder.
+  const fs::path base = job.image_root.empty() ? table::path_base_of(db, reader)
+                                               : fs::absolute(job.image_root).lexically_normal();
   std::error_code ec;
   if (!fs::is_directory(base, ec)) {
-    throw Error(ErrorKind::kInput, fmt::format("image_root '{}' is not a folder", base.string()));
+    if (!job.image_root.empty()) {
+      throw Error(ErrorKind::kInput, fmt::format("image_root '{}' is not a folder", base.string()));
+    }
+    throw Error(ErrorKind::kInput,
+                fmt::format("'{}' records its relative paths as relative to '{}' ({}), which is "
+                            "not a folder here",
+                            job.input.string(), base.string(), table::kPathBaseKey),
+                "set image_root to the folder its relative paths start from");
   }
 
   refuse_output_over_inputs(job.output, "output_parquet", {{"input_parquet", job.input}});
@@ -643,7 +648,7 @@ void assemble(table::Database& db, const EmbedJob& job, const Embedder& embedder
   options.row_group_rows = table::embedding_row_group_rows(embedder.dim());
   options.kv_metadata = {
       {model::kFingerprintKey, fingerprint.to_json()},
-      {kPathBaseKey, base.string()},
+      {table::kPathBaseKey, base.string()},
       {"deft.input", fs::absolute(job.input).string()},
       {"deft.rows_in", std::to_string(report.rows_in)},
       {"deft.embedded", std::to_string(report.embedded)},

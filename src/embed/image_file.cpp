@@ -13,12 +13,6 @@
 namespace deft::embed {
 namespace fs = std::filesystem;
 
-fs::path resolve_image_path(std::string_view filepath, const fs::path& base) {
-  const fs::path path(filepath);
-  if (path.is_absolute()) return path;
-  return (base / path).lexically_normal();
-}
-
 namespace {
 
 int64_t mtime_ns(const struct stat& st) {

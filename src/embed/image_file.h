@@ -1,8 +1,7 @@
 #pragma once
 // Reading the image files a table names: where a `filepath` points, and its bytes.
 //
-//   fs::path path = embed::resolve_image_path(row_filepath, base);   // base: image_root or the
-//                                                                     // table's folder
+//   fs::path path = table::resolve_filepath(row_filepath, base);     // table/path_base.h
 //   embed::FileRead read = embed::read_image_file(path);              // bytes + identity, or
 //   if (!read.failure.empty()) ...                                    // a one-line reason
 
@@ -17,10 +16,6 @@
 #include "table/embedding_table.h"
 
 namespace deft::embed {
-
-// Absolute filepaths as they are; relative ones joined to `base` (lexically normalised).
-std::filesystem::path resolve_image_path(std::string_view filepath,
-                                         const std::filesystem::path& base);
 
 // Files larger than this are refused without being read.
 inline constexpr uint64_t kMaxImageFileBytes = 1ULL << 30;

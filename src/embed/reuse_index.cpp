@@ -10,6 +10,7 @@
 #include "common/file_descriptor.h"
 #include "embed/image_file.h"
 #include "table/parquet_writer.h"
+#include "table/path_base.h"
 #include "table/table_reader.h"
 #include "table/vector_access.h"
 
@@ -35,7 +36,7 @@ std::unique_ptr<ReuseIndex> ReuseIndex::open(table::Database& db, const fs::path
               ", " + earlier->compute_dtype + ")";
     return nullptr;
   }
-  const auto base = metadata.find(kPathBaseKey);
+  const auto base = metadata.find(table::kPathBaseKey);
   if (base == metadata.end()) {
     why_not = "it does not record where its paths were resolved";
     return nullptr;
@@ -83,7 +84,7 @@ std::unique_ptr<ReuseIndex> ReuseIndex::open(table::Database& db, const fs::path
       }
       index->identities_.push_back(id);
       if (id.xxh3_128.empty() || !table::is_valid(paths, i)) continue;
-      const fs::path path = resolve_image_path(table::string_at(paths, i), base->second);
+      const fs::path path = table::resolve_filepath(table::string_at(paths, i), base->second);
       index->by_path_[path.string()] = row;
       index->by_digest_.emplace(id.xxh3_128, row);
     }

@@ -18,6 +18,7 @@
 #include "model/fingerprint.h"
 #include "table/duckdb_handles.h"
 #include "table/embedding_table.h"
+#include "table/path_base.h"
 
 namespace deft::embed {
 
@@ -58,6 +59,6 @@ class ReuseIndex {
 };
 
 // Key-value metadata names an embedding parquet carries (besides model::kFingerprintKey).
-inline constexpr const char* kPathBaseKey = "deft.path_base";
+inline constexpr const char* kPathBaseKey = table::kPathBaseKey;
 
 }  // namespace deft::embed

@@ -23,12 +23,14 @@
 #include "common/progress.h"
 #include "index/approximate_search.h"
 #include "index/exact_search.h"
+#include "kernels/onednn_linear.h"
 #include "mine/labels.h"
 #include "mine/summary.h"
 #include "model/fingerprint.h"
 #include "parallel/cluster.h"
 #include "table/embedding_table.h"
 #include "table/parquet_writer.h"
+#include "table/path_base.h"
 #include "table/table_reader.h"
 #include "table/value_columns.h"
 #include "table/vector_access.h"
@@ -434,12 +436,34 @@ void guard_outputs(table::Database& db, const MineJob& job) {
   }
 }
 
+// What makes the mined list readable on its own: the tables it came from, the folder its
+// relative paths are relative to (which `deft embed` resolves them against), the pool's
+// encoder and the spec that mined it.
+std::vector<std::pair<std::string, std::string>> mined_metadata(table::Database& db,
+                                                                const MineJob& job,
+                                                                const table::TableReader& pool,
+                                                                const fs::path& pool_base) {
+  std::vector<std::pair<std::string, std::string>> kv = {
+      {"deft.source", fs::absolute(job.source).lexically_normal().string()},
+      {"deft.target", fs::absolute(job.target).lexically_normal().string()},
+      {table::kPathBaseKey, pool_base.string()},
+  };
+  if (pool.format() == table::TableFormat::kParquet) {
+    const auto metadata = table::read_kv_metadata(db, pool.path());
+    const auto encoder = metadata.find(model::kFingerprintKey);
+    if (encoder != metadata.end()) kv.emplace_back("deft.source_encoder", encoder->second);
+  }
+  if (!job.spec.empty()) kv.emplace_back("deft.mining_spec", job.spec);
+  return kv;
+}
+
 }  // namespace
 
 MineReport run_mine_job(const MineJob& job) {
   const auto started = std::chrono::steady_clock::now();
   MineReport report;
-  table::Database db;
+  kernels::set_compute_threads(job.threads);
+  table::Database db({.threads = job.threads});
   guard_outputs(db, job);
   std::optional<OutputLock> lock;  // one run per output; rank 0 holds it for an MPI job
   if (parallel::Cluster::get().root()) lock.emplace(job.output);
@@ -451,6 +475,7 @@ MineReport run_mine_job(const MineJob& job) {
       {.columns = {table::kFilepathColumn, job.source_column}, .optional_columns = {kLabelColumn}});
 
   report.encoder_check = check_encoders(db, job, targets_reader, pool_reader);
+  const fs::path pool_base = table::path_base_of(db, pool_reader);
   report.warnings = threshold_warnings(job);
   for (const std::string& w : report.warnings)
     log::warn("{}", w);
@@ -642,24 +667,33 @@ MineReport run_mine_job(const MineJob& job) {
   }
   report.neighbours = pairs.size();
 
+  // Dedup by file, not by spelling or row: pool rows naming one file (`a.jpg`, `./a.jpg`, the
+  // same absolute path) are one mined image.
   struct Mined {
-    uint64_t pool_row;
+    uint64_t pool_row;  // the first row naming the file
     const Pair* best;
-    int64_t hits;
+    int64_t hits;        // distinct targets
+    size_t last_target;  // pairs come in target order: a target counts once
   };
   std::vector<Mined> mined;  // in order of first appearance (target order, then rank)
-  std::unordered_map<uint64_t, size_t> position;
+  std::unordered_map<std::string, size_t> position;
+  std::unordered_map<uint64_t, std::string> file_of_row;
   uint64_t kept = 0;
   for (const Pair& p : pairs) {
     if (p.dropped_by != nullptr) continue;
     ++kept;
-    const auto [it, inserted] = position.try_emplace(p.neighbour.pool_row, mined.size());
+    auto [row, new_row] = file_of_row.try_emplace(p.neighbour.pool_row);
+    if (new_row)
+      row->second = table::resolve_filepath(seen.at(p.neighbour.pool_row).path, pool_base);
+    const auto [it, inserted] = position.try_emplace(row->second, mined.size());
     if (inserted) {
-      mined.push_back({p.neighbour.pool_row, &p, 1});
+      mined.push_back({p.neighbour.pool_row, &p, 1, p.target});
       continue;
     }
     Mined& m = mined[it->second];
-    ++m.hits;
+    if (new_row) ++report.same_file_rows;  // another row naming a file already mined
+    if (m.last_target != p.target) ++m.hits;
+    m.last_target = p.target;
     if (p.neighbour.distance < m.best->neighbour.distance) m.best = &p;
   }
   report.unique_mined = mined.size();
@@ -676,7 +710,8 @@ MineReport run_mine_job(const MineJob& job) {
   auto label = table::ValueColumn::of("label", integer_labels ? Kind::kInt : Kind::kText);
   for (const Mined& m : mined) {
     const PoolRowInfo& info = seen.at(m.pool_row);
-    filepath.text.emplace_back(info.path);
+    filepath.text.emplace_back(
+        job.absolute_paths ? table::resolve_filepath(info.path, pool_base).string() : info.path);
     best_target.text.emplace_back(targets.paths[m.best->target]);
     distance.reals.emplace_back(m.best->neighbour.distance);
     rank.ints.emplace_back(m.best->rank);
@@ -695,7 +730,9 @@ MineReport run_mine_job(const MineJob& job) {
   // The three outputs are committed together: a failure before the last leaves the previous
   // trio as it was.
   OutputSet outputs;
-  table::write_value_columns(db, job.output, columns, {.output_set = &outputs});
+  table::write_value_columns(
+      db, job.output, columns,
+      {.kv_metadata = mined_metadata(db, job, pool_reader, pool_base), .output_set = &outputs});
 
   // Every pair, for audits.
   auto pair_target = table::ValueColumn::of("target_filepath", Kind::kText);

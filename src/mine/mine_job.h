@@ -50,6 +50,9 @@ struct MineJob {
   // ParameterSpace settings ("nprobe=16", "efSearch=128").
   std::string index = "exact";
   std::string index_params;
+  bool absolute_paths = false;  // the mined filepath values joined to the pool's path base
+  int threads = 0;              // 0: every core
+  std::string spec;             // the resolved mining spec (YAML), recorded in the mined parquet
 };
 
 struct MineReport {
@@ -60,6 +63,7 @@ struct MineReport {
   uint64_t null_label_pairs = 0;  // pairs the label filter judged with a NULL label on a side
   uint64_t dropped_by_threshold = 0;
   uint64_t duplicates_removed = 0;
+  uint64_t same_file_rows = 0;  // pool rows mined as one with another row naming the same file
   uint64_t unique_mined = 0;
   std::string label_filter;           // what happened to filter_by_label, in words
   std::string encoder_check;          // what the fingerprint check found, in words

@@ -56,6 +56,7 @@ std::string summary_text(const MineJob& job, const MineReport& r, bool label_fil
   line("null_label_pairs", std::to_string(r.null_label_pairs));
   line("dropped_by_threshold", std::to_string(r.dropped_by_threshold));
   line("duplicates_removed", std::to_string(r.duplicates_removed));
+  line("same_file_rows", std::to_string(r.same_file_rows));
   line("unique_mined", std::to_string(r.unique_mined));
   line("metric", index::metric_name(job.metric));
   line("topn", std::to_string(job.topn));

@@ -83,7 +83,8 @@ constexpr const char* kMiningDefaults =
 constexpr const char* kMiningExtensions =
     "label_mode: after\nlabel_compare: reference\nprovenance: true\nallow_encoder_mismatch: "
     "false\nstrict: false\n"
-    "index: exact\nindex_params: ''\nmemory_budget_mb: 1024.0\n";
+    "index: exact\nindex_params: ''\nmemory_budget_mb: 1024.0\nabsolute_paths: false\n"
+    "threads: 0\n";
 
 TEST(CliConfig, CfgJobPrintsTheResolvedEmbeddingSpecWithWorkflowDefaults) {
   ScratchDir dir;
@@ -227,7 +228,7 @@ TEST(CliConfig, RunRoutesKeysToTheSpecThatOwnsThem) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "target_parquet: ???\nsource_parquet: ???\noutput_dir: out\n"
-            "run_dir: null\nsource_embeddings: null\n"
+            "run_dir: null\nsource_embeddings: null\nthreads: 0\n"
             "embedding:\n  model: CLIP\n  model_path: /ckpt\n  model_config_path: ''\n"
             "  batch_size: 8\n" +
                 indented(kEmbeddingExtensions) +
