@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/option_table.h"
 #include "common/error.h"
 
 namespace deft::cli {
@@ -18,6 +19,62 @@ std::string flag_to_key(std::string_view flag) {
   std::string key(flag);
   std::replace(key.begin(), key.end(), '-', '_');
   return key;
+}
+
+std::string joined_words(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& w : words)
+    out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+// What to say about arguments that start with no known command: the command whose first word
+// was typed without its action (`deft embedding`), or the closest command to the first one or
+// two words (`deft image_embedding` → `embedding image_embeddings`, `deft mien` → `mine`).
+Error unknown_command(std::span<const std::string> args,
+                      std::span<const std::vector<std::string>> verbs) {
+  const std::string& first = args[0];
+  const bool action_follows =
+      args.size() > 1 && !starts_with(args[1], "-") && args[1].find('=') == std::string::npos;
+  std::string best;
+  size_t best_distance = std::string::npos;
+  for (const std::vector<std::string>& verb : verbs) {
+    const std::string name = joined_words(verb);
+    if (verb.size() > 1 && verb[0] == first && !action_follows) {
+      return Error(ErrorKind::kUsage,
+                   fmt::format("`deft {}` needs its action: `deft {}`", first, name),
+                   "run `deft --help` for the commands");
+    }
+    std::vector<std::string> typed = {first};
+    if (verb.size() > 1 && action_follows) typed.push_back(args[1]);
+    // A verb's words against as many typed words, or its action alone against the first word
+    // (`deft image_embeddings` for `deft embedding image_embeddings`).
+    size_t d = edit_distance(joined_words(typed), name);
+    if (verb.size() > 1) d = std::min(d, edit_distance(first, verb.back()));
+    if (d < best_distance) {
+      best_distance = d;
+      best = name;
+    }
+  }
+  const std::string typed = action_follows ? first + " " + args[1] : first;
+  const bool close = best_distance <= std::max<size_t>(2, typed.size() / 3);
+  return Error(ErrorKind::kUsage,
+               fmt::format("unknown command '{}'{}", first,
+                           close ? fmt::format("; did you mean `deft {}`?", best) : ""),
+               "run `deft --help` for the commands");
+}
+
+// -e and -m may each be given once: a second one would silently replace the first.
+void set_once(std::optional<std::filesystem::path>& slot, std::string_view flag,
+              std::string value) {
+  if (slot) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("{} is given twice ('{}' and '{}'); a command reads one spec of each "
+                            "kind",
+                            flag, slot->string(), value),
+                "merge the two specs into one file, or give single keys as key=value");
+  }
+  slot = std::move(value);
 }
 
 }  // namespace
@@ -66,10 +123,10 @@ CommandLine parse_command_line(std::span<const std::string> args,
       line.version = true;
     } else if (name == "-e" || name == "--experiment_spec_file" ||
                name == "--experiment-spec-file" || name == "--spec") {
-      line.spec = value_of(name, inline_value);
+      set_once(line.spec, "-e (the spec file)", value_of(name, inline_value));
     } else if (name == "-m" || name == "--mining_spec_file" || name == "--mining-spec-file" ||
                name == "--mining_spec") {
-      line.mining_spec = value_of(name, inline_value);
+      set_once(line.mining_spec, "-m (the mining spec file)", value_of(name, inline_value));
     } else if (name == "--cfg" || name == "-c") {
       const std::string what = value_of(name, inline_value);
       if (what != "job") {
@@ -89,12 +146,11 @@ CommandLine parse_command_line(std::span<const std::string> args,
       auto [key, value] = parse_override(arg);
       line.settings.push_back(
           {std::move(key), std::move(value), fmt::format("override '{}'", arg)});
+    } else if (line.verb.empty()) {
+      throw unknown_command(args.subspan(i), verbs);
     } else {
-      throw Error(ErrorKind::kUsage,
-                  line.verb.empty() ? fmt::format("unknown command '{}'", arg)
-                                    : fmt::format("unexpected argument '{}'", arg),
-                  line.verb.empty() ? "run `deft --help` for the commands"
-                                    : "settings are key=value (e.g. topn=10); see --help");
+      throw Error(ErrorKind::kUsage, fmt::format("unexpected argument '{}'", arg),
+                  "settings are key=value (e.g. topn=10); see --help");
     }
   }
   return line;

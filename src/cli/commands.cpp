@@ -7,6 +7,7 @@
 
 #include <duckdb.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/command_line.h"
 #include "cli/option_table.h"
@@ -173,10 +174,36 @@ std::string version_text() {
   return fmt::format("deft {} (DuckDB {})", DEFT_VERSION, duckdb_library_version());
 }
 
+// `deft run -e MINING.yaml -m EMBEDDING.yaml`: the keys would be unknown one by one; say what
+// happened instead. A spec is judged swapped when it has keys of the other step's spec and
+// none of its own.
+void refuse_swapped_spec(const std::filesystem::path& path, const std::string& prefix,
+                         const std::vector<SpecEntry>& entries) {
+  const bool embedding = prefix == "embedding.";
+  const OptionTable& own = embedding ? embedding_options() : mining_options();
+  const OptionTable& other = embedding ? mining_options() : embedding_options();
+  std::vector<std::string> foreign;
+  for (const SpecEntry& e : entries) {
+    if (owned_by_run(e.key)) continue;
+    if (own.find(e.key) != nullptr) return;
+    if (other.find(e.key) != nullptr) foreign.push_back(e.key);
+  }
+  if (foreign.empty()) return;
+  if (foreign.size() > 3) foreign.resize(3);
+  throw Error(
+      ErrorKind::kUsage,
+      fmt::format("{} '{}' looks like a {} spec (it sets {}), not {} spec", embedding ? "-e" : "-m",
+                  path.string(), embedding ? "mining" : "embedding", fmt::join(foreign, ", "),
+                  embedding ? "an embedding" : "a mining"),
+      "`deft run -e EMBEDDING_SPEC.yaml -m MINING_SPEC.yaml`: were -e and -m swapped?");
+}
+
 // A step spec given to `deft run`: its keys go under `prefix`, except the files between the
 // steps, which run decides (a reference spec's `input_parquet: ???` is simply skipped).
 void apply_step_spec(Config& config, const std::filesystem::path& path, const std::string& prefix) {
-  for (const SpecEntry& entry : read_spec_file(path)) {
+  const std::vector<SpecEntry> entries = read_spec_file(path);
+  refuse_swapped_spec(path, prefix, entries);
+  for (const SpecEntry& entry : entries) {
     const std::string origin = fmt::format("spec '{}' line {}", path.string(), entry.line);
     if (owned_by_run(entry.key)) {
       const bool unset = entry.value.null || entry.value.text.empty() ||
@@ -215,6 +242,7 @@ Config resolve_config(const Command& command, const CommandLine& line) {
   }
   for (const Setting& s : line.settings)
     config.set(s.key, s.value, s.origin);
+  config.require_valid();  // after every source: an override may fix a value of the spec
   return config;
 }
 

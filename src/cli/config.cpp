@@ -152,9 +152,11 @@ void Config::set(std::string_view key, const RawValue& raw, std::string_view ori
     value = Value{State::kRequired, {}};
     return;
   }
-  auto wrong_type = [&](std::string_view expected) {
-    return Error(ErrorKind::kUsage, fmt::format("{}: '{}' must be {}, got '{}'", origin, key,
-                                                expected, raw.null ? "null" : raw.text));
+  // A wrong value is kept as an error, not thrown: a later source (an override fixing a bad
+  // value in the spec) may replace it. require_valid() reports what is left.
+  const auto reject = [&](std::string_view expected) {
+    value = Value{State::kInvalid, fmt::format("{}: '{}' must be {}, got '{}'", origin, key,
+                                               expected, raw.null ? "null" : raw.text)};
   };
   if (raw.null) {
     if (spec->type == ValueType::kString || spec->type == ValueType::kPath) {
@@ -162,12 +164,12 @@ void Config::set(std::string_view key, const RawValue& raw, std::string_view ori
           spec->default_value == kMissing ? Value{State::kRequired, {}} : Value{State::kNull, {}};
       return;
     }
-    throw wrong_type(fmt::format("a {}", type_name(spec->type)));
+    return reject(fmt::format("a {}", type_name(spec->type)));
   }
 
   switch (spec->type) {
     case ValueType::kPath:
-      if (raw.text.empty()) throw wrong_type("a path");
+      if (raw.text.empty()) return reject("a path");
       value = Value{State::kSet, raw.text};
       return;
     case ValueType::kString:
@@ -175,25 +177,27 @@ void Config::set(std::string_view key, const RawValue& raw, std::string_view ori
       return;
     case ValueType::kInt: {
       const auto parsed = parse_int(raw.text);
-      if (!parsed) throw wrong_type("an integer");
+      if (!parsed) return reject("an integer");
       if (spec->has_min && static_cast<double>(*parsed) < spec->min) {
-        throw wrong_type(fmt::format("an integer >= {}", spec->min));
+        return reject(fmt::format("an integer >= {}", spec->min));
       }
       value = Value{State::kSet, std::to_string(*parsed)};
       return;
     }
     case ValueType::kFloat: {
       const auto parsed = parse_float(raw.text);
-      if (!parsed) throw wrong_type("a number");
-      if (spec->has_min && *parsed < spec->min)
-        throw wrong_type(fmt::format("a number >= {}", spec->min));
+      if (!parsed) return reject("a number");
+      if ((spec->has_min && *parsed < spec->min) || (spec->has_max && *parsed > spec->max)) {
+        return reject(spec->has_max ? fmt::format("a number from {} to {}", spec->min, spec->max)
+                                    : fmt::format("a number >= {}", spec->min));
+      }
       value = Value{State::kSet, float_text(*parsed)};
       return;
     }
     case ValueType::kBool:
     case ValueType::kBoolString: {
       const auto parsed = parse_bool(raw.text);
-      if (!parsed) throw wrong_type("true or false (also \"true\"/\"false\", 1/0)");
+      if (!parsed) return reject("true or false (also \"true\"/\"false\", 1/0)");
       value = Value{State::kSet, *parsed ? "true" : "false"};
       return;
     }
@@ -201,10 +205,17 @@ void Config::set(std::string_view key, const RawValue& raw, std::string_view ori
       const auto it =
           std::find_if(spec->choices.begin(), spec->choices.end(),
                        [&](const std::string& c) { return lower(c) == lower(raw.text); });
-      if (it == spec->choices.end()) throw wrong_type("one of " + describe_choices(*spec));
+      if (it == spec->choices.end()) return reject("one of " + describe_choices(*spec));
       value = Value{State::kSet, *it};
       return;
     }
+  }
+}
+
+void Config::require_valid() const {
+  for (const OptionSpec& spec : table_->options()) {
+    const Value& v = values_.at(spec.key);
+    if (v.state == State::kInvalid) throw Error(ErrorKind::kUsage, v.text);
   }
 }
 
@@ -239,6 +250,7 @@ const Config::Value& Config::value(std::string_view key, ValueType expected) con
   DEFT_ASSERT(compatible, "wrong accessor for " + std::string(key));
   const Value& v = values_.find(key)->second;
   DEFT_ASSERT(v.state != State::kRequired, "read of missing key " + std::string(key));
+  DEFT_ASSERT(v.state != State::kInvalid, "read of invalid key " + std::string(key));
   return v;
 }
 
@@ -326,6 +338,17 @@ std::vector<SpecEntry> read_spec_file(const std::filesystem::path& path) {
                 fmt::format("spec '{}' must be a YAML map of key: value lines", file));
   }
   flatten(root, "", file, entries);
+  // YAML keeps one of two equal keys silently; a spec that sets a key twice is a mistake.
+  std::map<std::string, int, std::less<>> first_line;
+  for (const SpecEntry& e : entries) {
+    const auto [it, inserted] = first_line.try_emplace(e.key, e.line);
+    if (!inserted) {
+      throw Error(ErrorKind::kUsage,
+                  fmt::format("spec '{}' line {}: '{}' is given twice (first on line {})", file,
+                              e.line, e.key, it->second),
+                  "keep one of the two lines");
+    }
+  }
   return entries;
 }
 

@@ -33,8 +33,12 @@ class Config {
 
   const OptionTable& table() const { return *table_; }
   // Sets `key` from `raw`. Throws Error(kUsage) naming `origin` for an unknown key (with the
-  // closest valid one) or a value of the wrong type (with the expected type).
+  // closest valid one). A value of the wrong type or out of range is remembered, naming
+  // `origin` and the expected type, and reported by require_valid() unless a later set()
+  // replaces it: validation happens after the spec and the overrides are merged.
   void set(std::string_view key, const RawValue& raw, std::string_view origin);
+  // Throws Error(kUsage) for the first key (in table order) whose value is wrong.
+  void require_valid() const;
   // Every key still ??? (required and not given), in table order.
   std::vector<std::string> missing_keys() const;
   void require_complete() const;
@@ -53,10 +57,11 @@ class Config {
   Config section(const OptionTable& table, std::string_view prefix) const;
 
  private:
-  enum class State { kSet, kRequired, kNull };  // kRequired: still ???
+  enum class State { kSet, kRequired, kNull, kInvalid };  // kRequired: still ???
   struct Value {
     State state = State::kRequired;
-    std::string text;  // canonical text: strings verbatim, numbers/bools normalised
+    // kSet: canonical text (strings verbatim, numbers/bools normalised); kInvalid: the error
+    std::string text;
   };
   const Value& value(std::string_view key, ValueType expected) const;
 

@@ -100,6 +100,13 @@ OptionSpec at_least(OptionSpec spec, double min) {
   return spec;
 }
 
+OptionSpec between(OptionSpec spec, double min, double max) {
+  spec = at_least(std::move(spec), min);
+  spec.max = max;
+  spec.has_max = true;
+  return spec;
+}
+
 std::vector<OptionSpec> embedding_specs() {
   return {
       {"input_parquet", ValueType::kPath, std::string(kMissing),
@@ -166,6 +173,10 @@ std::vector<OptionSpec> embedding_specs() {
                           "rows per resumable chunk: a killed run restarts from its last "
                           "finished chunk"},
                          1)),
+      deft_only(between({"max_failure_rate", ValueType::kFloat, "0.5",
+                         "exit 1 when more than this share of the rows fail (the output and "
+                         "the failures sidecar are still written); 1 never fails for that"},
+                        0, 1)),
   };
 }
 
@@ -245,7 +256,7 @@ bool owned_by_run(std::string_view key) {
 }
 
 const OptionTable& embedding_options() {
-  static const OptionTable table("embedding image_embeddings", embedding_specs());
+  static const OptionTable table("embed", embedding_specs());
   return table;
 }
 
@@ -255,7 +266,7 @@ const OptionTable& tao_embedding_options() {
 }
 
 const OptionTable& mining_options() {
-  static const OptionTable table("tmm nearest_neighbors", mining_specs());
+  static const OptionTable table("mine", mining_specs());
   return table;
 }
 

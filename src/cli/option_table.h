@@ -33,6 +33,8 @@ struct OptionSpec {
   std::vector<std::string> choices = {};  // kChoice only
   double min = 0;                         // kInt / kFloat: smallest accepted value, when has_min
   bool has_min = false;
+  double max = 0;  // kInt / kFloat: largest accepted value, when has_max
+  bool has_max = false;
   bool extension = false;  // deft's own, not in the reference (TAO) schema
 };
 

@@ -30,6 +30,7 @@ embed::EmbedJob embed_job_from(const Config& config) {
   job.decode.max_pixels = static_cast<uint64_t>(config.get_int("max_image_pixels"));
   job.decode.timeout_seconds = config.get_float("decode_timeout");
   job.chunk_rows = static_cast<uint64_t>(config.get_int("chunk_rows"));
+  job.max_failure_rate = config.get_float("max_failure_rate");
   return job;
 }
 

@@ -30,10 +30,13 @@ OutputLock::OutputLock(const fs::path& output) : path_(lock_path(output)) {
   for (;;) {
     fd_ = UniqueFd(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
     if (!fd_.valid()) {
+      const std::string reason = errno_text(errno);
+      const fs::path folder =
+          fs::absolute(path_.parent_path().empty() ? fs::path(".") : path_.parent_path());
       throw Error(ErrorKind::kRun,
-                  fmt::format("cannot create the lock file '{}' for '{}': {}", path_.string(),
-                              output.string(), errno_text(errno)),
-                  "check that the output's folder is writable");
+                  fmt::format("cannot write in the output folder '{}' (for '{}'): {}",
+                              folder.lexically_normal().string(), output.string(), reason),
+                  "make the folder writable, or choose an output in a writable folder");
     }
     if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
       char pid[32] = {};

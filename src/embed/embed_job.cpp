@@ -108,6 +108,39 @@ std::string source_identity(const fs::path& path) {
   return fmt::format("{} {} {}", fs::absolute(path).string(), st.size, st.mtime_ns);
 }
 
+// A filepath deft cannot read as a local file: a URL, or a home folder the shell would have
+// expanded. Returns the reason, or "" for a local path.
+std::string unsupported_location(std::string_view filepath) {
+  if (filepath.starts_with("~")) {
+    return "'~' is not expanded (no shell reads the table): write the home folder out, or make "
+           "the path relative and set image_root";
+  }
+  const size_t colon = filepath.find("://");
+  if (colon == std::string_view::npos || colon == 0) return "";
+  const std::string_view scheme = filepath.substr(0, colon);
+  const bool word = std::all_of(scheme.begin(), scheme.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+  });
+  if (!word) return "";
+  if (scheme == "file") {
+    return "file:// URLs are not read: write the path itself (without file://)";
+  }
+  return fmt::format(
+      "{}:// is not supported: deft reads local files only (no network at run time); copy or "
+      "mount the images and write local paths",
+      scheme);
+}
+
+// A file that could not be opened, said with the path deft looked at and, for a relative
+// filepath, the folder it was taken from.
+std::string where_it_looked(const std::string& failure, std::string_view filepath,
+                            const fs::path& path, const fs::path& base, const EmbedJob& job) {
+  if (fs::path(filepath).is_absolute()) return fmt::format("{}: '{}'", failure, path.string());
+  return fmt::format(
+      "{}: '{}' (relative to '{}'{})", failure, path.string(), base.string(),
+      job.image_root.empty() ? "; set image_root if the images are elsewhere" : ", the image_root");
+}
+
 fs::path part_path(const fs::path& work, uint64_t chunk) {
   return work / fmt::format("part-{:06}.parquet", chunk);
 }
@@ -287,6 +320,10 @@ class Pipeline {
       out.failure = "filepath is empty";
       return;
     }
+    if (std::string unsupported = unsupported_location(row.filepath); !unsupported.empty()) {
+      out.failure = std::move(unsupported);
+      return;
+    }
     const fs::path path = table::resolve_filepath(row.filepath, base_);
     if (reuse_ != nullptr && !job_.reuse_by_content) {
       const FileStat st = stat_regular_file(path);
@@ -301,7 +338,7 @@ class Pipeline {
     }
     FileRead read = read_image_file(path);
     if (!read.failure.empty()) {
-      out.failure = read.failure;
+      out.failure = where_it_looked(read.failure, row.filepath, path, base_, job_);
       return;
     }
     if (reuse_ != nullptr && job_.reuse_by_content) {
@@ -485,6 +522,21 @@ void assemble(table::Database& db, const EmbedJob& job, const Embedder& embedder
               const table::TableReader& reader, const fs::path& base, const fs::path& work,
               uint64_t chunks, EmbedReport& report);
 
+// A run where most rows failed is not a success, even though every failure is listed: a
+// table moved away from its images, a wrong image_root. The outputs stay (they are complete).
+void refuse_failure_rate(const EmbedJob& job, const EmbedReport& report) {
+  if (report.rows_in == 0 || report.failed == 0) return;
+  const double rate = static_cast<double>(report.failed) / static_cast<double>(report.rows_in);
+  if (rate <= job.max_failure_rate) return;
+  throw Error(ErrorKind::kInput,
+              fmt::format("{} of {} rows ({:.1f}%) failed, more than max_failure_rate={}; '{}' "
+                          "and the failures with their reasons, '{}', are written",
+                          report.failed, report.rows_in, 100 * rate, job.max_failure_rate,
+                          job.output.string(), report.failed_path.string()),
+              "the first reasons tell why (often the table moved away from its images: set "
+              "image_root); max_failure_rate=1 accepts any number of failures");
+}
+
 }  // namespace
 
 EmbedReport run_embed_job(const EmbedJob& job) {
@@ -603,6 +655,7 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   if (!cluster.root()) return report;
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  refuse_failure_rate(job, report);
   return report;
 }
 

@@ -35,6 +35,9 @@ struct EmbedJob {
   bool shrink_on_load = true;
   image::DecodeOptions decode;  // target size is filled in from the encoder
   uint64_t chunk_rows = 4096;
+  // More failed rows than this share of the input: the run fails (exit 1) after writing the
+  // output and the failures sidecar. 1 never fails for that.
+  double max_failure_rate = 0.5;
 };
 
 struct EmbedReport {

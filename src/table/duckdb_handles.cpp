@@ -59,6 +59,21 @@ Connection::~Connection() {
   duckdb_disconnect(&con_);
 }
 
+Error duckdb_error(ErrorKind kind, std::string_view context, const char* message) {
+  const std::string_view text = message != nullptr ? message : "unknown DuckDB error";
+  // The CSV sniffer's first line says only that sniffing failed; what it tried and why is in
+  // the lines after, so they are kept (on one line).
+  if (text.find("Error when sniffing file") != std::string_view::npos) {
+    // Its "Possible fixes" are read_csv options a deft user cannot pass: the hint replaces them.
+    const std::string_view said = text.substr(0, text.find("Possible fixes:"));
+    return Error(kind, fmt::format("{}: {}", context, condensed(said)),
+                 "a CSV whose rows end differently (CRLF and LF mixed) or have different numbers "
+                 "of fields cannot be read: save it again with one kind of line ending and one "
+                 "field per column, or convert it to parquet");
+  }
+  return Error(kind, fmt::format("{}: {}", context, first_line(text)));
+}
+
 void Connection::execute(const std::string& sql, std::string_view context, ErrorKind kind) {
   query(sql, context, kind);
 }
@@ -66,7 +81,7 @@ void Connection::execute(const std::string& sql, std::string_view context, Error
 Result Connection::query(const std::string& sql, std::string_view context, ErrorKind kind) {
   Result result;
   if (duckdb_query(con_, sql.c_str(), result.out()) == DuckDBError) {
-    throw Error(kind, fmt::format("{}: {}", context, first_line(result.error())));
+    throw duckdb_error(kind, context, result.error());
   }
   return result;
 }
@@ -75,8 +90,7 @@ PreparedStatement Connection::prepare(const std::string& sql, std::string_view c
                                       ErrorKind kind) {
   PreparedStatement statement;
   if (duckdb_prepare(con_, sql.c_str(), statement.out()) == DuckDBError) {
-    throw Error(kind,
-                fmt::format("{}: {}", context, first_line(duckdb_prepare_error(statement.get()))));
+    throw duckdb_error(kind, context, duckdb_prepare_error(statement.get()));
   }
   return statement;
 }
@@ -84,12 +98,11 @@ PreparedStatement Connection::prepare(const std::string& sql, std::string_view c
 Result execute_streaming(PreparedStatement& statement, std::string_view context, ErrorKind kind) {
   PendingResult pending;
   if (duckdb_pending_prepared_streaming(statement.get(), pending.out()) == DuckDBError) {
-    throw Error(kind,
-                fmt::format("{}: {}", context, first_line(duckdb_pending_error(pending.get()))));
+    throw duckdb_error(kind, context, duckdb_pending_error(pending.get()));
   }
   Result result;
   if (duckdb_execute_pending(pending.get(), result.out()) == DuckDBError) {
-    throw Error(kind, fmt::format("{}: {}", context, first_line(result.error())));
+    throw duckdb_error(kind, context, result.error());
   }
   return result;
 }
@@ -111,6 +124,26 @@ std::string sql_identifier(std::string_view name) {
     out += c;
   }
   out += '"';
+  return out;
+}
+
+std::string condensed(std::string_view message) {
+  std::string out;
+  size_t start = 0;
+  while (start <= message.size()) {
+    size_t end = message.find('\n', start);
+    if (end == std::string_view::npos) end = message.size();
+    std::string_view line = message.substr(start, end - start);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r'))
+      line.remove_suffix(1);
+    while (!line.empty() && line.front() == ' ')
+      line.remove_prefix(1);
+    if (!line.empty()) {
+      if (!out.empty()) out += ' ';
+      out.append(line);
+    }
+    start = end + 1;
+  }
   return out;
 }
 

@@ -149,5 +149,10 @@ std::string sql_string_literal(std::string_view text);
 std::string sql_identifier(std::string_view name);
 // DuckDB messages can span lines ("LINE 1: ..."); deft prints one line per error.
 std::string first_line(std::string_view message);
+// Every non-empty line of a message, trimmed, on one line.
+std::string condensed(std::string_view message);
+// DuckDB's error `message` as deft's: `context: ` and its first line (the whole text, and a
+// hint, for the CSV sniffer's errors).
+Error duckdb_error(ErrorKind kind, std::string_view context, const char* message);
 
 }  // namespace deft::table

@@ -245,7 +245,7 @@ DataChunk TableReader::next_chunk() {
     // A null chunk also ends a result that failed midway (e.g. a corrupt row group).
     const char* error = stream_.error();
     if (error != nullptr && *error != '\0') {
-      throw Error(ErrorKind::kInput, fmt::format("{}: {}", context(), first_line(error)));
+      throw duckdb_error(ErrorKind::kInput, context(), error);
     }
     return chunk;
   }

@@ -44,7 +44,7 @@ TEST(CliEndToEnd, CfgJobAndTheThreeUsageErrorsWithTheirExitCodes) {
             "reuse_from: null  # deft only\nreuse_key: stat  # deft only\n"
             "exif_orientation: ignore  # deft only\nshrink_on_load: true  # deft only\n"
             "max_image_pixels: 178956970  # deft only\ndecode_timeout: 60.0  # deft only\n"
-            "chunk_rows: 4096  # deft only\n");
+            "chunk_rows: 4096  # deft only\nmax_failure_rate: 0.5  # deft only\n");
 
   r = deft({"embedding", "image_embeddings", "-e", spec, "input_parquet=a.parquet"});
   EXPECT_EQ(r.exit_code, 2);

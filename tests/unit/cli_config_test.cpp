@@ -44,7 +44,8 @@ constexpr const char* kEmbeddingReferenceKeys =
 constexpr const char* kEmbeddingExtensions =
     "image_root: null\nthreads: 0\nprecision: auto\nstrict: false\noverwrite: false\n"
     "reuse: true\nreuse_from: null\nreuse_key: stat\nexif_orientation: ignore\n"
-    "shrink_on_load: true\nmax_image_pixels: 178956970\ndecode_timeout: 60.0\nchunk_rows: 4096\n";
+    "shrink_on_load: true\nmax_image_pixels: 178956970\ndecode_timeout: 60.0\nchunk_rows: 4096\n"
+    "max_failure_rate: 0.5\n";
 
 // `--cfg=job` of the TAO forms marks each of deft's own keys.
 std::string marked(const std::string& yaml) {
@@ -145,8 +146,7 @@ TEST(CliConfig, MissingRequiredValuesAreAllNamedWithExitCode2) {
 TEST(CliConfig, UnknownKeyNamesTheClosestValidKey) {
   Outcome r = deft_cli({"mine", "topm=3"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_THAT(r.err,
-              HasSubstr("unknown key 'topm' for `tmm nearest_neighbors`; did you mean 'topn'?"));
+  EXPECT_THAT(r.err, HasSubstr("unknown key 'topm' for `mine`; did you mean 'topn'?"));
   r = deft_cli({"embed", "--batchsize", "8"});
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.err, AllOf(HasSubstr("flag --batchsize"), HasSubstr("did you mean 'batch_size'?")));
