@@ -289,6 +289,9 @@ const OptionTable& run_options() {
         deft_only({"source_embeddings", ValueType::kPath, "null",
                    "an embedding parquet of the pool from an earlier run: its unchanged rows "
                    "are reused (it must come from the same encoder)"}),
+        deft_only({"fresh", ValueType::kBool, "false",
+                   "start a new dated folder even when the newest run of the same tables and "
+                   "specs did not finish (by default it is continued)"}),
         deft_only(at_least({"threads", ValueType::kInt, "0",
                             "CPU threads for every step (embedding.threads and mining.threads "
                             "when they are 0); 0: every core"},

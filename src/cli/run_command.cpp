@@ -2,13 +2,16 @@
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/output_lock.h"
 #include "mine/label_check.h"
 #include "model/fingerprint.h"
 #include "parallel/cluster.h"
@@ -32,15 +35,90 @@ std::string local_time(const char* format) {
   return text;
 }
 
-// <output_dir>/mining_results/YYYY-MM-DD_HHMMSS, or run_dir; a second run in the same second
-// gets a suffix rather than mixing its files into the first one's folder.
-fs::path make_run_dir(const Config& config) {
+// What makes two `deft run` invocations the same run: the tables, the output folder, the pool
+// embeddings given, and the two step specs as resolved, less the settings that do not change
+// the results (batch_size and threads: `deft embed` decides whether finished chunks still
+// hold for them). Recorded in the run folder's run_manifest.json.
+std::string run_identity(const Config& config, const Config& embedding, const Config& mining) {
+  const auto without_speed_keys = [](const std::string& yaml) {
+    std::string out;
+    size_t start = 0;
+    while (start < yaml.size()) {
+      const size_t end = std::min(yaml.find('\n', start), yaml.size());
+      const std::string_view line(yaml.data() + start, end - start);
+      if (!line.starts_with("batch_size:") && !line.starts_with("threads:")) {
+        out.append(line);
+        out += '\n';
+      }
+      start = end + 1;
+    }
+    return out;
+  };
+  const auto absolute = [&](const char* key) {
+    const std::string value = config.get_string(key);
+    return value.empty() ? value : fs::absolute(value).lexically_normal().string();
+  };
+  const nlohmann::ordered_json identity = {
+      {"target_parquet", absolute("target_parquet")},
+      {"source_parquet", absolute("source_parquet")},
+      {"output_dir", absolute("output_dir")},
+      {"source_embeddings", absolute("source_embeddings")},
+      {"embedding_spec", without_speed_keys(embedding.to_yaml())},
+      {"mining_spec", without_speed_keys(mining.to_yaml())},
+  };
+  return identity.dump();
+}
+
+constexpr const char* kRunManifest = "run_manifest.json";
+
+void write_run_manifest(const fs::path& dir, const std::string& identity, const char* state) {
+  nlohmann::ordered_json manifest = {{"state", state}, {"run", nlohmann::json::parse(identity)}};
+  write_file_atomically(dir / kRunManifest, manifest.dump(2) + "\n");
+}
+
+// The newest run folder under <output_dir>/mining_results made by the same run (identity),
+// and whether it finished; empty when there is none.
+std::pair<fs::path, bool> newest_same_run(const fs::path& base, const std::string& identity) {
+  std::error_code ec;
+  if (!fs::is_directory(base, ec)) return {};
+  std::vector<fs::path> runs;
+  for (const auto& entry : fs::directory_iterator(base, ec)) {
+    if (entry.is_directory()) runs.push_back(entry.path());
+  }
+  std::sort(runs.rbegin(), runs.rend());  // dated names: newest first
+  for (const fs::path& run : runs) {
+    try {
+      std::ifstream in(run / kRunManifest);
+      if (!in) continue;
+      const nlohmann::json manifest = nlohmann::json::parse(in);
+      if (manifest.at("run").dump() != nlohmann::json::parse(identity).dump()) continue;
+      return {run, manifest.at("state") == "complete"};
+    } catch (const std::exception&) {  // not a manifest deft wrote: not this run's
+    }
+  }
+  return {};
+}
+
+// <output_dir>/mining_results/YYYY-MM-DD_HHMMSS, or run_dir; the newest folder of the same run
+// when it did not finish (a kill, a full disk), unless fresh=true. A second run in the same
+// second gets a suffix rather than mixing its files into the first one's folder.
+fs::path make_run_dir(const Config& config, const std::string& identity) {
   const std::string custom = config.get_string("run_dir");
   if (!custom.empty()) {
     fs::create_directories(custom);
     return custom;
   }
   const fs::path base = fs::path(config.get_string("output_dir")) / "mining_results";
+  if (!config.get_bool("fresh")) {
+    const auto [unfinished, complete] = newest_same_run(base, identity);
+    if (!unfinished.empty() && !complete) {
+      log::info(
+          "deft run: continuing the unfinished run in '{}' (same tables and specs); fresh=true "
+          "starts a new folder",
+          unfinished.string());
+      return unfinished;
+    }
+  }
   const std::string stamp = local_time("%Y-%m-%d_%H%M%S");
   fs::path dir = base / stamp;
   for (int n = 2; fs::exists(dir); ++n)
@@ -101,12 +179,6 @@ int run_workflow(const Config& config, Context& context) {
   // Under mpirun, rank 0 names the folder (its clock decides the date) and the ranks share it;
   // embedding and mining split their work across the ranks; rank 0 alone writes the rest.
   const parallel::Cluster& cluster = parallel::Cluster::get();
-  const fs::path dir =
-      cluster.broadcast(cluster.root() ? make_run_dir(config).string() : std::string());
-  report::RunFacts facts;
-  facts.run_dir = dir;
-  facts.started = local_time("%Y-%m-%d %H:%M:%S");
-
   // The two step specs, as resolved: passed back to `deft embed` / `deft mine` with the file
   // keys, they reproduce this run.
   Config embedding = config.section(embedding_options(), "embedding.");
@@ -118,7 +190,17 @@ int run_workflow(const Config& config, Context& context) {
       }
     }
   }
+  const std::string identity = run_identity(config, embedding, mining);
+  const fs::path dir =
+      cluster.broadcast(cluster.root() ? make_run_dir(config, identity).string() : std::string());
+  // One `deft run` per folder: a second one continuing the same unfinished run stops here.
+  std::optional<OutputLock> lock;
+  if (cluster.root()) lock.emplace(dir / kRunManifest);
+  report::RunFacts facts;
+  facts.run_dir = dir;
+  facts.started = local_time("%Y-%m-%d %H:%M:%S");
   if (cluster.root()) {
+    write_run_manifest(dir, identity, "running");
     write_file_atomically(dir / "embedding_spec.yaml", embedding.to_yaml());
     write_file_atomically(dir / "mining_spec.yaml", mining.to_yaml());
   }
@@ -187,11 +269,13 @@ int run_workflow(const Config& config, Context& context) {
   } catch (const Error& e) {
     facts.failure = e.what();
     if (!cluster.root()) throw;
+    write_run_manifest(dir, identity, "failed");
     const report::Verdict verdict = finish();
     log::warn("{}; the report is in '{}'", verdict.line, (dir / "Mining_Report.md").string());
     throw;
   }
   const report::Verdict verdict = finish();
+  write_run_manifest(dir, identity, "complete");
   context.out << fmt::format("{}\nresults  {}\nreport   {}\nvisual   {}\nmined    {} images\n",
                              verdict.line, dir.string(), (dir / "Mining_Report.md").string(),
                              (dir / "report.html").string(), facts.mined->unique_mined);

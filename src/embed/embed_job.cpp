@@ -12,10 +12,12 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/fault_injection.h"
 #include "common/log.h"
 #include "common/output_guard.h"
 #include "common/output_lock.h"
@@ -84,8 +86,6 @@ std::string make_manifest(const EmbedJob& job, const model::EncoderFingerprint& 
       {"input_mtime_ns", input.mtime_ns},
       {"rows", rows},
       {"chunk_rows", job.chunk_rows},
-      {"batch_size", job.batch_size},
-      {"threads", job.threads},
       {"encoder", nlohmann::json::parse(fingerprint.to_json())},
       {"path_base", base.string()},
       {"exif", job.decode.apply_exif_orientation},
@@ -94,7 +94,45 @@ std::string make_manifest(const EmbedJob& job, const model::EncoderFingerprint& 
       {"reuse_source", reuse_source},
       {"reuse_by_content", job.reuse_by_content},
   };
+  // fp32 vectors do not depend on the batch or the thread count (EmbedEndToEnd tests it bit for
+  // bit), so finished chunks hold for any; bf16 ones do (the kernels pick other blockings and
+  // accumulation orders), so a resume needs the same batch_size and threads.
+  if (fingerprint.compute_dtype != "fp32") {
+    j["batch_size"] = job.batch_size;
+    j["threads"] = job.threads;
+  }
   return j.dump(2) + "\n";
+}
+
+// The settings that differ between an earlier run's manifest and this one's, in words; "" when
+// they are the same (the finished chunks can be kept).
+std::string manifest_changes(const std::string& earlier, const std::string& now) {
+  if (earlier == now) return "";
+  nlohmann::json a;
+  try {
+    a = nlohmann::json::parse(earlier);
+  } catch (const nlohmann::json::exception&) {
+    return "an unreadable manifest";
+  }
+  const nlohmann::json b = nlohmann::json::parse(now);
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : b.items()) {
+    if (!a.contains(key) || a.at(key) != value) keys.push_back(key);
+  }
+  for (const auto& [key, value] : a.items()) {
+    if (!b.contains(key)) keys.push_back(key);
+  }
+  if (keys.empty()) return "";
+  std::string said = fmt::format("{} changed", fmt::join(keys, ", "));
+  const bool speed_only = std::all_of(keys.begin(), keys.end(), [](const std::string& k) {
+    return k == "batch_size" || k == "threads";
+  });
+  if (speed_only) {
+    said +=
+        " (bf16 results depend on the batch and thread count: the chunks are embedded again "
+        "so that every row comes from one setting; fp32 runs keep them)";
+  }
+  return said;
 }
 
 std::string read_text(const fs::path& path) {
@@ -510,6 +548,7 @@ ChunkCounts finish_chunk(table::Database& db, const EmbedJob& job, const Embedde
     part.append(*chunk.data[data], rows, vectors, ids);
   }
   part.commit();
+  fault::chunk_finished();
   return counts;
 }
 
@@ -596,11 +635,18 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   const parallel::Cluster& cluster = parallel::Cluster::get();
   cluster.agree([&] {  // afterwards, the folder is ready for every rank
     if (!cluster.root()) return;
-    if (fs::exists(work / "manifest.json", ec) && read_text(work / "manifest.json") == manifest) {
+    const std::string changes = fs::exists(work / "manifest.json", ec)
+                                    ? manifest_changes(read_text(work / "manifest.json"), manifest)
+                                    : "no earlier run";
+    if (changes.empty()) {
       for (const auto& entry : fs::directory_iterator(work)) {  // half-written parts of a kill
         if (entry.path().filename().string().starts_with(".")) fs::remove(entry.path(), ec);
       }
     } else {
+      if (fs::exists(work, ec)) {
+        log::info("not resuming the earlier run's finished chunks in '{}': {}", work.string(),
+                  changes);
+      }
       fs::remove_all(work, ec);
       fs::create_directories(work);
       write_file_atomically(work / "manifest.json", manifest);

@@ -29,6 +29,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::quoted;
 using testing::run_process;
 using testing::ScratchDir;
@@ -322,6 +323,61 @@ TEST(EmbedEndToEnd, RunsKilledAtRandomPointsResumeToTheUninterruptedOutput) {
   }
   EXPECT_GE(resumed, 1) << "no kill landed after a finished chunk (uninterrupted run: " << seconds
                         << " s)";
+}
+
+// A resume keeps the finished chunks when only batch_size or threads changed, in fp32, whose
+// vectors do not depend on them (shown here: three settings give one output, bit for bit).
+// bf16 vectors may (other kernel blockings), so its chunks are embedded again, and the log
+// says which settings changed and why. The kill lands after the 2nd finished chunk
+// (DEFT_FAULT_KILL_AFTER_CHUNKS: a SIGKILL the process sends itself).
+TEST(EmbedEndToEnd, FinishedChunksSurviveANewBatchSizeOrThreadCountInFp32) {
+  ScratchDir dir;
+  const ImageSet images = write_images(dir.path(), "images", 100, 4);
+  table::Database db;
+  write_table(
+      db, dir / "table.parquet",
+      std::vector<std::optional<std::string>>(images.filepaths.begin(), images.filepaths.end()));
+  const fs::path model = fs::path(DEFT_SOURCE_DIR) / "tests/data/tiny/siglip";
+  const auto embed = [&](const std::string& out, const std::string& precision, int batch,
+                         int threads, bool killed) {
+    const std::vector<std::string> args = {DEFT_BINARY,
+                                           "embed",
+                                           "input_parquet=" + (dir / "table.parquet").string(),
+                                           "output_parquet=" + (dir / out).string(),
+                                           "model=SigLIP",
+                                           "model_path=" + model.string(),
+                                           "precision=" + precision,
+                                           "batch_size=" + std::to_string(batch),
+                                           "threads=" + std::to_string(threads),
+                                           "chunk_rows=16"};
+    const std::vector<std::string> env = {"DEFT_FAULT_KILL_AFTER_CHUNKS=2"};
+    return run_process(args, killed ? &env : nullptr);
+  };
+  auto r = embed("a.parquet", "fp32", 7, 1, false);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto expected = all_rows(db, dir / "a.parquet");
+  ASSERT_EQ(expected.size(), 100U);
+  for (const auto& [batch, threads] : std::vector<std::pair<int, int>>{{3, 2}, {64, 2}}) {
+    r = embed("b.parquet", "fp32", batch, threads, false);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(all_rows(db, dir / "b.parquet"), expected) << batch << " " << threads;
+  }
+
+  r = embed("c.parquet", "fp32", 7, 1, true);
+  ASSERT_EQ(r.exit_code, 128 + SIGKILL) << r.err;
+  r = embed("c.parquet", "fp32", 3, 2, false);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("resuming: 2 of 7 chunks of 16 rows"));
+  EXPECT_EQ(all_rows(db, dir / "c.parquet"), expected);
+
+  if (!kernels::cpu_has_bf16()) return;  // precision=bf16 is refused on this CPU
+  r = embed("d.parquet", "bf16", 7, 1, true);
+  ASSERT_EQ(r.exit_code, 128 + SIGKILL) << r.err;
+  r = embed("d.parquet", "bf16", 3, 2, false);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("not resuming the earlier run's finished chunks"));
+  EXPECT_THAT(r.err, HasSubstr("batch_size, threads changed (bf16 results depend on the batch"));
+  EXPECT_THAT(r.err, Not(HasSubstr("resuming: ")));
 }
 
 TEST(EmbedEndToEnd, ASecondRunEmbedsOnlyNewAndChangedFilesAndReusesTheRest) {

@@ -19,6 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::quoted;
 using testing::ScratchDir;
 using testing::sql_rows;
@@ -101,10 +102,10 @@ TEST(RunEndToEnd, LayoutSpecsThatReproduceItAndMinedEqualToMineAlone) {
   EXPECT_THAT(r.out, HasSubstr("OK"));
   EXPECT_EQ(
       testing::directory_entries(folder),
-      (std::vector<std::string>{"Mining_Report.md", "embedding_spec.yaml", "mined.parquet",
-                                "mined.parquet.pairs.parquet", "mining_spec.yaml",
-                                "mining_summary.txt", "report.html", "source_embeddings.parquet",
-                                "target_embeddings.parquet", "thumbs"}));
+      (std::vector<std::string>{
+          "Mining_Report.md", "embedding_spec.yaml", "mined.parquet", "mined.parquet.pairs.parquet",
+          "mining_spec.yaml", "mining_summary.txt", "report.html", "run_manifest.json",
+          "source_embeddings.parquet", "target_embeddings.parquet", "thumbs"}));
 
   // The step commands, fed the folder's specs, give the same files.
   const fs::path again = dir / "again";
@@ -262,6 +263,62 @@ TEST(RunEndToEnd, ASecondRunReusesThePoolEmbeddingsOfTheFirst) {
   EXPECT_THAT(report, HasSubstr("30 rows. 0 were embedded in this run and 30 were reused"));
   EXPECT_EQ(all_rows(dir / "out/mining_results/second/mined.parquet"),
             all_rows(dir / "out/mining_results/first/mined.parquet"));
+}
+
+// The same command after a kill continues the unfinished run (issue 14, item 4): same
+// folder, only the pool's remaining chunks embedded, the targets' rows reused; the result is
+// the uninterrupted run's. The kill lands after the 4th finished chunk (the targets' two, then
+// two of the pool's eight): DEFT_FAULT_KILL_AFTER_CHUNKS, a SIGKILL the process sends itself.
+TEST(RunEndToEnd, AKilledRunIsContinuedInItsFolderByTheSameCommand) {
+  ScratchDir dir;
+  write_set(dir.path());
+  std::vector<std::string> args = {DEFT_BINARY,
+                                   "run",
+                                   "-e",
+                                   (dir / "embedding_spec.yaml").string(),
+                                   "-m",
+                                   (dir / "mining_spec.yaml").string(),
+                                   "target_parquet=" + (dir / "targets.csv").string(),
+                                   "source_parquet=" + (dir / "pool.csv").string(),
+                                   "output_dir=" + (dir / "out").string(),
+                                   "embedding.chunk_rows=4"};
+  const std::vector<std::string> kill_env = {"DEFT_FAULT_KILL_AFTER_CHUNKS=4"};
+  auto r = testing::run_process(args, &kill_env);
+  ASSERT_EQ(r.exit_code, 128 + 9) << r.err;
+  const fs::path folder = run_folder(dir.path());
+  EXPECT_FALSE(fs::exists(folder / "mined.parquet"));
+  EXPECT_THAT(testing::read_text_file(folder / "run_manifest.json"),
+              HasSubstr("\"state\": \"running\""));
+
+  // Another batch size is the same run: it changes no vector (fp32).
+  args.push_back("batch_size=5");
+  r = testing::run_process(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(run_folder(dir.path()), folder);
+  EXPECT_THAT(r.err, HasSubstr("continuing the unfinished run in '" + folder.string() + "'"));
+  EXPECT_THAT(r.err, HasSubstr("resuming: 2 of 8 chunks of 4 rows"));
+  EXPECT_THAT(testing::read_text_file(folder / "run_manifest.json"),
+              HasSubstr("\"state\": \"complete\""));
+  const std::string report = testing::read_text_file(folder / "Mining_Report.md");
+  EXPECT_THAT(report, HasSubstr("6 rows. 0 were embedded in this run and 6 were reused"));
+
+  // A finished run is not continued: the same command starts a new folder, with the same
+  // result as the continued one.
+  r = testing::run_process(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto folders = testing::directory_entries(dir / "out/mining_results");
+  ASSERT_EQ(folders.size(), 2U);
+  const fs::path second = dir / "out/mining_results" / folders[1];
+  EXPECT_EQ(all_rows(second / "mined.parquet"), all_rows(folder / "mined.parquet"));
+
+  // fresh=true starts a new folder even when the newest one is unfinished.
+  r = testing::run_process(args, &kill_env);
+  ASSERT_EQ(r.exit_code, 128 + 9);
+  args.push_back("fresh=true");
+  r = testing::run_process(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, Not(HasSubstr("continuing the unfinished run")));
+  EXPECT_EQ(testing::directory_entries(dir / "out/mining_results").size(), 4U);
 }
 
 std::string verdict(const fs::path& dir) {

@@ -1,9 +1,12 @@
 #include "embedding_parity.h"
 
+#include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include <gtest/gtest.h>
 
+#include "kernels/onednn_linear.h"
 #include "ppm.h"
 #include "preprocess/image_processor.h"
 
@@ -27,6 +30,17 @@ ParityFigures expect_parity(const model::Encoder& encoder,
   }
   std::vector<float> batched(names.size() * dim);
   encoder.encode(pixels.data(), names.size(), batched.data());
+  if (!bf16) {
+    // fp32 vectors do not depend on the thread count either (deft embed keeps finished chunks
+    // across a change of threads on that ground): one thread gives the same bits.
+    std::vector<float> one_thread(batched.size());
+    kernels::set_compute_threads(1);
+    encoder.encode(pixels.data(), names.size(), one_thread.data());
+    kernels::set_compute_threads(
+        static_cast<int>(std::max(1U, std::thread::hardware_concurrency())));
+    EXPECT_EQ(one_thread, batched)
+        << label << ": 1 thread differs from " << std::thread::hardware_concurrency();
+  }
   ParityFigures figures;
   for (size_t i = 0; i < names.size(); ++i) {
     const std::vector<double>& want = expected.at(names[i]);
