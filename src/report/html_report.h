@@ -1,9 +1,13 @@
 #pragma once
-// report.html: the visual side of Mining_Report.md. For each target (the first kMaxTargets),
-// its thumbnail and its neighbours' thumbnails with rank, distance, label badges and, for a
-// dropped pair, why; then a distance histogram and per-label counts as inline SVG. Static HTML
-// and CSS only (no script, no network): it opens from disk. Thumbnails (at most 128 px) go to
-// thumbs/ beside it.
+// report.html: the visual side of Mining_Report.md. The verdict, the encoder and precision
+// each side used, the Recommended Actions, a histogram of the kept pairs' distances and the
+// mined images per label (inline SVG with labelled axes), the per-label table, the rows that
+// failed to embed with their reasons, then every target (up to kMaxListedPairs pairs' worth)
+// beside its neighbours: rank, distance, label badge, and for a dropped pair why. Each image
+// links to its file. Targets are in pages of kHtmlPageSize; a small inline script shows one
+// page at a time and filters by label or path; without it, every page shows, one under the
+// other, with links to each. No network: it opens from disk. Thumbnails (at most 128 px)
+// go to thumbs/ beside it, for the first kMaxThumbnailTargets targets and their neighbours.
 //
 //   report::write_html_report(facts, verdict, labels);   // run_dir/report.html, run_dir/thumbs/
 
@@ -15,7 +19,12 @@
 
 namespace deft::report {
 
-inline constexpr size_t kMaxHtmlTargets = 100;
+inline constexpr size_t kHtmlPageSize = 100;
+// Decoding every image of a large run would take as long as embedding it: the later targets'
+// cards link to their files instead.
+inline constexpr size_t kMaxThumbnailTargets = 100;
+// About 12 MB of HTML; targets past it are in the pairs parquet (the page says so).
+inline constexpr size_t kMaxListedPairs = 50000;
 
 void write_html_report(const RunFacts& facts, const Verdict& verdict,
                        const std::optional<std::vector<LabelRow>>& labels);

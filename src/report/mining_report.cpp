@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "common/error.h"
 #include "index/metric.h"
 #include "table/duckdb_handles.h"
 #include "table/parquet_writer.h"
@@ -71,7 +72,156 @@ std::string side_paragraph(const char* name, const Side& s) {
   return text;
 }
 
+// nullopt when the file (or a table folder's first file) is missing or has no readable
+// fingerprint: the report describes what it can, and mining names a bad file itself.
+std::optional<model::EncoderFingerprint> fingerprint_of(const fs::path& embeddings) {
+  try {
+    std::error_code ec;
+    if (!fs::exists(embeddings, ec)) return std::nullopt;
+    const std::vector<fs::path> files = table::table_files(embeddings);
+    if (files.empty()) return std::nullopt;
+    table::Database db;
+    return model::fingerprint_in(table::read_kv_metadata(db, files.front()),
+                                 files.front().string());
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+std::string encoder_name(const model::EncoderFingerprint& f) {
+  // The built-in thumbnail encoder's model id is its family's name: said once.
+  if (f.model_id.empty() || f.model_id == f.family) return f.family;
+  return f.family + " " + f.model_id;
+}
+
+// Mining's own texts name an encoder as "<family> <model id>"; the reports say it once.
+std::string without_doubled_names(std::string text, const EncodersUsed& used) {
+  for (const auto& f : {used.targets, used.pool}) {
+    if (!f || f->model_id != f->family) continue;
+    const std::string doubled = f->family + " " + f->model_id;
+    for (size_t at = text.find(doubled); at != std::string::npos; at = text.find(doubled, at))
+      text.replace(at, doubled.size(), f->family);
+  }
+  return text;
+}
+
+std::string mixed_words(const EncodersUsed& used) {
+  return fmt::format("in mixed precision: the targets in {}, the pool in {}",
+                     used.targets->compute_dtype, used.pool->compute_dtype);
+}
+
+// Mining's encoder check, with the precision each side used: mining describes the targets'
+// fingerprint alone, which reads as one precision for both when they differ.
+std::string check_words(const RunFacts& f, const EncodersUsed& used) {
+  if (!used.targets || !used.pool || !model::same_encoder(*used.targets, *used.pool)) {
+    return without_doubled_names(f.mined->encoder_check, used);
+  }
+  std::string text = "same encoder, " + encoder_words(*used.targets);
+  if (used.mixed_precision()) {
+    text += ", " + mixed_words(used) +
+            ". Mining accepts that, since bf16 vectors stay within cosine 0.999 of fp32 ones, "
+            "but every distance carries one side's bf16 rounding";
+  } else {
+    text += ", computed in " + used.targets->compute_dtype + " on both sides";
+  }
+  const std::string decoding = model::tolerated_differences(*used.targets, *used.pool);
+  if (!decoding.empty()) text += "; decoded differently: " + decoding;
+  return text;
+}
+
+std::string side_encoder_line(const char* name, const std::optional<model::EncoderFingerprint>& f) {
+  if (!f) return fmt::format("- {}: no fingerprint.\n", name);
+  return fmt::format("- {}: {}, computed in {} (weights {}).\n", name, encoder_words(*f),
+                     f->compute_dtype, f->weights_digest.empty() ? "unknown" : f->weights_digest);
+}
+
+// A label whose targets kept no pair: why, and what would keep some.
+std::string zero_pairs_action(const RunFacts& f, const LabelRow& r) {
+  const std::string head = fmt::format("Label `{}` kept 0 pairs ({} of its targets' pairs dropped)",
+                                       r.label, r.pairs_dropped);
+  if (f.mining.filter_by_label && f.mining.label_mode == mine::LabelMode::kAfter && r.pool > 0) {
+    return head + fmt::format(
+                      ": its targets' nearest pool images all carry other labels, so the label "
+                      "filter dropped every pair. Set `mining.label_mode=within` to search only "
+                      "the {} pool images labelled `{}`.",
+                      r.pool, r.label);
+  }
+  if (f.mining.filter_by_label && r.pool == 0) {
+    return head + fmt::format(
+                      ": no pool image has that label, so `mining.label_mode=within` cannot help "
+                      "either; add pool images labelled `{}`, or check that both tables spell it "
+                      "alike.",
+                      r.label);
+  }
+  if (f.mining.distance_threshold >= 0) {
+    return head + fmt::format(
+                      ": every pair was farther than `mining.distance_threshold={}`; look at "
+                      "that label's images, or raise the threshold.",
+                      f.mining.distance_threshold);
+  }
+  return head + ": the search found no neighbour for its targets.";
+}
+
+std::vector<std::string> zero_pairs_actions(const RunFacts& f,
+                                            const std::optional<std::vector<LabelRow>>& labels) {
+  std::vector<std::string> actions;
+  if (!labels) return actions;
+  constexpr size_t kMaxNamed = 5;  // one sentence each: more would crowd out the rest
+  size_t zero = 0;
+  for (const LabelRow& r : *labels) {
+    if (r.targets == 0 || r.pairs_kept > 0) continue;
+    if (++zero <= kMaxNamed) actions.push_back(zero_pairs_action(f, r));
+  }
+  if (zero > kMaxNamed) {
+    actions.push_back(fmt::format(
+        "{} more labels kept 0 pairs (see the Per-Label Breakdown); the same applies to them.",
+        zero - kMaxNamed));
+  }
+  return actions;
+}
+
 }  // namespace
+
+bool EncodersUsed::mixed_precision() const {
+  return targets && pool && model::same_encoder(*targets, *pool) &&
+         targets->compute_dtype != pool->compute_dtype;
+}
+
+EncodersUsed encoders_used(const RunFacts& facts) {
+  return {fingerprint_of(facts.targets.embeddings), fingerprint_of(facts.pool.embeddings)};
+}
+
+std::string encoder_words(const model::EncoderFingerprint& f) {
+  return fmt::format("{} ({}-dim, {}×{} input)", encoder_name(f), f.embedding_dim, f.input_width,
+                     f.input_height);
+}
+
+std::string encoder_sentence(const EncodersUsed& used) {
+  const auto& t = used.targets;
+  const auto& p = used.pool;
+  if (!t && !p) {
+    return "Neither embedding file records its encoder (no fingerprint), so which encoder and "
+           "precision made them is unknown.";
+  }
+  if (!t || !p) {
+    const auto& known = t ? t : p;
+    return fmt::format(
+        "The {} were embedded by {}, computed in {}; the {} file records no encoder.",
+        t ? "targets" : "pool images", encoder_words(*known), known->compute_dtype,
+        t ? "pool's" : "targets'");
+  }
+  if (!model::same_encoder(*t, *p)) {
+    return fmt::format(
+        "The targets were embedded by {}, computed in {}, and the pool by {}, computed in {}: "
+        "different encoders.",
+        encoder_words(*t), t->compute_dtype, encoder_words(*p), p->compute_dtype);
+  }
+  if (used.mixed_precision()) {
+    return fmt::format("Both sides were embedded by {}, {}.", encoder_words(*t), mixed_words(used));
+  }
+  return fmt::format("Both sides were embedded by {}, computed in {}.", encoder_words(*t),
+                     t->compute_dtype);
+}
 
 Verdict judge(const RunFacts& f) {
   Verdict v;
@@ -130,7 +280,7 @@ std::optional<std::vector<LabelRow>> label_breakdown(const RunFacts& f) {
   }();
   const fs::path pairs = mine::pairs_path_for(f.run_dir / "mined.parquet");
   // Grouped by the key mining compared labels by (the reference's upper-cased text by default).
-  const std::string label = mine::label_key_sql("label", f.mining.label_compare);
+  const std::string label_key = mine::label_key_sql("label", f.mining.label_compare);
   const std::string target_label = mine::label_key_sql("t.label", f.mining.label_compare);
   std::map<std::string, LabelRow> rows;
   const auto add = [&](const std::map<std::string, uint64_t>& c, uint64_t LabelRow::*field) {
@@ -139,11 +289,11 @@ std::optional<std::vector<LabelRow>> label_breakdown(const RunFacts& f) {
       rows[label].*field = n;
     }
   };
-  add(counts(db, fmt::format("SELECT {}, count(*) FROM read_parquet({}) GROUP BY 1", label,
+  add(counts(db, fmt::format("SELECT {}, count(*) FROM read_parquet({}) GROUP BY 1", label_key,
                              quoted(f.targets.embeddings))),
       &LabelRow::targets);
   if (pool_labels) {
-    add(counts(db, fmt::format("SELECT {}, count(*) FROM read_parquet({}) GROUP BY 1", label,
+    add(counts(db, fmt::format("SELECT {}, count(*) FROM read_parquet({}) GROUP BY 1", label_key,
                                quoted(f.pool.embeddings))),
         &LabelRow::pool);
   }
@@ -158,7 +308,7 @@ std::optional<std::vector<LabelRow>> label_breakdown(const RunFacts& f) {
              "SELECT " + target_label + ", count(*) " + by_target + " WHERE NOT p.kept GROUP BY 1"),
       &LabelRow::pairs_dropped);
   if (pool_labels && f.mining.provenance) {
-    add(counts(db, fmt::format("SELECT {}, count(*) FROM read_parquet({}) GROUP BY 1", label,
+    add(counts(db, fmt::format("SELECT {}, count(*) FROM read_parquet({}) GROUP BY 1", label_key,
                                quoted(f.run_dir / "mined.parquet"))),
         &LabelRow::mined);
   }
@@ -170,6 +320,7 @@ std::optional<std::vector<LabelRow>> label_breakdown(const RunFacts& f) {
 
 std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>& labels) {
   const Verdict v = judge(f);
+  const EncodersUsed used = encoders_used(f);
   std::string md = "# Mining Report\n\n";
   md += fmt::format("Run folder `{}`, started {}.\n\n", f.run_dir.string(), f.started);
 
@@ -186,20 +337,17 @@ std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>
   md += "## Inputs\n\n";
   md += side_paragraph("target", f.targets) + "\n\n";
   md += side_paragraph("pool", f.pool) + "\n\n";
-  md += fmt::format(
-      "Both tables were embedded with the same embedding spec ({}), which `deft run` uses for "
-      "both sides so that they cannot be embedded differently by mistake. The two embedding "
-      "parquets stay in the run folder: later runs against the same pool reuse the pool's rows "
-      "(`source_embeddings=`), and they are where an encoder problem is debugged.\n\n",
-      f.model);
+  md += encoder_sentence(used) +
+        " `deft run` embeds both sides with one embedding spec, so that they cannot be embedded "
+        "differently by mistake; the encoder and precision named here are read from the two "
+        "embedding parquets, so they are the ones used, not the ones configured (a spec can "
+        "leave the precision to the machine). The two embedding parquets stay in the run "
+        "folder: later runs against the same pool reuse the pool's rows (`source_embeddings=`), "
+        "and they are where an encoder problem is debugged.\n\n";
 
   md += "## Encoder Consistency\n\n";
-  md += fmt::format("- Targets: {} (weights {}).\n",
-                    f.targets.encoder.empty() ? "no fingerprint" : f.targets.encoder,
-                    f.targets.weights_digest.empty() ? "unknown" : f.targets.weights_digest);
-  md += fmt::format("- Pool: {} (weights {}).\n",
-                    f.pool.encoder.empty() ? "no fingerprint" : f.pool.encoder,
-                    f.pool.weights_digest.empty() ? "unknown" : f.pool.weights_digest);
+  md += side_encoder_line("Targets", used.targets);
+  md += side_encoder_line("Pool", used.pool);
   md +=
       "\nA fingerprint names the encoder family and model, a digest of its weights, its "
       "preprocessing, input size, compute precision and embedding size; `deft embed` writes it "
@@ -210,7 +358,7 @@ std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>
         "different encoders live in different spaces: their distances would rank unrelated "
         "images as neighbours.\n\n";
   } else if (f.mined) {
-    md += fmt::format("\nMining's check: {}.\n\n", f.mined->encoder_check);
+    md += fmt::format("\nMining's check: {}.\n\n", check_words(f, used));
   } else {
     md += "\nMining did not run, so the fingerprints were not compared.\n\n";
   }
@@ -296,6 +444,13 @@ std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>
   }
 
   md += "## Recommended Actions\n\n";
+  for (const std::string& a : recommended_actions(f, labels))
+    md += "- " + a + "\n";
+  return md;
+}
+
+std::vector<std::string> recommended_actions(const RunFacts& f,
+                                             const std::optional<std::vector<LabelRow>>& labels) {
   std::vector<std::string> actions;
   if (f.encoder_mismatch) {
     actions.push_back(
@@ -326,6 +481,14 @@ std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>
         "similar to one another; a larger topn or a more varied pool gives more "
         "distinct images.");
   }
+  if (const EncodersUsed used = encoders_used(f); used.mixed_precision()) {
+    actions.push_back(fmt::format(
+        "Embed both sides in one precision (`precision={}` for both): the targets were computed "
+        "in {} and the pool in {}, so the two files are not reproducible from one another.",
+        used.targets->compute_dtype, used.targets->compute_dtype, used.pool->compute_dtype));
+  }
+  const std::vector<std::string> zero = zero_pairs_actions(f, labels);
+  actions.insert(actions.end(), zero.begin(), zero.end());
   if (actions.empty()) {
     actions.push_back(
         "Review a sample of `mined.parquet` (its provenance columns say which "
@@ -334,9 +497,7 @@ std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>
         "Keep the run folder: its specs reproduce the run with `deft embed` and "
         "`deft mine`, and its pool embeddings make the next run faster.");
   }
-  for (const std::string& a : actions)
-    md += "- " + a + "\n";
-  return md;
+  return actions;
 }
 
 }  // namespace deft::report
