@@ -132,16 +132,6 @@ std::optional<model::EncoderFingerprint> fingerprint_of(const fs::path& parquet)
   return model::fingerprint_in(table::read_kv_metadata(db, parquet), parquet.string());
 }
 
-// The fingerprint of an embedding parquet, in words, and its weights digest.
-void describe_encoder(const fs::path& parquet, report::Side& side) {
-  if (!fs::exists(parquet)) return;
-  const auto f = fingerprint_of(parquet);
-  if (!f) return;
-  side.encoder = fmt::format("{} {} ({}, {}-dim, {}×{} input)", f->family, f->model_id,
-                             f->compute_dtype, f->embedding_dim, f->input_width, f->input_height);
-  side.weights_digest = f->weights_digest;
-}
-
 // The newest earlier run under <output_dir>/mining_results whose pool embeddings were made
 // from the same source table by the same encoder as `ours`: its rows can be reused.
 fs::path earlier_pool_embeddings(const Config& config, const fs::path& this_run,
@@ -204,8 +194,6 @@ int run_workflow(const Config& config, Context& context) {
     write_file_atomically(dir / "embedding_spec.yaml", embedding.to_yaml());
     write_file_atomically(dir / "mining_spec.yaml", mining.to_yaml());
   }
-  facts.model = fmt::format("model {}, precision {}", embedding.get_string("model"),
-                            embedding.get_string("precision"));
 
   facts.targets.table = config.get_string("target_parquet");
   facts.targets.embeddings = dir / "target_embeddings.parquet";
@@ -220,8 +208,6 @@ int run_workflow(const Config& config, Context& context) {
   }());
 
   const auto finish = [&] {
-    describe_encoder(facts.targets.embeddings, facts.targets);
-    describe_encoder(facts.pool.embeddings, facts.pool);
     const auto labels = report::label_breakdown(facts);
     write_file_atomically(dir / "Mining_Report.md", report::render(facts, labels));
     const report::Verdict verdict = report::judge(facts);
@@ -253,7 +239,7 @@ int run_workflow(const Config& config, Context& context) {
     if (!earlier.empty() && !(ours && theirs && model::same_encoder(*ours, *theirs))) {
       // Mining refuses two fingerprints that differ (the report's FAIL), and compares vectors
       // without a fingerprint as they are, with a warning.
-      facts.encoder_mismatch = ours && theirs;
+      facts.encoder_mismatch = ours && theirs && !facts.mining.allow_encoder_mismatch;
       facts.pool.embeddings = earlier;
       facts.mining.source = earlier;
       log::warn("'{}' was not embedded by this run's encoder: it is mined as it is", earlier);

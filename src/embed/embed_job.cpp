@@ -187,7 +187,7 @@ fs::path failed_part_path(const fs::path& work, uint64_t chunk) {
 }
 
 std::string describe(const model::EncoderFingerprint& f) {
-  return fmt::format("{} {} ({})", f.family, f.model_id, f.compute_dtype);
+  return fmt::format("{} ({})", model::encoder_name(f), f.compute_dtype);
 }
 
 // Refuses to replace an output made by a different encoder unless overwrite=true.

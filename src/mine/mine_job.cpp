@@ -76,7 +76,7 @@ std::optional<model::EncoderFingerprint> fingerprint_of(table::Database& db,
 }
 
 std::string describe(const model::EncoderFingerprint& f) {
-  return fmt::format("{} {} ({}-dim, {}{})", f.family, f.model_id, f.embedding_dim, f.compute_dtype,
+  return fmt::format("{} ({}-dim, {}{})", model::encoder_name(f), f.embedding_dim, f.compute_dtype,
                      f.exif_orientation.empty() ? "" : ", exif_orientation=" + f.exif_orientation);
 }
 
@@ -100,6 +100,14 @@ std::string check_encoders(table::Database& db, const MineJob& job,
   }
   if (model::same_encoder(*t, *p)) {
     const std::string decoding = model::tolerated_differences(*t, *p);
+    if (t->compute_dtype != p->compute_dtype) {
+      // Accepted (bf16 stays within cosine 0.999 of fp32), but said: each side's precision.
+      log::warn("targets and pool were computed in different precisions (targets {}, pool {})",
+                t->compute_dtype, p->compute_dtype);
+      return fmt::format("same encoder: {}; mixed precision: targets {}, pool {}{}", describe(*t),
+                         t->compute_dtype, p->compute_dtype,
+                         decoding.empty() ? "" : "; decoded differently: " + decoding);
+    }
     if (decoding.empty()) return fmt::format("same encoder: {}", describe(*t));
     log::warn(
         "targets and pool were decoded differently ({}, targets vs pool): JPEGs shrunk on "

@@ -111,6 +111,11 @@ bool agree(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+std::string encoder_name(const EncoderFingerprint& f) {
+  if (f.model_id.empty() || f.model_id == f.family) return f.family;
+  return f.family + " " + f.model_id;
+}
+
 bool same_encoder(const EncoderFingerprint& a, const EncoderFingerprint& b) {
   return a.family == b.family && a.weights_digest == b.weights_digest &&
          a.preprocessing == b.preprocessing && agree(a.architecture, b.architecture) &&

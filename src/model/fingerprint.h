@@ -56,6 +56,10 @@ std::optional<EncoderFingerprint> fingerprint_in(const std::map<std::string, std
 // normalisation: vectors from the two can be compared. The compute dtype and shrink-on-load
 // may differ: their effects stay below the bf16 tolerance (cos ≥ 0.999). Fields an older
 // fingerprint lacks are not compared.
+// The encoder's name in words: "<family> <model id>", or the family alone when the model id
+// is the family's name (the built-in thumbnail encoder).
+std::string encoder_name(const EncoderFingerprint& f);
+
 bool same_encoder(const EncoderFingerprint& a, const EncoderFingerprint& b);
 // same_encoder, the same compute dtype and the same shrink-on-load: the vectors are bit-for-bit
 // reproducible.

@@ -88,23 +88,6 @@ std::optional<model::EncoderFingerprint> fingerprint_of(const fs::path& embeddin
   }
 }
 
-std::string encoder_name(const model::EncoderFingerprint& f) {
-  // The built-in thumbnail encoder's model id is its family's name: said once.
-  if (f.model_id.empty() || f.model_id == f.family) return f.family;
-  return f.family + " " + f.model_id;
-}
-
-// Mining's own texts name an encoder as "<family> <model id>"; the reports say it once.
-std::string without_doubled_names(std::string text, const EncodersUsed& used) {
-  for (const auto& f : {used.targets, used.pool}) {
-    if (!f || f->model_id != f->family) continue;
-    const std::string doubled = f->family + " " + f->model_id;
-    for (size_t at = text.find(doubled); at != std::string::npos; at = text.find(doubled, at))
-      text.replace(at, doubled.size(), f->family);
-  }
-  return text;
-}
-
 std::string mixed_words(const EncodersUsed& used) {
   return fmt::format("in mixed precision: the targets in {}, the pool in {}",
                      used.targets->compute_dtype, used.pool->compute_dtype);
@@ -114,7 +97,7 @@ std::string mixed_words(const EncodersUsed& used) {
 // fingerprint alone, which reads as one precision for both when they differ.
 std::string check_words(const RunFacts& f, const EncodersUsed& used) {
   if (!used.targets || !used.pool || !model::same_encoder(*used.targets, *used.pool)) {
-    return without_doubled_names(f.mined->encoder_check, used);
+    return f.mined->encoder_check;
   }
   std::string text = "same encoder, " + encoder_words(*used.targets);
   if (used.mixed_precision()) {
@@ -192,8 +175,8 @@ EncodersUsed encoders_used(const RunFacts& facts) {
 }
 
 std::string encoder_words(const model::EncoderFingerprint& f) {
-  return fmt::format("{} ({}-dim, {}×{} input)", encoder_name(f), f.embedding_dim, f.input_width,
-                     f.input_height);
+  return fmt::format("{} ({}-dim, {}×{} input)", model::encoder_name(f), f.embedding_dim,
+                     f.input_width, f.input_height);
 }
 
 std::string encoder_sentence(const EncodersUsed& used) {

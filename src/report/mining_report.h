@@ -33,10 +33,8 @@ struct Side {
   std::filesystem::path table;              // the input table
   std::filesystem::path embeddings;         // its embedding parquet
   std::optional<embed::EmbedReport> embed;  // unset when the step did not run
-  // Set by `deft run`, not read by the reports: they read the fingerprint in `embeddings`
-  // themselves (encoders_used), which also gives the compute dtype each side used.
-  std::string encoder;
-  std::string weights_digest;
+  // The encoder and the precision each side used are read from `embeddings` itself
+  // (encoders_used), not from the spec, which may say `auto`.
 };
 
 struct RunFacts {
@@ -44,7 +42,6 @@ struct RunFacts {
   std::string started;  // local time, "2026-11-24 23:40:12"
   Side targets;
   Side pool;
-  std::string model;  // the spec's model and precision as configured; not shown (may say auto)
   mine::MineJob mining;
   std::optional<mine::MineReport> mined;  // unset when mining did not finish
   std::string failure;                    // what stopped the run ("" when nothing did)

@@ -151,7 +151,12 @@ TEST(ReportEncoder, MixedPrecisionIsNamedInBothReports) {
       testing::contains(html,
                         "<li>Embed both sides in one precision (<code>precision=fp32</code> "
                         "for both)"));
-  for (const std::string* text : {&md, &html})
+  // Mining's own summary names the mix too (not the targets' precision for both sides).
+  const std::string summary = testing::read_text_file(run / "mining_summary.txt");
+  EXPECT_THAT(summary, HasSubstr("encoder_check: same encoder: thumbnail (768-dim, fp32, "
+                                 "exif_orientation=ignore); mixed precision: targets fp32, pool "
+                                 "bf16\n"));
+  for (const std::string* text : {&md, &html, &summary})
     EXPECT_EQ(testing::occurrences(*text, "thumbnail thumbnail"), 0U);
 }
 
