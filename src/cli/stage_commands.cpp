@@ -39,11 +39,14 @@ int run_embed(const Config& config, Context&) {
   const embed::EmbedReport r = embed::run_embed_job(job);
   const uint64_t worked = r.embedded + r.failed;
   log::info(
-      "embedded '{}': {} rows in, {} embedded, {} reused, {} failed{}; {:.1f} s, {:.1f} "
+      "embedded '{}': {} rows in, {} embedded, {} reused, {}{} failed{}; {:.1f} s, {:.1f} "
       "images/s",
-      job.output.string(), r.rows_in, r.embedded, r.reused, r.failed,
-      r.failed > 0 ? fmt::format(" (listed in '{}')", r.failed_path.string()) : "", r.seconds,
-      r.seconds > 0 ? static_cast<double>(worked) / r.seconds : 0.0);
+      job.output.string(), r.rows_in, r.embedded, r.reused,
+      r.same_file_rows > 0
+          ? fmt::format("{} copied from a row naming the same file, ", r.same_file_rows)
+          : "",
+      r.failed, r.failed > 0 ? fmt::format(" (listed in '{}')", r.failed_path.string()) : "",
+      r.seconds, r.seconds > 0 ? static_cast<double>(worked) / r.seconds : 0.0);
   return kExitOk;
 }
 

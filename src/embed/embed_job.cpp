@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include <fmt/format.h>
@@ -25,6 +26,7 @@
 #include "common/progress.h"
 #include "embed/image_file.h"
 #include "embed/reuse_index.h"
+#include "embed/same_file_rows.h"
 #include "kernels/onednn_linear.h"
 #include "parallel/cluster.h"
 #include "table/embedding_table.h"
@@ -46,7 +48,8 @@ namespace {
 // ---- one row's journey: queued → read/decoded/prepared (or reused, or failed) → consumed ----
 
 struct RowResult {
-  enum class State { kEmbed, kReused, kFailed };
+  // kSameFile: an earlier row of this run names the same file; its result is copied.
+  enum class State { kEmbed, kReused, kFailed, kSameFile };
   State state = State::kFailed;
   std::vector<float> input;  // prepared model input (kEmbed)
   table::FileIdentity identity;
@@ -62,6 +65,7 @@ struct ChunkWork {
     idx_t offset;   // the row within it
     bool has_path;  // filepath not NULL
     std::string filepath;
+    std::optional<uint64_t> same_file_as;  // an earlier row of this run naming the same file
   };
   std::vector<std::shared_ptr<table::DataChunk>> data;
   std::vector<Row> rows;
@@ -80,7 +84,7 @@ std::string make_manifest(const EmbedJob& job, const model::EncoderFingerprint& 
     input.mtime_ns = std::max(input.mtime_ns, st.mtime_ns);
   }
   nlohmann::ordered_json j = {
-      {"manifest", 1},
+      {"manifest", 2},  // 2: rows naming an earlier row's file copy its result
       {"input", fs::absolute(job.input).string()},
       {"input_size", input.size},
       {"input_mtime_ns", input.mtime_ns},
@@ -146,29 +150,6 @@ std::string source_identity(const fs::path& path) {
   return fmt::format("{} {} {}", fs::absolute(path).string(), st.size, st.mtime_ns);
 }
 
-// A filepath deft cannot read as a local file: a URL, or a home folder the shell would have
-// expanded. Returns the reason, or "" for a local path.
-std::string unsupported_location(std::string_view filepath) {
-  if (filepath.starts_with("~")) {
-    return "'~' is not expanded (no shell reads the table): write the home folder out, or make "
-           "the path relative and set image_root";
-  }
-  const size_t colon = filepath.find("://");
-  if (colon == std::string_view::npos || colon == 0) return "";
-  const std::string_view scheme = filepath.substr(0, colon);
-  const bool word = std::all_of(scheme.begin(), scheme.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
-  });
-  if (!word) return "";
-  if (scheme == "file") {
-    return "file:// URLs are not read: write the path itself (without file://)";
-  }
-  return fmt::format(
-      "{}:// is not supported: deft reads local files only (no network at run time); copy or "
-      "mount the images and write local paths",
-      scheme);
-}
-
 // A file that could not be opened, said with the path deft looked at and, for a relative
 // filepath, the folder it was taken from.
 std::string where_it_looked(const std::string& failure, std::string_view filepath,
@@ -218,8 +199,14 @@ class Pipeline {
  public:
   Pipeline(const EmbedJob& job, const Embedder& embedder, const ReuseIndex* reuse,
            table::TableReader& reader, const fs::path& base, const std::set<uint64_t>& done,
-           int workers)
-      : job_(job), embedder_(embedder), reuse_(reuse), reader_(reader), base_(base), done_(done) {
+           const SameFileRows& same_file, int workers)
+      : job_(job),
+        embedder_(embedder),
+        reuse_(reuse),
+        reader_(reader),
+        base_(base),
+        done_(done),
+        same_file_(same_file) {
     permits_ = static_cast<size_t>(2 * job.batch_size + 2 * workers);
     decode_ = job.decode;
     if (job.shrink_on_load) {
@@ -292,8 +279,15 @@ class Pipeline {
             current->data.push_back(shared);
           }
           const bool valid = table::is_valid(paths, i);
+          // A row naming an earlier row's file copies that row's result when this process
+          // embeds that row in this run (not when another rank, or a killed run, did).
+          std::optional<uint64_t> same_file_as = same_file_.first_row_of(row);
+          if (same_file_as && done_.count(*same_file_as / job_.chunk_rows) != 0) {
+            same_file_as.reset();
+          }
           current->rows.push_back({current->data.size() - 1, i, valid,
-                                   valid ? std::string(table::string_at(paths, i)) : ""});
+                                   valid ? std::string(table::string_at(paths, i)) : "",
+                                   same_file_as});
           if ((row + 1) % job_.chunk_rows == 0) {  // the chunk's last row
             if (!submit(std::exchange(current, nullptr))) return;
           }
@@ -350,6 +344,10 @@ class Pipeline {
   void process(const ChunkWork::Row& row, RowResult& out) const {
     using State = RowResult::State;
     out.state = State::kFailed;
+    if (row.same_file_as) {
+      out.state = State::kSameFile;
+      return;
+    }
     if (!row.has_path) {
       out.failure = "filepath is NULL";
       return;
@@ -409,6 +407,7 @@ class Pipeline {
   table::TableReader& reader_;
   fs::path base_;
   const std::set<uint64_t>& done_;
+  const SameFileRows& same_file_;
   image::DecodeOptions decode_;
 
   std::mutex mutex_;
@@ -445,14 +444,25 @@ void write_failures(table::Database& db, const fs::path& path,
 }
 
 struct ChunkCounts {
-  uint64_t embedded = 0, reused = 0, failed = 0;
+  uint64_t embedded = 0, reused = 0, failed = 0, same_file = 0;
 };
+
+// The results of rows whose file later rows name again, kept until the last of them: a vector
+// and identity, or the reason the row failed.
+struct SharedResult {
+  bool failed = false;
+  std::vector<float> vector;
+  table::FileIdentity identity;
+  std::string failure;
+  uint64_t uses_left = 0;
+};
+using SharedResults = std::unordered_map<uint64_t, SharedResult>;
 
 // Embeds one chunk's rows (in batches, in order) and writes its part files.
 ChunkCounts finish_chunk(table::Database& db, const EmbedJob& job, const Embedder& embedder,
                          const ReuseIndex* reuse, const table::TableReader& reader,
                          Pipeline& pipeline, ChunkWork& chunk, const fs::path& work,
-                         Progress& progress) {
+                         const SameFileRows& same_file, SharedResults& shared, Progress& progress) {
   using State = RowResult::State;
   const size_t dim = embedder.dim();
   const size_t floats = embedder.input_floats();
@@ -460,6 +470,7 @@ ChunkCounts finish_chunk(table::Database& db, const EmbedJob& job, const Embedde
   std::vector<float> embeddings(n * dim);
   std::vector<State> states(n, State::kFailed);
   std::vector<table::FileIdentity> identities(n);
+  std::vector<std::string> reasons(n);  // why a row failed, for rows naming its file again
   std::vector<Failure> failures;
   std::vector<float> batch(static_cast<size_t>(job.batch_size) * floats);
   std::vector<float> batch_out(static_cast<size_t>(job.batch_size) * dim);
@@ -468,6 +479,7 @@ ChunkCounts finish_chunk(table::Database& db, const EmbedJob& job, const Embedde
   const auto fail = [&](size_t pos, std::string reason) {
     const ChunkWork::Row& row = chunk.rows[pos];
     states[pos] = State::kFailed;
+    reasons[pos] = reason;
     if (job.strict) {
       throw Error(
           ErrorKind::kInput,
@@ -511,6 +523,9 @@ ChunkCounts finish_chunk(table::Database& db, const EmbedJob& job, const Embedde
       case State::kFailed:
         fail(pos, std::move(r.failure));
         break;
+      case State::kSameFile:  // copied below, once every row of the chunk is embedded
+        states[pos] = State::kSameFile;
+        break;
     }
     pipeline.release_row();
     if (batch_rows.size() == static_cast<size_t>(job.batch_size)) run_batch();
@@ -518,18 +533,66 @@ ChunkCounts finish_chunk(table::Database& db, const EmbedJob& job, const Embedde
   }
   run_batch();
 
+  // Rows naming an earlier row's file: that row's result, from this chunk or an earlier one.
+  for (size_t pos = 0; pos < n; ++pos) {
+    if (states[pos] != State::kSameFile) continue;
+    const uint64_t first = *chunk.rows[pos].same_file_as;
+    const std::string said = fmt::format("the same file as input row {}, which failed: ", first);
+    if (first >= chunk.first_row) {
+      const size_t at = first - chunk.first_row;
+      if (states[at] == State::kFailed) {
+        fail(pos, said + reasons[at]);
+        continue;
+      }
+      std::copy_n(embeddings.data() + at * dim, dim, embeddings.data() + pos * dim);
+      identities[pos] = identities[at];
+    } else {
+      const auto it = shared.find(first);
+      DEFT_ASSERT(it != shared.end(), "an earlier chunk kept the result of a repeated file");
+      SharedResult& kept = it->second;
+      if (kept.failed) {
+        fail(pos, said + kept.failure);
+      } else {
+        std::copy_n(kept.vector.data(), dim, embeddings.data() + pos * dim);
+        identities[pos] = kept.identity;
+      }
+      if (--kept.uses_left == 0) shared.erase(it);
+    }
+  }
+  // Keep what later chunks will copy.
+  for (size_t pos = 0; pos < n; ++pos) {
+    const uint64_t row = chunk.first_row + pos;
+    uint64_t later = same_file.times_named_again(row);
+    if (later == 0 || states[pos] == State::kSameFile) continue;
+    for (size_t q = pos + 1; q < n; ++q)  // those in this chunk are served already
+      later -= chunk.rows[q].same_file_as == row ? 1 : 0;
+    if (later == 0) continue;
+    SharedResult& kept = shared[row];
+    kept.failed = states[pos] == State::kFailed;
+    kept.failure = reasons[pos];
+    if (!kept.failed) {
+      kept.vector.assign(embeddings.data() + pos * dim, embeddings.data() + (pos + 1) * dim);
+      kept.identity = identities[pos];
+    }
+    kept.uses_left = later;
+  }
+
   for (State s : states) {
     counts.embedded += s == State::kEmbed;
     counts.reused += s == State::kReused;
+    counts.same_file += s == State::kSameFile;
   }
   counts.failed = failures.size();
+  std::sort(failures.begin(), failures.end(),
+            [](const Failure& a, const Failure& b) { return a.row < b.row; });
   // The failures first: the embedding part is what marks the chunk done.
   if (!failures.empty()) write_failures(db, failed_part_path(work, chunk.index), failures);
   table::EmbeddingTableWriter part(
       db, reader, part_path(work, chunk.index), dim,
       {.kv_metadata = {{"deft.part.embedded", std::to_string(counts.embedded)},
                        {"deft.part.reused", std::to_string(counts.reused)},
-                       {"deft.part.failed", std::to_string(counts.failed)}}},
+                       {"deft.part.failed", std::to_string(counts.failed)},
+                       {"deft.part.same_file", std::to_string(counts.same_file)}}},
       true);
   // Rows go out grouped by the input chunk that carries their other columns.
   size_t pos = 0;
@@ -680,6 +743,12 @@ EmbedReport run_embed_job(const EmbedJob& job) {
     }
   }
 
+  // Rows naming an earlier row's file copy its result instead of decoding the file again.
+  const SameFileRows same_file = SameFileRows::find(db, job.input, base);
+  if (same_file.count() > 0) {
+    log::info("{} rows name a file an earlier row names: each such file is embedded once",
+              same_file.count());
+  }
   log::info("embedding {} rows of '{}' with {}", rows, job.input.string(), report.encoder);
   cluster.agree([&] {  // afterwards, every rank's parts are written
     Progress progress(rows, "embedding");
@@ -687,9 +756,11 @@ EmbedReport run_embed_job(const EmbedJob& job) {
     for (uint64_t c : skip)
       skipped += std::min(job.chunk_rows, rows - c * job.chunk_rows);
     progress.skip(skipped);
-    Pipeline pipeline(job, *embedder, reuse.get(), reader, base, skip, threads);
+    Pipeline pipeline(job, *embedder, reuse.get(), reader, base, skip, same_file, threads);
+    SharedResults shared;
     while (auto chunk = pipeline.next_chunk()) {
-      finish_chunk(db, job, *embedder, reuse.get(), reader, pipeline, *chunk, work, progress);
+      finish_chunk(db, job, *embedder, reuse.get(), reader, pipeline, *chunk, work, same_file,
+                   shared, progress);
     }
     progress.finish();
   });
@@ -726,6 +797,7 @@ void assemble(table::Database& db, const EmbedJob& job, const Embedder& embedder
     report.embedded += metadata_count(metadata, "deft.part.embedded");
     report.reused += metadata_count(metadata, "deft.part.reused");
     report.failed += metadata_count(metadata, "deft.part.failed");
+    report.same_file_rows += metadata_count(metadata, "deft.part.same_file");
   }
   if (parts.empty()) {
     const fs::path empty = part_path(work, 0);
@@ -753,6 +825,7 @@ void assemble(table::Database& db, const EmbedJob& job, const Embedder& embedder
       {"deft.embedded", std::to_string(report.embedded)},
       {"deft.reused", std::to_string(report.reused)},
       {"deft.failures", std::to_string(report.failed)},
+      {"deft.same_file_rows", std::to_string(report.same_file_rows)},
   };
   options.output_set = &outputs;
   table::concatenate_parquet(db, parts, job.output, options);

@@ -45,6 +45,7 @@ struct EmbedReport {
   uint64_t embedded = 0;
   uint64_t reused = 0;
   uint64_t failed = 0;
+  uint64_t same_file_rows = 0;  // rows that copied an earlier row's result (the same file)
   uint64_t resumed_chunks = 0;
   double seconds = 0;
   std::filesystem::path failed_path;  // empty when nothing failed

@@ -1,5 +1,7 @@
 #include "embed/image_file.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 
 #include <fcntl.h>
@@ -27,6 +29,27 @@ std::string not_regular(const struct stat& st) {
 }
 
 }  // namespace
+
+std::string unsupported_location(std::string_view filepath) {
+  if (filepath.starts_with("~")) {
+    return "'~' is not expanded (no shell reads the table): write the home folder out, or make "
+           "the path relative and set image_root";
+  }
+  const size_t colon = filepath.find("://");
+  if (colon == std::string_view::npos || colon == 0) return "";
+  const std::string_view scheme = filepath.substr(0, colon);
+  const bool word = std::all_of(scheme.begin(), scheme.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+  });
+  if (!word) return "";
+  if (scheme == "file") {
+    return "file:// URLs are not read: write the path itself (without file://)";
+  }
+  return fmt::format(
+      "{}:// is not supported: deft reads local files only (no network at run time); copy or "
+      "mount the images and write local paths",
+      scheme);
+}
 
 FileStat stat_regular_file(const fs::path& path) {
   struct stat st {};

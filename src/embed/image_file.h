@@ -17,6 +17,10 @@
 
 namespace deft::embed {
 
+// A filepath deft cannot read as a local file: a URL (s3://, http(s)://, file://), or a home
+// folder (~) that only a shell would expand. Returns the reason, or "" for a local path.
+std::string unsupported_location(std::string_view filepath);
+
 // Files larger than this are refused without being read.
 inline constexpr uint64_t kMaxImageFileBytes = 1ULL << 30;
 

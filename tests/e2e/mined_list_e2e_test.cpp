@@ -2,8 +2,9 @@
 // - it describes itself: key-value metadata naming the tables it came from, the folder its
 //   relative paths are relative to (deft.path_base), the pool's encoder and the mining spec;
 //   `deft embed` of the mined list from another folder finds every image through that base;
-// - pool rows naming one file however spelled (`a.png`, `./a.png`, `sub/../a.png`) are mined
-//   as one image, and the summary counts them.
+// - rows naming one file however spelled (`a.png`, `./a.png`, `sub/../a.png`) are embedded
+//   once (the later rows copy the first one's vector, or its failure; every row is kept, with
+//   its own columns) and mined as one image; the log, the metadata and the summary count them.
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -113,6 +114,64 @@ TEST(MinedList, RowsNamingOneFileAreMinedOnce) {
   EXPECT_THAT(summary, HasSubstr("same_file_rows: 3\n"));
   EXPECT_THAT(summary, HasSubstr("unique_mined: 6\n"));
   EXPECT_THAT(summary, HasSubstr("  Duplicates removed: 10\n"));
+}
+
+TEST(MinedList, RowsNamingOneFileAreEmbeddedOnceAndKeepTheirOwnColumns) {
+  Workspace w("filepath\np0.png\n");
+  // Across chunks of 2 rows: p1 three times, p2 twice, a missing file twice.
+  testing::write_text_file(w.dir / "data/dup.csv",
+                           "filepath,label\np1.png,a\n./p1.png,b\np2.png,c\nmissing.png,d\n"
+                           "sub/../p2.png,e\n./missing.png,f\np1.png,g\n");
+  testing::write_text_file(w.dir / "data/once.csv", "filepath\np1.png\np2.png\n");
+  const auto embed = [&](const std::string& input, const std::string& output,
+                         const std::vector<std::string>* env) {
+    return testing::run_process(
+        {DEFT_BINARY, "embed", "input_parquet=data/" + input, "output_parquet=out/" + output,
+         "model=thumbnail", "chunk_rows=2", "max_failure_rate=1"},
+        env, w.dir.path());
+  };
+  auto r = embed("dup.csv", "dup.parquet", nullptr);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("4 rows name a file an earlier row names"));
+  EXPECT_THAT(r.err, HasSubstr("2 embedded, 0 reused, 3 copied from a row naming the same file, "
+                               "2 failed"));
+  ASSERT_EQ(embed("once.csv", "once.parquet", nullptr).exit_code, 0);
+  const std::string dup = quoted(w.dir / "out/dup.parquet");
+  const std::string once = quoted(w.dir / "out/once.parquet");
+  // Every row that names an image is there with its own label, and its vector is the one the
+  // file gets embedded on its own.
+  EXPECT_EQ(testing::sql_rows(w.db, "SELECT d.label, o.filepath, d.embedding = o.embedding FROM " +
+                                        dup + " d JOIN " + once +
+                                        " o ON regexp_extract(d.filepath, 'p[0-9]') = "
+                                        "regexp_extract(o.filepath, 'p[0-9]') ORDER BY d.label"),
+            (Rows{{"a", "p1.png", "true"},
+                  {"b", "p1.png", "true"},
+                  {"c", "p2.png", "true"},
+                  {"e", "p2.png", "true"},
+                  {"g", "p1.png", "true"}}));
+  EXPECT_EQ(testing::sql_rows(w.db, "SELECT input_row, reason FROM " +
+                                        quoted(w.dir / "out/dup.parquet.failed.parquet")),
+            (Rows{{"3", fmt::format("no such file: '{0}/missing.png' (relative to '{0}'; set "
+                                    "image_root if the images are elsewhere)",
+                                    fs::canonical(w.dir / "data").string())},
+                  {"5", fmt::format("the same file as input row 3, which failed: no such file: "
+                                    "'{0}/missing.png' (relative to '{0}'; set image_root if "
+                                    "the images are elsewhere)",
+                                    fs::canonical(w.dir / "data").string())}}));
+  EXPECT_EQ(testing::sql_rows(w.db, "SELECT decode(value) FROM parquet_kv_metadata(" + dup +
+                                        ") WHERE decode(key) IN ('deft.embedded', "
+                                        "'deft.same_file_rows') ORDER BY decode(key)"),
+            (Rows{{"2"}, {"3"}}));
+
+  // Killed after two chunks and resumed: the rows whose first row was embedded before the kill
+  // are embedded again (their result is not in memory any more), to the same vectors.
+  const std::vector<std::string> kill = {"DEFT_FAULT_KILL_AFTER_CHUNKS=2"};
+  ASSERT_EQ(embed("dup.csv", "resumed.parquet", &kill).exit_code, 128 + 9);
+  r = embed("dup.csv", "resumed.parquet", nullptr);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("resuming: 2 of 4 chunks"));
+  EXPECT_EQ(testing::sql_rows(w.db, "SELECT * FROM " + quoted(w.dir / "out/resumed.parquet")),
+            testing::sql_rows(w.db, "SELECT * FROM " + dup));
 }
 
 }  // namespace
