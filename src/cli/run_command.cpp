@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/output_lock.h"
+#include "common/output_set.h"
 #include "mine/label_check.h"
 #include "model/fingerprint.h"
 #include "parallel/cluster.h"
@@ -209,9 +210,12 @@ int run_workflow(const Config& config, Context& context) {
 
   const auto finish = [&] {
     const auto labels = report::label_breakdown(facts);
-    write_file_atomically(dir / "Mining_Report.md", report::render(facts, labels));
+    // The two reports are replaced together (a continued run's earlier reports included).
+    OutputSet reports;
+    write_file_atomically(dir / "Mining_Report.md", report::render(facts, labels), &reports);
     const report::Verdict verdict = report::judge(facts);
-    report::write_html_report(facts, verdict, labels);
+    report::write_html_report(facts, verdict, labels, &reports);
+    reports.commit();
     return verdict;
   };
   const auto embed_side = [&](report::Side& side, const std::string& reuse_from) {

@@ -538,9 +538,21 @@ std::string summary(const RunFacts& f) {
 }  // namespace
 
 void write_html_report(const RunFacts& f, const Verdict& verdict,
-                       const std::optional<std::vector<LabelRow>>& labels) {
-  if (!f.mined) return;  // nothing to show: Mining_Report.md says why
+                       const std::optional<std::vector<LabelRow>>& labels, OutputSet* outputs) {
   table::Database db;
+  if (!f.mined) {
+    // A run that stopped before mining finished: the verdict, what stopped it, what to do, and
+    // the images that failed so far.
+    std::string html = head(verdict) +
+                       fmt::format(
+                           "<p>The run stopped before mining finished, so there are no "
+                           "neighbours to show. Details: <a href=\"Mining_Report.md\">"
+                           "Mining_Report.md</a>.</p>\n<p class=\"failure\">{}</p>\n",
+                           escape(f.failure)) +
+                       actions_list(f, labels) + failures_table(db, f) + "</body></html>\n";
+    write_file_atomically(f.run_dir / "report.html", html, outputs);
+    return;
+  }
   const TargetView view{.thumbs = f.run_dir / "thumbs",
                         .target_base = path_base(db, f.targets.embeddings),
                         .pool_base = path_base(db, f.pool.embeddings)};
@@ -555,7 +567,7 @@ void write_html_report(const RunFacts& f, const Verdict& verdict,
   std::string script = kPagingScript;
   script.replace(script.find("%PAGE%"), 6, std::to_string(kHtmlPageSize));
   html += script + "</body></html>\n";
-  write_file_atomically(f.run_dir / "report.html", html);
+  write_file_atomically(f.run_dir / "report.html", html, outputs);
 }
 
 }  // namespace deft::report

@@ -8,6 +8,8 @@
 // page at a time and filters by label or path; without it, every page shows, one under the
 // other, with links to each. No network: it opens from disk. Thumbnails (at most 128 px)
 // go to thumbs/ beside it, for the first kMaxThumbnailTargets targets and their neighbours.
+// A run that stopped before mining finished gets the verdict, what stopped it, the actions and
+// the failed images. With `outputs`, report.html joins that output set (Mining_Report.md's).
 //
 //   report::write_html_report(facts, verdict, labels);   // run_dir/report.html, run_dir/thumbs/
 
@@ -16,6 +18,10 @@
 #include <vector>
 
 #include "report/mining_report.h"
+
+namespace deft {
+class OutputSet;
+}
 
 namespace deft::report {
 
@@ -27,6 +33,7 @@ inline constexpr size_t kMaxThumbnailTargets = 100;
 inline constexpr size_t kMaxListedPairs = 50000;
 
 void write_html_report(const RunFacts& facts, const Verdict& verdict,
-                       const std::optional<std::vector<LabelRow>>& labels);
+                       const std::optional<std::vector<LabelRow>>& labels,
+                       OutputSet* outputs = nullptr);
 
 }  // namespace deft::report

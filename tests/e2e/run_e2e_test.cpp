@@ -359,6 +359,31 @@ TEST(RunVerdict, EncoderMismatchIsRefused) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("were embedded by different encoders"));
   EXPECT_EQ(verdict(dir.path()), "**FAIL: encoder mismatch**");
+  // A failed run still writes its visual report, and its manifest says it failed (the same
+  // command would continue it).
+  const fs::path folder = run_folder(dir.path());
+  EXPECT_THAT(testing::read_text_file(folder / "report.html"), HasSubstr("FAIL: encoder mismatch"));
+  EXPECT_THAT(testing::read_text_file(folder / "run_manifest.json"),
+              HasSubstr("\"state\": \"failed\""));
+}
+
+// allow_encoder_mismatch=true: mining goes on (with its warning), and so does the verdict.
+TEST(RunVerdict, AnAllowedEncoderMismatchIsNotAFailure) {
+  ScratchDir dir;
+  write_set(dir.path());
+  const fs::path other = dir / "siglip_pool.parquet";
+  const auto e = deft(
+      {"embed", "input_parquet=" + (dir / "pool.csv").string(), "output_parquet=" + other.string(),
+       "model=SigLIP",
+       "model_path=" + (fs::path(DEFT_SOURCE_DIR) / "tests/data/tiny/siglip").string(), "--quiet"});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  // Different encoders, and here different dimensions too: mining compares dimensions first.
+  const auto r = run(dir.path(),
+                     {"source_embeddings=" + other.string(), "mining.allow_encoder_mismatch=true"});
+  EXPECT_THAT(r.err, HasSubstr("mining across different encoders (allow_encoder_mismatch=true)"));
+  // Not `FAIL: encoder mismatch`: what stopped mining was the dimensions.
+  EXPECT_THAT(verdict(dir.path()), ::testing::StartsWith("**FAIL: "));
+  EXPECT_THAT(verdict(dir.path()), HasSubstr("dimensions"));
 }
 
 }  // namespace
