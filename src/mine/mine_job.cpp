@@ -24,7 +24,9 @@
 #include "index/approximate_search.h"
 #include "index/exact_search.h"
 #include "kernels/onednn_linear.h"
+#include "mine/input_checks.h"
 #include "mine/labels.h"
+#include "mine/pairs.h"
 #include "mine/summary.h"
 #include "model/fingerprint.h"
 #include "parallel/cluster.h"
@@ -51,165 +53,8 @@ namespace {
 
 constexpr const char* kLabelColumn = table::kLabelColumn;
 
-// ---- checks before any search ----
-
-std::optional<model::EncoderFingerprint> fingerprint_of(table::Database& db,
-                                                        const table::TableReader& reader) {
-  if (reader.format() != table::TableFormat::kParquet) return std::nullopt;
-  // A table folder: every file must record the same encoder (or none).
-  const std::vector<fs::path> files = table::table_files(reader.path());
-  std::optional<model::EncoderFingerprint> first;
-  for (const fs::path& file : files) {
-    const auto f = model::fingerprint_in(table::read_kv_metadata(db, file), file.string());
-    if (file == files.front()) {
-      first = f;
-    } else if (f.has_value() != first.has_value() || (f && !model::same_embeddings(*f, *first))) {
-      throw Error(ErrorKind::kInput,
-                  fmt::format("table folder '{}': '{}' was embedded by another encoder than its "
-                              "first file '{}'",
-                              reader.path().string(), file.filename().string(),
-                              files.front().filename().string()),
-                  "a table folder must hold the parts of one embedding run");
-    }
-  }
-  return first;
-}
-
-std::string describe(const model::EncoderFingerprint& f) {
-  return fmt::format("{} ({}-dim, {}{})", model::encoder_name(f), f.embedding_dim, f.compute_dtype,
-                     f.exif_orientation.empty() ? "" : ", exif_orientation=" + f.exif_orientation);
-}
-
-// Compares the two files' encoders; returns what was found, in words.
-std::string check_encoders(table::Database& db, const MineJob& job,
-                           const table::TableReader& targets, const table::TableReader& pool) {
-  const auto t = fingerprint_of(db, targets);
-  const auto p = fingerprint_of(db, pool);
-  if (!t || !p) {
-    const std::string which = !t && !p ? std::string("either file")
-                                       : fmt::format("'{}'", (!t ? targets : pool).path().string());
-    const std::string text = fmt::format(
-        "not checked: no encoder fingerprint (deft.encoder) in {}; the vectors are compared as "
-        "they are",
-        which);
-    log::warn(
-        "{}. Embed both tables with `deft embed` so that mining can check they come from "
-        "the same encoder",
-        text);
-    return text;
-  }
-  if (model::same_encoder(*t, *p)) {
-    const std::string decoding = model::tolerated_differences(*t, *p);
-    if (t->compute_dtype != p->compute_dtype) {
-      // Accepted (bf16 stays within cosine 0.999 of fp32), but said: each side's precision.
-      log::warn("targets and pool were computed in different precisions (targets {}, pool {})",
-                t->compute_dtype, p->compute_dtype);
-      return fmt::format("same encoder: {}; mixed precision: targets {}, pool {}{}", describe(*t),
-                         t->compute_dtype, p->compute_dtype,
-                         decoding.empty() ? "" : "; decoded differently: " + decoding);
-    }
-    if (decoding.empty()) return fmt::format("same encoder: {}", describe(*t));
-    log::warn(
-        "targets and pool were decoded differently ({}, targets vs pool): JPEGs shrunk on "
-        "load differ from full decodes by less than the bf16 tolerance (cosine >= 0.999), "
-        "so mining goes on; embed both the same way for identical vectors",
-        decoding);
-    return fmt::format("same encoder: {}; decoded differently: {}", describe(*t), decoding);
-  }
-  const std::string text = fmt::format("targets: {}; pool: {}", describe(*t), describe(*p));
-  if (!job.allow_encoder_mismatch) {
-    throw Error(ErrorKind::kInput,
-                fmt::format("'{}' and '{}' were embedded by different encoders ({}): their "
-                            "vectors are not comparable",
-                            targets.path().string(), pool.path().string(), text),
-                "embed both with the same model, or set allow_encoder_mismatch=true to mine "
-                "anyway");
-  }
-  log::warn("mining across different encoders (allow_encoder_mismatch=true): {}", text);
-  return fmt::format("MISMATCH, allowed by allow_encoder_mismatch=true: {}", text);
-}
-
-// Throws naming up to five rows whose vectors are not finite (or, for cosine, have no
-// direction: zero length).
-void require_usable_vectors(const float* vectors, size_t rows, size_t dim, uint64_t first_row,
-                            const fs::path& path, const std::string& column, index::Metric metric) {
-  std::vector<uint64_t> bad;
-  size_t count = 0;
-  bool zero = false;
-  for (size_t r = 0; r < rows; ++r) {
-    const float* v = vectors + r * dim;
-    const bool finite = std::all_of(v, v + dim, [](float x) { return std::isfinite(x); });
-    const bool empty = metric == index::Metric::kCosine &&
-                       std::all_of(v, v + dim, [](float x) { return x == 0.f; });
-    if (finite && !empty) continue;
-    zero = zero || (finite && empty);
-    ++count;
-    if (bad.size() < 5) bad.push_back(first_row + r);
-  }
-  if (count == 0) return;
-  std::string rows_text;
-  for (uint64_t r : bad)
-    rows_text += (rows_text.empty() ? "" : ", ") + std::to_string(r);
-  if (count > bad.size()) rows_text += fmt::format(" and {} more", count - bad.size());
-  throw Error(ErrorKind::kInput,
-              fmt::format("'{}': column '{}' has {} at row{} {} (rows counted from 0)",
-                          path.string(), column,
-                          zero ? "NaN, infinite or all-zero vectors (cosine needs a direction)"
-                               : "NaN or infinite values",
-                          count > 1 ? "s" : "", rows_text));
-}
-
 bool is_exact_index(const std::string& index) {
   return index.empty() || index == "exact" || index == "Flat";
-}
-
-// ---- the label plan ----
-
-struct LabelPlan {
-  bool apply = false;
-  std::string state;  // for the summary
-};
-
-LabelPlan plan_labels(const MineJob& job, const table::TableReader& targets,
-                      const table::TableReader& pool) {
-  if (!job.filter_by_label) return {false, "off"};
-  std::vector<std::string> missing;
-  for (const table::TableReader* r : {&targets, &pool}) {
-    if (!r->label_column()) missing.push_back(fmt::format("'{}'", r->path().string()));
-  }
-  if (!missing.empty()) {
-    const std::string why =
-        fmt::format("filter_by_label=true but {} {} no 'label' column", fmt::join(missing, " and "),
-                    missing.size() > 1 ? "have" : "has");
-    if (job.strict) {
-      throw Error(ErrorKind::kInput, why, "strict=true refuses to mine unfiltered");
-    }
-    log::warn("{}: mining WITHOUT the label filter (strict=true makes this an error)", why);
-    return {false, fmt::format("REQUESTED BUT NOT APPLIED: {}", why.substr(why.find(" but ") + 5))};
-  }
-  const LabelKind t = label_kind(targets, *targets.label_column());
-  const LabelKind p = label_kind(pool, *pool.label_column());
-  if (t != p && job.label_compare == LabelCompare::kTyped) {
-    throw Error(
-        ErrorKind::kInput,
-        fmt::format("labels of '{}' are {} ({}) but those of '{}' are {} ({}): they would "
-                    "never be equal",
-                    targets.path().string(), label_kind_name(t),
-                    targets.columns()[*targets.label_column()].sql_type, pool.path().string(),
-                    label_kind_name(p), pool.columns()[*pool.label_column()].sql_type),
-        "store both label columns as integers or both as text, or use label_compare=reference");
-  }
-  const char* compared = job.label_compare == LabelCompare::kTyped
-                             ? "labels compared as typed values"
-                             : "labels compared as the reference does: text, trimmed, "
-                               "upper-cased, NULL as NONE";
-  return {true, job.label_mode == LabelMode::kWithin
-                    ? fmt::format("on (within label: top-n among the pool rows of the target's "
-                                  "label; {})",
-                                  compared)
-                    : fmt::format("on (after top-n: pairs whose labels differ are dropped, as the "
-                                  "reference does; {})",
-                                  compared)};
 }
 
 // ---- reading ----
@@ -323,13 +168,6 @@ class Searches {
 
 // ---- outputs ----
 
-struct Pair {
-  size_t target;
-  index::Neighbor neighbour;
-  int rank;                          // 1 = nearest
-  const char* dropped_by = nullptr;  // nullptr: kept
-};
-
 std::optional<int64_t> as_integer(const std::optional<std::string>& text) {
   if (!text) return std::nullopt;
   return std::stoll(*text);
@@ -416,33 +254,6 @@ std::vector<std::vector<index::Neighbor>> merge_on_root(
 }  // namespace
 
 namespace {
-
-// The three outputs never land on an input, and the mined list never replaces an embedding
-// parquet (a user pointing output_parquet at an embedding table by mistake).
-void guard_outputs(table::Database& db, const MineJob& job) {
-  const std::vector<std::pair<std::string, fs::path>> inputs = {{"source_parquet", job.source},
-                                                                {"target_parquet", job.target}};
-  refuse_output_over_inputs(job.output, "output_parquet", inputs);
-  refuse_output_over_inputs(pairs_path_for(job.output), "the pairs file", inputs);
-  refuse_output_over_inputs(summary_path_for(job.output), "mining_summary.txt", inputs);
-  std::error_code ec;
-  if (!fs::is_regular_file(job.output, ec)) return;
-  bool embeddings = false;
-  try {
-    table::TableReader existing(db, job.output);
-    embeddings = existing.find_column(table::kEmbeddingColumn).has_value() ||
-                 model::fingerprint_in(table::read_kv_metadata(db, job.output), job.output.string())
-                     .has_value();
-  } catch (const Error&) {  // not a table deft can read: an earlier output of something else
-  }
-  if (embeddings) {
-    throw Error(ErrorKind::kUsage,
-                fmt::format("output_parquet '{}' is an embedding parquet: mining would replace "
-                            "it with the mined list",
-                            job.output.string()),
-                "give output_parquet a new name (mined.parquet, say)");
-  }
-}
 
 // What makes the mined list readable on its own: the tables it came from, the folder its
 // relative paths are relative to (which `deft embed` resolves them against), the pool's
@@ -657,55 +468,29 @@ MineReport run_mine_job(const MineJob& job) {
           job.index, job.index_params.empty() ? "" : " " + job.index_params, job.topn, recall,
           std::min<uint64_t>(kRecallSample, report.queries));
     }
-    for (size_t q = 0; q < results.size(); ++q) {
-      for (size_t j = 0; j < results[q].size(); ++j) {
-        Pair p{q, results[q][j], static_cast<int>(j + 1)};
-        const PoolRowInfo& info = seen.at(p.neighbour.pool_row);
-        if (filter_after && (!targets.labels[q] || !info.label)) ++report.null_label_pairs;
-        if (filter_after && !labels_match(targets.labels[q], info.label, job.label_compare)) {
-          p.dropped_by = "label";
-          ++report.dropped_by_label;
-        } else if (job.distance_threshold >= 0 && p.neighbour.distance > job.distance_threshold) {
-          p.dropped_by = "threshold";
-          ++report.dropped_by_threshold;
-        }
-        pairs.push_back(p);
-      }
-    }
+    PairCounts counts;
+    pairs = judge_pairs(
+        results, targets.labels,
+        [&](uint64_t row) -> const std::optional<std::string>& { return seen.at(row).label; },
+        {.by_label = filter_after,
+         .compare = job.label_compare,
+         .distance_threshold = job.distance_threshold},
+        counts);
+    report.dropped_by_label = counts.dropped_by_label;
+    report.dropped_by_threshold = counts.dropped_by_threshold;
+    report.null_label_pairs = counts.null_label_pairs;
   }
   report.neighbours = pairs.size();
 
   // Dedup by file, not by spelling or row: pool rows naming one file (`a.jpg`, `./a.jpg`, the
   // same absolute path) are one mined image.
-  struct Mined {
-    uint64_t pool_row;  // the first row naming the file
-    const Pair* best;
-    int64_t hits;        // distinct targets
-    size_t last_target;  // pairs come in target order: a target counts once
-  };
-  std::vector<Mined> mined;  // in order of first appearance (target order, then rank)
-  std::unordered_map<std::string, size_t> position;
-  std::unordered_map<uint64_t, std::string> file_of_row;
-  uint64_t kept = 0;
-  for (const Pair& p : pairs) {
-    if (p.dropped_by != nullptr) continue;
-    ++kept;
-    auto [row, new_row] = file_of_row.try_emplace(p.neighbour.pool_row);
-    if (new_row)
-      row->second = table::resolve_filepath(seen.at(p.neighbour.pool_row).path, pool_base);
-    const auto [it, inserted] = position.try_emplace(row->second, mined.size());
-    if (inserted) {
-      mined.push_back({p.neighbour.pool_row, &p, 1, p.target});
-      continue;
-    }
-    Mined& m = mined[it->second];
-    if (new_row) ++report.same_file_rows;  // another row naming a file already mined
-    if (m.last_target != p.target) ++m.hits;
-    m.last_target = p.target;
-    if (p.neighbour.distance < m.best->neighbour.distance) m.best = &p;
-  }
+  const MinedList list = dedup_by_file(pairs, [&](uint64_t row) {
+    return table::resolve_filepath(seen.at(row).path, pool_base).string();
+  });
+  const std::vector<MinedImage>& mined = list.images;
   report.unique_mined = mined.size();
-  report.duplicates_removed = kept - mined.size();
+  report.duplicates_removed = list.duplicates_removed();
+  report.same_file_rows = list.same_file_rows;
 
   // The mined parquet.
   using Kind = table::ValueColumn::Kind;
@@ -716,7 +501,7 @@ MineReport run_mine_job(const MineJob& job) {
   auto rank = table::ValueColumn::of("rank", Kind::kInt);
   auto hits = table::ValueColumn::of("target_hits", Kind::kInt);
   auto label = table::ValueColumn::of("label", integer_labels ? Kind::kInt : Kind::kText);
-  for (const Mined& m : mined) {
+  for (const MinedImage& m : mined) {
     const PoolRowInfo& info = seen.at(m.pool_row);
     filepath.text.emplace_back(
         job.absolute_paths ? table::resolve_filepath(info.path, pool_base).string() : info.path);
@@ -758,9 +543,8 @@ MineReport run_mine_job(const MineJob& job) {
     pair_pool_row.ints.emplace_back(static_cast<int64_t>(p.neighbour.pool_row));
     pair_rank.ints.emplace_back(p.rank);
     pair_distance.reals.emplace_back(p.neighbour.distance);
-    pair_kept.flags.emplace_back(p.dropped_by == nullptr);
-    pair_dropped.text.push_back(p.dropped_by != nullptr ? std::optional<std::string>(p.dropped_by)
-                                                        : std::nullopt);
+    pair_kept.flags.emplace_back(p.dropped_by == DropReason::kKept);
+    pair_dropped.text.push_back(drop_reason_name(p.dropped_by));
   }
   report.pairs_path = pairs_path_for(job.output);
   table::write_value_columns(db, report.pairs_path,
