@@ -26,7 +26,9 @@
 #include "kernels/onednn_linear.h"
 #include "mine/input_checks.h"
 #include "mine/labels.h"
+#include "mine/outputs.h"
 #include "mine/pairs.h"
+#include "mine/rank_merge.h"
 #include "mine/summary.h"
 #include "model/fingerprint.h"
 #include "parallel/cluster.h"
@@ -86,12 +88,6 @@ Targets read_targets(table::TableReader& reader, const std::string& column, bool
   }
   return t;
 }
-
-// What the outputs need of a pool row that is, or was, among some target's best.
-struct PoolRowInfo {
-  std::string path;
-  std::optional<std::string> label;
-};
 
 // The searches: one over every target, or (label_mode=within) one per target label.
 class Searches {
@@ -168,115 +164,9 @@ class Searches {
 
 // ---- outputs ----
 
-std::optional<int64_t> as_integer(const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  return std::stoll(*text);
-}
-
-// ---- several ranks ----
-
-void put_u64(std::string& out, uint64_t v) {
-  out.append(reinterpret_cast<const char*>(&v), 8);
-}
-void put_text(std::string& out, const std::string& t) {
-  put_u64(out, t.size());
-  out += t;
-}
-struct Reader {
-  const std::string& in;
-  size_t at = 0;
-  uint64_t u64() {
-    uint64_t v = 0;
-    std::memcpy(&v, in.data() + at, 8);
-    at += 8;
-    return v;
-  }
-  double real() {
-    double v = 0;
-    std::memcpy(&v, in.data() + at, 8);
-    at += 8;
-    return v;
-  }
-  std::string text() {
-    const uint64_t n = u64();
-    std::string t = in.substr(at, n);
-    at += n;
-    return t;
-  }
-};
-
-// Gathers every rank's per-target neighbours (and what the outputs need of their rows) on rank
-// 0 and keeps the topn nearest by (distance, pool row). Rank 0 gets the merged lists and `seen`
-// extended with the other ranks' rows; the other ranks get an empty result.
-std::vector<std::vector<index::Neighbor>> merge_on_root(
-    const parallel::Cluster& cluster, const std::vector<std::vector<index::Neighbor>>& local,
-    std::unordered_map<uint64_t, PoolRowInfo>& seen, size_t topn) {
-  std::string bytes;
-  put_u64(bytes, local.size());
-  for (const auto& hits : local) {
-    put_u64(bytes, hits.size());
-    for (const index::Neighbor& n : hits) {
-      bytes.append(reinterpret_cast<const char*>(&n.distance), 8);
-      put_u64(bytes, n.pool_row);
-      const PoolRowInfo& info = seen.at(n.pool_row);
-      put_text(bytes, info.path);
-      put_u64(bytes, info.label ? 1 : 0);
-      put_text(bytes, info.label.value_or(""));
-    }
-  }
-  const std::vector<std::string> all = cluster.gather(bytes);
-  if (!cluster.root()) return {};
-  std::vector<std::vector<index::Neighbor>> merged(local.size());
-  for (const std::string& piece : all) {
-    Reader in{piece};
-    const uint64_t targets = in.u64();
-    DEFT_ASSERT(targets == local.size(), "every rank searched the same targets");
-    for (uint64_t q = 0; q < targets; ++q) {
-      const uint64_t count = in.u64();
-      for (uint64_t j = 0; j < count; ++j) {
-        index::Neighbor n{in.real(), in.u64()};
-        PoolRowInfo info{in.text(), std::nullopt};
-        const bool has_label = in.u64() != 0;
-        std::string label = in.text();
-        if (has_label) info.label = std::move(label);
-        seen.try_emplace(n.pool_row, std::move(info));
-        merged[q].push_back(n);
-      }
-    }
-  }
-  for (auto& hits : merged) {
-    std::sort(hits.begin(), hits.end(), index::nearer);
-    if (hits.size() > topn) hits.resize(topn);
-  }
-  return merged;
-}
-
 }  // namespace
 
-namespace {
-
-// What makes the mined list readable on its own: the tables it came from, the folder its
-// relative paths are relative to (which `deft embed` resolves them against), the pool's
-// encoder and the spec that mined it.
-std::vector<std::pair<std::string, std::string>> mined_metadata(table::Database& db,
-                                                                const MineJob& job,
-                                                                const table::TableReader& pool,
-                                                                const fs::path& pool_base) {
-  std::vector<std::pair<std::string, std::string>> kv = {
-      {"deft.source", fs::absolute(job.source).lexically_normal().string()},
-      {"deft.target", fs::absolute(job.target).lexically_normal().string()},
-      {table::kPathBaseKey, pool_base.string()},
-  };
-  if (pool.format() == table::TableFormat::kParquet) {
-    const auto metadata = table::read_kv_metadata(db, pool.path());
-    const auto encoder = metadata.find(model::kFingerprintKey);
-    if (encoder != metadata.end()) kv.emplace_back("deft.source_encoder", encoder->second);
-  }
-  if (!job.spec.empty()) kv.emplace_back("deft.mining_spec", job.spec);
-  return kv;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 MineReport run_mine_job(const MineJob& job) {
   const auto started = std::chrono::steady_clock::now();
@@ -492,71 +382,17 @@ MineReport run_mine_job(const MineJob& job) {
   report.duplicates_removed = list.duplicates_removed();
   report.same_file_rows = list.same_file_rows;
 
-  // The mined parquet.
-  using Kind = table::ValueColumn::Kind;
-  const bool integer_labels = pool_label_kind == LabelKind::kInteger;
-  auto filepath = table::ValueColumn::of("filepath", Kind::kText);
-  auto best_target = table::ValueColumn::of("target_filepath", Kind::kText);
-  auto distance = table::ValueColumn::of("distance", Kind::kReal);
-  auto rank = table::ValueColumn::of("rank", Kind::kInt);
-  auto hits = table::ValueColumn::of("target_hits", Kind::kInt);
-  auto label = table::ValueColumn::of("label", integer_labels ? Kind::kInt : Kind::kText);
-  for (const MinedImage& m : mined) {
-    const PoolRowInfo& info = seen.at(m.pool_row);
-    filepath.text.emplace_back(
-        job.absolute_paths ? table::resolve_filepath(info.path, pool_base).string() : info.path);
-    best_target.text.emplace_back(targets.paths[m.best->target]);
-    distance.reals.emplace_back(m.best->neighbour.distance);
-    rank.ints.emplace_back(m.best->rank);
-    hits.ints.emplace_back(m.hits);
-    if (integer_labels) {
-      label.ints.push_back(as_integer(info.label));
-    } else {
-      label.text.push_back(info.label);
-    }
-  }
-  std::vector<table::ValueColumn> columns = {filepath};
-  if (job.provenance) {
-    columns.insert(columns.end(), {best_target, distance, rank, hits});
-    if (pool_label_kind) columns.push_back(label);
-  }
-  // The three outputs are committed together: a failure before the last leaves the previous
-  // trio as it was.
-  OutputSet outputs;
-  table::write_value_columns(
-      db, job.output, columns,
-      {.kv_metadata = mined_metadata(db, job, pool_reader, pool_base), .output_set = &outputs});
-
-  // Every pair, for audits.
-  auto pair_target = table::ValueColumn::of("target_filepath", Kind::kText);
-  auto pair_target_row = table::ValueColumn::of("target_row", Kind::kInt);
-  auto pair_source = table::ValueColumn::of("filepath", Kind::kText);
-  auto pair_pool_row = table::ValueColumn::of("pool_row", Kind::kInt);
-  auto pair_rank = table::ValueColumn::of("rank", Kind::kInt);
-  auto pair_distance = table::ValueColumn::of("distance", Kind::kReal);
-  auto pair_kept = table::ValueColumn::of("kept", Kind::kBool);
-  auto pair_dropped = table::ValueColumn::of("dropped_by", Kind::kText);
-  for (const Pair& p : pairs) {
-    pair_target.text.emplace_back(targets.paths[p.target]);
-    pair_target_row.ints.emplace_back(static_cast<int64_t>(p.target));
-    pair_source.text.emplace_back(seen.at(p.neighbour.pool_row).path);
-    pair_pool_row.ints.emplace_back(static_cast<int64_t>(p.neighbour.pool_row));
-    pair_rank.ints.emplace_back(p.rank);
-    pair_distance.reals.emplace_back(p.neighbour.distance);
-    pair_kept.flags.emplace_back(p.dropped_by == DropReason::kKept);
-    pair_dropped.text.push_back(drop_reason_name(p.dropped_by));
-  }
-  report.pairs_path = pairs_path_for(job.output);
-  table::write_value_columns(db, report.pairs_path,
-                             {pair_target, pair_target_row, pair_source, pair_pool_row, pair_rank,
-                              pair_distance, pair_kept, pair_dropped},
-                             {.output_set = &outputs});
-
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  report.summary_path = summary_path_for(job.output);
-  write_file_atomically(report.summary_path, summary_text(job, report, filter_after), &outputs);
-  outputs.commit();
+  write_mining_outputs(db, job, pool_reader,
+                       {.pairs = pairs,
+                        .mined = list,
+                        .seen = seen,
+                        .target_paths = targets.paths,
+                        .pool_label_kind = pool_label_kind,
+                        .pool_base = pool_base,
+                        .label_filter_ran = filter_after},
+                       report);
   return report;
 }
 
