@@ -28,8 +28,10 @@
 #include "mine/labels.h"
 #include "mine/outputs.h"
 #include "mine/pairs.h"
+#include "mine/pool_searches.h"
 #include "mine/rank_merge.h"
 #include "mine/summary.h"
+#include "mine/targets.h"
 #include "model/fingerprint.h"
 #include "parallel/cluster.h"
 #include "table/embedding_table.h"
@@ -55,118 +57,7 @@ namespace {
 
 constexpr const char* kLabelColumn = table::kLabelColumn;
 
-bool is_exact_index(const std::string& index) {
-  return index.empty() || index == "exact" || index == "Flat";
-}
-
-// ---- reading ----
-
-struct Targets {
-  size_t dim = 0;
-  std::vector<float> vectors;
-  std::vector<std::string> paths;
-  std::vector<std::optional<std::string>> labels;
-};
-
-Targets read_targets(table::TableReader& reader, const std::string& column, bool labels) {
-  Targets t;
-  const size_t vectors = *reader.find_column(column);
-  const auto label = reader.label_column();
-  const std::string where = fmt::format("'{}' column '{}'", reader.path().string(), column);
-  while (table::DataChunk chunk = reader.next_chunk()) {
-    const idx_t n = duckdb_data_chunk_get_size(chunk.get());
-    const uint64_t first = reader.rows_read() - n;
-    table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), vectors),
-                             reader.column_type(vectors), n, first, where, t.dim, t.vectors);
-    duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), reader.filepath_column());
-    for (idx_t i = 0; i < n; ++i) {
-      t.paths.emplace_back(table::is_valid(paths, i) ? table::string_at(paths, i) : "");
-      t.labels.push_back(labels ? label_at(duckdb_data_chunk_get_vector(chunk.get(), *label),
-                                           reader.column_type(*label), i)
-                                : std::nullopt);
-    }
-  }
-  return t;
-}
-
-// The searches: one over every target, or (label_mode=within) one per target label.
-class Searches {
- public:
-  Searches(const MineJob& job, const Targets& targets, bool within_labels)
-      : within_(within_labels), compare_(job.label_compare), targets_count_(targets.paths.size()) {
-    if (!within_) {
-      all_ =
-          std::make_unique<index::ExactSearch>(job.metric, targets.dim, targets.vectors, job.topn);
-      return;
-    }
-    std::map<std::string, std::vector<size_t>> by_label;
-    for (size_t q = 0; q < targets.labels.size(); ++q) {
-      if (const auto key = label_key(targets.labels[q], compare_)) by_label[*key].push_back(q);
-    }
-    for (auto& [label, members] : by_label) {
-      std::vector<float> vectors;
-      for (size_t q : members) {
-        vectors.insert(
-            vectors.end(), targets.vectors.begin() + static_cast<std::ptrdiff_t>(q * targets.dim),
-            targets.vectors.begin() + static_cast<std::ptrdiff_t>((q + 1) * targets.dim));
-      }
-      Group& g = groups_[label];
-      g.search = std::make_unique<index::ExactSearch>(job.metric, targets.dim, std::move(vectors),
-                                                      job.topn);
-      g.targets = std::move(members);
-    }
-  }
-
-  void add_block(float* vectors, size_t rows, size_t dim, uint64_t first_row,
-                 const std::vector<std::optional<std::string>>& labels) {
-    if (!within_) {
-      all_->add_block(vectors, rows, first_row);
-      return;
-    }
-    // Each row's key once per block, not once per label group.
-    std::vector<std::optional<std::string>> keys(rows);
-    for (size_t r = 0; r < rows; ++r)
-      keys[r] = label_key(labels[r], compare_);
-    for (auto& [label, g] : groups_) {
-      std::vector<float> subset;
-      std::vector<uint64_t> pool_rows;
-      for (size_t r = 0; r < rows; ++r) {
-        if (keys[r] != label) continue;
-        pool_rows.push_back(first_row + r);
-        subset.insert(subset.end(), vectors + r * dim, vectors + (r + 1) * dim);
-      }
-      g.search->add_rows(subset.data(), pool_rows.data(), pool_rows.size());
-    }
-  }
-
-  // Per target, its neighbours nearest first.
-  std::vector<std::vector<index::Neighbor>> results() const {
-    if (!within_) return all_->results();
-    std::vector<std::vector<index::Neighbor>> out(targets_count_);
-    for (const auto& [label, g] : groups_) {
-      for (size_t i = 0; i < g.targets.size(); ++i)
-        out[g.targets[i]] = g.search->results()[i];
-    }
-    return out;
-  }
-
- private:
-  struct Group {
-    std::unique_ptr<index::ExactSearch> search;
-    std::vector<size_t> targets;  // target rows, in the order of the search's targets
-  };
-  bool within_;
-  LabelCompare compare_;
-  size_t targets_count_;
-  std::unique_ptr<index::ExactSearch> all_;
-  std::map<std::string, Group> groups_;
-};
-
-// ---- outputs ----
-
 }  // namespace
-
-namespace {}  // namespace
 
 MineReport run_mine_job(const MineJob& job) {
   const auto started = std::chrono::steady_clock::now();
@@ -218,28 +109,12 @@ MineReport run_mine_job(const MineJob& job) {
   const uint64_t row_base = pool_share.row_range_applied() ? share_begin : 0;
   const uint64_t pool_rows = std::max<uint64_t>(share_end - share_begin, 1);
   Progress progress(pool_rows, "mining");
-  const bool approximate = !is_exact_index(job.index);
-  if (approximate && cluster.size() > 1) {
-    throw Error(ErrorKind::kUsage,
-                fmt::format("index={} under mpirun ({} ranks) is not supported: approximate "
-                            "indexes need the whole pool in one process",
-                            job.index, cluster.size()),
-                "use index=exact with several ranks");
-  }
-  if (approximate && within) {
-    throw Error(ErrorKind::kUsage,
-                fmt::format("label_mode=within needs the exact index, not index={}", job.index),
-                "use label_mode=after, or index=exact");
-  }
-  std::unique_ptr<Searches> searches;
-  std::unique_ptr<index::ApproximateSearch> approximate_search;
-  if (report.queries > 0 && !approximate) {
-    searches = std::make_unique<Searches>(job, targets, within);
-  } else if (report.queries > 0) {
-    approximate_search = std::make_unique<index::ApproximateSearch>(job.metric, targets.dim,
-                                                                    job.index, job.index_params);
-  }
-  // Exact: the rows that made someone's best, so far. Approximate: every row.
+  const PoolSearchContext search_context{job, targets, within, cluster.size()};
+  check_pool_search(search_context);
+  const std::unique_ptr<index::PoolSearch> search =
+      report.queries > 0 ? make_pool_search(search_context) : nullptr;
+  // What the outputs need of pool rows: of those among someone's best so far when the search
+  // knows them as it goes (exact), else of every row.
   std::unordered_map<uint64_t, PoolRowInfo> seen;
   const size_t vector_column = *pool_reader.find_column(job.source_column);
   const std::string where = fmt::format("'{}' column '{}'", job.source.string(), job.source_column);
@@ -256,15 +131,15 @@ MineReport run_mine_job(const MineJob& job) {
     if (rows == 0) return;
     require_usable_vectors(block.data(), rows, dim, block_first, job.source, job.source_column,
                            job.metric);
-    if (approximate_search) {
-      approximate_search->add(block.data(), rows);
+    if (search && !search->knows_best_so_far()) {
+      search->add_block(block.data(), rows, block_first, block_labels);
       for (size_t i = 0; i < rows; ++i)
         seen.emplace(block_first + i, PoolRowInfo{block_paths[i], block_labels[i]});
-    }
-    if (searches) {
-      searches->add_block(block.data(), rows, dim, block_first, block_labels);
+    } else if (search) {
+      search->add_block(block.data(), rows, block_first, block_labels);
+      const auto best = search->results_so_far();
       // Remember what the outputs need of this block's rows that are now among the best.
-      for (const auto& hits : searches->results()) {
+      for (const auto& hits : best) {
         for (const index::Neighbor& n : hits) {
           if (n.pool_row >= block_first && n.pool_row < block_first + rows) {
             const size_t i = n.pool_row - block_first;
@@ -275,7 +150,7 @@ MineReport run_mine_job(const MineJob& job) {
       // Forget rows that dropped out of every list (bounds `seen` by the lists' size).
       if (seen.size() > 4 * report.queries * job.topn) {
         std::unordered_map<uint64_t, PoolRowInfo> kept;
-        for (const auto& hits : searches->results()) {
+        for (const auto& hits : best) {
           for (const index::Neighbor& n : hits)
             kept.emplace(n.pool_row, seen.at(n.pool_row));
         }
@@ -334,29 +209,16 @@ MineReport run_mine_job(const MineJob& job) {
 
   // Pairs, filters, dedup.
   std::vector<Pair> pairs;
-  if (searches || approximate_search) {
-    std::vector<std::vector<index::Neighbor>> results;
-    if (searches) {
-      results = searches->results();
-      report.index = "exact";
-      if (cluster.size() > 1) {
-        // Every rank's local top-n to rank 0, merged there with the same order (distance, then
-        // pool row): the global top-n is among them. The other ranks are done.
-        const auto merged = merge_on_root(cluster, results, seen, job.topn);
-        if (!cluster.root()) return report;
-        results = merged;
-        log::info("mining: pool split across {} MPI ranks, merged on rank 0", cluster.size());
-      }
-    } else {
-      approximate_search->build();
-      results = approximate_search->search(targets.vectors, job.topn);
-      constexpr size_t kRecallSample = 100;
-      const double recall =
-          approximate_search->measure_recall(targets.vectors, job.topn, results, kRecallSample);
-      report.index = fmt::format(
-          "{}{} (approximate: recall@{} {:.4f} against exact search on {} sampled targets)",
-          job.index, job.index_params.empty() ? "" : " " + job.index_params, job.topn, recall,
-          std::min<uint64_t>(kRecallSample, report.queries));
+  if (search) {
+    std::vector<std::vector<index::Neighbor>> results = search->finish();
+    report.index = search->describe();
+    if (cluster.size() > 1) {
+      // Every rank's local top-n to rank 0, merged there with the same order (distance, then
+      // pool row): the global top-n is among them. The other ranks are done.
+      const auto merged = merge_on_root(cluster, results, seen, job.topn);
+      if (!cluster.root()) return report;
+      results = merged;
+      log::info("mining: pool split across {} MPI ranks, merged on rank 0", cluster.size());
     }
     PairCounts counts;
     pairs = judge_pairs(
