@@ -74,6 +74,55 @@ void check_existing_output(table::Database& db, const EmbedJob& job,
               "give overwrite=true to replace it, or another output_parquet");
 }
 
+// Relative paths resolve against image_root; else the folder the table records as its base
+// (a mined list or an embedding parquet read from elsewhere); else the table's own folder.
+fs::path image_base(table::Database& db, const EmbedJob& job, const table::TableReader& reader) {
+  const fs::path base = job.image_root.empty() ? table::path_base_of(db, reader)
+                                               : fs::absolute(job.image_root).lexically_normal();
+  std::error_code ec;
+  if (fs::is_directory(base, ec)) return base;
+  if (!job.image_root.empty()) {
+    throw Error(ErrorKind::kInput, fmt::format("image_root '{}' is not a folder", base.string()));
+  }
+  throw Error(ErrorKind::kInput,
+              fmt::format("'{}' records its relative paths as relative to '{}' ({}), which is "
+                          "not a folder here",
+                          job.input.string(), base.string(), table::kPathBaseKey),
+              "set image_root to the folder its relative paths start from");
+}
+
+// The earlier output whose unchanged rows are copied instead of embedded, when reuse=true and
+// it was made by this very encoder.
+std::unique_ptr<ReuseIndex> open_reuse(table::Database& db, const EmbedJob& job,
+                                       const fs::path& source,
+                                       const model::EncoderFingerprint& fingerprint,
+                                       const fs::path& work) {
+  if (!job.reuse) return nullptr;
+  std::string why_not;
+  auto reuse = ReuseIndex::open(db, source, fingerprint,
+                                work / fmt::format("reuse-{}.f32", parallel::Cluster::get().rank()),
+                                why_not);
+  if (reuse) {
+    log::info("reusing unchanged rows of '{}' ({} rows)", source.string(), reuse->rows());
+  } else if (!job.reuse_from.empty()) {
+    log::warn("not reusing '{}': {}", job.reuse_from.string(), why_not);
+  }
+  return reuse;
+}
+
+// Chunks this rank does not embed: those finished earlier, and under mpirun every chunk c with
+// c % ranks != rank (the parts land in one folder; rank 0 assembles them).
+std::set<uint64_t> chunks_to_skip(const std::set<uint64_t>& done, uint64_t chunks) {
+  const parallel::Cluster& cluster = parallel::Cluster::get();
+  std::set<uint64_t> skip = done;
+  for (uint64_t c = 0; c < chunks && cluster.size() > 1; ++c) {
+    if (c % static_cast<uint64_t>(cluster.size()) != static_cast<uint64_t>(cluster.rank())) {
+      skip.insert(c);
+    }
+  }
+  return skip;
+}
+
 // A run where most rows failed is not a success, even though every failure is listed: a
 // table moved away from its images, a wrong image_root. The outputs stay (they are complete).
 void refuse_failure_rate(const EmbedJob& job, const EmbedReport& report) {
@@ -107,21 +156,7 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   const uint64_t rows = reader.count_rows();
   report.rows_in = rows;
   const uint64_t chunks = (rows + job.chunk_rows - 1) / job.chunk_rows;
-  // Relative paths resolve against image_root; else the folder the table records as its base
-  // (a mined list or an embedding parquet read from elsewhere); else the table's own folder.
-  const fs::path base = job.image_root.empty() ? table::path_base_of(db, reader)
-                                               : fs::absolute(job.image_root).lexically_normal();
-  std::error_code ec;
-  if (!fs::is_directory(base, ec)) {
-    if (!job.image_root.empty()) {
-      throw Error(ErrorKind::kInput, fmt::format("image_root '{}' is not a folder", base.string()));
-    }
-    throw Error(ErrorKind::kInput,
-                fmt::format("'{}' records its relative paths as relative to '{}' ({}), which is "
-                            "not a folder here",
-                            job.input.string(), base.string(), table::kPathBaseKey),
-                "set image_root to the folder its relative paths start from");
-  }
+  const fs::path base = image_base(db, job, reader);
 
   refuse_output_over_inputs(job.output, "output_parquet", {{"input_parquet", job.input}});
   refuse_output_over_inputs(failed_path_for(job.output), "the failures sidecar",
@@ -148,24 +183,9 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   const parallel::Cluster& cluster = parallel::Cluster::get();
   const std::set<uint64_t> done = prepare_work_folder(work, manifest, chunks, job.chunk_rows);
   report.resumed_chunks = done.size();
-  std::set<uint64_t> skip = done;  // finished, or another rank's
-  for (uint64_t c = 0; c < chunks && cluster.size() > 1; ++c) {
-    if (c % static_cast<uint64_t>(cluster.size()) != static_cast<uint64_t>(cluster.rank())) {
-      skip.insert(c);
-    }
-  }
+  const std::set<uint64_t> skip = chunks_to_skip(done, chunks);  // finished, or another rank's
 
-  std::unique_ptr<ReuseIndex> reuse;
-  if (job.reuse) {
-    std::string why_not;
-    reuse = ReuseIndex::open(db, reuse_source, fingerprint,
-                             work / fmt::format("reuse-{}.f32", cluster.rank()), why_not);
-    if (reuse) {
-      log::info("reusing unchanged rows of '{}' ({} rows)", reuse_source.string(), reuse->rows());
-    } else if (!job.reuse_from.empty()) {
-      log::warn("not reusing '{}': {}", job.reuse_from.string(), why_not);
-    }
-  }
+  std::unique_ptr<ReuseIndex> reuse = open_reuse(db, job, reuse_source, fingerprint, work);
 
   // Rows naming an earlier row's file copy its result instead of decoding the file again.
   const SameFileRows same_file = SameFileRows::find(db, job.input, base);
