@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/fault_injection.h"
+#include "common/finite.h"
 #include "common/progress.h"
 #include "embed/work_folder.h"
 #include "table/value_columns.h"
@@ -102,7 +103,7 @@ void ChunkEmbedding::run_batch() {
   embedder_.embed(batch_.data(), batch_rows_.size(), batch_out_.data());
   for (size_t k = 0; k < batch_rows_.size(); ++k) {
     const float* v = batch_out_.data() + k * dim_;
-    if (!std::all_of(v, v + dim_, [](float x) { return std::isfinite(x); })) {
+    if (!all_finite(v, dim_)) {
       fail(batch_rows_[k], "the encoder returned non-finite values (NaN or Inf)");
       continue;
     }

@@ -48,10 +48,6 @@ fs::path failed_path_for(const fs::path& output) {
 
 namespace {
 
-std::string describe(const model::EncoderFingerprint& f) {
-  return fmt::format("{} ({})", model::encoder_name(f), f.compute_dtype);
-}
-
 // Refuses to replace an output made by a different encoder unless overwrite=true.
 void check_existing_output(table::Database& db, const EmbedJob& job,
                            const model::EncoderFingerprint& fingerprint) {
@@ -63,14 +59,14 @@ void check_existing_output(table::Database& db, const EmbedJob& job,
         model::fingerprint_in(table::read_kv_metadata(db, job.output), job.output.string());
     if (existing) {
       if (model::same_encoder(*existing, fingerprint)) return;
-      made_by = describe(*existing);
+      made_by = model::describe(*existing);
     }
   } catch (const Error&) {
     made_by = "something that is not an embedding parquet";
   }
   throw Error(ErrorKind::kInput,
               fmt::format("'{}' exists and was made by {}; this run uses {}", job.output.string(),
-                          made_by, describe(fingerprint)),
+                          made_by, model::describe(fingerprint)),
               "give overwrite=true to replace it, or another output_parquet");
 }
 
@@ -167,7 +163,7 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   const std::unique_ptr<Embedder> embedder = make_embedder(job.embedder);
   embedder->set_decoding(job.shrink_on_load, job.decode.apply_exif_orientation);
   const model::EncoderFingerprint& fingerprint = embedder->fingerprint();
-  report.encoder = describe(fingerprint);
+  report.encoder = model::describe(fingerprint);
   check_existing_output(db, job, fingerprint);
 
   // The work folder: kept across a killed run when everything that shapes the output matches.

@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 
 #include "common/error.h"
+#include "common/finite.h"
 #include "common/log.h"
 #include "common/output_guard.h"
 #include "mine/labels.h"
@@ -45,11 +46,6 @@ std::optional<model::EncoderFingerprint> fingerprint_of(table::Database& db,
   return first;
 }
 
-std::string describe(const model::EncoderFingerprint& f) {
-  return fmt::format("{} ({}-dim, {}{})", model::encoder_name(f), f.embedding_dim, f.compute_dtype,
-                     f.exif_orientation.empty() ? "" : ", exif_orientation=" + f.exif_orientation);
-}
-
 }  // namespace
 
 // A user pointing output_parquet at an embedding table by mistake is stopped here.
@@ -79,8 +75,9 @@ void guard_outputs(table::Database& db, const MineJob& job) {
 }
 
 // Compares the two files' encoders; returns what was found, in words.
-std::string check_encoders(table::Database& db, const MineJob& job,
-                           const table::TableReader& targets, const table::TableReader& pool) {
+EncoderCheckResult check_encoders(table::Database& db, const MineJob& job,
+                                  const table::TableReader& targets,
+                                  const table::TableReader& pool) {
   const auto t = fingerprint_of(db, targets);
   const auto p = fingerprint_of(db, pool);
   if (!t || !p) {
@@ -94,7 +91,7 @@ std::string check_encoders(table::Database& db, const MineJob& job,
         "{}. Embed both tables with `deft embed` so that mining can check they come from "
         "the same encoder",
         text);
-    return text;
+    return {EncoderCheck::kNotChecked, text};
   }
   if (model::same_encoder(*t, *p)) {
     const std::string decoding = model::tolerated_differences(*t, *p);
@@ -102,19 +99,23 @@ std::string check_encoders(table::Database& db, const MineJob& job,
       // Accepted (bf16 stays within cosine 0.999 of fp32), but said: each side's precision.
       log::warn("targets and pool were computed in different precisions (targets {}, pool {})",
                 t->compute_dtype, p->compute_dtype);
-      return fmt::format("same encoder: {}; mixed precision: targets {}, pool {}{}", describe(*t),
-                         t->compute_dtype, p->compute_dtype,
-                         decoding.empty() ? "" : "; decoded differently: " + decoding);
+      return {EncoderCheck::kSame,
+              fmt::format("same encoder: {}; mixed precision: targets {}, pool {}{}",
+                          model::describe(*t), t->compute_dtype, p->compute_dtype,
+                          decoding.empty() ? "" : "; decoded differently: " + decoding)};
     }
-    if (decoding.empty()) return fmt::format("same encoder: {}", describe(*t));
+    if (decoding.empty())
+      return {EncoderCheck::kSame, fmt::format("same encoder: {}", model::describe(*t))};
     log::warn(
         "targets and pool were decoded differently ({}, targets vs pool): JPEGs shrunk on "
         "load differ from full decodes by less than the bf16 tolerance (cosine >= 0.999), "
         "so mining goes on; embed both the same way for identical vectors",
         decoding);
-    return fmt::format("same encoder: {}; decoded differently: {}", describe(*t), decoding);
+    return {EncoderCheck::kSame, fmt::format("same encoder: {}; decoded differently: {}",
+                                             model::describe(*t), decoding)};
   }
-  const std::string text = fmt::format("targets: {}; pool: {}", describe(*t), describe(*p));
+  const std::string text =
+      fmt::format("targets: {}; pool: {}", model::describe(*t), model::describe(*p));
   if (!job.allow_encoder_mismatch) {
     throw Error(ErrorKind::kInput,
                 fmt::format("'{}' and '{}' were embedded by different encoders ({}): their "
@@ -124,7 +125,8 @@ std::string check_encoders(table::Database& db, const MineJob& job,
                 "anyway");
   }
   log::warn("mining across different encoders (allow_encoder_mismatch=true): {}", text);
-  return fmt::format("MISMATCH, allowed by allow_encoder_mismatch=true: {}", text);
+  return {EncoderCheck::kMismatchAllowed,
+          fmt::format("MISMATCH, allowed by allow_encoder_mismatch=true: {}", text)};
 }
 
 void require_usable_vectors(const float* vectors, size_t rows, size_t dim, uint64_t first_row,
@@ -134,7 +136,7 @@ void require_usable_vectors(const float* vectors, size_t rows, size_t dim, uint6
   bool zero = false;
   for (size_t r = 0; r < rows; ++r) {
     const float* v = vectors + r * dim;
-    const bool finite = std::all_of(v, v + dim, [](float x) { return std::isfinite(x); });
+    const bool finite = all_finite(v, dim);
     const bool empty = metric == index::Metric::kCosine &&
                        std::all_of(v, v + dim, [](float x) { return x == 0.f; });
     if (finite && !empty) continue;
@@ -157,7 +159,7 @@ void require_usable_vectors(const float* vectors, size_t rows, size_t dim, uint6
 
 LabelPlan plan_labels(const MineJob& job, const table::TableReader& targets,
                       const table::TableReader& pool) {
-  if (!job.filter_by_label) return {false, "off"};
+  if (!job.filter_by_label) return {LabelFilterOutcome::kOff, "off"};
   std::vector<std::string> missing;
   for (const table::TableReader* r : {&targets, &pool}) {
     if (!r->label_column()) missing.push_back(fmt::format("'{}'", r->path().string()));
@@ -170,7 +172,8 @@ LabelPlan plan_labels(const MineJob& job, const table::TableReader& targets,
       throw Error(ErrorKind::kInput, why, "strict=true refuses to mine unfiltered");
     }
     log::warn("{}: mining WITHOUT the label filter (strict=true makes this an error)", why);
-    return {false, fmt::format("REQUESTED BUT NOT APPLIED: {}", why.substr(why.find(" but ") + 5))};
+    return {LabelFilterOutcome::kNotApplied,
+            fmt::format("REQUESTED BUT NOT APPLIED: {}", why.substr(why.find(" but ") + 5))};
   }
   const LabelKind t = label_kind(targets, *targets.label_column());
   const LabelKind p = label_kind(pool, *pool.label_column());
@@ -188,13 +191,14 @@ LabelPlan plan_labels(const MineJob& job, const table::TableReader& targets,
                              ? "labels compared as typed values"
                              : "labels compared as the reference does: text, trimmed, "
                                "upper-cased, NULL as NONE";
-  return {true, job.label_mode == LabelMode::kWithin
-                    ? fmt::format("on (within label: top-n among the pool rows of the target's "
-                                  "label; {})",
-                                  compared)
-                    : fmt::format("on (after top-n: pairs whose labels differ are dropped, as the "
-                                  "reference does; {})",
-                                  compared)};
+  return {LabelFilterOutcome::kApplied,
+          job.label_mode == LabelMode::kWithin
+              ? fmt::format("on (within label: top-n among the pool rows of the target's "
+                            "label; {})",
+                            compared)
+              : fmt::format("on (after top-n: pairs whose labels differ are dropped, as the "
+                            "reference does; {})",
+                            compared)};
 }
 
 }  // namespace deft::mine

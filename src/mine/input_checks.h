@@ -24,10 +24,16 @@ namespace deft::mine {
 // parquet. Throws Error(kUsage).
 void guard_outputs(table::Database& db, const MineJob& job);
 
-// Compares the two tables' encoder fingerprints; returns what was found, in words. Throws
-// Error(kInput) for different encoders unless job.allow_encoder_mismatch.
-std::string check_encoders(table::Database& db, const MineJob& job,
-                           const table::TableReader& targets, const table::TableReader& pool);
+struct EncoderCheckResult {
+  EncoderCheck outcome = EncoderCheck::kSame;
+  std::string words;  // for the summary
+};
+
+// Compares the two tables' encoder fingerprints. Throws Error(kInput) for different encoders
+// unless job.allow_encoder_mismatch.
+EncoderCheckResult check_encoders(table::Database& db, const MineJob& job,
+                                  const table::TableReader& targets,
+                                  const table::TableReader& pool);
 
 // Throws naming up to five rows whose vectors are not finite (or, for cosine, have no
 // direction: zero length).
@@ -36,8 +42,9 @@ void require_usable_vectors(const float* vectors, size_t rows, size_t dim, uint6
                             index::Metric metric);
 
 struct LabelPlan {
-  bool apply = false;
+  LabelFilterOutcome outcome = LabelFilterOutcome::kOff;
   std::string state;  // for the summary
+  bool apply() const { return outcome == LabelFilterOutcome::kApplied; }
 };
 
 // Whether filter_by_label can apply (both tables have labels of comparable kinds), and what

@@ -96,22 +96,25 @@ MineReport run_mine_job(const MineJob& job) {
       db, job.source,
       {.columns = {table::kFilepathColumn, job.source_column}, .optional_columns = {kLabelColumn}});
 
-  report.encoder_check = check_encoders(db, job, targets_reader, pool_reader);
+  const EncoderCheckResult encoders = check_encoders(db, job, targets_reader, pool_reader);
+  report.encoder_check_outcome = encoders.outcome;
+  report.encoder_check = encoders.words;
   const fs::path pool_base = table::path_base_of(db, pool_reader);
   report.warnings = threshold_warnings(job);
   for (const std::string& w : report.warnings)
     log::warn("{}", w);
   const LabelPlan labels = plan_labels(job, targets_reader, pool_reader);
+  report.label_filter_outcome = labels.outcome;
   report.label_filter = labels.state;
-  const bool within = labels.apply && job.label_mode == LabelMode::kWithin;
-  const bool filter_after = labels.apply && job.label_mode == LabelMode::kAfter;
+  const bool within = labels.apply() && job.label_mode == LabelMode::kWithin;
+  const bool filter_after = labels.apply() && job.label_mode == LabelMode::kAfter;
   // The pool's labels are read whenever it has a usable label column: the mined list carries
   // them (provenance), filtered or not.
   const auto pool_label = pool_reader.label_column();
   const std::optional<LabelKind> pool_label_kind =
       pool_label ? usable_label_kind(pool_reader, *pool_label) : std::nullopt;
 
-  Targets targets = read_targets(targets_reader, job.target_column, labels.apply);
+  Targets targets = read_targets(targets_reader, job.target_column, labels.apply());
   report.queries = targets.paths.size();
   if (report.queries > 0) {
     require_usable_vectors(targets.vectors.data(), report.queries, targets.dim, 0, job.target,

@@ -29,6 +29,17 @@ namespace deft::mine {
 
 enum class LabelMode { kAfter, kWithin };
 
+// What became of filter_by_label: not asked for, applied, or asked for and impossible (a table
+// without labels: mined unfiltered, with a warning).
+enum class LabelFilterOutcome { kOff, kApplied, kNotApplied };
+
+// What the encoder fingerprint check found.
+enum class EncoderCheck {
+  kSame,             // one encoder (precision or decoding may differ: said in the words)
+  kNotChecked,       // a table records no fingerprint
+  kMismatchAllowed,  // different encoders, mined under allow_encoder_mismatch=true
+};
+
 struct MineJob {
   std::filesystem::path source;  // the pool's embedding parquet
   std::filesystem::path target;  // the targets' embedding parquet
@@ -65,8 +76,10 @@ struct MineReport {
   uint64_t duplicates_removed = 0;
   uint64_t same_file_rows = 0;  // pool rows mined as one with another row naming the same file
   uint64_t unique_mined = 0;
-  std::string label_filter;           // what happened to filter_by_label, in words
-  std::string encoder_check;          // what the fingerprint check found, in words
+  LabelFilterOutcome label_filter_outcome = LabelFilterOutcome::kOff;
+  std::string label_filter;  // the same, in words (the summary's label_filter line)
+  EncoderCheck encoder_check_outcome = EncoderCheck::kSame;
+  std::string encoder_check;          // the same, in words (the summary's encoder_check line)
   std::string index;                  // "exact", or the approximate index and its measured recall
   std::vector<std::string> warnings;  // about the settings (threshold), also in the summary
   double seconds = 0;

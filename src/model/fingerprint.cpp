@@ -116,6 +116,11 @@ std::string encoder_name(const EncoderFingerprint& f) {
   return f.family + " " + f.model_id;
 }
 
+std::string describe(const EncoderFingerprint& f) {
+  return fmt::format("{} ({}-dim, {}{})", encoder_name(f), f.embedding_dim, f.compute_dtype,
+                     f.exif_orientation.empty() ? "" : ", exif_orientation=" + f.exif_orientation);
+}
+
 bool same_encoder(const EncoderFingerprint& a, const EncoderFingerprint& b) {
   return a.family == b.family && a.weights_digest == b.weights_digest &&
          a.preprocessing == b.preprocessing && agree(a.architecture, b.architecture) &&

@@ -60,6 +60,10 @@ std::optional<EncoderFingerprint> fingerprint_in(const std::map<std::string, std
 // is the family's name (the built-in thumbnail encoder).
 std::string encoder_name(const EncoderFingerprint& f);
 
+// The fingerprint in words, for logs, errors and the summary:
+// "<name> (<dim>-dim, <compute dtype>[, exif_orientation=…])".
+std::string describe(const EncoderFingerprint& f);
+
 bool same_encoder(const EncoderFingerprint& a, const EncoderFingerprint& b);
 // same_encoder, the same compute dtype and the same shrink-on-load: the vectors are bit-for-bit
 // reproducible.

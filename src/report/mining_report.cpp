@@ -22,7 +22,7 @@ bool has_failures(const Side& side) {
 }
 
 bool label_filter_not_applied(const RunFacts& f) {
-  return f.mined && f.mined->label_filter.rfind("REQUESTED BUT NOT APPLIED", 0) == 0;
+  return f.mined && f.mined->label_filter_outcome == mine::LabelFilterOutcome::kNotApplied;
 }
 
 bool pool_too_small(const RunFacts& f) {
