@@ -30,7 +30,9 @@ std::unique_ptr<Encoder> load_encoder(const std::filesystem::path& folder, Famil
     // Read while loading, on the caller's thread, before any worker thread starts.
     if (const char* env = std::getenv("DEFT_DUMP_ACTIVATIONS")) dump_directory = env;  // NOLINT
   }
-  const ActivationDump dump(dump_directory);
+  const char* detail = std::getenv("DEFT_DUMP_INTERMEDIATES");  // NOLINT
+  const ActivationDump dump(dump_directory, options.dump_intermediates ||
+                                                (detail != nullptr && std::string(detail) == "1"));
   ModelConfig config = load_model_config(folder, family);
   const Checkpoint checkpoint(folder);
   switch (family) {

@@ -56,6 +56,9 @@ struct EncoderOptions {
   // Where to write intermediate activations (activation_dump.h); empty: the
   // DEFT_DUMP_ACTIVATIONS environment variable, if set; else off.
   std::filesystem::path dump_directory;
+  // With a dump: every block's intermediates too (activation_dump.h); also
+  // DEFT_DUMP_INTERMEDIATES=1.
+  bool dump_intermediates = false;
 };
 
 // The compute options `options` resolve to on this CPU.

@@ -179,21 +179,33 @@ Block WeightReader::block(const BlockNames& names, int layer, const VisionConfig
   return b;
 }
 
-void run_block(const Block& b, const VisionConfig& c, float* hidden, size_t n, size_t tokens) {
+void BlockTap::operator()(const char* what, const void* data, bool bf16, size_t rows, size_t cols,
+                          size_t stride) const {
+  if (on())
+    dump->write_strided(fmt::format("block.{}.{}", block, what), data, bf16, rows, cols, stride);
+}
+
+void run_block(const Block& b, const VisionConfig& c, float* hidden, size_t n, size_t tokens,
+               const BlockTap& tap) {
   const size_t d = static_cast<size_t>(c.hidden_size);
   const size_t m = static_cast<size_t>(c.intermediate_size);
   const size_t rows = n * tokens;
   std::vector<float> x(rows * d), q(rows * d), k(rows * d), v(rows * d), a(rows * d), o(rows * d);
   b.ln1.apply(hidden, rows, x.data());
+  tap("ln1", x.data(), false, rows, d, d);
   b.q.apply(x.data(), rows, q.data());
   b.k.apply(x.data(), rows, k.data());
   b.v.apply(x.data(), rows, v.data());
+  tap("q", q.data(), false, rows, d, d);
+  tap("k", k.data(), false, rows, d, d);
+  tap("v", v.data(), false, rows, d, d);
   for (size_t i = 0; i < n; ++i) {
     const size_t offset = i * tokens * d;
     kernels::reference::attention(q.data() + offset, tokens, k.data() + offset, v.data() + offset,
                                   tokens, d, static_cast<size_t>(c.num_attention_heads),
                                   a.data() + offset);
   }
+  tap("attention", a.data(), false, rows, d, d);
   b.o.apply(a.data(), rows, o.data());
   const auto add = [&](const std::vector<float>& update, const std::vector<float>& scale) {
     for (size_t r = 0; r < rows; ++r) {
@@ -203,7 +215,9 @@ void run_block(const Block& b, const VisionConfig& c, float* hidden, size_t n, s
     }
   };
   add(o, b.scale1);
+  tap("attn_residual", hidden, false, rows, d, d);
   b.ln2.apply(hidden, rows, x.data());
+  tap("ln2", x.data(), false, rows, d, d);
   std::vector<float> mid(rows * static_cast<size_t>(feed_forward_inputs(c)));
   b.fc1.apply(x.data(), rows, mid.data());
   if (c.feed_forward == FeedForward::kSwiGlu) {
@@ -213,12 +227,13 @@ void run_block(const Block& b, const VisionConfig& c, float* hidden, size_t n, s
   } else {
     activate(c.hidden_act, mid.data(), mid.size());
   }
+  tap("mlp_hidden", mid.data(), false, rows, m, m);
   b.fc2.apply(mid.data(), rows, o.data());
   add(o, b.scale2);
 }
 
 void run_block(const FastBlock& b, const VisionConfig& c, float* hidden, size_t n, size_t tokens,
-               BlockWorkspace& work, bool class_rows_only) {
+               BlockWorkspace& work, bool class_rows_only, const BlockTap& tap) {
   const size_t d = static_cast<size_t>(c.hidden_size);
   const size_t m = static_cast<size_t>(c.intermediate_size);
   const size_t rows = n * tokens;
@@ -239,8 +254,13 @@ void run_block(const FastBlock& b, const VisionConfig& c, float* hidden, size_t 
                         bf16 ? reinterpret_cast<uint16_t*>(x) : nullptr);
   };
   normalize(b.ln1, hidden, rows);
+  tap("ln1", x, bf16, rows, d, d);
   b.qkv.apply(x, rows, qkv);
+  tap("q", qkv, bf16, rows, d, 3 * d);
+  tap("k", qkv + d * e, bf16, rows, d, 3 * d);
+  tap("v", qkv + 2 * d * e, bf16, rows, d, 3 * d);
   b.attention.apply(qkv, qkv + d * e, qkv + 2 * d * e, 3 * d, n, tokens, work.attended.data());
+  tap("attention", work.attended.data(), bf16, rows, d, d);
   // mid = act(fc1(x)) over `count` rows (the activation fused into fc1, or the SwiGLU gate).
   const auto feed_forward_in = [&](size_t count) {
     if (!swiglu) {
@@ -254,8 +274,11 @@ void run_block(const FastBlock& b, const VisionConfig& c, float* hidden, size_t 
   };
   if (!class_rows_only) {
     b.o.apply(work.attended.data(), rows, hidden);  // hidden += s1 ⊙ o(attended)
+    tap("attn_residual", hidden, false, rows, d, d);
     normalize(b.ln2, hidden, rows);
+    tap("ln2", x, bf16, rows, d, d);
     feed_forward_in(rows);
+    tap("mlp_hidden", work.mid.data(), bf16, rows, m, m);
     b.fc2.apply(work.mid.data(), rows, hidden);  // hidden += s2 ⊙ fc2(act(fc1(x)))
     return;
   }
@@ -338,14 +361,14 @@ void VitTrunk::run_blocks(float* hidden, size_t n, Output output) const {
   const auto cols = static_cast<size_t>(config.hidden_size);
   dump.write("embeddings", hidden, rows, cols);
   for (size_t i = 0; i < blocks.size(); ++i) {
-    run_block(blocks[i], config, hidden, n, tokens());
+    run_block(blocks[i], config, hidden, n, tokens(), {&dump, i});
     if (dump.enabled()) dump.write(fmt::format("block.{}", i), hidden, rows, cols);
   }
   BlockWorkspace work;
   const bool prune_last = output == Output::kClassToken && !dump.enabled();
   for (size_t i = 0; i < fast_blocks.size(); ++i) {
     const bool last = i + 1 == fast_blocks.size();
-    run_block(fast_blocks[i], config, hidden, n, tokens(), work, prune_last && last);
+    run_block(fast_blocks[i], config, hidden, n, tokens(), work, prune_last && last, {&dump, i});
     if (dump.enabled()) dump.write(fmt::format("block.{}", i), hidden, rows, cols);
   }
 }
@@ -421,10 +444,10 @@ std::vector<float> interpolate_positions(const std::vector<float>& table, int gr
   const float* src = table.data() + first * dim;
   std::vector<float> out((first + static_cast<size_t>(grid_h) * grid_w) * dim);
   std::copy(table.begin(), table.begin() + static_cast<std::ptrdiff_t>(first * dim), out.begin());
-  const auto taps = [&](int out) {
+  const auto taps = [&](int size) {
     return resize == PositionResize::kBicubicAntialias
-               ? preprocess::resample_taps(grid, out, preprocess::Resample::kBicubic)
-               : bicubic_taps(grid, out);
+               ? preprocess::resample_taps(grid, size, preprocess::Resample::kBicubic)
+               : bicubic_taps(grid, size);
   };
   const preprocess::ResampleTaps ty = taps(grid_h);
   const preprocess::ResampleTaps tx = taps(grid_w);

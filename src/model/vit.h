@@ -162,9 +162,19 @@ std::vector<float> interpolate_positions(const std::vector<float>& table, int gr
                                          bool has_class_row, int grid_h, int grid_w,
                                          PositionResize resize = PositionResize::kBicubic);
 
+// Where a block writes its named intermediates ("block.<i>.q", …) when the dump asks for them.
+struct BlockTap {
+  const ActivationDump* dump = nullptr;
+  size_t block = 0;
+  bool on() const { return dump != nullptr && dump->intermediates(); }
+  // `rows` rows of `cols` values, `stride` apart, float or bf16.
+  void operator()(const char* what, const void* data, bool bf16, size_t rows, size_t cols,
+                  size_t stride) const;
+};
+
 // One block over n sequences of `tokens` rows, on the reference or the oneDNN kernels.
 void run_block(const Block& block, const VisionConfig& config, float* hidden, size_t n,
-               size_t tokens);
+               size_t tokens, const BlockTap& tap = {});
 // Scratch buffers of the oneDNN block, reused across the blocks of one encode() call.
 struct BlockWorkspace {
   std::vector<std::byte> x, qkv, attended, mid;
@@ -173,7 +183,8 @@ struct BlockWorkspace {
 };
 // class_rows_only: finish only each sequence's first row (after attention over every row).
 void run_block(const FastBlock& block, const VisionConfig& config, float* hidden, size_t n,
-               size_t tokens, BlockWorkspace& work, bool class_rows_only = false);
+               size_t tokens, BlockWorkspace& work, bool class_rows_only = false,
+               const BlockTap& tap = {});
 
 void activate(Activation act, float* x, size_t count);
 

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -127,6 +128,49 @@ TEST(ActivationDump, WritesEveryNamedActivationAndTheOutputReturned) {
   const std::string output = testing::read_text_file(dir / "dump/output.f32");
   ASSERT_EQ(output.size(), out.size() * sizeof(float));
   EXPECT_EQ(std::memcmp(output.data(), out.data(), output.size()), 0);
+}
+
+// Detailed dumps (issue 15, item 6): every block's intermediates under the same names on the
+// reference kernels and the oneDNN ones, with the same values (fp32: within the parity
+// tolerance), so the first op that diverges is found by name.
+TEST(ActivationDump, IntermediatesHaveTheSameNamesAndValuesOnBothKernels) {
+  testing::ScratchDir dir;
+  const auto encode = [&](bool reference, const fs::path& to) {
+    model::EncoderOptions options{model::Precision::kF32, reference, to};
+    options.dump_intermediates = true;
+    const auto encoder = model::load_encoder(kFixtures / "clip", model::Family::kCLIP, options);
+    const preprocess::ProcessorConfig& p = encoder->config().processor;
+    const size_t input = 3 * static_cast<size_t>(p.input_height()) * p.input_width();
+    std::vector<float> pixels(2 * input);
+    for (size_t i = 0; i < pixels.size(); ++i)
+      pixels[i] = static_cast<float>(i % 13) / 6.0F - 1.0F;
+    std::vector<float> out(2 * encoder->embedding_dim());
+    encoder->encode(pixels.data(), 2, out.data());
+  };
+  encode(true, dir / "reference");
+  encode(false, dir / "onednn");
+  const std::string index = testing::read_text_file(dir / "reference/index.txt");
+  EXPECT_EQ(index, testing::read_text_file(dir / "onednn/index.txt"));
+  // Tiny CLIP: 34 rows of 32, MLP of 64 (quick_gelu).
+  std::string block0;
+  for (const char* what : {"ln1", "q", "k", "v", "attention", "attn_residual", "ln2"})
+    block0 += fmt::format("block.0.{} 34 32\n", what);
+  block0 += "block.0.mlp_hidden 34 64\nblock.0 34 32\n";
+  EXPECT_THAT(index, ::testing::HasSubstr("embeddings 34 32\n" + block0));
+  for (const char* name : {"block.0.q", "block.0.attention", "block.1.mlp_hidden", "block.1"}) {
+    const std::string a = testing::read_text_file(dir / "reference" / (std::string(name) + ".f32"));
+    const std::string b = testing::read_text_file(dir / "onednn" / (std::string(name) + ".f32"));
+    ASSERT_EQ(a.size(), b.size()) << name;
+    std::vector<float> x(a.size() / 4), y(b.size() / 4);
+    std::memcpy(x.data(), a.data(), a.size());
+    std::memcpy(y.data(), b.data(), b.size());
+    double scale = 0, worst = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      scale = std::max(scale, std::abs(static_cast<double>(x[i])));
+      worst = std::max(worst, std::abs(static_cast<double>(x[i]) - y[i]));
+    }
+    EXPECT_LE(worst, 1e-4 * scale) << name;
+  }
 }
 
 }  // namespace
