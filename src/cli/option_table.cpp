@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "common/error.h"
+#include "model/families.h"
 
 namespace deft::cli {
 
@@ -89,6 +90,13 @@ const char* type_name(ValueType type) {
 
 namespace {
 
+// The encoder families of the registry (model/families.h), and the weights-free thumbnail.
+std::vector<std::string> model_choices() {
+  std::vector<std::string> choices = model::family_names();
+  choices.emplace_back("thumbnail");
+  return choices;
+}
+
 OptionSpec deft_only(OptionSpec spec) {
   spec.extension = true;
   return spec;
@@ -119,7 +127,7 @@ std::vector<OptionSpec> embedding_specs() {
        "SigLIP",
        "encoder family (SigLIP2: the fixed-resolution SigLIP2 checkpoints, which are SigLIP "
        "models)",
-       {"SigLIP", "SigLIP2", "CLIP", "DINOv2", "thumbnail"}},
+       model_choices()},
       {"model_path", ValueType::kString, "google/siglip-base-patch16-224",
        "checkpoint folder (config.json + model.safetensors or pytorch_model.bin), or a hub id such "
        "as org/name[@rev] "

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "common/error.h"
+#include "model/families.h"
 
 namespace deft::model {
 
@@ -35,15 +36,7 @@ std::unique_ptr<Encoder> load_encoder(const std::filesystem::path& folder, Famil
                                                 (detail != nullptr && std::string(detail) == "1"));
   ModelConfig config = load_model_config(folder, family);
   const Checkpoint checkpoint(folder);
-  switch (family) {
-    case Family::kSigLIP:
-      return make_siglip(checkpoint, std::move(config), compute, dump);
-    case Family::kCLIP:
-      return make_clip(checkpoint, std::move(config), compute, dump);
-    case Family::kDINOv2:
-      return make_dinov2(checkpoint, std::move(config), compute, dump);
-  }
-  return nullptr;
+  return family_row(family).build(checkpoint, std::move(config), compute, dump);
 }
 
 }  // namespace deft::model

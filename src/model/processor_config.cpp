@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "model/families.h"
 #include "model/json_fields.h"
 
 namespace deft::model {
@@ -157,15 +158,19 @@ void read_mean_std(const json& p, ProcessorConfig& config, const fs::path& file)
 }  // namespace
 
 preprocess::ProcessorConfig default_processor(const VisionConfig& v) {
-  switch (v.family) {
-    case Family::kSigLIP:
-      return to_size(v.image_size, Resample::kBicubic);
-    case Family::kCLIP:
-      return shortest_edge_then_crop(v.image_size, v.image_size, kClipMean, kClipStd);
-    case Family::kDINOv2:
-      return shortest_edge_then_crop(256, 224, kImagenetMean, kImagenetStd);
-  }
-  return {};
+  return family_row(v.family).default_processor(v);
+}
+
+preprocess::ProcessorConfig siglip_default_processor(const VisionConfig& v) {
+  return to_size(v.image_size, Resample::kBicubic);
+}
+
+preprocess::ProcessorConfig clip_default_processor(const VisionConfig& v) {
+  return shortest_edge_then_crop(v.image_size, v.image_size, kClipMean, kClipStd);
+}
+
+preprocess::ProcessorConfig dinov2_default_processor(const VisionConfig&) {
+  return shortest_edge_then_crop(256, 224, kImagenetMean, kImagenetStd);
 }
 
 preprocess::ProcessorConfig load_processor_config(const fs::path& file, const VisionConfig& v) {

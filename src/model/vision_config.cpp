@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "model/families.h"
 #include "model/json_fields.h"
 #include "model/processor_config.h"
 
@@ -15,17 +16,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-Family family_of_model_type(const std::string& model_type, const fs::path& file) {
-  if (model_type == "siglip" || model_type == "siglip_vision_model") return Family::kSigLIP;
-  if (model_type == "clip" || model_type == "clip_vision_model") return Family::kCLIP;
-  if (model_type == "dinov2" || model_type == "dinov2_with_registers") return Family::kDINOv2;
+// A model_type no family loads: NaFlex SigLIP2 gets its own reason.
+[[noreturn]] void refuse_model_type(const std::string& model_type, const fs::path& file) {
   if (model_type == "siglip2" || model_type == "siglip2_vision_model") {
     refuse_config(file,
                   fmt::format("model_type '{}' is a NaFlex SigLIP2 (variable resolution), which "
@@ -33,32 +25,11 @@ Family family_of_model_type(const std::string& model_type, const fs::path& file)
                               "(e.g. google/siglip2-base-patch16-224, model_type 'siglip') load",
                               model_type));
   }
-  refuse_config(file, fmt::format("model_type '{}' is not an encoder deft supports (siglip, clip, "
-                                  "dinov2, dinov2_with_registers)",
-                                  model_type));
-}
-
-// The configuration classes' defaults: SiglipVisionConfig, CLIPVisionConfig, Dinov2Config.
-VisionConfig family_defaults(Family family) {
-  VisionConfig v;
-  v.family = family;
-  switch (family) {
-    case Family::kSigLIP:
-      break;  // the struct's defaults are SiglipVisionConfig's
-    case Family::kCLIP:
-      v.patch_size = 32;
-      v.hidden_act = Activation::kQuickGelu;
-      v.layer_norm_eps = 1e-5F;
-      v.projection_dim = 512;
-      v.use_head = false;
-      break;
-    case Family::kDINOv2:
-      v.patch_size = 14;
-      v.hidden_act = Activation::kGeluErf;
-      v.use_head = false;
-      break;
-  }
-  return v;
+  std::string known;
+  for (const std::string& n : known_model_types())
+    known += (known.empty() ? "" : ", ") + n;
+  refuse_config(
+      file, fmt::format("model_type '{}' is not an encoder deft supports ({})", model_type, known));
 }
 
 Activation parse_activation(const std::string& name, const fs::path& file) {
@@ -174,25 +145,31 @@ void check_vision(const VisionConfig& v, const fs::path& file) {
 
 }  // namespace
 
+void read_siglip_config(const json& root, const std::string& model_type, VisionConfig& config,
+                        const fs::path& file) {
+  read_siglip(model_type == "siglip" ? object_at(root, "vision_config") : root, config, file);
+}
+
+void read_clip_config(const json& root, const std::string& model_type, VisionConfig& config,
+                      const fs::path& file) {
+  read_clip(root, model_type == "clip", config, file);
+}
+
+void read_dinov2_config(const json& root, const std::string& model_type, VisionConfig& config,
+                        const fs::path& file) {
+  read_dinov2(root, model_type == "dinov2_with_registers", config, file);
+}
+
 const char* family_name(Family family) {
-  switch (family) {
-    case Family::kSigLIP:
-      return "SigLIP";
-    case Family::kCLIP:
-      return "CLIP";
-    case Family::kDINOv2:
-      return "DINOv2";
-  }
-  return "?";
+  return family_row(family).name.c_str();
 }
 
 Family parse_family(std::string_view name) {
-  if (lower(name) == "siglip2") return Family::kSigLIP;
-  for (Family f : {Family::kSigLIP, Family::kCLIP, Family::kDINOv2}) {
-    if (lower(name) == lower(family_name(f))) return f;
-  }
-  throw Error(ErrorKind::kUsage,
-              fmt::format("model '{}' is not SigLIP, SigLIP2, CLIP or DINOv2", name));
+  if (const FamilyRow* row = family_named(name)) return row->id;
+  std::string known;
+  for (const std::string& n : family_names())
+    known += (known.empty() ? "" : ", ") + n;
+  throw Error(ErrorKind::kUsage, fmt::format("model '{}' is not one of {}", name, known));
 }
 
 std::string VisionConfig::describe() const {
@@ -218,30 +195,21 @@ ModelConfig load_model_config(const fs::path& folder, Family family) {
   const json root = read_json_object(file);
   std::string model_type;
   read_field(root, "model_type", model_type, file);
-  const Family found = family_of_model_type(model_type, file);
-  if (found != family) {
+  const FamilyRow* found = family_of_model_type(model_type);
+  if (found == nullptr) refuse_model_type(model_type, file);
+  if (found->id != family) {
     throw Error(ErrorKind::kInput,
                 fmt::format("model is {} but the checkpoint in '{}' is {} (model_type '{}')",
-                            family_name(family), folder.string(), family_name(found), model_type),
-                fmt::format("set model={} or point model_path at a {} checkpoint",
-                            family_name(found), family_name(family)));
+                            family_name(family), folder.string(), found->name, model_type),
+                fmt::format("set model={} or point model_path at a {} checkpoint", found->name,
+                            family_name(family)));
   }
 
   ModelConfig config;
-  config.vision = family_defaults(family);
+  config.vision = found->defaults();
+  config.vision.family = family;
   config.vision.model_type = model_type;
-  const bool nested = model_type == "siglip" || model_type == "clip";
-  switch (family) {
-    case Family::kSigLIP:
-      read_siglip(nested ? object_at(root, "vision_config") : root, config.vision, file);
-      break;
-    case Family::kCLIP:
-      read_clip(root, nested, config.vision, file);
-      break;
-    case Family::kDINOv2:
-      read_dinov2(root, model_type == "dinov2_with_registers", config.vision, file);
-      break;
-  }
+  found->read_config(root, model_type, config.vision, file);
   check_vision(config.vision, file);
 
   const fs::path processor = folder / "preprocessor_config.json";

@@ -11,11 +11,14 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "preprocess/image_processor.h"
 
 namespace deft::model {
 
-enum class Family { kSigLIP, kCLIP, kDINOv2 };
+// The built-in families; register_family (families.h) adds ids past these.
+enum class Family : int { kSigLIP, kCLIP, kDINOv2 };
 enum class Activation { kGeluTanh, kQuickGelu, kGeluErf };
 // The block's feed-forward: fc2(act(fc1(x))), or DINOv2-giant's SwiGLU
 // weights_out(silu(x1) ⊙ x2) with [x1, x2] = weights_in(x).
@@ -25,8 +28,9 @@ enum class FeedForward { kMlp, kSwiGlu };
 enum class PositionResize { kBicubic, kBicubicAntialias };
 
 const char* family_name(Family family);
-// "SigLIP", "SigLIP2" (the fixed-resolution SigLIP2 checkpoints are SigLIP models), "CLIP",
-// "DINOv2" (case-insensitive); throws Error(kUsage) otherwise.
+// A registered family's name or alias, case-insensitive: "SigLIP", "SigLIP2" (the
+// fixed-resolution SigLIP2 checkpoints are SigLIP models), "CLIP", "DINOv2"; throws
+// Error(kUsage) otherwise.
 Family parse_family(std::string_view name);
 
 struct VisionConfig {
@@ -62,5 +66,13 @@ struct ModelConfig {
 // fields that change the maths in ways deft does not reproduce, and when the checkpoint's
 // model_type is not of `family` (a mismatch is never loaded silently).
 ModelConfig load_model_config(const std::filesystem::path& folder, Family family);
+
+// The built-in families' config readers, for their registry rows (families.cpp).
+void read_siglip_config(const nlohmann::json& root, const std::string& model_type,
+                        VisionConfig& config, const std::filesystem::path& file);
+void read_clip_config(const nlohmann::json& root, const std::string& model_type,
+                      VisionConfig& config, const std::filesystem::path& file);
+void read_dinov2_config(const nlohmann::json& root, const std::string& model_type,
+                        VisionConfig& config, const std::filesystem::path& file);
 
 }  // namespace deft::model
