@@ -100,7 +100,7 @@ class Pipeline {
   const ReuseIndex* reuse_;
   table::TableReader& reader_;
   std::filesystem::path base_;
-  const std::set<uint64_t>& done_;
+  const std::set<uint64_t> done_;  // a copy: callers may pass a temporary
   const SameFileRows& same_file_;
   image::DecodeOptions decode_;
 
