@@ -12,7 +12,10 @@
 // writes its intermediates, as llama.cpp's cb() names them: "block.<i>.ln1", ".q", ".k", ".v"
 // (the attention's inputs), ".attention" (heads concatenated, before the output projection),
 // ".attn_residual" (the hidden state after the attention's residual add), ".ln2" and
-// ".mlp_hidden" (after fc1 and the activation or SwiGLU gate). The reference and oneDNN kernels
+// ".mlp_hidden" (after fc1 and the activation or SwiGLU gate), and the family's head: SigLIP's
+// "post_layernorm", "head.k", "head.v", "head.attention", "head.attn_out", "head.ln",
+// "head.mlp_hidden"; CLIP's "head.pooled" (the post-LN class rows, before the projection);
+// DINOv2's head is its "output". The reference and oneDNN kernels
 // write the same names (bf16 buffers widened to float), so the first op whose values diverge
 // from a reference is found by name.
 

@@ -51,6 +51,7 @@ class ClipEncoder final : public Encoder {
     trunk_.run_blocks(hidden.data(), n, VitTrunk::Output::kClassToken);
     std::vector<float> pooled(n * d);
     trunk_.normalize_class_rows(post_, hidden.data(), n, pooled.data());
+    trunk_.tap("head.pooled", pooled.data(), n, d);
     if (projection_.out() > 0) {
       projection_.apply(pooled.data(), n, out);
     } else {

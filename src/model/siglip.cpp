@@ -71,22 +71,29 @@ class SiglipEncoder final : public Encoder {
     trunk_.embed(pixels, n, hidden.data());
     trunk_.run_blocks(hidden.data(), n);
     trunk_.normalize(post_, hidden.data(), n * tokens, hidden.data());
+    trunk_.tap("post_layernorm", hidden.data(), n * tokens, d);
 
     // The head: keys and values of every image in one pass, then one query per image.
     std::vector<float> k(n * tokens * d), v(n * tokens * d), a(n * d), pooled(n * d), x(n * d);
     head_k_.apply(hidden.data(), n * tokens, k.data());
     head_v_.apply(hidden.data(), n * tokens, v.data());
+    trunk_.tap("head.k", k.data(), n * tokens, d);
+    trunk_.tap("head.v", v.data(), n * tokens, d);
     for (size_t i = 0; i < n; ++i) {
       kernels::reference::attention(query_.data(), 1, &k[i * tokens * d], &v[i * tokens * d],
                                     tokens, d, static_cast<size_t>(c.num_attention_heads),
                                     &a[i * d]);
     }
+    trunk_.tap("head.attention", a.data(), n, d);
     head_out_.apply(a.data(), n, pooled.data());
+    trunk_.tap("head.attn_out", pooled.data(), n, d);
     // y = a + mlp(layernorm(a)): the attention output is not added back to the probe.
     trunk_.normalize(head_norm_, pooled.data(), n, x.data());
+    trunk_.tap("head.ln", x.data(), n, d);
     std::vector<float> mid(n * m);
     head_fc1_.apply(x.data(), n, mid.data());
     activate(c.hidden_act, mid.data(), mid.size());
+    trunk_.tap("head.mlp_hidden", mid.data(), n, m);
     head_fc2_.apply(mid.data(), n, x.data());
     for (size_t j = 0; j < n * d; ++j)
       out[j] = pooled[j] + x[j];

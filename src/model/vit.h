@@ -136,6 +136,10 @@ struct VitTrunk {
   // output projection and the MLP run on the class rows alone (exact, and a twelfth of a
   // ViT-B's layers spared), unless an activation dump asks for every row.
   void run_blocks(float* hidden, size_t n, Output output = Output::kAllTokens) const;
+  // A family's head writes its named intermediates ("head.k", …) when the dump asks for them.
+  void tap(std::string_view name, const float* data, size_t rows, size_t cols) const {
+    if (dump.intermediates()) dump.write(name, data, rows, cols);
+  }
   // `norm` of each sequence's class row (row 0, the one Output::kClassToken keeps right):
   // hidden n·tokens() × hidden_size → out n × hidden_size.
   void normalize_class_rows(const Norm& norm, const float* hidden, size_t n, float* out) const;

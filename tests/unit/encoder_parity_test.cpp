@@ -130,6 +130,23 @@ TEST(ActivationDump, WritesEveryNamedActivationAndTheOutputReturned) {
   EXPECT_EQ(std::memcmp(output.data(), out.data(), output.size()), 0);
 }
 
+// The tensor `name` dumped under dir/reference and dir/onednn: same size, values within the
+// fp32 parity tolerance (1e-4 of the tensor's scale).
+void expect_same_dump(const testing::ScratchDir& dir, const std::string& name) {
+  const std::string a = testing::read_text_file(dir / "reference" / (name + ".f32"));
+  const std::string b = testing::read_text_file(dir / "onednn" / (name + ".f32"));
+  ASSERT_EQ(a.size(), b.size()) << name;
+  std::vector<float> x(a.size() / 4), y(b.size() / 4);
+  std::memcpy(x.data(), a.data(), a.size());
+  std::memcpy(y.data(), b.data(), b.size());
+  double scale = 0, worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    scale = std::max(scale, std::abs(static_cast<double>(x[i])));
+    worst = std::max(worst, std::abs(static_cast<double>(x[i]) - y[i]));
+  }
+  EXPECT_LE(worst, 1e-4 * scale) << name;
+}
+
 // Detailed dumps (issue 15, item 6): every block's intermediates under the same names on the
 // reference kernels and the oneDNN ones, with the same values (fp32: within the parity
 // tolerance), so the first op that diverges is found by name.
@@ -157,20 +174,34 @@ TEST(ActivationDump, IntermediatesHaveTheSameNamesAndValuesOnBothKernels) {
     block0 += fmt::format("block.0.{} 34 32\n", what);
   block0 += "block.0.mlp_hidden 34 64\nblock.0 34 32\n";
   EXPECT_THAT(index, ::testing::HasSubstr("embeddings 34 32\n" + block0));
-  for (const char* name : {"block.0.q", "block.0.attention", "block.1.mlp_hidden", "block.1"}) {
-    const std::string a = testing::read_text_file(dir / "reference" / (std::string(name) + ".f32"));
-    const std::string b = testing::read_text_file(dir / "onednn" / (std::string(name) + ".f32"));
-    ASSERT_EQ(a.size(), b.size()) << name;
-    std::vector<float> x(a.size() / 4), y(b.size() / 4);
-    std::memcpy(x.data(), a.data(), a.size());
-    std::memcpy(y.data(), b.data(), b.size());
-    double scale = 0, worst = 0;
-    for (size_t i = 0; i < x.size(); ++i) {
-      scale = std::max(scale, std::abs(static_cast<double>(x[i])));
-      worst = std::max(worst, std::abs(static_cast<double>(x[i]) - y[i]));
-    }
-    EXPECT_LE(worst, 1e-4 * scale) << name;
+  for (const char* name : {"block.0.q", "block.0.attention", "block.1.mlp_hidden", "block.1"})
+    expect_same_dump(dir, name);
+}
+
+// The heads' intermediates too (SigLIP's attention-pooling head: the most ops after the trunk).
+TEST(ActivationDump, TheSiglipHeadIsDumpedByNameOnBothKernels) {
+  testing::ScratchDir dir;
+  const auto encode = [&](bool reference, const fs::path& to) {
+    model::EncoderOptions options{model::Precision::kF32, reference, to};
+    options.dump_intermediates = true;
+    const auto encoder = model::load_encoder(kFixtures / "siglip", model::Family::kSigLIP, options);
+    const preprocess::ProcessorConfig& p = encoder->config().processor;
+    std::vector<float> pixels(3 * static_cast<size_t>(p.input_height()) * p.input_width());
+    for (size_t i = 0; i < pixels.size(); ++i)
+      pixels[i] = static_cast<float>(i % 11) / 5.0F - 1.0F;
+    std::vector<float> out(encoder->embedding_dim());
+    encoder->encode(pixels.data(), 1, out.data());
+  };
+  encode(true, dir / "reference");
+  encode(false, dir / "onednn");
+  const std::string index = testing::read_text_file(dir / "reference/index.txt");
+  EXPECT_EQ(index, testing::read_text_file(dir / "onednn/index.txt"));
+  for (const char* name : {"post_layernorm", "head.k", "head.v", "head.attention", "head.attn_out",
+                           "head.ln", "head.mlp_hidden"}) {
+    EXPECT_THAT(index, ::testing::HasSubstr(std::string("\n") + name + " ")) << name;
+    expect_same_dump(dir, name);
   }
+  EXPECT_THAT(index, ::testing::EndsWith("head.mlp_hidden 1 64\noutput 1 32\n"));
 }
 
 }  // namespace
