@@ -147,25 +147,30 @@ void expect_same_dump(const testing::ScratchDir& dir, const std::string& name) {
   EXPECT_LE(worst, 1e-4 * scale) << name;
 }
 
+// Encodes `n` synthetic images with the tiny checkpoint `fixture` in fp32 on the reference
+// kernels and on oneDNN, with detailed dumps into dir/reference and dir/onednn.
+void dump_on_both_kernels(const testing::ScratchDir& dir, const char* fixture, model::Family family,
+                          size_t n) {
+  for (const bool reference : {true, false}) {
+    model::EncoderOptions options{model::Precision::kF32, reference,
+                                  dir / (reference ? "reference" : "onednn")};
+    options.dump_intermediates = true;
+    const auto encoder = model::load_encoder(kFixtures / fixture, family, options);
+    const preprocess::ProcessorConfig& p = encoder->config().processor;
+    std::vector<float> pixels(n * 3 * static_cast<size_t>(p.input_height()) * p.input_width());
+    for (size_t i = 0; i < pixels.size(); ++i)
+      pixels[i] = static_cast<float>(i % 13) / 6.0F - 1.0F;
+    std::vector<float> out(n * encoder->embedding_dim());
+    encoder->encode(pixels.data(), n, out.data());
+  }
+}
+
 // Detailed dumps (issue 15, item 6): every block's intermediates under the same names on the
 // reference kernels and the oneDNN ones, with the same values (fp32: within the parity
 // tolerance), so the first op that diverges is found by name.
 TEST(ActivationDump, IntermediatesHaveTheSameNamesAndValuesOnBothKernels) {
   testing::ScratchDir dir;
-  const auto encode = [&](bool reference, const fs::path& to) {
-    model::EncoderOptions options{model::Precision::kF32, reference, to};
-    options.dump_intermediates = true;
-    const auto encoder = model::load_encoder(kFixtures / "clip", model::Family::kCLIP, options);
-    const preprocess::ProcessorConfig& p = encoder->config().processor;
-    const size_t input = 3 * static_cast<size_t>(p.input_height()) * p.input_width();
-    std::vector<float> pixels(2 * input);
-    for (size_t i = 0; i < pixels.size(); ++i)
-      pixels[i] = static_cast<float>(i % 13) / 6.0F - 1.0F;
-    std::vector<float> out(2 * encoder->embedding_dim());
-    encoder->encode(pixels.data(), 2, out.data());
-  };
-  encode(true, dir / "reference");
-  encode(false, dir / "onednn");
+  dump_on_both_kernels(dir, "clip", model::Family::kCLIP, 2);
   const std::string index = testing::read_text_file(dir / "reference/index.txt");
   EXPECT_EQ(index, testing::read_text_file(dir / "onednn/index.txt"));
   // Tiny CLIP: 34 rows of 32, MLP of 64 (quick_gelu).
@@ -181,19 +186,7 @@ TEST(ActivationDump, IntermediatesHaveTheSameNamesAndValuesOnBothKernels) {
 // The heads' intermediates too (SigLIP's attention-pooling head: the most ops after the trunk).
 TEST(ActivationDump, TheSiglipHeadIsDumpedByNameOnBothKernels) {
   testing::ScratchDir dir;
-  const auto encode = [&](bool reference, const fs::path& to) {
-    model::EncoderOptions options{model::Precision::kF32, reference, to};
-    options.dump_intermediates = true;
-    const auto encoder = model::load_encoder(kFixtures / "siglip", model::Family::kSigLIP, options);
-    const preprocess::ProcessorConfig& p = encoder->config().processor;
-    std::vector<float> pixels(3 * static_cast<size_t>(p.input_height()) * p.input_width());
-    for (size_t i = 0; i < pixels.size(); ++i)
-      pixels[i] = static_cast<float>(i % 11) / 5.0F - 1.0F;
-    std::vector<float> out(encoder->embedding_dim());
-    encoder->encode(pixels.data(), 1, out.data());
-  };
-  encode(true, dir / "reference");
-  encode(false, dir / "onednn");
+  dump_on_both_kernels(dir, "siglip", model::Family::kSigLIP, 1);
   const std::string index = testing::read_text_file(dir / "reference/index.txt");
   EXPECT_EQ(index, testing::read_text_file(dir / "onednn/index.txt"));
   for (const char* name : {"post_layernorm", "head.k", "head.v", "head.attention", "head.attn_out",
