@@ -16,16 +16,13 @@ class ClipEncoder final : public Encoder {
     const WeightReader w(checkpoint, "vision_model.");
     const WeightReader top(checkpoint, "");
     const int d = c.hidden_size;
-    const int grid = c.image_size / c.patch_size;
-    trunk_ = make_trunk(this->config(), options, std::move(dump));
-    trunk_.patch = DenseLayer(w.patch_embedding("embeddings.patch_embedding", c, false), options);
-    trunk_.cls = w.tensor("embeddings.class_embedding", {d});
-    trunk_.position = interpolate_positions(w.tensor("embeddings.position_embedding.weight",
-                                                     {static_cast<int64_t>(grid) * grid + 1, d}),
-                                            grid, d, true, trunk_.grid_h, trunk_.grid_w);
+    trunk_ = load_trunk(w, this->config(), options, std::move(dump),
+                        {.patch = "embeddings.patch_embedding",
+                         .patch_bias = false,
+                         .class_token = "embeddings.class_embedding",
+                         .positions = "embeddings.position_embedding.weight",
+                         .blocks = kClipStyleBlockNames});
     pre_ = w.norm("pre_layrnorm", d, c.layer_norm_eps);
-    for (int i = 0; i < c.num_hidden_layers; ++i)
-      trunk_.add_block(w.block(kClipStyleBlockNames, i, c));
     post_ = w.norm("post_layernorm", d, c.layer_norm_eps);
     // CLIPModel and CLIPVisionModelWithProjection: visual_projection [projection_dim, hidden]
     // as the config sizes it; a plain CLIPVisionModel has none (the pooled output is used).
@@ -44,11 +41,8 @@ class ClipEncoder final : public Encoder {
 
   void run(const float* pixels, size_t n, float* out) const override {
     const size_t d = static_cast<size_t>(config().vision.hidden_size);
-    const size_t tokens = trunk_.tokens();
-    std::vector<float> hidden(n * tokens * d);
-    trunk_.embed(pixels, n, hidden.data());
-    trunk_.normalize(pre_, hidden.data(), n * tokens, hidden.data());
-    trunk_.run_blocks(hidden.data(), n, VitTrunk::Output::kClassToken);
+    const std::vector<float> hidden =
+        trunk_.forward(pixels, n, VitTrunk::Output::kClassToken, &pre_);
     std::vector<float> pooled(n * d);
     trunk_.normalize_class_rows(post_, hidden.data(), n, pooled.data());
     trunk_.tap("head.pooled", pooled.data(), n, d);

@@ -41,20 +41,14 @@ class Dinov2Encoder final : public Encoder {
     const WeightReader w(
         checkpoint, checkpoint.find("dinov2.embeddings.cls_token") != nullptr ? "dinov2." : "");
     const int d = c.hidden_size;
-    const int grid = c.image_size / c.patch_size;
-    trunk_ = make_trunk(this->config(), options, std::move(dump));
-    trunk_.patch =
-        DenseLayer(w.patch_embedding("embeddings.patch_embeddings.projection", c, true), options);
-    trunk_.cls = w.tensor("embeddings.cls_token", {1, 1, d});
-    if (c.register_tokens > 0) {
-      trunk_.registers = w.tensor("embeddings.register_tokens", {1, c.register_tokens, d});
-    }
-    trunk_.position = interpolate_positions(
-        w.tensor("embeddings.position_embeddings", {1, static_cast<int64_t>(grid) * grid + 1, d}),
-        grid, d, true, trunk_.grid_h, trunk_.grid_w, c.position_resize);
-    const BlockNames names = names_for(c);
-    for (int i = 0; i < c.num_hidden_layers; ++i)
-      trunk_.add_block(w.block(names, i, c));
+    trunk_ = load_trunk(w, this->config(), options, std::move(dump),
+                        {.patch = "embeddings.patch_embeddings.projection",
+                         .patch_bias = true,
+                         .class_token = "embeddings.cls_token",
+                         .registers = "embeddings.register_tokens",
+                         .positions = "embeddings.position_embeddings",
+                         .batch_dim = true,
+                         .blocks = names_for(c)});
     final_ = w.norm("layernorm", d, c.layer_norm_eps);
   }
 
@@ -63,11 +57,7 @@ class Dinov2Encoder final : public Encoder {
   const char* kernel_name() const override { return trunk_.kernel_name(); }
 
   void run(const float* pixels, size_t n, float* out) const override {
-    const size_t d = static_cast<size_t>(config().vision.hidden_size);
-    const size_t tokens = trunk_.tokens();
-    std::vector<float> hidden(n * tokens * d);
-    trunk_.embed(pixels, n, hidden.data());
-    trunk_.run_blocks(hidden.data(), n, VitTrunk::Output::kClassToken);
+    const std::vector<float> hidden = trunk_.forward(pixels, n, VitTrunk::Output::kClassToken);
     trunk_.normalize_class_rows(final_, hidden.data(), n, out);
   }
 

@@ -24,14 +24,11 @@ class SiglipEncoder final : public Encoder {
     }
     const WeightReader w(checkpoint, "vision_model.");
     const int d = c.hidden_size;
-    const int grid = c.image_size / c.patch_size;
-    trunk_ = make_trunk(this->config(), options, std::move(dump));
-    trunk_.patch = DenseLayer(w.patch_embedding("embeddings.patch_embedding", c, true), options);
-    trunk_.position = interpolate_positions(
-        w.tensor("embeddings.position_embedding.weight", {static_cast<int64_t>(grid) * grid, d}),
-        grid, d, false, trunk_.grid_h, trunk_.grid_w);
-    for (int i = 0; i < c.num_hidden_layers; ++i)
-      trunk_.add_block(w.block(kClipStyleBlockNames, i, c));
+    trunk_ = load_trunk(w, this->config(), options, std::move(dump),
+                        {.patch = "embeddings.patch_embedding",
+                         .patch_bias = true,
+                         .positions = "embeddings.position_embedding.weight",
+                         .blocks = kClipStyleBlockNames});
     post_ = w.norm("post_layernorm", d, c.layer_norm_eps);
 
     // The head: MultiheadAttention with a packed in_proj (rows q, k, v), then an MLP.
@@ -67,9 +64,7 @@ class SiglipEncoder final : public Encoder {
     const size_t d = static_cast<size_t>(c.hidden_size);
     const size_t m = static_cast<size_t>(c.intermediate_size);
     const size_t tokens = trunk_.tokens();
-    std::vector<float> hidden(n * tokens * d);
-    trunk_.embed(pixels, n, hidden.data());
-    trunk_.run_blocks(hidden.data(), n);
+    std::vector<float> hidden = trunk_.forward(pixels, n, VitTrunk::Output::kAllTokens);
     trunk_.normalize(post_, hidden.data(), n * tokens, hidden.data());
     trunk_.tap("post_layernorm", hidden.data(), n * tokens, d);
 

@@ -373,6 +373,15 @@ void VitTrunk::run_blocks(float* hidden, size_t n, Output output) const {
   }
 }
 
+std::vector<float> VitTrunk::forward(const float* pixels, size_t n, Output output,
+                                     const Norm* pre) const {
+  std::vector<float> hidden(n * tokens() * static_cast<size_t>(config.hidden_size));
+  embed(pixels, n, hidden.data());
+  if (pre != nullptr) normalize(*pre, hidden.data(), n * tokens(), hidden.data());
+  run_blocks(hidden.data(), n, output);
+  return hidden;
+}
+
 void VitTrunk::normalize_class_rows(const Norm& norm, const float* hidden, size_t n,
                                     float* out) const {
   const auto d = static_cast<size_t>(config.hidden_size);
@@ -383,6 +392,33 @@ void VitTrunk::normalize_class_rows(const Norm& norm, const float* hidden, size_
 const char* VitTrunk::kernel_name() const {
   if (fast_blocks.empty()) return "reference";
   return fast_blocks.front().precision == kernels::Precision::kBF16 ? "onednn-bf16" : "onednn-fp32";
+}
+
+VitTrunk load_trunk(const WeightReader& w, const ModelConfig& config, const ComputeOptions& options,
+                    ActivationDump dump, const TrunkWeightNames& names) {
+  const VisionConfig& c = config.vision;
+  const int d = c.hidden_size;
+  const int grid = c.image_size / c.patch_size;
+  const bool has_class = names.class_token != nullptr;
+  const auto shape = [&](std::vector<int64_t> dims) {
+    if (names.batch_dim) dims.insert(dims.begin(), 1);
+    return dims;
+  };
+  VitTrunk trunk = make_trunk(config, options, std::move(dump));
+  trunk.patch = DenseLayer(w.patch_embedding(names.patch, c, names.patch_bias), options);
+  // The class token: [hidden], or [1, 1, hidden] with a batch dimension.
+  if (has_class) {
+    trunk.cls = w.tensor(names.class_token,
+                         names.batch_dim ? std::vector<int64_t>{1, 1, d} : std::vector<int64_t>{d});
+  }
+  if (names.registers != nullptr && c.register_tokens > 0)
+    trunk.registers = w.tensor(names.registers, shape({c.register_tokens, d}));
+  const int64_t rows = static_cast<int64_t>(grid) * grid + (has_class ? 1 : 0);
+  trunk.position = interpolate_positions(w.tensor(names.positions, shape({rows, d})), grid, d,
+                                         has_class, trunk.grid_h, trunk.grid_w, c.position_resize);
+  for (int i = 0; i < c.num_hidden_layers; ++i)
+    trunk.add_block(w.block(names.blocks, i, c));
+  return trunk;
 }
 
 void VitTrunk::add_block(const Block& block) {

@@ -136,6 +136,10 @@ struct VitTrunk {
   // output projection and the MLP run on the class rows alone (exact, and a twelfth of a
   // ViT-B's layers spared), unless an activation dump asks for every row.
   void run_blocks(float* hidden, size_t n, Output output = Output::kAllTokens) const;
+  // The shared opening of every family's forward pass: embed, `pre` (CLIP's pre-LayerNorm)
+  // when given, then the blocks. Returns hidden: n·tokens() × hidden_size.
+  std::vector<float> forward(const float* pixels, size_t n, Output output,
+                             const Norm* pre = nullptr) const;
   // A family's head writes its named intermediates ("head.k", …) when the dump asks for them.
   void tap(std::string_view name, const float* data, size_t rows, size_t cols) const {
     if (dump.intermediates()) dump.write(name, data, rows, cols);
@@ -155,6 +159,22 @@ struct VitTrunk {
 // holds at least one patch); weights are filled in by the family.
 VitTrunk make_trunk(const ModelConfig& config, const ComputeOptions& options,
                     ActivationDump dump = {});
+
+// Where a family keeps its trunk's weights: the names differ, the loading does not.
+struct TrunkWeightNames {
+  const char* patch;  // the patch embedding Conv2d
+  bool patch_bias;
+  const char* class_token = nullptr;  // none: the model has no class token (SigLIP)
+  const char* registers = nullptr;    // DINOv2 with registers
+  const char* positions;
+  bool batch_dim = false;  // class token and positions stored as [1, rows, hidden] (DINOv2)
+  BlockNames blocks;
+};
+
+// make_trunk, then the patch embedding, class token, registers, positions (resized to the
+// input grid as the family does) and every block, read through `w`.
+VitTrunk load_trunk(const WeightReader& w, const ModelConfig& config, const ComputeOptions& options,
+                    ActivationDump dump, const TrunkWeightNames& names);
 
 // Position embeddings for a grid_h × grid_w input from a square table of `grid` × `grid` rows
 // (plus a leading class row when `has_class_row`), computed in double. kBicubic is
