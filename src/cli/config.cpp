@@ -10,20 +10,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/error.h"
+#include "common/text.h"
 
 namespace deft::cli {
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // YAML 1.1 / OmegaConf spellings of booleans, and the reference's "1"/"0".
 std::optional<bool> parse_bool(std::string_view text) {
-  const std::string t = lower(text);
+  const std::string t = ascii_lower(text);
   if (t == "true" || t == "yes" || t == "on" || t == "1") return true;
   if (t == "false" || t == "no" || t == "off" || t == "0") return false;
   return std::nullopt;
@@ -62,7 +56,7 @@ bool is_missing_marker(const RawValue& raw) {
 bool plain_yaml_safe(std::string_view text) {
   if (text.empty() || text.front() == ' ' || text.back() == ' ') return false;
   if (parse_bool(text) || parse_float(text) || parse_int(text)) return false;
-  const std::string t = lower(text);
+  const std::string t = ascii_lower(text);
   if (t == "null" || t == "~" || text == kMissing) return false;
   if (std::string_view("-?:,[]{}#&*!|>'\"%@`").find(text.front()) != std::string_view::npos) {
     return false;
@@ -202,9 +196,9 @@ void Config::set(std::string_view key, const RawValue& raw, std::string_view ori
       return;
     }
     case ValueType::kChoice: {
-      const auto it =
-          std::find_if(spec->choices.begin(), spec->choices.end(),
-                       [&](const std::string& c) { return lower(c) == lower(raw.text); });
+      const auto it = std::find_if(
+          spec->choices.begin(), spec->choices.end(),
+          [&](const std::string& c) { return ascii_lower(c) == ascii_lower(raw.text); });
       if (it == spec->choices.end()) return reject("one of " + describe_choices(*spec));
       value = Value{State::kSet, *it};
       return;

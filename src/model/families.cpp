@@ -6,19 +6,13 @@
 #include <mutex>
 
 #include "common/error.h"
+#include "common/text.h"
 #include "model/encoder.h"
 #include "model/processor_config.h"
 
 namespace deft::model {
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // SiglipVisionConfig's defaults are VisionConfig's own.
 VisionConfig siglip_defaults() {
@@ -95,11 +89,11 @@ const FamilyRow& family_row(Family family) {
 const FamilyRow* family_named(std::string_view name) {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
-  const std::string wanted = lower(name);
+  const std::string wanted = ascii_lower(name);
   for (const FamilyRow& row : r.rows) {
-    if (lower(row.name) == wanted) return &row;
+    if (ascii_lower(row.name) == wanted) return &row;
     for (const std::string& alias : row.aliases) {
-      if (lower(alias) == wanted) return &row;
+      if (ascii_lower(alias) == wanted) return &row;
     }
   }
   return nullptr;

@@ -7,18 +7,13 @@
 
 #include <fmt/format.h>
 
+#include "common/text.h"
 #include "table/vector_access.h"
 
 namespace deft::table {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 std::string column_list(const std::vector<Column>& columns) {
   std::string out;
@@ -138,8 +133,8 @@ TableFormat detect_table_format(const fs::path& path) {
     return TableFormat::kParquet;
   }
   fs::path name = path.filename();
-  if (lower(name.extension().string()) == ".gz") name = name.stem();
-  const std::string ext = lower(name.extension().string());
+  if (ascii_lower(name.extension().string()) == ".gz") name = name.stem();
+  const std::string ext = ascii_lower(name.extension().string());
   if (ext == ".parquet" || ext == ".pq" || ext == ".parq") return TableFormat::kParquet;
   if (ext == ".csv" || ext == ".tsv" || ext == ".txt") return TableFormat::kCsv;
 
