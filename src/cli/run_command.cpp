@@ -77,22 +77,33 @@ void write_run_manifest(const fs::path& dir, const std::string& identity, const 
   write_file_atomically(dir / kRunManifest, manifest.dump(2) + "\n");
 }
 
-// The newest run folder under <output_dir>/mining_results made by the same run (identity),
-// and whether it finished; empty when there is none.
-std::pair<fs::path, bool> newest_same_run(const fs::path& base, const std::string& identity) {
+// <output_dir>/mining_results, where every run's folder goes.
+fs::path results_base(const Config& config) {
+  return fs::path(config.get_string("output_dir")) / "mining_results";
+}
+
+// The run folders under `base`, newest first (their names are dated); none when it is absent.
+std::vector<fs::path> run_folders_newest_first(const fs::path& base) {
   std::error_code ec;
-  if (!fs::is_directory(base, ec)) return {};
   std::vector<fs::path> runs;
+  if (!fs::is_directory(base, ec)) return runs;
   for (const auto& entry : fs::directory_iterator(base, ec)) {
     if (entry.is_directory()) runs.push_back(entry.path());
   }
-  std::sort(runs.rbegin(), runs.rend());  // dated names: newest first
-  for (const fs::path& run : runs) {
+  std::sort(runs.rbegin(), runs.rend());
+  return runs;
+}
+
+// The newest run folder under <output_dir>/mining_results made by the same run (identity),
+// and whether it finished; empty when there is none.
+std::pair<fs::path, bool> newest_same_run(const fs::path& base, const std::string& identity) {
+  const std::string wanted = nlohmann::json::parse(identity).dump();
+  for (const fs::path& run : run_folders_newest_first(base)) {
     try {
       std::ifstream in(run / kRunManifest);
       if (!in) continue;
       const nlohmann::json manifest = nlohmann::json::parse(in);
-      if (manifest.at("run").dump() != nlohmann::json::parse(identity).dump()) continue;
+      if (manifest.at("run").dump() != wanted) continue;
       return {run, manifest.at("state") == "complete"};
     } catch (const std::exception&) {  // not a manifest deft wrote: not this run's
     }
@@ -109,7 +120,7 @@ fs::path make_run_dir(const Config& config, const std::string& identity) {
     fs::create_directories(custom);
     return custom;
   }
-  const fs::path base = fs::path(config.get_string("output_dir")) / "mining_results";
+  const fs::path base = results_base(config);
   if (!config.get_bool("fresh")) {
     const auto [unfinished, complete] = newest_same_run(base, identity);
     if (!unfinished.empty() && !complete) {
@@ -137,16 +148,10 @@ std::optional<model::EncoderFingerprint> fingerprint_of(const fs::path& parquet)
 // from the same source table by the same encoder as `ours`: its rows can be reused.
 fs::path earlier_pool_embeddings(const Config& config, const fs::path& this_run,
                                  const model::EncoderFingerprint& ours) {
-  const fs::path base = fs::path(config.get_string("output_dir")) / "mining_results";
-  std::error_code ec;
-  if (!fs::is_directory(base, ec)) return {};
-  std::vector<fs::path> runs;
-  for (const auto& entry : fs::directory_iterator(base, ec)) {
-    if (entry.is_directory() && entry.path() != this_run) runs.push_back(entry.path());
-  }
-  std::sort(runs.rbegin(), runs.rend());  // dated names: newest first
   const std::string source = fs::absolute(config.get_string("source_parquet")).string();
-  for (const fs::path& run : runs) {
+  std::error_code ec;
+  for (const fs::path& run : run_folders_newest_first(results_base(config))) {
+    if (run == this_run) continue;
     const fs::path candidate = run / "source_embeddings.parquet";
     if (!fs::is_regular_file(candidate, ec)) continue;
     try {
