@@ -345,16 +345,23 @@ TEST(RunVerdict, MissingLabelColumnUnderFiltering) {
   EXPECT_EQ(verdict(dir.path()), "**CHECK: label filter did nothing**");
 }
 
-TEST(RunVerdict, EncoderMismatchIsRefused) {
-  ScratchDir dir;
-  write_set(dir.path());
-  // A pool embedded earlier by another encoder (a tiny SigLIP checkpoint).
+// A pool embedded earlier by another encoder (a tiny SigLIP checkpoint): its parquet, or empty
+// (with a test failure) when the embedding failed.
+fs::path embed_pool_with_tiny_siglip(const fs::path& dir) {
   const fs::path other = dir / "siglip_pool.parquet";
   const auto e = deft(
       {"embed", "input_parquet=" + (dir / "pool.csv").string(), "output_parquet=" + other.string(),
        "model=SigLIP",
        "model_path=" + (fs::path(DEFT_SOURCE_DIR) / "tests/data/tiny/siglip").string(), "--quiet"});
-  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(e.exit_code, 0) << e.err;
+  return e.exit_code == 0 ? other : fs::path();
+}
+
+TEST(RunVerdict, EncoderMismatchIsRefused) {
+  ScratchDir dir;
+  write_set(dir.path());
+  const fs::path other = embed_pool_with_tiny_siglip(dir.path());
+  ASSERT_FALSE(other.empty());
   const auto r = run(dir.path(), {"source_embeddings=" + other.string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("were embedded by different encoders"));
@@ -371,13 +378,10 @@ TEST(RunVerdict, EncoderMismatchIsRefused) {
 TEST(RunVerdict, AnAllowedEncoderMismatchIsNotAFailure) {
   ScratchDir dir;
   write_set(dir.path());
-  const fs::path other = dir / "siglip_pool.parquet";
-  const auto e = deft(
-      {"embed", "input_parquet=" + (dir / "pool.csv").string(), "output_parquet=" + other.string(),
-       "model=SigLIP",
-       "model_path=" + (fs::path(DEFT_SOURCE_DIR) / "tests/data/tiny/siglip").string(), "--quiet"});
-  ASSERT_EQ(e.exit_code, 0) << e.err;
-  // Different encoders, and here different dimensions too: mining compares dimensions first.
+  const fs::path other = embed_pool_with_tiny_siglip(dir.path());
+  ASSERT_FALSE(other.empty());
+  // Different encoders, and different dimensions too: mining accepts the encoders (with its
+  // warning), then stops at the dimensions.
   const auto r = run(dir.path(),
                      {"source_embeddings=" + other.string(), "mining.allow_encoder_mismatch=true"});
   EXPECT_THAT(r.err, HasSubstr("mining across different encoders (allow_encoder_mismatch=true)"));
