@@ -20,6 +20,7 @@
 #include "report/mining_report.h"
 #include "table/duckdb_handles.h"
 #include "table/parquet_writer.h"
+#include "table/recorded_encoder.h"
 #include "table/table_reader.h"
 
 namespace deft::cli {
@@ -139,11 +140,6 @@ fs::path make_run_dir(const Config& config, const std::string& identity) {
   return dir;
 }
 
-std::optional<model::EncoderFingerprint> fingerprint_of(const fs::path& parquet) {
-  table::Database db;
-  return model::fingerprint_in(table::read_kv_metadata(db, parquet), parquet.string());
-}
-
 // The newest earlier run under <output_dir>/mining_results whose pool embeddings were made
 // from the same source table by the same encoder as `ours`: its rows can be reused.
 fs::path earlier_pool_embeddings(const Config& config, const fs::path& this_run,
@@ -239,12 +235,16 @@ int run_workflow(const Config& config, Context& context) {
     // A pool embedded earlier: reused row by row when it comes from the same encoder; from
     // another encoder, it is mined as it is, and mining refuses it (the report says why).
     std::string earlier = config.get_string("source_embeddings");
-    const auto ours = fingerprint_of(facts.targets.embeddings);
+    const auto encoder_of = [](const fs::path& table) {
+      table::Database db;
+      return table::recorded_encoder(db, table);
+    };
+    const auto ours = encoder_of(facts.targets.embeddings);
     if (earlier.empty() && ours) {
       earlier = earlier_pool_embeddings(config, dir, *ours).string();
       if (!earlier.empty()) log::info("deft run: reusing the pool's rows from '{}'", earlier);
     }
-    const auto theirs = earlier.empty() ? std::nullopt : fingerprint_of(earlier);
+    const auto theirs = earlier.empty() ? std::nullopt : encoder_of(earlier);
     if (!earlier.empty() && !(ours && theirs && model::same_encoder(*ours, *theirs))) {
       // Mining refuses two fingerprints that differ (the report's FAIL), and compares vectors
       // without a fingerprint as they are, with a warning.

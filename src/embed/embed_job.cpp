@@ -106,6 +106,14 @@ std::unique_ptr<ReuseIndex> open_reuse(table::Database& db, const EmbedJob& job,
   return reuse;
 }
 
+// The rows of `chunks` (the last chunk may be short), for the progress line.
+uint64_t rows_in_chunks(const std::set<uint64_t>& chunks, uint64_t chunk_rows, uint64_t rows) {
+  uint64_t n = 0;
+  for (uint64_t c : chunks)
+    n += std::min(chunk_rows, rows - c * chunk_rows);
+  return n;
+}
+
 // Chunks this rank does not embed: those finished earlier, and under mpirun every chunk c with
 // c % ranks != rank (the parts land in one folder; rank 0 assembles them).
 std::set<uint64_t> chunks_to_skip(const std::set<uint64_t>& done, uint64_t chunks) {
@@ -167,8 +175,7 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   check_existing_output(db, job, fingerprint);
 
   // The work folder: kept across a killed run when everything that shapes the output matches.
-  const fs::path output = fs::absolute(job.output);
-  const fs::path work = output.parent_path() / ("." + output.filename().string() + ".deft-partial");
+  const fs::path work = work_folder_for(job.output);
   const fs::path reuse_source = !job.reuse                ? fs::path()
                                 : !job.reuse_from.empty() ? job.reuse_from
                                                           : job.output;
@@ -192,10 +199,7 @@ EmbedReport run_embed_job(const EmbedJob& job) {
   log::info("embedding {} rows of '{}' with {}", rows, job.input.string(), report.encoder);
   cluster.agree([&] {  // afterwards, every rank's parts are written
     Progress progress(rows, "embedding");
-    uint64_t skipped = 0;
-    for (uint64_t c : skip)
-      skipped += std::min(job.chunk_rows, rows - c * job.chunk_rows);
-    progress.skip(skipped);
+    progress.skip(rows_in_chunks(skip, job.chunk_rows, rows));
     Pipeline pipeline(job, *embedder, reuse.get(), reader, base, skip, same_file, threads);
     SharedResults shared;
     while (auto chunk = pipeline.next_chunk()) {

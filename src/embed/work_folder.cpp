@@ -110,6 +110,11 @@ std::string source_identity(const fs::path& path) {
   return fmt::format("{} {} {}", fs::absolute(path).string(), st.size, st.mtime_ns);
 }
 
+fs::path work_folder_for(const fs::path& output) {
+  const fs::path absolute = fs::absolute(output);
+  return absolute.parent_path() / ("." + absolute.filename().string() + ".deft-partial");
+}
+
 fs::path part_path(const fs::path& work, uint64_t chunk) {
   return work / fmt::format("part-{:06}.parquet", chunk);
 }

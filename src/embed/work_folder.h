@@ -30,6 +30,8 @@ std::string make_manifest(const EmbedJob& job, const model::EncoderFingerprint& 
 // What identifies a file for the manifest: absolute path, size, mtime ("" when absent).
 std::string source_identity(const std::filesystem::path& path);
 
+// The work folder of `output`: `.<output name>.deft-partial/` beside it.
+std::filesystem::path work_folder_for(const std::filesystem::path& output);
 std::filesystem::path part_path(const std::filesystem::path& work, uint64_t chunk);
 std::filesystem::path failed_part_path(const std::filesystem::path& work, uint64_t chunk);
 

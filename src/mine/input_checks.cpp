@@ -16,37 +16,12 @@
 #include "model/fingerprint.h"
 #include "table/embedding_table.h"
 #include "table/parquet_writer.h"
+#include "table/recorded_encoder.h"
 #include "table/table_reader.h"
 
 namespace deft::mine {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-std::optional<model::EncoderFingerprint> fingerprint_of(table::Database& db,
-                                                        const table::TableReader& reader) {
-  if (reader.format() != table::TableFormat::kParquet) return std::nullopt;
-  // A table folder: every file must record the same encoder (or none).
-  const std::vector<fs::path> files = table::table_files(reader.path());
-  std::optional<model::EncoderFingerprint> first;
-  for (const fs::path& file : files) {
-    const auto f = model::fingerprint_in(table::read_kv_metadata(db, file), file.string());
-    if (file == files.front()) {
-      first = f;
-    } else if (f.has_value() != first.has_value() || (f && !model::same_embeddings(*f, *first))) {
-      throw Error(ErrorKind::kInput,
-                  fmt::format("table folder '{}': '{}' was embedded by another encoder than its "
-                              "first file '{}'",
-                              reader.path().string(), file.filename().string(),
-                              files.front().filename().string()),
-                  "a table folder must hold the parts of one embedding run");
-    }
-  }
-  return first;
-}
-
-}  // namespace
 
 // A user pointing output_parquet at an embedding table by mistake is stopped here.
 void guard_outputs(table::Database& db, const MineJob& job) {
@@ -78,8 +53,8 @@ void guard_outputs(table::Database& db, const MineJob& job) {
 EncoderCheckResult check_encoders(table::Database& db, const MineJob& job,
                                   const table::TableReader& targets,
                                   const table::TableReader& pool) {
-  const auto t = fingerprint_of(db, targets);
-  const auto p = fingerprint_of(db, pool);
+  const auto t = table::recorded_encoder(db, targets.path());
+  const auto p = table::recorded_encoder(db, pool.path());
   if (!t || !p) {
     const std::string which = !t && !p ? std::string("either file")
                                        : fmt::format("'{}'", (!t ? targets : pool).path().string());

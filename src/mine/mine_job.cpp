@@ -1,31 +1,18 @@
 #include "mine/mine_job.h"
 
-#include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <cstring>
-#include <map>
 #include <memory>
 #include <optional>
 #include <unordered_map>
-#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
-#include "common/atomic_file.h"
-#include "common/error.h"
 #include "common/log.h"
 #include "common/output_guard.h"
 #include "common/output_lock.h"
-#include "common/output_set.h"
-#include "common/progress.h"
-#include "index/approximate_search.h"
-#include "index/exact_search.h"
 #include "kernels/onednn_linear.h"
 #include "mine/input_checks.h"
-#include "mine/labels.h"
 #include "mine/outputs.h"
 #include "mine/pairs.h"
 #include "mine/pool_searches.h"
@@ -33,14 +20,9 @@
 #include "mine/rank_merge.h"
 #include "mine/summary.h"
 #include "mine/targets.h"
-#include "model/fingerprint.h"
 #include "parallel/cluster.h"
-#include "table/embedding_table.h"
-#include "table/parquet_writer.h"
 #include "table/path_base.h"
 #include "table/table_reader.h"
-#include "table/value_columns.h"
-#include "table/vector_access.h"
 
 namespace deft::mine {
 
@@ -79,6 +61,23 @@ std::vector<Pair> judge(const MineJob& job,
   return pairs;
 }
 
+// The checks on both tables before any vector is read: the encoders agree, the threshold is
+// sensible, the label filter can apply. Each outcome goes into `report`; the label plan is
+// returned.
+LabelPlan settle_checks(table::Database& db, const MineJob& job, table::TableReader& targets,
+                        table::TableReader& pool, MineReport& report) {
+  const EncoderCheckResult encoders = check_encoders(db, job, targets, pool);
+  report.encoder_check_outcome = encoders.outcome;
+  report.encoder_check = encoders.words;
+  report.warnings = threshold_warnings(job);
+  for (const std::string& w : report.warnings)
+    log::warn("{}", w);
+  LabelPlan labels = plan_labels(job, targets, pool);
+  report.label_filter_outcome = labels.outcome;
+  report.label_filter = labels.state;
+  return labels;
+}
+
 }  // namespace
 
 MineReport run_mine_job(const MineJob& job) {
@@ -96,16 +95,8 @@ MineReport run_mine_job(const MineJob& job) {
       db, job.source,
       {.columns = {table::kFilepathColumn, job.source_column}, .optional_columns = {kLabelColumn}});
 
-  const EncoderCheckResult encoders = check_encoders(db, job, targets_reader, pool_reader);
-  report.encoder_check_outcome = encoders.outcome;
-  report.encoder_check = encoders.words;
+  const LabelPlan labels = settle_checks(db, job, targets_reader, pool_reader, report);
   const fs::path pool_base = table::path_base_of(db, pool_reader);
-  report.warnings = threshold_warnings(job);
-  for (const std::string& w : report.warnings)
-    log::warn("{}", w);
-  const LabelPlan labels = plan_labels(job, targets_reader, pool_reader);
-  report.label_filter_outcome = labels.outcome;
-  report.label_filter = labels.state;
   const bool within = labels.apply() && job.label_mode == LabelMode::kWithin;
   const bool filter_after = labels.apply() && job.label_mode == LabelMode::kAfter;
   // The pool's labels are read whenever it has a usable label column: the mined list carries

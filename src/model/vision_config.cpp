@@ -182,7 +182,7 @@ std::string VisionConfig::describe() const {
   if (!qkv_bias) text += "; no qkv bias";
   if (register_tokens > 0) text += fmt::format("; registers {}", register_tokens);
   if (position_resize == PositionResize::kBicubicAntialias) text += "; positions bicubic-aa";
-  if (family == Family::kCLIP) text += fmt::format("; projection {}", projection_dim);
+  if (projection_dim > 0) text += fmt::format("; projection {}", projection_dim);  // CLIP only
   return text;
 }
 

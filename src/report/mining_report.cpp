@@ -9,6 +9,7 @@
 #include "index/metric.h"
 #include "table/duckdb_handles.h"
 #include "table/parquet_writer.h"
+#include "table/recorded_encoder.h"
 #include "table/table_reader.h"
 
 namespace deft::report {
@@ -70,22 +71,6 @@ std::string side_paragraph(const char* name, const Side& s) {
   }
   text += fmt::format(" The step took {:.1f} s.", e.seconds);
   return text;
-}
-
-// nullopt when the file (or a table folder's first file) is missing or has no readable
-// fingerprint: the report describes what it can, and mining names a bad file itself.
-std::optional<model::EncoderFingerprint> fingerprint_of(const fs::path& embeddings) {
-  try {
-    std::error_code ec;
-    if (!fs::exists(embeddings, ec)) return std::nullopt;
-    const std::vector<fs::path> files = table::table_files(embeddings);
-    if (files.empty()) return std::nullopt;
-    table::Database db;
-    return model::fingerprint_in(table::read_kv_metadata(db, files.front()),
-                                 files.front().string());
-  } catch (const Error&) {
-    return std::nullopt;
-  }
 }
 
 std::string mixed_words(const EncodersUsed& used) {
@@ -171,7 +156,8 @@ bool EncodersUsed::mixed_precision() const {
 }
 
 EncodersUsed encoders_used(const RunFacts& facts) {
-  return {fingerprint_of(facts.targets.embeddings), fingerprint_of(facts.pool.embeddings)};
+  return {table::recorded_encoder_if_readable(facts.targets.embeddings),
+          table::recorded_encoder_if_readable(facts.pool.embeddings)};
 }
 
 std::string encoder_words(const model::EncoderFingerprint& f) {
