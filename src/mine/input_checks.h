@@ -2,7 +2,7 @@
 // What `deft mine` checks before any search, each a one-line error naming the file:
 //
 //   guard_outputs(db, job);                         // outputs never replace an input
-//   std::string said = check_encoders(db, job, targets, pool);   // the fingerprints agree
+//   EncoderCheckResult said = check_encoders(db, job, targets, pool);  // the fingerprints agree
 //   LabelPlan labels = plan_labels(job, targets, pool);           // the label filter can apply
 //   require_usable_vectors(v, rows, dim, first, path, column, metric);   // finite, directed
 
