@@ -50,6 +50,17 @@ const std::vector<Command>& commands() {
        "reference's single `filepath` column unless provenance=true.",
        run_mine,
        tao_mining_options},
+      {{{"select"}, {"tmm", "unique_neighbor_matching"}},
+       selection_options,
+       SpecFiles::kOne,
+       "select a budget of unique pool images spread over the targets, one-to-one",
+       "Reads two embedding parquets (files or folders), L2-normalises both, and assigns "
+       "desired_unique_count unique pool files to the targets in passes: each target claims "
+       "its topn = ceil(budget / targets) nearest unclaimed files or releases them for the "
+       "next pass. Writes final_unique_files.parquet, one parquet per pass, summary.json and "
+       "selection_provenance.parquet to output_dir.",
+       run_select,
+       tao_selection_options},
       {{{"run"}},
        run_options,
        SpecFiles::kRunPair,
@@ -247,7 +258,7 @@ Config resolve_config(const Command& command, const CommandLine& line) {
 }
 
 std::vector<std::vector<std::string>> all_verbs() {
-  std::vector<std::vector<std::string>> verbs = {{"version"}, {"tmm", "unique_neighbor_matching"}};
+  std::vector<std::vector<std::string>> verbs = {{"version"}};
   for (const Command& c : commands())
     verbs.insert(verbs.end(), c.names.begin(), c.names.end());
   return verbs;
@@ -275,10 +286,6 @@ int dispatch(std::span<const std::string> args, std::ostream& out) {
       return kExitOk;
     }
     throw Error(ErrorKind::kUsage, "no command given", "run `deft --help` for the commands");
-  }
-  if (line.verb == std::vector<std::string>{"tmm", "unique_neighbor_matching"}) {
-    throw Error(ErrorKind::kUsage, "`tmm unique_neighbor_matching` is not implemented in deft yet",
-                "`deft mine` (tmm nearest_neighbors) is available");
   }
   const Command* command = find_command(line.verb);
   DEFT_ASSERT(command != nullptr, "parsed verb has a command");

@@ -32,6 +32,7 @@ mine::MineJob mine_job_from(const Config& config);
 // The commands' bodies (one file each).
 int run_embed(const Config& config, Context& context);
 int run_mine(const Config& config, Context& context);
+int run_select(const Config& config, Context& context);
 int run_workflow(const Config& config, Context& context);
 int run_demo(const Config& config, Context& context);
 

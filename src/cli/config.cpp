@@ -153,7 +153,8 @@ void Config::set(std::string_view key, const RawValue& raw, std::string_view ori
                                                expected, raw.null ? "null" : raw.text)};
   };
   if (raw.null) {
-    if (spec->type == ValueType::kString || spec->type == ValueType::kPath) {
+    if (spec->type == ValueType::kString || spec->type == ValueType::kPath ||
+        (spec->type == ValueType::kChoice && spec->default_value == "null")) {
       value =
           spec->default_value == kMissing ? Value{State::kRequired, {}} : Value{State::kNull, {}};
       return;

@@ -256,6 +256,73 @@ std::vector<OptionSpec> mining_specs(bool tao_form = false) {
   };
 }
 
+// `deft select` / `tmm unique_neighbor_matching`: the reference's keys (tao-compat.md), then
+// deft's own.
+std::vector<OptionSpec> selection_specs() {
+  return {
+      {"source_path", ValueType::kPath, std::string(kMissing),
+       "the pool's embeddings: a .parquet file, or a folder whose *.parquet files are read in "
+       "name order as one table (same columns in each)"},
+      {"target_path", ValueType::kPath, std::string(kMissing),
+       "the targets' embeddings: a .parquet file or a folder of them"},
+      {"output_dir", ValueType::kPath, std::string(kMissing),
+       "where final_unique_files.parquet, the per-pass parquets, summary.json and "
+       "selection_provenance.parquet are written"},
+      at_least({"desired_unique_count", ValueType::kInt, std::string(kMissing),
+                "how many unique pool files to select (the budget; never exceeded)"},
+               1),
+      {"allocation_policy",
+       ValueType::kChoice,
+       "global",
+       "`global`: one budget over every target; `class_stratified`: the budget split over the "
+       "rare classes and the rest by their share of the targets (needs rare_class_list, both "
+       "detection files and detection_format)",
+       {"global", "class_stratified"}},
+      {"distance_metric",
+       ValueType::kChoice,
+       "euclidean",
+       "distance between the L2-normalised embeddings (euclidean and cosine rank alike)",
+       {"euclidean", "cosine", "manhattan"}},
+      at_least({"candidate_expansion_factor", ValueType::kInt, "5",
+                "pass p searches each target's factor × p × topn nearest pool rows"},
+               1),
+      {"source_embedding_column", ValueType::kString, "embedding",
+       "column holding the pool's vectors"},
+      {"target_embedding_column", ValueType::kString, "embedding",
+       "column holding the targets' vectors"},
+      {"source_filepath_column", ValueType::kString, "filepath",
+       "column naming the pool's images (and the column of final_unique_files.parquet)"},
+      {"target_filepath_column", ValueType::kString, "filepath",
+       "column naming the targets' images"},
+      {"exclude_path", ValueType::kPath, "null",
+       "parquet with a `filepath` column of images never to select; a pool image is excluded "
+       "when its path or its basename matches a listed path or basename"},
+      {"source_detection_file", ValueType::kPath, "null",
+       "the pool's detections: a COCO JSON file, or a folder of KITTI label .txt files"},
+      {"target_detection_file", ValueType::kPath, "null", "the targets' detections, likewise"},
+      {"detection_format",
+       ValueType::kChoice,
+       "null",
+       "format of the detection files: coco or kitti (required when one is given)",
+       {"coco", "kitti"}},
+      {"rare_class_list", ValueType::kString, "",
+       "comma-separated rare class names (compared case-insensitively)"},
+      {"save_embeddings", ValueType::kBool, "false",
+       "add the target's and each pick's embedding to the per-pass parquets"},
+      {"visualize", ValueType::kBool, "false",
+       "draw per-class count charts (and, class_stratified, per-class sheets) as PNG"},
+      deft_only({"allow_encoder_mismatch", ValueType::kBool, "false",
+                 "select even when the two tables were embedded by different encoders"}),
+      deft_only(at_least({"memory_budget_mb", ValueType::kFloat, "1024",
+                          "memory for pool vectors: a pool that fits is held in memory, a "
+                          "larger one is read again in blocks of half of it for every pass"},
+                         0.01)),
+      deft_only(at_least(
+          {"threads", ValueType::kInt, "0", "CPU threads for reading and searching; 0: every core"},
+          0)),
+  };
+}
+
 }  // namespace
 
 bool owned_by_run(std::string_view key) {
@@ -280,6 +347,16 @@ const OptionTable& mining_options() {
 
 const OptionTable& tao_mining_options() {
   static const OptionTable table("tmm nearest_neighbors", mining_specs(true), true);
+  return table;
+}
+
+const OptionTable& selection_options() {
+  static const OptionTable table("select", selection_specs());
+  return table;
+}
+
+const OptionTable& tao_selection_options() {
+  static const OptionTable table("tmm unique_neighbor_matching", selection_specs(), true);
   return table;
 }
 

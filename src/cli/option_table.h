@@ -65,6 +65,9 @@ const OptionTable& tao_embedding_options();
 // the reference's single-column output by default (provenance=false).
 const OptionTable& mining_options();
 const OptionTable& tao_mining_options();
+// `deft select`, and its TAO form `tmm unique_neighbor_matching` (the same keys).
+const OptionTable& selection_options();
+const OptionTable& tao_selection_options();
 // `deft run`: its own keys, plus the embedding and mining keys nested under `embedding.` and
 // `mining.` (the per-step file keys are owned by run, so they are left out there).
 const OptionTable& run_options();

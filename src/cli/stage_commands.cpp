@@ -7,6 +7,7 @@
 #include "embed/embed_job.h"
 #include "index/metric.h"
 #include "mine/mine_job.h"
+#include "select/select_job.h"
 
 namespace deft::cli {
 
@@ -87,6 +88,52 @@ int run_mine(const Config& config, Context&) {
       job.output.string(), r.queries, r.pool_size, r.neighbours, r.dropped_by_label,
       r.dropped_by_threshold, r.duplicates_removed, r.unique_mined, r.summary_path.string(),
       r.seconds);
+  return kExitOk;
+}
+
+select::SelectJob select_job_from(const Config& config) {
+  select::SelectJob job;
+  job.source = config.get_string("source_path");
+  job.target = config.get_string("target_path");
+  job.output_dir = config.get_string("output_dir");
+  job.desired = static_cast<size_t>(config.get_int("desired_unique_count"));
+  job.allocation = config.get_string("allocation_policy") == "class_stratified"
+                       ? select::Allocation::kClassStratified
+                       : select::Allocation::kGlobal;
+  job.metric = index::parse_metric(config.get_string("distance_metric"));
+  job.expansion = static_cast<size_t>(config.get_int("candidate_expansion_factor"));
+  job.source_column = config.get_string("source_embedding_column");
+  job.target_column = config.get_string("target_embedding_column");
+  job.source_filepath_column = config.get_string("source_filepath_column");
+  job.target_filepath_column = config.get_string("target_filepath_column");
+  job.exclude_path = config.get_string("exclude_path");
+  job.source_detections = config.get_string("source_detection_file");
+  job.target_detections = config.get_string("target_detection_file");
+  const std::string format = config.get_string("detection_format");
+  job.detection_format = format == "coco"    ? select::DetectionFormat::kCoco
+                         : format == "kitti" ? select::DetectionFormat::kKitti
+                                             : select::DetectionFormat::kNone;
+  job.rare_classes = select::parse_rare_classes(config.get_string("rare_class_list"));
+  job.save_embeddings = config.get_bool("save_embeddings");
+  job.visualize = config.get_bool("visualize");
+  job.allow_encoder_mismatch = config.get_bool("allow_encoder_mismatch");
+  job.memory_budget_mb = config.get_float("memory_budget_mb");
+  job.threads = static_cast<int>(config.get_int("threads"));
+  job.spec = config.to_yaml();
+  return job;
+}
+
+int run_select(const Config& config, Context&) {
+  const select::SelectJob job = select_job_from(config);
+  const select::SelectReport r = select::run_select_job(job);
+  size_t unsatisfied = 0;
+  for (const select::SubsetSummary& s : r.subsets)
+    unsatisfied += s.result.unsatisfied.size();
+  log::info(
+      "selected {} of {} unique files for {} targets ({} left unsatisfied) into '{}'; pool of "
+      "{} rows, {} excluded; {:.1f} s",
+      r.retrieved, job.desired, r.target_queries, unsatisfied, job.output_dir.string(),
+      r.pool_rows, r.excluded_rows, r.seconds);
   return kExitOk;
 }
 

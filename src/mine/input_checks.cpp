@@ -50,14 +50,13 @@ void guard_outputs(table::Database& db, const MineJob& job) {
 }
 
 // Compares the two files' encoders; returns what was found, in words.
-EncoderCheckResult check_encoders(table::Database& db, const MineJob& job,
-                                  const table::TableReader& targets,
-                                  const table::TableReader& pool) {
-  const auto t = table::recorded_encoder(db, targets.path());
-  const auto p = table::recorded_encoder(db, pool.path());
+EncoderCheckResult check_encoders(table::Database& db, const fs::path& targets,
+                                  const fs::path& pool, bool allow_mismatch) {
+  const auto t = table::recorded_encoder(db, targets);
+  const auto p = table::recorded_encoder(db, pool);
   if (!t || !p) {
     const std::string which = !t && !p ? std::string("either file")
-                                       : fmt::format("'{}'", (!t ? targets : pool).path().string());
+                                       : fmt::format("'{}'", (!t ? targets : pool).string());
     const std::string text = fmt::format(
         "not checked: no encoder fingerprint (deft.encoder) in {}; the vectors are compared as "
         "they are",
@@ -91,11 +90,11 @@ EncoderCheckResult check_encoders(table::Database& db, const MineJob& job,
   }
   const std::string text =
       fmt::format("targets: {}; pool: {}", model::describe(*t), model::describe(*p));
-  if (!job.allow_encoder_mismatch) {
+  if (!allow_mismatch) {
     throw Error(ErrorKind::kInput,
                 fmt::format("'{}' and '{}' were embedded by different encoders ({}): their "
                             "vectors are not comparable",
-                            targets.path().string(), pool.path().string(), text),
+                            targets.string(), pool.string(), text),
                 "embed both with the same model, or set allow_encoder_mismatch=true to mine "
                 "anyway");
   }

@@ -2,7 +2,7 @@
 // What `deft mine` checks before any search, each a one-line error naming the file:
 //
 //   guard_outputs(db, job);                         // outputs never replace an input
-//   EncoderCheckResult said = check_encoders(db, job, targets, pool);  // the fingerprints agree
+//   EncoderCheckResult said = check_encoders(db, target, source, false);  // fingerprints agree
 //   LabelPlan labels = plan_labels(job, targets, pool);           // the label filter can apply
 //   require_usable_vectors(v, rows, dim, first, path, column, metric);   // finite, directed
 
@@ -30,10 +30,9 @@ struct EncoderCheckResult {
 };
 
 // Compares the two tables' encoder fingerprints. Throws Error(kInput) for different encoders
-// unless job.allow_encoder_mismatch.
-EncoderCheckResult check_encoders(table::Database& db, const MineJob& job,
-                                  const table::TableReader& targets,
-                                  const table::TableReader& pool);
+// unless allow_mismatch (allow_encoder_mismatch). Mining and unique matching both ask it.
+EncoderCheckResult check_encoders(table::Database& db, const std::filesystem::path& targets,
+                                  const std::filesystem::path& pool, bool allow_mismatch);
 
 // Throws naming up to five rows whose vectors are not finite (or, for cosine, have no
 // direction: zero length).

@@ -159,18 +159,21 @@ TableReader::TableReader(Database& db, const fs::path& path, const ReadOptions& 
   source_sql_ = std::move(source.sql);
   std::vector<Column>& all = source.columns;
 
+  const std::string& filepath_name = options.filepath_column;
   const auto filepath = std::find_if(all.begin(), all.end(),
-                                     [](const Column& c) { return c.name == kFilepathColumn; });
+                                     [&](const Column& c) { return c.name == filepath_name; });
   if (filepath == all.end()) {
     throw Error(ErrorKind::kInput,
-                fmt::format("{} table '{}' has no column 'filepath'; its columns: {}",
-                            format_name(format_), path_.string(), column_list(all)),
-                "the column holding image paths must be named filepath");
+                fmt::format("{} table '{}' has no column '{}'; its columns: {}",
+                            format_name(format_), path_.string(), filepath_name, column_list(all)),
+                filepath_name == kFilepathColumn
+                    ? "the column holding image paths must be named filepath"
+                    : "");
   }
   if (filepath->sql_type != "VARCHAR") {
     throw Error(ErrorKind::kInput,
-                fmt::format("column 'filepath' in '{}' is {}, not text (VARCHAR)", path_.string(),
-                            filepath->sql_type));
+                fmt::format("column '{}' in '{}' is {}, not text (VARCHAR)", filepath_name,
+                            path_.string(), filepath->sql_type));
   }
 
   if (options.columns.empty()) {
@@ -216,7 +219,7 @@ TableReader::TableReader(Database& db, const fs::path& path, const ReadOptions& 
   for (idx_t i = 0; i < stream_.column_count(); ++i) {
     types_.emplace_back(duckdb_column_logical_type(stream_.get(), i));
   }
-  const auto fp = find_column(kFilepathColumn);
+  const auto fp = find_column(filepath_name);
   filepath_column_ = fp.value_or(0);
   DEFT_ASSERT(types_.size() == columns_.size(), "result columns differ from the described ones");
 }

@@ -49,6 +49,8 @@ struct ReadOptions {
   // A CSV table and a folder of parquet files are read whole; row_range_applied() tells.
   uint64_t first_row = 0;
   uint64_t end_row = UINT64_MAX;
+  // The text column naming each row's image (unique matching lets the user name it).
+  std::string filepath_column = "filepath";
 };
 
 inline constexpr const char* kFilepathColumn = "filepath";
@@ -57,7 +59,7 @@ inline constexpr const char* kLabelColumn = "label";
 class TableReader {
  public:
   // Throws Error(kInput) naming the file when it is missing, unreadable, not a table, lacks a
-  // text `filepath` column (the message lists the columns it has) or lacks a requested column;
+  // text `filepath` column (options.filepath_column) (the message lists the columns it has) or lacks a requested column;
   // for a folder, naming the first file whose columns differ from the first file's.
   TableReader(Database& db, const std::filesystem::path& path, const ReadOptions& options = {});
 

@@ -1,0 +1,25 @@
+#pragma once
+// exclude_path: a parquet with a `filepath` column listing images that must not be selected
+// (an earlier round's picks, a hold-out set). A pool file is excluded when its path or its
+// basename equals any listed path or basename, as the reference matches them.
+//
+//   std::unordered_set<uint32_t> taken = excluded_files(db, "used.parquet", files);
+
+#include <cstdint>
+#include <filesystem>
+#include <unordered_set>
+
+#include "select/matching.h"
+#include "table/duckdb_handles.h"
+
+namespace deft::select {
+
+// The pool files (ids of `files`) that exclude_path rules out. Throws Error(kInput) when the
+// file is missing or has no text `filepath` column.
+std::unordered_set<uint32_t> excluded_files(table::Database& db, const std::filesystem::path& path,
+                                            const PoolFiles& files);
+
+// What the reference calls a path's basename: the text after its last '/'.
+std::string basename_of(const std::string& path);
+
+}  // namespace deft::select

@@ -1,0 +1,146 @@
+#include "select/matching.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "common/error.h"
+
+namespace deft::select {
+
+PoolFiles PoolFiles::from_paths(const std::vector<std::string>& row_paths) {
+  PoolFiles f;
+  std::vector<uint32_t> order(row_paths.size());
+  std::iota(order.begin(), order.end(), 0U);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return row_paths[a] < row_paths[b]; });
+  f.file_of_row_.resize(row_paths.size());
+  for (uint32_t row : order) {
+    if (f.paths_.empty() || f.paths_.back() != row_paths[row]) f.paths_.push_back(row_paths[row]);
+    f.file_of_row_[row] = static_cast<uint32_t>(f.paths_.size() - 1);
+  }
+  return f;
+}
+
+const char* stop_reason_name(StopReason reason) {
+  switch (reason) {
+    case StopReason::kBudgetMet: return "budget_reached";
+    case StopReason::kAllSatisfied: return "all_targets_satisfied";
+    case StopReason::kNoTargets: return "no_targets";
+    case StopReason::kPoolExhausted: return "pool_exhausted";
+    case StopReason::kNoTargetSatisfied: return "no_target_satisfied";
+    case StopReason::kNothingNew: return "nothing_new";
+    case StopReason::kPassLimit: return "pass_limit";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// One pass: each target in order walks its candidates and tentatively takes the first topn
+// distinct files not claimed in this pass; short of topn it releases them (rollback).
+Pass run_pass(const std::vector<size_t>& targets,
+              const std::vector<std::vector<Candidate>>& candidates, const PoolFiles& files,
+              size_t topn, std::vector<size_t>& unsatisfied) {
+  Pass pass;
+  std::unordered_set<uint32_t> claimed;
+  std::vector<Pick> tentative;
+  for (size_t t = 0; t < targets.size(); ++t) {
+    tentative.clear();
+    for (const Candidate& c : candidates[t]) {
+      if (tentative.size() >= topn) break;
+      const uint32_t file = files.file_of(c.pool_row);
+      if (claimed.count(file) > 0) continue;
+      if (std::any_of(tentative.begin(), tentative.end(),
+                      [&](const Pick& p) { return p.file == file; })) {
+        continue;
+      }
+      tentative.push_back({c.pool_row, file, c.distance});
+    }
+    if (tentative.size() < topn) {
+      unsatisfied.push_back(targets[t]);
+      continue;
+    }
+    for (const Pick& p : tentative)
+      claimed.insert(p.file);
+    pass.satisfied.push_back({targets[t], tentative});
+  }
+  return pass;
+}
+
+// The pass's picks into the result by (best distance, filepath), up to `desired` files.
+size_t merge_capped(const Pass& pass, size_t desired, std::vector<uint32_t>& retrieved,
+                    std::unordered_set<uint32_t>& in_result) {
+  std::vector<std::pair<double, uint32_t>> best;
+  for (const SatisfiedTarget& s : pass.satisfied) {
+    for (const Pick& p : s.picks)
+      best.emplace_back(p.distance, p.file);
+  }
+  std::sort(best.begin(), best.end());
+  size_t added = 0;
+  for (const auto& [distance, file] : best) {
+    if (retrieved.size() >= desired) break;
+    if (!in_result.insert(file).second) continue;  // a file picked twice keeps its best
+    retrieved.push_back(file);
+    ++added;
+  }
+  return added;
+}
+
+}  // namespace
+
+SubsetResult match_subset(const SubsetRequest& request, const PoolFiles& files,
+                          const std::unordered_set<uint32_t>& taken, const NearestFn& nearest) {
+  SubsetResult result;
+  if (request.targets.empty() || request.desired == 0) return result;
+  result.topn = std::max<size_t>(1, (request.desired + request.targets.size() - 1) /
+                                        request.targets.size());
+  std::vector<size_t> remaining = request.targets;
+  std::unordered_set<uint32_t> in_result;
+  result.stop = StopReason::kPassLimit;
+  for (int number = 1; number <= request.max_passes; ++number) {
+    if (result.retrieved.size() >= request.desired) {
+      result.stop = StopReason::kBudgetMet;
+      break;
+    }
+    std::vector<uint64_t> open;
+    for (uint64_t row : request.pool_rows) {
+      const uint32_t file = files.file_of(row);
+      if (taken.count(file) == 0 && in_result.count(file) == 0) open.push_back(row);
+    }
+    const size_t k = std::min(request.expansion * static_cast<size_t>(number) * result.topn,
+                              open.size());
+    if (k == 0) {
+      result.stop = StopReason::kPoolExhausted;
+      break;
+    }
+    const std::vector<std::vector<Candidate>> candidates = nearest(remaining, open, k);
+    DEFT_ASSERT(candidates.size() == remaining.size(), "one candidate list per target");
+    std::vector<size_t> unsatisfied;
+    Pass pass = run_pass(remaining, candidates, files, result.topn, unsatisfied);
+    pass.number = number;
+    pass.topn = result.topn;
+    pass.k = k;
+    pass.targets_searched = remaining.size();
+    if (pass.satisfied.empty()) {
+      result.stop = StopReason::kNoTargetSatisfied;
+      break;
+    }
+    pass.merged = merge_capped(pass, request.desired, result.retrieved, in_result);
+    result.passes.push_back(std::move(pass));
+    remaining = std::move(unsatisfied);
+    if (result.passes.back().merged == 0) {
+      result.stop = StopReason::kNothingNew;
+      break;
+    }
+    if (remaining.empty()) {
+      result.stop = StopReason::kAllSatisfied;
+      break;
+    }
+  }
+  // A full budget is the reason worth saying, whichever condition ended the loop first.
+  if (result.retrieved.size() >= request.desired) result.stop = StopReason::kBudgetMet;
+  result.unsatisfied = std::move(remaining);
+  return result;
+}
+
+}  // namespace deft::select

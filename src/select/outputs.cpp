@@ -1,0 +1,209 @@
+#include "select/outputs.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/atomic_file.h"
+#include "common/output_set.h"
+#include "index/metric.h"
+#include "table/parquet_writer.h"
+#include "table/value_columns.h"
+
+namespace deft::select {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+using table::ValueColumn;
+
+namespace {
+
+constexpr const char* kSelectKey = "deft.select";  // marks the pass files deft wrote
+
+// Python's round(x, 2): the decimal correctly rounded from the binary value, read back.
+double round2(double x) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.2f", x);
+  return std::strtod(text, nullptr);
+}
+
+const char* allocation_name(Allocation a) {
+  return a == Allocation::kGlobal ? "global" : "class_stratified";
+}
+
+std::vector<ValueColumn> pass_columns(const Pass& pass, const SelectResults& results) {
+  std::vector<ValueColumn> columns;
+  columns.push_back(ValueColumn::of("target_filepath", ValueColumn::Kind::kText));
+  for (size_t j = 1; j <= pass.topn; ++j) {
+    columns.push_back(ValueColumn::of(fmt::format("top{}_source_filepath", j),
+                                      ValueColumn::Kind::kText));
+    columns.push_back(
+        ValueColumn::of(fmt::format("top{}_distance", j), ValueColumn::Kind::kReal));
+  }
+  for (const SatisfiedTarget& s : pass.satisfied) {
+    columns[0].text.emplace_back(results.target_paths[s.target]);
+    for (size_t j = 0; j < s.picks.size(); ++j) {
+      columns[1 + 2 * j].text.emplace_back(results.files.path(s.picks[j].file));
+      columns[2 + 2 * j].reals.emplace_back(s.picks[j].distance);
+    }
+  }
+  return columns;
+}
+
+// For every retrieved file: who claimed it, where, how near.
+std::vector<ValueColumn> provenance_columns(const SelectJob& job, const SelectReport& report,
+                                            const SelectResults& results) {
+  std::vector<ValueColumn> c = {
+      ValueColumn::of(job.source_filepath_column, ValueColumn::Kind::kText),
+      ValueColumn::of("target_filepath", ValueColumn::Kind::kText),
+      ValueColumn::of("subset", ValueColumn::Kind::kText),
+      ValueColumn::of("pass", ValueColumn::Kind::kInt),
+      ValueColumn::of("rank", ValueColumn::Kind::kInt),
+      ValueColumn::of("distance", ValueColumn::Kind::kReal),
+      ValueColumn::of("merge_order", ValueColumn::Kind::kInt)};
+  struct Claim {
+    const std::string* subset;
+    int pass;
+    size_t rank;
+    size_t target;
+    double distance;
+  };
+  std::map<uint32_t, Claim> claims;
+  std::map<uint32_t, size_t> order;
+  size_t merged = 0;
+  for (const SubsetSummary& s : report.subsets) {
+    for (uint32_t f : s.result.retrieved)
+      order.emplace(f, merged++);
+    for (const Pass& p : s.result.passes) {
+      for (const SatisfiedTarget& t : p.satisfied) {
+        for (size_t r = 0; r < t.picks.size(); ++r)
+          claims.emplace(t.picks[r].file, Claim{&s.name, p.number, r + 1, t.target,
+                                                t.picks[r].distance});
+      }
+    }
+  }
+  for (const auto& [file, at] : order) {  // by file id: filepath order, as the final list
+    const Claim& claim = claims.at(file);
+    c[0].text.emplace_back(results.files.path(file));
+    c[1].text.emplace_back(results.target_paths[claim.target]);
+    c[2].text.emplace_back(*claim.subset);
+    c[3].ints.emplace_back(claim.pass);
+    c[4].ints.emplace_back(static_cast<int64_t>(claim.rank));
+    c[5].reals.emplace_back(claim.distance);
+    c[6].ints.emplace_back(static_cast<int64_t>(at + 1));
+  }
+  return c;
+}
+
+// Pass files of an earlier run in `dir` that deft wrote (its key in their metadata).
+std::vector<fs::path> stale_pass_files(table::Database& db, const fs::path& dir) {
+  std::vector<fs::path> stale;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return stale;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.find("_iteration_") == std::string::npos || e.path().extension() != ".parquet")
+      continue;
+    try {
+      if (table::read_kv_metadata(db, e.path()).count(kSelectKey) > 0) stale.push_back(e.path());
+    } catch (const std::exception&) {
+      // not a parquet deft can read: not ours, left alone
+    }
+  }
+  return stale;
+}
+
+}  // namespace
+
+std::string pass_file_name(const std::string& subset, const Pass& pass) {
+  return fmt::format("{}_iteration_{}_topn_{}.parquet", subset, pass.number, pass.topn);
+}
+
+std::string summary_json(const SelectJob& job, const SelectReport& report) {
+  Json j;
+  j["allocation_policy"] = allocation_name(job.allocation);
+  j["desired_unique_count"] = job.desired;
+  j["retrieved_unique_count"] = report.retrieved;
+  j["coverage_pct"] = round2(static_cast<double>(report.retrieved) /
+                             static_cast<double>(job.desired) * 100.0);
+  j["target_queries"] = report.target_queries;
+  j["rare_classes"] = job.rare_classes;
+  // deft's own keys, after the reference's.
+  Json subsets = Json::array();
+  size_t unsatisfied = 0;
+  Json by_reason = Json::object();
+  for (const SubsetSummary& s : report.subsets) {
+    Json passes = Json::array();
+    for (const Pass& p : s.result.passes) {
+      passes.push_back({{"pass", p.number},
+                        {"k", p.k},
+                        {"targets_searched", p.targets_searched},
+                        {"targets_satisfied", p.satisfied.size()},
+                        {"merged", p.merged}});
+    }
+    const char* reason = stop_reason_name(s.result.stop);
+    subsets.push_back({{"subset", s.name},
+                       {"targets", s.targets},
+                       {"pool_rows", s.pool_rows},
+                       {"desired", s.desired},
+                       {"retrieved", s.result.retrieved.size()},
+                       {"topn", s.result.topn},
+                       {"passes", passes},
+                       {"stopped_because", reason},
+                       {"unsatisfied_targets", s.result.unsatisfied.size()}});
+    unsatisfied += s.result.unsatisfied.size();
+    if (!s.result.unsatisfied.empty()) {
+      by_reason[reason] = by_reason.value(reason, size_t{0}) + s.result.unsatisfied.size();
+    }
+  }
+  j["unsatisfied_targets"] = {{"count", unsatisfied}, {"by_reason", by_reason}};
+  j["pool"] = {{"rows", report.pool_rows},
+               {"files", report.pool_files},
+               {"excluded_rows", report.excluded_rows}};
+  j["distance_metric"] = index::metric_name(job.metric);
+  j["encoder_check"] = report.encoder_check;
+  j["warnings"] = report.warnings;
+  j["subsets"] = subsets;
+  return j.dump(2, ' ', true);
+}
+
+void write_select_outputs(table::Database& db, const SelectJob& job, const SelectResults& results,
+                          const SelectReport& report) {
+  fs::create_directories(job.output_dir);
+  OutputSet outputs;
+  const table::WriterOptions options{.kv_metadata = {{kSelectKey, job.spec}},
+                                     .output_set = &outputs};
+  std::vector<fs::path> written;
+  for (const SubsetSummary& s : report.subsets) {
+    for (const Pass& p : s.result.passes) {
+      const fs::path file = job.output_dir / pass_file_name(s.name, p);
+      table::write_value_columns(db, file, pass_columns(p, results), options);
+      written.push_back(file);
+    }
+  }
+  for (const fs::path& old : stale_pass_files(db, job.output_dir)) {
+    if (std::find(written.begin(), written.end(), old) == written.end())
+      outputs.remove_on_commit(old);
+  }
+  // final_unique_files.parquet: the retrieved files, sorted (file ids are in path order).
+  std::vector<uint32_t> all;
+  for (const SubsetSummary& s : report.subsets)
+    all.insert(all.end(), s.result.retrieved.begin(), s.result.retrieved.end());
+  std::sort(all.begin(), all.end());
+  ValueColumn final_list = ValueColumn::of(job.source_filepath_column, ValueColumn::Kind::kText);
+  for (uint32_t f : all)
+    final_list.text.emplace_back(results.files.path(f));
+  table::write_value_columns(db, job.output_dir / "final_unique_files.parquet", {final_list},
+                             options);
+  table::write_value_columns(db, job.output_dir / "selection_provenance.parquet",
+                             provenance_columns(job, report, results), options);
+  write_file_atomically(job.output_dir / "summary.json", summary_json(job, report), &outputs);
+  outputs.commit();
+}
+
+}  // namespace deft::select

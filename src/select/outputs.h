@@ -1,0 +1,35 @@
+#pragma once
+// What a unique-matching run writes into output_dir, as one output set (all or nothing):
+// the per-pass parquets, final_unique_files.parquet, selection_provenance.parquet and
+// summary.json. Pass files an earlier deft run left there (they carry deft.select) are
+// removed with the same commit, so a folder never mixes two runs' passes.
+//
+//   write_select_outputs(db, job, {.files = files, .target_paths = paths}, report);
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "select/matching.h"
+#include "select/select_job.h"
+#include "table/duckdb_handles.h"
+
+namespace deft::select {
+
+struct SelectResults {
+  const PoolFiles& files;
+  const std::vector<std::string>& target_paths;
+};
+
+// The per-pass file name: <subset>_iteration_<pass>_topn_<topn>.parquet.
+std::string pass_file_name(const std::string& subset, const Pass& pass);
+
+// summary.json as the reference writes it (json.dump, indent 2, ASCII, no final newline): its
+// keys first, then deft's (what became of each subset, unsatisfied targets and why, the
+// encoder check).
+std::string summary_json(const SelectJob& job, const SelectReport& report);
+
+void write_select_outputs(table::Database& db, const SelectJob& job, const SelectResults& results,
+                          const SelectReport& report);
+
+}  // namespace deft::select

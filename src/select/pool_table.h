@@ -1,0 +1,56 @@
+#pragma once
+// The pool of a unique-matching run: every row's filepath held (files, exclusions and the
+// filepath tie-break need them), its vectors L2-normalised and either kept in memory (when
+// they fit memory_budget_mb) or streamed again from the table for every pass, in blocks of at
+// most half the budget. Vectors are checked once: finite, not all zero, one dimension.
+//
+//   PoolTable pool(db, "pool.parquet", "filepath", "embedding", 1024);
+//   pool.for_each_block([&](const float* v, uint64_t first_row, size_t rows) { ... });
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "table/duckdb_handles.h"
+
+namespace deft::select {
+
+class PoolTable {
+ public:
+  PoolTable(table::Database& db, std::filesystem::path path, std::string filepath_column,
+            std::string vector_column, double memory_budget_mb);
+
+  size_t rows() const { return paths_.size(); }
+  size_t dim() const { return dim_; }
+  const std::vector<std::string>& paths() const { return paths_; }
+  bool in_memory() const { return in_memory_; }
+
+  using BlockFn = std::function<void(const float* vectors, uint64_t first_row, size_t rows)>;
+  // Every row's normalised vector, in row order, a block at a time.
+  void for_each_block(const BlockFn& fn) const;
+
+ private:
+  using PathsFn = std::function<void(const std::vector<std::string>& paths)>;
+  // One read of the table in blocks of half the budget, normalised and checked; `on_paths`
+  // (optional) gets each chunk's filepaths. `dim`: 0 learns it from the first row.
+  void read_blocks(size_t& dim, const BlockFn& on_block, const PathsFn& on_paths) const;
+
+  table::Database& db_;
+  std::filesystem::path path_;
+  std::string filepath_column_;
+  std::string vector_column_;
+  size_t budget_bytes_;
+  size_t dim_ = 0;
+  std::vector<std::string> paths_;
+  bool in_memory_ = false;
+  std::vector<float> vectors_;  // rows × dim when in memory
+};
+
+// Scales rows to unit L2 norm; throws Error(kInput) naming `where` and the row (first_row + i)
+// for a row that is zero or not finite.
+void normalize_or_refuse(float* vectors, size_t rows, size_t dim, uint64_t first_row,
+                         const std::string& where);
+
+}  // namespace deft::select

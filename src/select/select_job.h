@@ -1,0 +1,82 @@
+#pragma once
+// `deft select` / `deft tmm unique_neighbor_matching`: a budget of unique pool files spread
+// over the targets, one-to-one, as the reference does it (tao-compat.md), in passes over the
+// streamed exact search (select/matching.h holds the rules).
+//
+//   select::SelectJob job{.source = "pool_emb.parquet", .target = "targets_emb.parquet",
+//                         .output_dir = "selected", .desired = 1000};
+//   select::SelectReport r = select::run_select_job(job);   // throws Error
+//
+// Outputs in output_dir: final_unique_files.parquet (one column, sorted), one
+// <subset>_iteration_<pass>_topn_<topn>.parquet per pass that satisfied a target,
+// summary.json (the reference's keys first, then deft's), and selection_provenance.parquet
+// (for every selected file: the target that claimed it, the subset, pass, rank, distance).
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "index/metric.h"
+#include "select/matching.h"
+
+namespace deft::select {
+
+enum class Allocation { kGlobal, kClassStratified };
+enum class DetectionFormat { kNone, kCoco, kKitti };
+
+struct SelectJob {
+  std::filesystem::path source;      // the pool: a .parquet file or a folder of them
+  std::filesystem::path target;      // the targets: the same
+  std::filesystem::path output_dir;
+  size_t desired = 0;                // desired_unique_count (> 0)
+  Allocation allocation = Allocation::kGlobal;
+  index::Metric metric = index::Metric::kEuclidean;
+  size_t expansion = 5;  // candidate_expansion_factor
+  std::string source_column = "embedding";
+  std::string target_column = "embedding";
+  std::string source_filepath_column = "filepath";
+  std::string target_filepath_column = "filepath";
+  std::filesystem::path exclude_path;  // empty: none
+  std::filesystem::path source_detections;
+  std::filesystem::path target_detections;
+  DetectionFormat detection_format = DetectionFormat::kNone;
+  std::vector<std::string> rare_classes;  // lower-case, sorted, distinct
+  bool save_embeddings = false;
+  bool visualize = false;
+  bool allow_encoder_mismatch = false;
+  double memory_budget_mb = 1024;
+  int threads = 0;
+  std::string spec;  // the resolved spec (YAML), recorded in the outputs
+};
+
+struct SubsetSummary {
+  std::string name;  // global, a class, <class>_fallback, non_rare
+  size_t targets = 0;
+  size_t pool_rows = 0;
+  size_t desired = 0;
+  SubsetResult result;
+};
+
+struct SelectReport {
+  size_t target_queries = 0;
+  size_t pool_rows = 0;
+  size_t pool_files = 0;
+  size_t excluded_rows = 0;
+  size_t retrieved = 0;
+  std::vector<SubsetSummary> subsets;
+  std::string encoder_check;
+  std::vector<std::string> warnings;
+  double seconds = 0;
+};
+
+SelectReport run_select_job(const SelectJob& job);
+
+// rare_class_list: comma-separated, trimmed, lower-cased, distinct, sorted.
+std::vector<std::string> parse_rare_classes(const std::string& list);
+
+// The one parquet form the reference accepts: a `.parquet` file, or a folder holding some.
+// Throws Error(kInput) naming `key` otherwise.
+void require_parquet_path(const std::filesystem::path& path, const std::string& key);
+
+}  // namespace deft::select

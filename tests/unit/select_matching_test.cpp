@@ -1,0 +1,165 @@
+// The unique-matching rules (tao-compat.md, "tmm unique_neighbor_matching") on points of a
+// line, where every distance is worked out by hand in the comments. The search is brute force
+// in the test: |target − pool| over the open rows, nearest first, ties by pool row.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "select/matching.h"
+
+namespace deft::select {
+namespace {
+
+using ::testing::ElementsAre;
+
+struct Line {
+  std::vector<double> targets;
+  std::vector<std::string> paths;  // per pool row
+  std::vector<double> pool;
+  std::vector<std::vector<size_t>> searched;  // the targets of each search call, for checks
+
+  NearestFn nearest() {
+    return [this](const std::vector<size_t>& which, const std::vector<uint64_t>& open, size_t k) {
+      searched.push_back(which);
+      std::vector<std::vector<Candidate>> out;
+      for (size_t t : which) {
+        std::vector<Candidate> all;
+        for (uint64_t row : open)
+          all.push_back({std::abs(targets[t] - pool[row]), row});
+        std::stable_sort(all.begin(), all.end(), [](const Candidate& a, const Candidate& b) {
+          return a.distance < b.distance;  // stable: ties keep the row order
+        });
+        all.resize(std::min(k, all.size()));
+        out.push_back(all);
+      }
+      return out;
+    };
+  }
+  SubsetResult match(size_t desired, size_t expansion,
+                     const std::unordered_set<uint32_t>& taken = {}) {
+    const PoolFiles files = PoolFiles::from_paths(paths);
+    SubsetRequest request{.desired = desired, .expansion = expansion};
+    for (size_t t = 0; t < targets.size(); ++t)
+      request.targets.push_back(t);
+    for (uint64_t r = 0; r < pool.size(); ++r)
+      request.pool_rows.push_back(r);
+    files_ = files;
+    return match_subset(request, files_, taken, nearest());
+  }
+  std::vector<std::string> names(const std::vector<uint32_t>& ids) const {
+    std::vector<std::string> out;
+    for (uint32_t f : ids)
+      out.push_back(files_.path(f));
+    return out;
+  }
+  std::vector<std::string> picks(const SatisfiedTarget& s) const {
+    std::vector<std::string> out;
+    for (const Pick& p : s.picks)
+      out.push_back(files_.path(p.file));
+    return out;
+  }
+  PoolFiles files_ = PoolFiles::from_paths({});
+};
+
+// Three targets, topn = ceil(6 / 3) = 2, expansion 1 (pass p searches 2p deep).
+//   pool  A=1 B=2 C=5 D=6 E=20 F=21 G=22      targets t0=0 t1=3.4 t2=5.5
+// Pass 1 (k 2): t0 takes A(1) B(2). t1's two nearest are B(1.4) C(1.6): B is claimed, so it
+// holds only C and releases it (rollback). t2's are C(0.5) D(0.5): it takes both.
+// Merge: (0.5 C) (0.5 D) (1 A) (2 B), all four fit the budget of 6.
+// Pass 2 (k min(4, 3 open)): only t1 is searched, over E F G; it takes E(16.6) F(17.6).
+TEST(UniqueMatching, AReleasedPickIsTakenByALaterTargetAndTheTargetRetriesNextPass) {
+  Line line{.targets = {0, 3.4, 5.5},
+            .paths = {"A", "B", "C", "D", "E", "F", "G"},
+            .pool = {1, 2, 5, 6, 20, 21, 22}};
+  const SubsetResult r = line.match(6, 1);
+  EXPECT_EQ(r.topn, 2U);
+  ASSERT_EQ(r.passes.size(), 2U);
+  ASSERT_EQ(r.passes[0].satisfied.size(), 2U);
+  EXPECT_EQ(r.passes[0].satisfied[0].target, 0U);
+  EXPECT_THAT(line.picks(r.passes[0].satisfied[0]), ElementsAre("A", "B"));
+  EXPECT_EQ(r.passes[0].satisfied[1].target, 2U);
+  EXPECT_THAT(line.picks(r.passes[0].satisfied[1]), ElementsAre("C", "D"));
+  EXPECT_EQ(r.passes[0].k, 2U);
+  EXPECT_EQ(r.passes[1].k, 3U);
+  ASSERT_EQ(line.searched.size(), 2U);
+  EXPECT_THAT(line.searched[1], ElementsAre(1U));
+  EXPECT_THAT(line.picks(r.passes[1].satisfied[0]), ElementsAre("E", "F"));
+  EXPECT_THAT(line.names(r.retrieved), ElementsAre("C", "D", "A", "B", "E", "F"));
+  EXPECT_TRUE(r.unsatisfied.empty());
+}
+
+// Budget 3, targets t0=0 t1=10, topn 2. Pool b.jpg=1 a.jpg=11 c.jpg=2 d.jpg=12.
+// t0 takes b(1) c(2); t1 takes a(1) d(2). Merge order (1 a) (1 b) (2 c) (2 d): the distance
+// ties go by filepath, and the cut at 3 drops d, which stays in the pass's picks.
+TEST(UniqueMatching, TheBudgetCutsTiesByFilepath) {
+  Line line{.targets = {0, 10},
+            .paths = {"b.jpg", "a.jpg", "c.jpg", "d.jpg"},
+            .pool = {1, 11, 2, 12}};
+  const SubsetResult r = line.match(3, 5);
+  EXPECT_EQ(r.topn, 2U);
+  ASSERT_EQ(r.passes.size(), 1U);
+  EXPECT_THAT(line.picks(r.passes[0].satisfied[1]), ElementsAre("a.jpg", "d.jpg"));
+  EXPECT_EQ(r.passes[0].merged, 3U);
+  EXPECT_THAT(line.names(r.retrieved), ElementsAre("a.jpg", "b.jpg", "c.jpg"));
+  EXPECT_EQ(r.stop, StopReason::kBudgetMet);
+}
+
+// Rows naming one file are one file: t0 (at 0) cannot take x.jpg twice; with one distinct
+// file besides, it fills topn 2 with x.jpg and y.jpg.
+TEST(UniqueMatching, RowsNamingOneFileAreOneCandidate) {
+  Line line{.targets = {0}, .paths = {"x.jpg", "x.jpg", "y.jpg"}, .pool = {1, 1, 3}};
+  const SubsetResult r = line.match(2, 5);
+  ASSERT_EQ(r.passes.size(), 1U);
+  EXPECT_THAT(line.picks(r.passes[0].satisfied[0]), ElementsAre("x.jpg", "y.jpg"));
+}
+
+// A pool (after exclusions) smaller than topn: no target can fill it, nothing is kept, and no
+// pass is recorded (the reference writes no per-pass file then).
+TEST(UniqueMatching, APoolSmallerThanTopnSelectsNothing) {
+  Line line{.targets = {0, 1}, .paths = {"a", "b", "c"}, .pool = {1, 2, 3}};
+  const SubsetResult r = line.match(8, 5);  // topn 4 > 3 files
+  EXPECT_TRUE(r.passes.empty());
+  EXPECT_TRUE(r.retrieved.empty());
+  EXPECT_EQ(r.stop, StopReason::kNoTargetSatisfied);
+  EXPECT_THAT(r.unsatisfied, ElementsAre(0U, 1U));
+}
+
+// Every file excluded: the search is never asked, nothing is selected, and the reason is
+// the exhausted pool (the reference crashes here).
+TEST(UniqueMatching, AnExclusionCoveringThePoolEndsWithNothingAndSaysWhy) {
+  Line line{.targets = {0}, .paths = {"a", "b"}, .pool = {1, 2}};
+  const SubsetResult r = line.match(1, 5, {0, 1});
+  EXPECT_TRUE(line.searched.empty());
+  EXPECT_TRUE(r.retrieved.empty());
+  EXPECT_EQ(r.stop, StopReason::kPoolExhausted);
+  EXPECT_THAT(r.unsatisfied, ElementsAre(0U));
+}
+
+// Files taken before (another subset's, or excluded) are never offered: t0 at 0 skips a (1)
+// and takes b (2).
+TEST(UniqueMatching, TakenFilesAreNeverOffered) {
+  Line line{.targets = {0}, .paths = {"a", "b"}, .pool = {1, 2}};
+  const SubsetResult r = line.match(1, 5, {0});
+  EXPECT_THAT(line.names(r.retrieved), ElementsAre("b"));
+}
+
+// A target that never fills its topn is searched again in each pass, deeper each time, until
+// the pass limit: t0 claims both files in pass 1 (topn 2 = ceil(3 / 2)); t1 sits at the same
+// spot, finds only claimed files and nothing is left open for it afterwards.
+TEST(UniqueMatching, TheLastPassLeavesAnUnsatisfiedTargetWithItsReason) {
+  Line line{.targets = {0, 0}, .paths = {"a", "b", "c"}, .pool = {1, 2, 30}};
+  const SubsetResult r = line.match(3, 1);
+  // pass 1 (k 2): t0 takes a b; t1 sees a b, both claimed. Merge a b (2 of 3).
+  // pass 2: open is c only, k = min(4, 1) = 1; t1 holds c alone, short of 2: no target
+  // satisfied, the matching ends.
+  ASSERT_EQ(r.passes.size(), 1U);
+  EXPECT_THAT(line.names(r.retrieved), ElementsAre("a", "b"));
+  EXPECT_EQ(r.stop, StopReason::kNoTargetSatisfied);
+  EXPECT_THAT(r.unsatisfied, ElementsAre(1U));
+}
+
+}  // namespace
+}  // namespace deft::select
