@@ -122,9 +122,7 @@ std::vector<OptionSpec> embedding_specs() {
        "is carried into the output"},
       {"output_parquet", ValueType::kPath, std::string(kMissing),
        "embedding parquet to write: the input columns plus `embedding` (FLOAT[])"},
-      {"model",
-       ValueType::kChoice,
-       "SigLIP",
+      {"model", ValueType::kChoice, "SigLIP",
        "encoder family (SigLIP2: the fixed-resolution SigLIP2 checkpoints, which are SigLIP "
        "models)",
        model_choices()},

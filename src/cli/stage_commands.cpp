@@ -132,8 +132,8 @@ int run_select(const Config& config, Context&) {
   log::info(
       "selected {} of {} unique files for {} targets ({} left unsatisfied) into '{}'; pool of "
       "{} rows, {} excluded; {:.1f} s",
-      r.retrieved, job.desired, r.target_queries, unsatisfied, job.output_dir.string(),
-      r.pool_rows, r.excluded_rows, r.seconds);
+      r.retrieved, job.desired, r.target_queries, unsatisfied, job.output_dir.string(), r.pool_rows,
+      r.excluded_rows, r.seconds);
   return kExitOk;
 }
 

@@ -55,8 +55,8 @@ EncoderCheckResult check_encoders(table::Database& db, const fs::path& targets,
   const auto t = table::recorded_encoder(db, targets);
   const auto p = table::recorded_encoder(db, pool);
   if (!t || !p) {
-    const std::string which = !t && !p ? std::string("either file")
-                                       : fmt::format("'{}'", (!t ? targets : pool).string());
+    const std::string which =
+        !t && !p ? std::string("either file") : fmt::format("'{}'", (!t ? targets : pool).string());
     const std::string text = fmt::format(
         "not checked: no encoder fingerprint (deft.encoder) in {}; the vectors are compared as "
         "they are",

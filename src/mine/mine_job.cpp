@@ -66,7 +66,8 @@ std::vector<Pair> judge(const MineJob& job,
 // returned.
 LabelPlan settle_checks(table::Database& db, const MineJob& job, table::TableReader& targets,
                         table::TableReader& pool, MineReport& report) {
-  const EncoderCheckResult encoders = check_encoders(db, targets.path(), pool.path(), job.allow_encoder_mismatch);
+  const EncoderCheckResult encoders =
+      check_encoders(db, targets.path(), pool.path(), job.allow_encoder_mismatch);
   report.encoder_check_outcome = encoders.outcome;
   report.encoder_check = encoders.words;
   report.warnings = threshold_warnings(job);

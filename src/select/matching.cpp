@@ -23,13 +23,20 @@ PoolFiles PoolFiles::from_paths(const std::vector<std::string>& row_paths) {
 
 const char* stop_reason_name(StopReason reason) {
   switch (reason) {
-    case StopReason::kBudgetMet: return "budget_reached";
-    case StopReason::kAllSatisfied: return "all_targets_satisfied";
-    case StopReason::kNoTargets: return "no_targets";
-    case StopReason::kPoolExhausted: return "pool_exhausted";
-    case StopReason::kNoTargetSatisfied: return "no_target_satisfied";
-    case StopReason::kNothingNew: return "nothing_new";
-    case StopReason::kPassLimit: return "pass_limit";
+    case StopReason::kBudgetMet:
+      return "budget_reached";
+    case StopReason::kAllSatisfied:
+      return "all_targets_satisfied";
+    case StopReason::kNoTargets:
+      return "no_targets";
+    case StopReason::kPoolExhausted:
+      return "pool_exhausted";
+    case StopReason::kNoTargetSatisfied:
+      return "no_target_satisfied";
+    case StopReason::kNothingNew:
+      return "nothing_new";
+    case StopReason::kPassLimit:
+      return "pass_limit";
   }
   return "unknown";
 }
@@ -92,8 +99,8 @@ SubsetResult match_subset(const SubsetRequest& request, const PoolFiles& files,
                           const std::unordered_set<uint32_t>& taken, const NearestFn& nearest) {
   SubsetResult result;
   if (request.targets.empty() || request.desired == 0) return result;
-  result.topn = std::max<size_t>(1, (request.desired + request.targets.size() - 1) /
-                                        request.targets.size());
+  result.topn =
+      std::max<size_t>(1, (request.desired + request.targets.size() - 1) / request.targets.size());
   std::vector<size_t> remaining = request.targets;
   std::unordered_set<uint32_t> in_result;
   result.stop = StopReason::kPassLimit;
@@ -107,8 +114,8 @@ SubsetResult match_subset(const SubsetRequest& request, const PoolFiles& files,
       const uint32_t file = files.file_of(row);
       if (taken.count(file) == 0 && in_result.count(file) == 0) open.push_back(row);
     }
-    const size_t k = std::min(request.expansion * static_cast<size_t>(number) * result.topn,
-                              open.size());
+    const size_t k =
+        std::min(request.expansion * static_cast<size_t>(number) * result.topn, open.size());
     if (k == 0) {
       result.stop = StopReason::kPoolExhausted;
       break;

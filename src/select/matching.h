@@ -88,9 +88,9 @@ struct SubsetRequest {
 
 struct SubsetResult {
   size_t topn = 0;
-  std::vector<Pass> passes;             // those that satisfied a target (each written out)
-  std::vector<uint32_t> retrieved;      // files, in the order they were merged
-  std::vector<size_t> unsatisfied;      // targets left without their topn at the end
+  std::vector<Pass> passes;         // those that satisfied a target (each written out)
+  std::vector<uint32_t> retrieved;  // files, in the order they were merged
+  std::vector<size_t> unsatisfied;  // targets left without their topn at the end
   StopReason stop = StopReason::kNoTargets;
 };
 

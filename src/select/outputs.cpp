@@ -40,10 +40,9 @@ std::vector<ValueColumn> pass_columns(const Pass& pass, const SelectResults& res
   std::vector<ValueColumn> columns;
   columns.push_back(ValueColumn::of("target_filepath", ValueColumn::Kind::kText));
   for (size_t j = 1; j <= pass.topn; ++j) {
-    columns.push_back(ValueColumn::of(fmt::format("top{}_source_filepath", j),
-                                      ValueColumn::Kind::kText));
     columns.push_back(
-        ValueColumn::of(fmt::format("top{}_distance", j), ValueColumn::Kind::kReal));
+        ValueColumn::of(fmt::format("top{}_source_filepath", j), ValueColumn::Kind::kText));
+    columns.push_back(ValueColumn::of(fmt::format("top{}_distance", j), ValueColumn::Kind::kReal));
   }
   for (const SatisfiedTarget& s : pass.satisfied) {
     columns[0].text.emplace_back(results.target_paths[s.target]);
@@ -82,8 +81,8 @@ std::vector<ValueColumn> provenance_columns(const SelectJob& job, const SelectRe
     for (const Pass& p : s.result.passes) {
       for (const SatisfiedTarget& t : p.satisfied) {
         for (size_t r = 0; r < t.picks.size(); ++r)
-          claims.emplace(t.picks[r].file, Claim{&s.name, p.number, r + 1, t.target,
-                                                t.picks[r].distance});
+          claims.emplace(t.picks[r].file,
+                         Claim{&s.name, p.number, r + 1, t.target, t.picks[r].distance});
       }
     }
   }
@@ -129,8 +128,8 @@ std::string summary_json(const SelectJob& job, const SelectReport& report) {
   j["allocation_policy"] = allocation_name(job.allocation);
   j["desired_unique_count"] = job.desired;
   j["retrieved_unique_count"] = report.retrieved;
-  j["coverage_pct"] = round2(static_cast<double>(report.retrieved) /
-                             static_cast<double>(job.desired) * 100.0);
+  j["coverage_pct"] =
+      round2(static_cast<double>(report.retrieved) / static_cast<double>(job.desired) * 100.0);
   j["target_queries"] = report.target_queries;
   j["rare_classes"] = job.rare_classes;
   // deft's own keys, after the reference's.

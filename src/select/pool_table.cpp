@@ -18,10 +18,10 @@ void normalize_or_refuse(float* vectors, size_t rows, size_t dim, uint64_t first
                          const std::string& where) {
   const size_t bad = index::normalize_rows(vectors, rows, dim);
   if (bad == rows) return;
-  throw Error(ErrorKind::kInput,
-              fmt::format("{} row {}: the embedding is all zeros or not finite", where,
-                          first_row + bad),
-              "every row needs a usable embedding; re-embed or drop that row");
+  throw Error(
+      ErrorKind::kInput,
+      fmt::format("{} row {}: the embedding is all zeros or not finite", where, first_row + bad),
+      "every row needs a usable embedding; re-embed or drop that row");
 }
 
 PoolTable::PoolTable(table::Database& db, fs::path path, std::string filepath_column,
@@ -61,7 +61,8 @@ void PoolTable::for_each_block(const BlockFn& fn) const {
 
 void PoolTable::read_blocks(size_t& dim, const BlockFn& on_block, const PathsFn& on_paths) const {
   table::TableReader reader(
-      db_, path_, {.columns = {filepath_column_, vector_column_}, .filepath_column = filepath_column_});
+      db_, path_,
+      {.columns = {filepath_column_, vector_column_}, .filepath_column = filepath_column_});
   const std::string where = fmt::format("'{}' column '{}'", path_.string(), vector_column_);
   std::vector<float> block;
   std::vector<std::string> paths;

@@ -95,8 +95,8 @@ void check_settings(const SelectJob& job) {
   }
   const std::vector<std::pair<std::string, fs::path>> inputs = {
       {"source_path", job.source}, {"target_path", job.target}, {"exclude_path", job.exclude_path}};
-  for (const char* name : {"final_unique_files.parquet", "selection_provenance.parquet",
-                           "summary.json"}) {
+  for (const char* name :
+       {"final_unique_files.parquet", "selection_provenance.parquet", "summary.json"}) {
     refuse_output_over_inputs(job.output_dir / name, name, inputs);
   }
 }
@@ -158,10 +158,11 @@ SelectReport run_select_job(const SelectJob& job) {
         job.exclude_path.string(), pool.rows()));
     log::warn("{}", report.warnings.back());
   }
-  log::info("selecting {} unique files for {} targets from a pool of {} rows ({} files, {} "
-            "excluded rows); pool vectors {}",
-            job.desired, targets.paths.size(), pool.rows(), files.files(), report.excluded_rows,
-            pool.in_memory() ? "held in memory" : "streamed from the table in every pass");
+  log::info(
+      "selecting {} unique files for {} targets from a pool of {} rows ({} files, {} "
+      "excluded rows); pool vectors {}",
+      job.desired, targets.paths.size(), pool.rows(), files.files(), report.excluded_rows,
+      pool.in_memory() ? "held in memory" : "streamed from the table in every pass");
 
   const NearestFn nearest = exact_nearest(pool, targets.vectors, targets.dim, job.metric);
   SubsetRequest request{.desired = job.desired, .expansion = job.expansion};

@@ -26,10 +26,10 @@ enum class Allocation { kGlobal, kClassStratified };
 enum class DetectionFormat { kNone, kCoco, kKitti };
 
 struct SelectJob {
-  std::filesystem::path source;      // the pool: a .parquet file or a folder of them
-  std::filesystem::path target;      // the targets: the same
+  std::filesystem::path source;  // the pool: a .parquet file or a folder of them
+  std::filesystem::path target;  // the targets: the same
   std::filesystem::path output_dir;
-  size_t desired = 0;                // desired_unique_count (> 0)
+  size_t desired = 0;  // desired_unique_count (> 0)
   Allocation allocation = Allocation::kGlobal;
   index::Metric metric = index::Metric::kEuclidean;
   size_t expansion = 5;  // candidate_expansion_factor

@@ -171,9 +171,8 @@ TableReader::TableReader(Database& db, const fs::path& path, const ReadOptions& 
                     : "");
   }
   if (filepath->sql_type != "VARCHAR") {
-    throw Error(ErrorKind::kInput,
-                fmt::format("column '{}' in '{}' is {}, not text (VARCHAR)", filepath_name,
-                            path_.string(), filepath->sql_type));
+    throw Error(ErrorKind::kInput, fmt::format("column '{}' in '{}' is {}, not text (VARCHAR)",
+                                               filepath_name, path_.string(), filepath->sql_type));
   }
 
   if (options.columns.empty()) {

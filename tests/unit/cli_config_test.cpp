@@ -315,7 +315,11 @@ TEST(CliConfig, MalformedCommandLinesAreUsageErrors) {
       {{"embed", "--cfg=hydra"}, "only --cfg=job"},
       {{"embed", "-m", "m.yaml"}, "-m (mining spec) belongs to `deft run`"},
       {{"demo", "-e", "e.yaml"}, "takes no spec file"},
-      {{"tmm", "unique_neighbor_matching"}, "not implemented in deft yet"},
+      {{"tmm", "unique_neighbor_matching"},
+       "missing required values for `tmm unique_neighbor_matching`: source_path, target_path, "
+       "output_dir, desired_unique_count"},
+      {{"select", "source_path=a", "target_path=b", "output_dir=o", "desired_unique_count=0"},
+       "'desired_unique_count' must be an integer >= 1, got '0'"},
   };
   for (const auto& [args, message] : cases) {
     const Outcome r = deft_cli(args);
@@ -330,6 +334,7 @@ TEST(CliConfig, HelpListsEveryKeyOfTheCommand) {
            {{"embed", "--help"}, &cli::embedding_options()},
            {{"tmm", "nearest_neighbors", "-h"}, &cli::mining_options()},
            {{"help", "run"}, &cli::run_options()},
+           {{"tmm", "unique_neighbor_matching", "--help"}, &cli::selection_options()},
            {{"demo", "--help"}, &cli::demo_options()}}) {
     const Outcome r = deft_cli(verb);
     EXPECT_EQ(r.code, 0);

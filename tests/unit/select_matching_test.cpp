@@ -95,9 +95,8 @@ TEST(UniqueMatching, AReleasedPickIsTakenByALaterTargetAndTheTargetRetriesNextPa
 // t0 takes b(1) c(2); t1 takes a(1) d(2). Merge order (1 a) (1 b) (2 c) (2 d): the distance
 // ties go by filepath, and the cut at 3 drops d, which stays in the pass's picks.
 TEST(UniqueMatching, TheBudgetCutsTiesByFilepath) {
-  Line line{.targets = {0, 10},
-            .paths = {"b.jpg", "a.jpg", "c.jpg", "d.jpg"},
-            .pool = {1, 11, 2, 12}};
+  Line line{
+      .targets = {0, 10}, .paths = {"b.jpg", "a.jpg", "c.jpg", "d.jpg"}, .pool = {1, 11, 2, 12}};
   const SubsetResult r = line.match(3, 5);
   EXPECT_EQ(r.topn, 2U);
   ASSERT_EQ(r.passes.size(), 1U);

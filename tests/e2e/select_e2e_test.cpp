@@ -1,0 +1,277 @@
+// `deft select` / `deft tmm unique_neighbor_matching` against an independent port of the
+// reference algorithm (tests/data/unique_matching_reference.py: numpy, brute force), on
+// seeded clustered vectors written the way the reference's pandas writes embedding parquets
+// (`embedding` a LIST<DOUBLE>, no key-value metadata). Every pass file, the final list and the
+// summary's fields must equal the port's.
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "table/duckdb_handles.h"
+#include "test_support.h"
+
+namespace deft {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::quoted;
+using testing::sql_exec;
+using testing::sql_rows;
+using Json = nlohmann::json;
+
+struct Side {
+  std::vector<std::string> paths;
+  std::vector<std::vector<double>> vectors;
+};
+
+struct Case {
+  uint32_t seed;
+  size_t targets, pool, dim, desired, expansion;
+  std::string metric;
+  size_t repeated_paths = 0;  // pool rows that repeat an earlier row's filepath
+  size_t copied_vectors = 0;  // pool rows with another row's vector under a new path
+  size_t copied_targets = 0;  // targets that repeat an earlier target's vector
+  bool paired = false;  // every odd pool row copies the row before it, under a path sorting first
+  std::vector<std::string> exclude;
+};
+
+// Clustered vectors: five centres, each point a centre plus noise, rounded to 1e-4 so the
+// SQL text carries them exactly.
+struct Data {
+  Side targets, pool;
+};
+
+Data make_data(const Case& c) {
+  std::mt19937 rng(c.seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<std::vector<double>> centres(5, std::vector<double>(c.dim));
+  for (auto& centre : centres)
+    for (double& x : centre)
+      x = normal(rng);
+  const auto point = [&] {
+    const auto& centre = centres[rng() % centres.size()];
+    std::vector<double> v(c.dim);
+    for (size_t i = 0; i < c.dim; ++i)
+      v[i] = std::round((centre[i] + 0.4 * normal(rng)) * 1e4) / 1e4;
+    return v;
+  };
+  Data d;
+  for (size_t i = 0; i < c.targets; ++i) {
+    d.targets.paths.push_back(fmt::format("targets/t_{:04}.jpg", i));
+    d.targets.vectors.push_back(i > 0 && i <= c.copied_targets ? d.targets.vectors[i - 1]
+                                                               : point());
+  }
+  for (size_t i = 0; i < c.pool; ++i) {
+    std::string path = fmt::format("imgs/p_{:04}.jpg", i);
+    std::vector<double> v = point();
+    if (i >= 10 && i < 10 + c.repeated_paths) path = d.pool.paths[i - 7];
+    if (i >= 40 && i < 40 + c.copied_vectors) v = d.pool.vectors[i - 13];
+    if (c.paired && i % 2 == 1) {
+      path = fmt::format("imgs/a_{:04}.jpg", i);
+      v = d.pool.vectors[i - 1];
+    }
+    d.pool.paths.push_back(path);
+    d.pool.vectors.push_back(v);
+  }
+  return d;
+}
+
+void write_side(table::Database& db, const fs::path& path, const Side& side) {
+  std::string values;
+  for (size_t i = 0; i < side.paths.size(); ++i) {
+    values += fmt::format("{}('{}', [{}])", i ? ", " : "", side.paths[i],
+                          fmt::join(side.vectors[i], ", "));
+  }
+  sql_exec(db, "COPY (SELECT filepath, embedding::DOUBLE[] AS embedding FROM (VALUES " + values +
+                   ") v(filepath, embedding)) TO " + quoted(path) + " (FORMAT parquet)");
+}
+
+Json side_json(const Side& s) {
+  return {{"paths", s.paths}, {"vectors", s.vectors}};
+}
+
+struct Ran {
+  testing::ProcessResult deft;
+  Json expected;
+};
+
+Ran run_both(const testing::ScratchDir& dir, const Case& c,
+             const std::vector<std::string>& extra = {}) {
+  const Data d = make_data(c);
+  table::Database db;
+  write_side(db, dir / "targets.parquet", d.targets);
+  write_side(db, dir / "pool.parquet", d.pool);
+  if (!c.exclude.empty()) {
+    std::string values;
+    for (const std::string& p : c.exclude)
+      values += (values.empty() ? "('" : ", ('") + p + "')";
+    sql_exec(db, "COPY (SELECT * FROM (VALUES " + values + ") v(filepath)) TO " +
+                     quoted(dir / "exclude.parquet") + " (FORMAT parquet)");
+  }
+  Json input = {
+      {"targets", side_json(d.targets)}, {"pool", side_json(d.pool)}, {"desired", c.desired},
+      {"expansion", c.expansion},        {"metric", c.metric},        {"exclude", c.exclude}};
+  testing::write_text_file(dir / "case.json", input.dump());
+  const auto port = testing::run_process(
+      {"/usr/bin/python3", DEFT_SOURCE_DIR "/tests/data/unique_matching_reference.py",
+       (dir / "case.json").string(), (dir / "expected.json").string()});
+  EXPECT_EQ(port.exit_code, 0) << port.err;
+  std::vector<std::string> args = {"tmm",
+                                   "unique_neighbor_matching",
+                                   "source_path=pool.parquet",
+                                   "target_path=targets.parquet",
+                                   "output_dir=out",
+                                   fmt::format("desired_unique_count={}", c.desired),
+                                   fmt::format("candidate_expansion_factor={}", c.expansion),
+                                   "distance_metric=" + c.metric};
+  if (!c.exclude.empty()) args.push_back("exclude_path=exclude.parquet");
+  args.insert(args.end(), extra.begin(), extra.end());
+  return {testing::run_deft_binary(args, dir.path()),
+          Json::parse(testing::read_text_file(dir / "expected.json"))};
+}
+
+void expect_same_as_port(const testing::ScratchDir& dir, const Ran& ran) {
+  ASSERT_EQ(ran.deft.exit_code, 0) << ran.deft.err;
+  table::Database db;
+  const fs::path out = dir / "out";
+  std::vector<std::string> pass_files;
+  for (const std::string& name : testing::directory_entries(out))
+    if (name.find("_iteration_") != std::string::npos) pass_files.push_back(name);
+  std::vector<std::string> expected_files;
+  for (const Json& p : ran.expected["passes"])
+    expected_files.push_back(p["file"]);
+  std::sort(expected_files.begin(), expected_files.end());
+  ASSERT_EQ(pass_files, expected_files);
+  for (const Json& p : ran.expected["passes"]) {
+    const auto rows = sql_rows(db, "SELECT * FROM " + quoted(out / p["file"].get<std::string>()));
+    ASSERT_EQ(rows.size(), p["rows"].size()) << p["file"];
+    for (size_t r = 0; r < rows.size(); ++r) {
+      const Json& want = p["rows"][r];
+      EXPECT_EQ(rows[r][0], want[0].get<std::string>()) << p["file"] << " row " << r;
+      const size_t topn = want[1].size();
+      ASSERT_EQ(rows[r].size(), 1 + 2 * topn);
+      for (size_t j = 0; j < topn; ++j) {
+        EXPECT_EQ(rows[r][1 + 2 * j], want[1][j].get<std::string>())
+            << p["file"] << " row " << r << " top" << j + 1;
+        EXPECT_NEAR(std::stod(rows[r][2 + 2 * j]), want[2][j].get<double>(), 1e-9);
+      }
+    }
+  }
+  std::vector<std::string> final_list;
+  for (const auto& row :
+       sql_rows(db, "SELECT * FROM " + quoted(out / "final_unique_files.parquet"))) {
+    ASSERT_EQ(row.size(), 1U);  // one column, as the reference writes it
+    final_list.push_back(row[0]);
+  }
+  EXPECT_EQ(final_list, ran.expected["final"].get<std::vector<std::string>>());
+  const Json summary = Json::parse(testing::read_text_file(out / "summary.json"));
+  EXPECT_EQ(summary["retrieved_unique_count"], ran.expected["retrieved"]);
+  EXPECT_EQ(summary["coverage_pct"].get<double>(), ran.expected["coverage_pct"].get<double>());
+  EXPECT_EQ(summary["target_queries"], ran.expected["target_queries"]);
+}
+
+TEST(SelectParity, OnePassWithRoomForEveryTarget) {
+  testing::ScratchDir dir;
+  const Case c{.seed = 1,
+               .targets = 20,
+               .pool = 300,
+               .dim = 8,
+               .desired = 60,
+               .expansion = 5,
+               .metric = "euclidean"};
+  expect_same_as_port(dir, run_both(dir, c));
+}
+
+// Expansion 1 keeps the search shallow, so targets collide, roll back and retry over several
+// passes; repeated paths, copied vectors and copied targets make exact distance ties, which
+// the budget cut breaks by filepath.
+TEST(SelectParity, CollisionsRollbacksAndTiesOverSeveralPasses) {
+  testing::ScratchDir dir;
+  const Case c{.seed = 2,
+               .targets = 30,
+               .pool = 200,
+               .dim = 8,
+               .desired = 150,
+               .expansion = 1,
+               .metric = "euclidean",
+               .repeated_paths = 10,
+               .copied_vectors = 10,
+               .copied_targets = 3};
+  const Ran ran = run_both(dir, c);
+  expect_same_as_port(dir, ran);
+  EXPECT_GE(ran.expected["passes"].size(), 2U);
+}
+
+TEST(SelectParity, CosineWithExclusionsByPathAndByBasename) {
+  testing::ScratchDir dir;
+  const Case c{.seed = 3,
+               .targets = 15,
+               .pool = 120,
+               .dim = 8,
+               .desired = 50,
+               .expansion = 2,
+               .metric = "cosine",
+               .exclude = {"elsewhere/p_0005.jpg", "imgs/p_0007.jpg", "p_0011.jpg"}};
+  const Ran ran = run_both(dir, c);
+  expect_same_as_port(dir, ran);
+  table::Database db;
+  EXPECT_TRUE(sql_rows(db, "SELECT * FROM " + quoted(dir / "out/final_unique_files.parquet") +
+                               " WHERE filepath IN ('imgs/p_0005.jpg', 'imgs/p_0007.jpg', "
+                               "'imgs/p_0011.jpg')")
+                  .empty());
+}
+
+// Two targets, topn 4, budget 7: each target takes two pairs of identical vectors, so the
+// eight picks sort as four distance ties and the cut at 7 splits the last pair. The search
+// meets each pair's original row first (ties by row); the cut keeps the copy, whose path
+// sorts first (ties by filepath).
+TEST(SelectParity, TheBudgetCutSplitsAnExactTieByFilepath) {
+  testing::ScratchDir dir;
+  const Case c{.seed = 5,
+               .targets = 2,
+               .pool = 40,
+               .dim = 6,
+               .desired = 7,
+               .expansion = 5,
+               .metric = "euclidean",
+               .paired = true};
+  const Ran ran = run_both(dir, c);
+  expect_same_as_port(dir, ran);
+  ASSERT_EQ(ran.expected["passes"].size(), 1U);
+  // The eighth pick, cut by the budget: an original (p_), its copy (a_) kept.
+  const Json& rows = ran.expected["passes"][0]["rows"];
+  std::vector<std::string> picked;
+  for (const Json& r : rows)
+    for (const Json& f : r[1])
+      picked.push_back(f);
+  const std::vector<std::string> final_list = ran.expected["final"];
+  std::vector<std::string> cut;
+  for (const std::string& f : picked)
+    if (std::find(final_list.begin(), final_list.end(), f) == final_list.end()) cut.push_back(f);
+  ASSERT_EQ(cut.size(), 1U);
+  EXPECT_THAT(cut[0], HasSubstr("/p_"));
+}
+
+// A budget near the pool's size: the pool runs out before every target is satisfied.
+TEST(SelectParity, ManhattanWithTheBudgetNearThePoolSize) {
+  testing::ScratchDir dir;
+  const Case c{.seed = 4,
+               .targets = 7,
+               .pool = 40,
+               .dim = 6,
+               .desired = 35,
+               .expansion = 1,
+               .metric = "manhattan"};
+  expect_same_as_port(dir, run_both(dir, c));
+}
+
+}  // namespace
+}  // namespace deft
