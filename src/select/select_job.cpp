@@ -62,11 +62,6 @@ void check_settings(const SelectJob& job) {
   }
   require_parquet_path(job.source, "source_path");
   require_parquet_path(job.target, "target_path");
-  const bool detections = !job.source_detections.empty() || !job.target_detections.empty();
-  if (detections && job.detection_format == DetectionFormat::kNone) {
-    throw Error(ErrorKind::kUsage,
-                "detection_format is required when a detection file is given (coco or kitti)");
-  }
   if (job.allocation == Allocation::kClassStratified) {
     if (job.rare_classes.empty()) {
       throw Error(ErrorKind::kUsage,
@@ -86,8 +81,17 @@ void check_settings(const SelectJob& job) {
                   "allocation_policy=class_stratified needs detection_format (coco or kitti)");
     }
   }
+  const bool detections = !job.source_detections.empty() || !job.target_detections.empty();
+  if (detections && job.detection_format == DetectionFormat::kNone) {
+    throw Error(ErrorKind::kUsage,
+                "detection_format is required when a detection file is given (coco or kitti)");
+  }
+  std::error_code ec;
+  if (!job.exclude_path.empty() && !fs::exists(job.exclude_path, ec)) {
+    throw Error(ErrorKind::kInput,
+                fmt::format("exclude_path '{}' does not exist", job.exclude_path.string()));
+  }
   for (const fs::path& file : {job.source_detections, job.target_detections}) {
-    std::error_code ec;
     if (!file.empty() && !fs::exists(file, ec)) {
       throw Error(ErrorKind::kInput,
                   fmt::format("detection file '{}' does not exist", file.string()));

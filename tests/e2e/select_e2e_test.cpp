@@ -275,3 +275,136 @@ TEST(SelectParity, ManhattanWithTheBudgetNearThePoolSize) {
 
 }  // namespace
 }  // namespace deft
+
+namespace deft {
+namespace {
+
+// Two unit targets and four unit pool vectors, distances by hand (euclidean):
+//   t0 (1,0)  t1 (0,1)      a (1,0)  b (0,1)  c (−1,0)  d (0,−1)
+// topn = ceil(2 / 2) = 1: t0 takes a (0), t1 takes b (0); both fit the budget of 2.
+struct TinySelect {
+  testing::ScratchDir dir;
+  table::Database db;
+  TinySelect() {
+    sql_exec(db,
+             "COPY (SELECT filepath, e::DOUBLE[] AS embedding FROM (VALUES ('t0.jpg', "
+             "[1.0, 0.0]), ('t1.jpg', [0.0, 1.0])) v(filepath, e)) TO " +
+                 quoted(dir / "targets.parquet") + " (FORMAT parquet)");
+    sql_exec(db,
+             "COPY (SELECT filepath, e::DOUBLE[] AS embedding FROM (VALUES ('a.jpg', [1.0, "
+             "0.0]), ('b.jpg', [0.0, 1.0]), ('c.jpg', [-1.0, 0.0]), ('d.jpg', [0.0, -1.0])) "
+             "v(filepath, e)) TO " +
+                 quoted(dir / "pool.parquet") + " (FORMAT parquet)");
+  }
+  testing::ProcessResult select(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"select", "source_path=pool.parquet",
+                                     "target_path=targets.parquet", "output_dir=out",
+                                     "desired_unique_count=2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return testing::run_deft_binary(args, dir.path());
+  }
+  std::vector<std::vector<std::string>> rows(const std::string& file) {
+    return sql_rows(db, "SELECT * FROM " + quoted(dir / "out" / file));
+  }
+};
+
+TEST(SelectOutputs, SummaryJsonStartsWithTheReferenceKeysInItsFormat) {
+  TinySelect s;
+  const auto r = s.select({});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string summary = testing::read_text_file(s.dir / "out/summary.json");
+  // json.dump(summary, indent=2): two-space indent, ", "-free lines, 100.0 as a float.
+  const std::string reference_part =
+      "{\n"
+      "  \"allocation_policy\": \"global\",\n"
+      "  \"desired_unique_count\": 2,\n"
+      "  \"retrieved_unique_count\": 2,\n"
+      "  \"coverage_pct\": 100.0,\n"
+      "  \"target_queries\": 2,\n"
+      "  \"rare_classes\": [],\n";
+  EXPECT_EQ(summary.substr(0, reference_part.size()), reference_part);
+  EXPECT_NE(summary.back(), '\n');  // json.dump writes no final newline
+  EXPECT_THAT(
+      s.rows("global_iteration_1_topn_1.parquet"),
+      ElementsAre(ElementsAre("t0.jpg", "a.jpg", "0.0"), ElementsAre("t1.jpg", "b.jpg", "0.0")));
+  EXPECT_THAT(s.rows("final_unique_files.parquet"),
+              ElementsAre(ElementsAre("a.jpg"), ElementsAre("b.jpg")));
+  // Provenance: file, claiming target, subset, pass, rank, distance, merge order.
+  EXPECT_THAT(s.rows("selection_provenance.parquet"),
+              ElementsAre(ElementsAre("a.jpg", "t0.jpg", "global", "1", "1", "0.0", "1"),
+                          ElementsAre("b.jpg", "t1.jpg", "global", "1", "1", "0.0", "2")));
+}
+
+// The reference crashes on an exclude list covering the whole pool; deft finishes with an
+// empty selection and says why, in the log and in summary.json.
+TEST(SelectOutputs, AnExcludeListCoveringThePoolSelectsNothingAndSaysWhy) {
+  TinySelect s;
+  sql_exec(s.db,
+           "COPY (SELECT * FROM (VALUES ('a.jpg'), ('elsewhere/b.jpg'), ('c.jpg'), "
+           "('/x/d.jpg')) v(filepath)) TO " +
+               quoted(s.dir / "used.parquet") + " (FORMAT parquet)");
+  const auto r = s.select({"exclude_path=used.parquet"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("excludes every one of the pool's 4 rows"));
+  EXPECT_TRUE(s.rows("final_unique_files.parquet").empty());
+  const Json summary = Json::parse(testing::read_text_file(s.dir / "out/summary.json"));
+  EXPECT_EQ(summary["retrieved_unique_count"], 0);
+  EXPECT_EQ(summary["coverage_pct"], 0.0);
+  EXPECT_EQ(summary["unsatisfied_targets"]["count"], 2);
+  EXPECT_EQ(summary["unsatisfied_targets"]["by_reason"]["pool_exhausted"], 2);
+  EXPECT_EQ(summary["pool"]["excluded_rows"], 4);
+}
+
+// A second run into the same folder replaces the first run's pass files: a folder never mixes
+// two runs' passes (the reference's distance_stats would read stale ones). A file deft did not
+// write is left alone.
+TEST(SelectOutputs, ARerunClearsThePassFilesItsEarlierRunWrote) {
+  TinySelect s;
+  ASSERT_EQ(s.select({"desired_unique_count=4"}).exit_code, 0);  // topn 2
+  ASSERT_TRUE(fs::exists(s.dir / "out/global_iteration_1_topn_2.parquet"));
+  testing::write_text_file(s.dir / "out/mine_iteration_notes.parquet", "not a parquet");
+  ASSERT_EQ(s.select({}).exit_code, 0);  // topn 1
+  EXPECT_THAT(
+      testing::directory_entries(s.dir / "out"),
+      ElementsAre("final_unique_files.parquet", "global_iteration_1_topn_1.parquet",
+                  "mine_iteration_notes.parquet", "selection_provenance.parquet", "summary.json"));
+}
+
+TEST(SelectErrors, EachMistakeIsOneLineNamingItsKey) {
+  TinySelect s;
+  sql_exec(s.db, "COPY (SELECT 'a.jpg' AS filepath, [1.0, 0.0]::DOUBLE[] AS embedding) TO " +
+                     quoted(s.dir / "pool.csv") + " (FORMAT csv)");
+  fs::create_directories(s.dir / "mixed");
+  sql_exec(s.db, "COPY (SELECT 'a.jpg' AS filepath, [1.0, 0.0]::DOUBLE[] AS embedding) TO " +
+                     quoted(s.dir / "mixed/1.parquet") + " (FORMAT parquet)");
+  sql_exec(s.db,
+           "COPY (SELECT 'b.jpg' AS filepath, 3 AS label, [1.0, 0.0]::DOUBLE[] AS embedding) TO " +
+               quoted(s.dir / "mixed/2.parquet") + " (FORMAT parquet)");
+  testing::write_text_file(s.dir / "coco.json", "{}");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"source_path=absent.parquet"}, "source_path 'absent.parquet' does not exist"},
+      {{"source_path=pool.csv"}, "source_path 'pool.csv' is not a .parquet file"},
+      {{"source_path=mixed"}, "2.parquet"},
+      {{"exclude_path=absent.parquet"}, "exclude_path 'absent.parquet' does not exist"},
+      {{"allocation_policy=class_stratified"}, "needs rare_class_list"},
+      {{"allocation_policy=class_stratified", "rare_class_list=cat"},
+       "needs source_detection_file"},
+      {{"allocation_policy=class_stratified", "rare_class_list=cat",
+        "source_detection_file=coco.json"},
+       "needs target_detection_file"},
+      {{"allocation_policy=class_stratified", "rare_class_list=cat",
+        "source_detection_file=coco.json", "target_detection_file=coco.json"},
+       "needs detection_format"},
+      {{"source_detection_file=coco.json"}, "detection_format is required"},
+      {{"detection_format=yolo"}, "'detection_format' must be one of"},
+  };
+  for (const auto& [extra, message] : cases) {
+    const auto r = s.select(extra);
+    EXPECT_NE(r.exit_code, 0) << message;
+    EXPECT_THAT(r.err, HasSubstr(message));
+    EXPECT_FALSE(fs::exists(s.dir / "out/summary.json")) << message;
+  }
+}
+
+}  // namespace
+}  // namespace deft
