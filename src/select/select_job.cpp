@@ -105,6 +105,22 @@ void check_settings(const SelectJob& job) {
   }
 }
 
+// Settings whose outputs this build does not write yet: refused before any work, never
+// silently left out of the outputs.
+void refuse_unbuilt(const SelectJob& job) {
+  const auto refuse = [](const std::string& what) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("{} is not available in this build of deft yet", what),
+                "run without it (allocation_policy=global, no detection files, "
+                "save_embeddings=false, visualize=false)");
+  };
+  if (job.allocation == Allocation::kClassStratified) refuse("allocation_policy=class_stratified");
+  if (!job.source_detections.empty() || !job.target_detections.empty())
+    refuse("reading detection files (the per-class dataset statistics)");
+  if (job.save_embeddings) refuse("save_embeddings=true");
+  if (job.visualize) refuse("visualize=true");
+}
+
 struct TargetSide {
   std::vector<std::string> paths;
   std::vector<float> vectors;  // normalised
@@ -126,11 +142,7 @@ TargetSide read_target_side(table::Database& db, const SelectJob& job) {
 SelectReport run_select_job(const SelectJob& job) {
   const auto started = std::chrono::steady_clock::now();
   check_settings(job);
-  if (job.allocation == Allocation::kClassStratified) {
-    throw Error(ErrorKind::kUsage,
-                "allocation_policy=class_stratified is not available in this build yet",
-                "use allocation_policy=global");
-  }
+  refuse_unbuilt(job);
   SelectReport report;
   kernels::set_compute_threads(job.threads);
   table::Database db({.threads = job.threads});

@@ -397,6 +397,13 @@ TEST(SelectErrors, EachMistakeIsOneLineNamingItsKey) {
        "needs detection_format"},
       {{"source_detection_file=coco.json"}, "detection_format is required"},
       {{"detection_format=yolo"}, "'detection_format' must be one of"},
+      // Not built yet: refused before any work rather than left out of the outputs.
+      {{"allocation_policy=class_stratified", "rare_class_list=cat",
+        "source_detection_file=coco.json", "target_detection_file=coco.json",
+        "detection_format=coco"},
+       "allocation_policy=class_stratified is not available in this build"},
+      {{"save_embeddings=true"}, "save_embeddings=true is not available in this build"},
+      {{"visualize=true"}, "visualize=true is not available in this build"},
   };
   for (const auto& [extra, message] : cases) {
     const auto r = s.select(extra);
