@@ -22,8 +22,10 @@ void tune_faiss_once() {
 
 }  // namespace
 
-ExactSearch::ExactSearch(Metric metric, size_t dim, std::vector<float> targets, size_t topn)
+ExactSearch::ExactSearch(Metric metric, size_t dim, std::vector<float> targets, size_t topn,
+                         bool normalized)
     : metric_(metric),
+      normalize_(metric == Metric::kCosine && !normalized),
       dim_(dim),
       targets_(std::move(targets)),
       targets_count_(dim == 0 ? 0 : targets_.size() / dim),
@@ -31,7 +33,7 @@ ExactSearch::ExactSearch(Metric metric, size_t dim, std::vector<float> targets, 
       best_(targets_count_) {
   DEFT_ASSERT(dim > 0 && targets_.size() % dim == 0, "targets are whole vectors");
   tune_faiss_once();
-  if (metric_ == Metric::kCosine) {
+  if (normalize_) {
     DEFT_ASSERT(normalize_rows(targets_.data(), targets_count_, dim_) == targets_count_,
                 "targets that cannot be normalised are rejected before the search");
   }
@@ -39,7 +41,7 @@ ExactSearch::ExactSearch(Metric metric, size_t dim, std::vector<float> targets, 
 
 void ExactSearch::add_block(float* vectors, size_t rows, std::optional<uint64_t> first_row) {
   if (first_row) next_row_ = *first_row;
-  if (metric_ == Metric::kCosine) {
+  if (normalize_) {
     DEFT_ASSERT(normalize_rows(vectors, rows, dim_) == rows,
                 "pool vectors that cannot be normalised are rejected before the search");
   }
@@ -48,7 +50,7 @@ void ExactSearch::add_block(float* vectors, size_t rows, std::optional<uint64_t>
 }
 
 void ExactSearch::add_rows(float* vectors, const uint64_t* pool_rows, size_t rows) {
-  if (metric_ == Metric::kCosine) {
+  if (normalize_) {
     DEFT_ASSERT(normalize_rows(vectors, rows, dim_) == rows,
                 "pool vectors that cannot be normalised are rejected before the search");
   }

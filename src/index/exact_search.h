@@ -35,9 +35,12 @@ class ExactSearch {
  public:
   static constexpr size_t kSpareCandidates = 8;
 
-  // `targets`: rows × dim floats. For cosine they are normalised here; a row that cannot be
-  // (zero or non-finite) must have been rejected before (DEFT_ASSERT).
-  ExactSearch(Metric metric, size_t dim, std::vector<float> targets, size_t topn);
+  // `targets`: rows × dim floats. For cosine they are normalised here (and so is every pool
+  // block) unless `normalized` says the caller has already done it (normalising twice moves
+  // the last bits); a row that cannot be (zero or non-finite) must have been rejected before
+  // (DEFT_ASSERT).
+  ExactSearch(Metric metric, size_t dim, std::vector<float> targets, size_t topn,
+              bool normalized = false);
 
   // The next `rows` pool vectors (rows × dim floats; modified: normalised for cosine). Their
   // pool rows continue from the previous block's, or start at `first_row` when given (a rank's
@@ -56,6 +59,7 @@ class ExactSearch {
   void search(const float* vectors, size_t rows, const uint64_t* pool_rows, uint64_t first_row);
 
   Metric metric_;
+  bool normalize_;  // cosine, and the caller has not normalised
   size_t dim_;
   std::vector<float> targets_;
   size_t targets_count_;

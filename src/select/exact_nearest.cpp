@@ -13,7 +13,7 @@ NearestFn exact_nearest(const PoolTable& pool, const std::vector<float>& targets
     std::vector<float> queries(which.size() * dim);
     for (size_t i = 0; i < which.size(); ++i)
       std::copy_n(targets.data() + which[i] * dim, dim, queries.data() + i * dim);
-    index::ExactSearch search(metric, dim, std::move(queries), k);
+    index::ExactSearch search(metric, dim, std::move(queries), k, /*normalized=*/true);
     std::vector<bool> open(pool.rows(), false);
     for (uint64_t row : open_rows)
       open[row] = true;

@@ -6,20 +6,11 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "select/path_names.h"
 #include "table/table_reader.h"
 #include "table/vector_access.h"
 
 namespace deft::select {
-
-std::string basename_of(const std::string& path) {
-  // pathlib's name: trailing slashes do not count.
-  size_t end = path.size();
-  while (end > 1 && path[end - 1] == '/')
-    --end;
-  const size_t slash = path.rfind('/', end - 1);
-  return path.substr(slash == std::string::npos ? 0 : slash + 1,
-                     end - (slash == std::string::npos ? 0 : slash + 1));
-}
 
 std::unordered_set<uint32_t> excluded_files(table::Database& db, const std::filesystem::path& path,
                                             const PoolFiles& files) {
@@ -36,13 +27,13 @@ std::unordered_set<uint32_t> excluded_files(table::Database& db, const std::file
       if (!table::is_valid(column, i)) continue;
       const std::string p(table::string_at(column, i));
       if (!p.empty()) names.insert(p);
-      if (const std::string base = basename_of(p); !base.empty()) names.insert(base);
+      if (const std::string base = path_name(p); !base.empty()) names.insert(base);
     }
   }
   std::unordered_set<uint32_t> excluded;
   for (uint32_t f = 0; f < files.files(); ++f) {
     const std::string& p = files.path(f);
-    if (names.count(p) > 0 || names.count(basename_of(p)) > 0) excluded.insert(f);
+    if (names.count(p) > 0 || names.count(path_name(p)) > 0) excluded.insert(f);
   }
   return excluded;
 }

@@ -19,7 +19,4 @@ namespace deft::select {
 std::unordered_set<uint32_t> excluded_files(table::Database& db, const std::filesystem::path& path,
                                             const PoolFiles& files);
 
-// What the reference calls a path's basename: the text after its last '/'.
-std::string basename_of(const std::string& path);
-
 }  // namespace deft::select

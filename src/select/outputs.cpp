@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "common/atomic_file.h"
 #include "common/output_set.h"
 #include "index/metric.h"
+#include "select/stats.h"
 #include "table/parquet_writer.h"
 #include "table/value_columns.h"
 
@@ -123,15 +125,113 @@ std::string pass_file_name(const std::string& subset, const Pass& pass) {
   return fmt::format("{}_iteration_{}_topn_{}.parquet", subset, pass.number, pass.topn);
 }
 
-std::string summary_json(const SelectJob& job, const SelectReport& report) {
+namespace {
+
+Json dataset_json(const DatasetStats& d) {
+  Json per_class = Json::object();
+  for (const auto& [name, c] : d.per_class)
+    per_class[name] = {{"image_count", c.images}, {"instance_count", c.instances}};
+  return {{"total_images", d.total_images},
+          {"rare_images", d.rare_images},
+          {"common_images", d.common_images},
+          {"rare_instances", d.rare_instances},
+          {"per_class", per_class}};
+}
+
+Json stats_json(const DistanceStats& d) {
+  return {{"count", d.count},   {"min", d.min}, {"max", d.max}, {"mean", d.mean},
+          {"median", d.median}, {"std", d.std}, {"p25", d.p25}, {"p75", d.p75}};
+}
+
+using PassFiles = std::vector<std::pair<std::string, const Pass*>>;  // (file name, pass)
+
+PassFiles by_name(PassFiles files) {
+  std::sort(files.begin(), files.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  return files;
+}
+
+// Each target's top-1 distance, the first time the target appears in `files` (in the order
+// given), as the reference reads its pass files back.
+std::vector<double> first_top1(const PassFiles& files, const SelectResults& results) {
+  std::vector<double> distances;
+  std::unordered_set<std::string> seen;
+  for (const auto& [file, pass] : files) {
+    for (const SatisfiedTarget& t : pass->satisfied) {
+      if (seen.insert(results.target_paths[t.target]).second)
+        distances.push_back(t.picks.front().distance);
+    }
+  }
+  return distances;
+}
+
+// distance_stats: per rare class (its own pass files in name order, then its fallback's) and
+// non_rare, by name, then `overall` over every pass file of this run (the reference globs the
+// folder, stale files included; deft counts only this run's).
+Json distance_stats_json(const SelectJob& job, const SelectReport& report,
+                         const SelectResults& results) {
+  std::vector<std::string> names = job.rare_classes;
+  names.push_back("non_rare");
+  std::sort(names.begin(), names.end());
+  PassFiles every;
+  for (const SubsetSummary& s : report.subsets)
+    for (const Pass& p : s.result.passes)
+      every.emplace_back(pass_file_name(s.name, p), &p);
+  Json per_class = Json::object();
+  for (const std::string& name : names) {
+    PassFiles own, fallback;
+    for (const auto& [file, pass] : every) {
+      if (file.rfind(name + "_iteration_", 0) == 0) own.emplace_back(file, pass);
+      if (name != "non_rare" && file.rfind(name + "_fallback_iteration_", 0) == 0)
+        fallback.emplace_back(file, pass);
+    }
+    PassFiles files = by_name(own);
+    for (const auto& f : by_name(fallback))
+      files.push_back(f);
+    if (const auto stats = distance_stats(first_top1(files, results)))
+      per_class[name] = stats_json(*stats);
+  }
+  if (const auto overall = distance_stats(first_top1(by_name(every), results)))
+    per_class["overall"] = stats_json(*overall);
+  return {{"metric", index::metric_name(job.metric)},
+          {"based_on", "top1_distance"},
+          {"per_class", per_class}};
+}
+
+}  // namespace
+
+std::string summary_json(const SelectJob& job, const SelectReport& report,
+                         const SelectResults& results) {
   Json j;
   j["allocation_policy"] = allocation_name(job.allocation);
   j["desired_unique_count"] = job.desired;
   j["retrieved_unique_count"] = report.retrieved;
   j["coverage_pct"] =
       round2(static_cast<double>(report.retrieved) / static_cast<double>(job.desired) * 100.0);
-  j["target_queries"] = report.target_queries;
-  j["rare_classes"] = job.rare_classes;
+  if (job.allocation == Allocation::kGlobal) {
+    j["target_queries"] = report.target_queries;
+    j["rare_classes"] = job.rare_classes;
+    if (report.target_dataset) j["target_dataset"] = dataset_json(*report.target_dataset);
+    if (report.resultant_dataset) j["resultant_dataset"] = dataset_json(*report.resultant_dataset);
+  } else {
+    j["rare_classes"] = job.rare_classes;
+    j["target_queries"] = {{"rare", report.rare_target_queries},
+                           {"non_rare", report.non_rare_target_queries}};
+    Json per_class = Json::object();
+    Json non_rare;
+    size_t total = 0;
+    for (const GroupAllocation& g : report.allocation) {
+      const Json entry = {{"target_count", g.targets},
+                          {"ratio_pct", round2(g.ratio * 100.0)},
+                          {"desired_count", g.desired}};
+      (g.name == "non_rare" ? non_rare : per_class[g.name]) = entry;
+      total += g.desired;
+    }
+    j["allocation"] = {{"per_class", per_class}, {"non_rare", non_rare}, {"total_desired", total}};
+    if (report.target_dataset) j["target_dataset"] = dataset_json(*report.target_dataset);
+    if (report.resultant_dataset) j["resultant_dataset"] = dataset_json(*report.resultant_dataset);
+    j["distance_stats"] = distance_stats_json(job, report, results);
+  }
   // deft's own keys, after the reference's.
   Json subsets = Json::array();
   size_t unsatisfied = 0;
@@ -201,7 +301,8 @@ void write_select_outputs(table::Database& db, const SelectJob& job, const Selec
                              options);
   table::write_value_columns(db, job.output_dir / "selection_provenance.parquet",
                              provenance_columns(job, report, results), options);
-  write_file_atomically(job.output_dir / "summary.json", summary_json(job, report), &outputs);
+  write_file_atomically(job.output_dir / "summary.json", summary_json(job, report, results),
+                        &outputs);
   outputs.commit();
 }
 

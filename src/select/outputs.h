@@ -27,7 +27,8 @@ std::string pass_file_name(const std::string& subset, const Pass& pass);
 // summary.json as the reference writes it (json.dump, indent 2, ASCII, no final newline): its
 // keys first, then deft's (what became of each subset, unsatisfied targets and why, the
 // encoder check).
-std::string summary_json(const SelectJob& job, const SelectReport& report);
+std::string summary_json(const SelectJob& job, const SelectReport& report,
+                         const SelectResults& results);
 
 void write_select_outputs(table::Database& db, const SelectJob& job, const SelectResults& results,
                           const SelectReport& report);

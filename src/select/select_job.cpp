@@ -1,6 +1,8 @@
 #include "select/select_job.h"
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <numeric>
 #include <optional>
 #include <set>
@@ -20,6 +22,7 @@
 #include "select/exclusions.h"
 #include "select/outputs.h"
 #include "select/pool_table.h"
+#include "select/stratify.h"
 #include "table/table_reader.h"
 
 namespace deft::select {
@@ -111,12 +114,8 @@ void refuse_unbuilt(const SelectJob& job) {
   const auto refuse = [](const std::string& what) {
     throw Error(ErrorKind::kUsage,
                 fmt::format("{} is not available in this build of deft yet", what),
-                "run without it (allocation_policy=global, no detection files, "
-                "save_embeddings=false, visualize=false)");
+                "run without it (save_embeddings=false, visualize=false)");
   };
-  if (job.allocation == Allocation::kClassStratified) refuse("allocation_policy=class_stratified");
-  if (!job.source_detections.empty() || !job.target_detections.empty())
-    refuse("reading detection files (the per-class dataset statistics)");
   if (job.save_embeddings) refuse("save_embeddings=true");
   if (job.visualize) refuse("visualize=true");
 }
@@ -139,6 +138,127 @@ TargetSide read_target_side(table::Database& db, const SelectJob& job) {
 
 }  // namespace
 
+namespace {
+
+// The state every subset's matching shares: the pool's files and search, and the files no
+// later subset may take (excluded ones, and every subset's result so far).
+struct Matcher {
+  const SelectJob& job;
+  const PoolFiles& files;
+  const NearestFn& nearest;
+  std::unordered_set<uint32_t> taken;
+  SelectReport& report;
+
+  // Matches `desired` files for `targets` among `pool_rows`; returns how many it retrieved.
+  size_t run(const std::string& name, const std::vector<size_t>& targets,
+             const std::vector<uint64_t>& pool_rows, size_t desired) {
+    SubsetSummary s{
+        .name = name, .targets = targets.size(), .pool_rows = pool_rows.size(), .desired = desired};
+    s.result = match_subset({.targets = targets,
+                             .pool_rows = pool_rows,
+                             .desired = desired,
+                             .expansion = job.expansion},
+                            files, taken, nearest);
+    for (const Pass& p : s.result.passes) {
+      log::info("[{}] pass {}: {} targets searched {} deep, {} satisfied, {} files merged", name,
+                p.number, p.targets_searched, p.k, p.satisfied.size(), p.merged);
+    }
+    log::info("[{}] {} of {} files; stopped: {}", name, s.result.retrieved.size(), desired,
+              stop_reason_name(s.result.stop));
+    taken.insert(s.result.retrieved.begin(), s.result.retrieved.end());
+    report.retrieved += s.result.retrieved.size();
+    const size_t got = s.result.retrieved.size();
+    report.subsets.push_back(std::move(s));
+    return got;
+  }
+};
+
+std::vector<size_t> all_indices(size_t n) {
+  std::vector<size_t> v(n);
+  std::iota(v.begin(), v.end(), size_t{0});
+  return v;
+}
+
+// The reference's class_stratified: rare classes in name order, each from its own pool and
+// then, when short, from the non-rare pool; then non_rare on its own quota.
+void run_class_stratified(Matcher& m, const SelectJob& job, const TargetSide& targets,
+                          const std::vector<std::string>& pool_paths, const Detections& pool_det,
+                          const Detections& target_det) {
+  std::vector<bool> excluded(pool_paths.size());
+  for (uint64_t row = 0; row < pool_paths.size(); ++row)
+    excluded[row] = m.taken.count(m.files.file_of(row)) > 0;
+  const ClassGroups groups =
+      split_by_class(targets.paths, pool_paths, pool_det, target_det, job.rare_classes, excluded);
+  const double total = static_cast<double>(targets.paths.size());
+  std::vector<std::pair<std::string, double>> ratios;
+  for (const auto& [name, g] : groups.rare)
+    ratios.emplace_back(name, total > 0 ? static_cast<double>(g.targets.size()) / total : 0.0);
+  ratios.emplace_back(
+      "non_rare", total > 0 ? static_cast<double>(groups.non_rare.targets.size()) / total : 0.0);
+  const std::map<std::string, size_t> quotas = allocate_quotas(ratios, job.desired);
+  for (const auto& [name, ratio] : ratios) {
+    const Group& g = name == "non_rare" ? groups.non_rare : groups.rare.at(name);
+    m.report.allocation.push_back({name, g.targets.size(), ratio, quotas.at(name)});
+    if (name != "non_rare") m.report.rare_target_queries += g.targets.size();
+  }
+  m.report.non_rare_target_queries = groups.non_rare.targets.size();
+  for (const auto& [name, g] : groups.rare) {
+    const size_t quota = quotas.at(name);
+    if (g.targets.empty() || quota == 0) continue;
+    size_t got = g.pool_rows.empty() ? 0 : m.run(name, g.targets, g.pool_rows, quota);
+    if (got < quota && !groups.non_rare.pool_rows.empty())
+      got += m.run(name + "_fallback", g.targets, groups.non_rare.pool_rows, quota - got);
+  }
+  const size_t quota = quotas.at("non_rare");
+  if (!groups.non_rare.targets.empty() && quota > 0 && !groups.non_rare.pool_rows.empty())
+    m.run("non_rare", groups.non_rare.targets, groups.non_rare.pool_rows, quota);
+}
+
+// The detection files, each read once (the two keys may name one file).
+struct DetectionFiles {
+  std::optional<Detections> source, target;
+  const Detections* source_ptr() const { return source ? &*source : nullptr; }
+  const Detections* target_ptr() const { return target ? &*target : nullptr; }
+};
+
+DetectionFiles read_detections(const SelectJob& job) {
+  DetectionFiles d;
+  if (!job.source_detections.empty())
+    d.source = Detections::read(job.source_detections, job.detection_format);
+  if (!job.target_detections.empty()) {
+    d.target = job.target_detections == job.source_detections
+                   ? d.source
+                   : Detections::read(job.target_detections, job.detection_format);
+  }
+  for (const Detections* det : {d.source_ptr(), d.target_ptr()}) {
+    if (det != nullptr && !det->ambiguous_basenames().empty()) {
+      log::warn(
+          "{} basenames name more than one image in a COCO file (e.g. '{}'): those images "
+          "are matched by full path only",
+          det->ambiguous_basenames().size(), det->ambiguous_basenames().front());
+    }
+  }
+  return d;
+}
+
+// The dataset statistics of summary.json (with a detection file, or class_stratified).
+void record_datasets(const SelectJob& job, const TargetSide& targets, const PoolFiles& files,
+                     const DetectionFiles& det, SelectReport& report) {
+  if (det.source_ptr() == nullptr && det.target_ptr() == nullptr) return;
+  std::vector<std::string> target_paths = targets.paths;
+  std::sort(target_paths.begin(), target_paths.end());
+  target_paths.erase(std::unique(target_paths.begin(), target_paths.end()), target_paths.end());
+  std::vector<std::string> selected;
+  for (const SubsetSummary& s : report.subsets)
+    for (uint32_t f : s.result.retrieved)
+      selected.push_back(files.path(f));
+  std::sort(selected.begin(), selected.end());
+  report.target_dataset = dataset_stats(target_paths, det.target_ptr(), job.rare_classes);
+  report.resultant_dataset = dataset_stats(selected, det.source_ptr(), job.rare_classes);
+}
+
+}  // namespace
+
 SelectReport run_select_job(const SelectJob& job) {
   const auto started = std::chrono::steady_clock::now();
   check_settings(job);
@@ -148,9 +268,9 @@ SelectReport run_select_job(const SelectJob& job) {
   table::Database db({.threads = job.threads});
   fs::create_directories(job.output_dir);
   OutputLock lock(job.output_dir / "final_unique_files.parquet");
+  const DetectionFiles detections = read_detections(job);
   report.encoder_check =
       mine::check_encoders(db, job.target, job.source, job.allow_encoder_mismatch).words;
-
   const TargetSide targets = read_target_side(db, job);
   report.target_queries = targets.paths.size();
   const PoolTable pool(db, job.source, job.source_filepath_column, job.source_column,
@@ -164,10 +284,11 @@ SelectReport run_select_job(const SelectJob& job) {
   const PoolFiles files = PoolFiles::from_paths(pool.paths());
   report.pool_rows = pool.rows();
   report.pool_files = files.files();
-  std::unordered_set<uint32_t> taken;
-  if (!job.exclude_path.empty()) taken = excluded_files(db, job.exclude_path, files);
+  const NearestFn nearest = exact_nearest(pool, targets.vectors, targets.dim, job.metric);
+  Matcher m{job, files, nearest, {}, report};
+  if (!job.exclude_path.empty()) m.taken = excluded_files(db, job.exclude_path, files);
   for (uint64_t row = 0; row < pool.rows(); ++row)
-    report.excluded_rows += taken.count(files.file_of(row));
+    report.excluded_rows += m.taken.count(files.file_of(row));
   if (report.excluded_rows == pool.rows() && pool.rows() > 0) {
     report.warnings.push_back(fmt::format(
         "exclude_path '{}' excludes every one of the pool's {} rows: nothing can be selected",
@@ -179,25 +300,14 @@ SelectReport run_select_job(const SelectJob& job) {
       "excluded rows); pool vectors {}",
       job.desired, targets.paths.size(), pool.rows(), files.files(), report.excluded_rows,
       pool.in_memory() ? "held in memory" : "streamed from the table in every pass");
-
-  const NearestFn nearest = exact_nearest(pool, targets.vectors, targets.dim, job.metric);
-  SubsetRequest request{.desired = job.desired, .expansion = job.expansion};
-  request.targets.resize(targets.paths.size());
-  std::iota(request.targets.begin(), request.targets.end(), size_t{0});
-  request.pool_rows.resize(pool.rows());
-  std::iota(request.pool_rows.begin(), request.pool_rows.end(), uint64_t{0});
-  SubsetSummary global{.name = "global",
-                       .targets = request.targets.size(),
-                       .pool_rows = request.pool_rows.size(),
-                       .desired = job.desired};
-  global.result = match_subset(request, files, taken, nearest);
-  for (const Pass& p : global.result.passes) {
-    log::info("pass {}: {} targets searched {} deep, {} satisfied, {} files merged", p.number,
-              p.targets_searched, p.k, p.satisfied.size(), p.merged);
+  if (job.allocation == Allocation::kClassStratified) {
+    run_class_stratified(m, job, targets, pool.paths(), *detections.source, *detections.target);
+  } else {
+    std::vector<uint64_t> rows(pool.rows());
+    std::iota(rows.begin(), rows.end(), uint64_t{0});
+    m.run("global", all_indices(targets.paths.size()), rows, job.desired);
   }
-  report.retrieved = global.result.retrieved.size();
-  report.subsets.push_back(std::move(global));
-
+  record_datasets(job, targets, files, detections, report);
   write_select_outputs(db, job, {.files = files, .target_paths = targets.paths}, report);
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -14,16 +14,18 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "index/metric.h"
+#include "select/detections.h"
 #include "select/matching.h"
+#include "select/stats.h"
 
 namespace deft::select {
 
 enum class Allocation { kGlobal, kClassStratified };
-enum class DetectionFormat { kNone, kCoco, kKitti };
 
 struct SelectJob {
   std::filesystem::path source;  // the pool: a .parquet file or a folder of them
@@ -58,8 +60,21 @@ struct SubsetSummary {
   SubsetResult result;
 };
 
+// A class subset's share of the budget (class_stratified).
+struct GroupAllocation {
+  std::string name;  // a rare class, or non_rare
+  size_t targets = 0;
+  double ratio = 0;  // of all targets
+  size_t desired = 0;
+};
+
 struct SelectReport {
   size_t target_queries = 0;
+  size_t rare_target_queries = 0;  // class_stratified: Σ per rare class (a target per class)
+  size_t non_rare_target_queries = 0;
+  std::vector<GroupAllocation> allocation;     // rare classes (sorted), then non_rare
+  std::optional<DatasetStats> target_dataset;  // with a detection file
+  std::optional<DatasetStats> resultant_dataset;
   size_t pool_rows = 0;
   size_t pool_files = 0;
   size_t excluded_rows = 0;
