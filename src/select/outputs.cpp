@@ -38,19 +38,42 @@ const char* allocation_name(Allocation a) {
   return a == Allocation::kGlobal ? "global" : "class_stratified";
 }
 
+std::vector<double> as_doubles(const float* v, size_t dim) {
+  return {v, v + dim};
+}
+
+// The reference's columns: target_filepath, [target_embedding], then per rank j
+// top<j>_source_filepath, top<j>_distance, [top<j>_embed] (save_embeddings).
 std::vector<ValueColumn> pass_columns(const Pass& pass, const SelectResults& results) {
+  const bool embeddings = results.pool_vectors != nullptr;
+  const size_t per_rank = embeddings ? 3 : 2;
+  const size_t first_rank = embeddings ? 2 : 1;
   std::vector<ValueColumn> columns;
   columns.push_back(ValueColumn::of("target_filepath", ValueColumn::Kind::kText));
+  if (embeddings)
+    columns.push_back(ValueColumn::of("target_embedding", ValueColumn::Kind::kRealList));
   for (size_t j = 1; j <= pass.topn; ++j) {
     columns.push_back(
         ValueColumn::of(fmt::format("top{}_source_filepath", j), ValueColumn::Kind::kText));
     columns.push_back(ValueColumn::of(fmt::format("top{}_distance", j), ValueColumn::Kind::kReal));
+    if (embeddings)
+      columns.push_back(
+          ValueColumn::of(fmt::format("top{}_embed", j), ValueColumn::Kind::kRealList));
   }
   for (const SatisfiedTarget& s : pass.satisfied) {
     columns[0].text.emplace_back(results.target_paths[s.target]);
+    if (embeddings) {
+      columns[1].lists.emplace_back(
+          as_doubles(results.target_vectors->data() + s.target * results.dim, results.dim));
+    }
     for (size_t j = 0; j < s.picks.size(); ++j) {
-      columns[1 + 2 * j].text.emplace_back(results.files.path(s.picks[j].file));
-      columns[2 + 2 * j].reals.emplace_back(s.picks[j].distance);
+      const size_t c = first_rank + per_rank * j;
+      columns[c].text.emplace_back(results.files.path(s.picks[j].file));
+      columns[c + 1].reals.emplace_back(s.picks[j].distance);
+      if (embeddings) {
+        const std::vector<float>& v = results.pool_vectors->at(s.picks[j].pool_row);
+        columns[c + 2].lists.emplace_back(as_doubles(v.data(), v.size()));
+      }
     }
   }
   return columns;

@@ -7,6 +7,7 @@
 //   write_select_outputs(db, job, {.files = files, .target_paths = paths}, report);
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,11 @@ namespace deft::select {
 struct SelectResults {
   const PoolFiles& files;
   const std::vector<std::string>& target_paths;
+  // save_embeddings: every target's vector as read (rows × dim), and the picked pool rows'
+  // vectors as read, by pool row.
+  const std::vector<float>* target_vectors = nullptr;
+  const std::map<uint64_t, std::vector<float>>* pool_vectors = nullptr;
+  size_t dim = 0;
 };
 
 // The per-pass file name: <subset>_iteration_<pass>_topn_<topn>.parquet.

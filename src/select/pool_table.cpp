@@ -59,6 +59,38 @@ void PoolTable::for_each_block(const BlockFn& fn) const {
     fn(vectors_.data() + first * dim_, first, std::min(block, rows() - first));
 }
 
+std::vector<std::vector<float>> PoolTable::raw_vectors(const std::vector<uint64_t>& rows) const {
+  std::vector<std::vector<float>> out;
+  if (rows.empty()) return out;
+  table::TableReader reader(
+      db_, path_,
+      {.columns = {filepath_column_, vector_column_}, .filepath_column = filepath_column_});
+  const std::string where = fmt::format("'{}' column '{}'", path_.string(), vector_column_);
+  std::vector<float> chunk_vectors;
+  size_t next = 0;
+  while (next < rows.size()) {
+    table::DataChunk chunk = reader.next_chunk();
+    if (!chunk) break;
+    const idx_t n = duckdb_data_chunk_get_size(chunk.get());
+    const uint64_t first = reader.rows_read() - n;
+    if (rows[next] >= first + n) continue;
+    size_t dim = dim_;
+    chunk_vectors.clear();
+    table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1), reader.column_type(1), n,
+                             first, where, dim, chunk_vectors);
+    for (; next < rows.size() && rows[next] < first + n; ++next) {
+      const float* v = chunk_vectors.data() + (rows[next] - first) * dim_;
+      out.emplace_back(v, v + dim_);
+    }
+  }
+  if (out.size() != rows.size()) {
+    throw Error(ErrorKind::kInput,
+                fmt::format("'{}' changed while deft was reading it: row {} is gone",
+                            path_.string(), rows[out.size()]));
+  }
+  return out;
+}
+
 void PoolTable::read_blocks(size_t& dim, const BlockFn& on_block, const PathsFn& on_paths) const {
   table::TableReader reader(
       db_, path_,

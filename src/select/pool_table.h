@@ -27,6 +27,10 @@ class PoolTable {
   const std::vector<std::string>& paths() const { return paths_; }
   bool in_memory() const { return in_memory_; }
 
+  // The vectors of `rows` as the table holds them (not normalised), read again from the table:
+  // what save_embeddings writes. `rows`: sorted, distinct.
+  std::vector<std::vector<float>> raw_vectors(const std::vector<uint64_t>& rows) const;
+
   using BlockFn = std::function<void(const float* vectors, uint64_t first_row, size_t rows)>;
   // Every row's normalised vector, in row order, a block at a time.
   void for_each_block(const BlockFn& fn) const;

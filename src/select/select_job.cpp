@@ -114,15 +114,15 @@ void refuse_unbuilt(const SelectJob& job) {
   const auto refuse = [](const std::string& what) {
     throw Error(ErrorKind::kUsage,
                 fmt::format("{} is not available in this build of deft yet", what),
-                "run without it (save_embeddings=false, visualize=false)");
+                "run without it (visualize=false)");
   };
-  if (job.save_embeddings) refuse("save_embeddings=true");
   if (job.visualize) refuse("visualize=true");
 }
 
 struct TargetSide {
   std::vector<std::string> paths;
   std::vector<float> vectors;  // normalised
+  std::vector<float> raw;      // as read: kept for save_embeddings only
   size_t dim = 0;
 };
 
@@ -131,9 +131,10 @@ TargetSide read_target_side(table::Database& db, const SelectJob& job) {
                             {.columns = {job.target_filepath_column, job.target_column},
                              .filepath_column = job.target_filepath_column});
   mine::Targets t = mine::read_targets(reader, job.target_column, false);
+  std::vector<float> raw = job.save_embeddings ? t.vectors : std::vector<float>();
   normalize_or_refuse(t.vectors.data(), t.paths.size(), t.dim, 0,
                       fmt::format("'{}' column '{}'", job.target.string(), job.target_column));
-  return {std::move(t.paths), std::move(t.vectors), t.dim};
+  return {std::move(t.paths), std::move(t.vectors), std::move(raw), t.dim};
 }
 
 }  // namespace
@@ -257,6 +258,24 @@ void record_datasets(const SelectJob& job, const TargetSide& targets, const Pool
   report.resultant_dataset = dataset_stats(selected, det.source_ptr(), job.rare_classes);
 }
 
+// Every picked pool row's vector as the table holds it, for save_embeddings.
+std::map<uint64_t, std::vector<float>> picked_vectors(const PoolTable& pool,
+                                                      const SelectReport& report) {
+  std::vector<uint64_t> rows;
+  for (const SubsetSummary& s : report.subsets)
+    for (const Pass& p : s.result.passes)
+      for (const SatisfiedTarget& t : p.satisfied)
+        for (const Pick& pick : t.picks)
+          rows.push_back(pick.pool_row);
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  std::vector<std::vector<float>> vectors = pool.raw_vectors(rows);
+  std::map<uint64_t, std::vector<float>> out;
+  for (size_t i = 0; i < rows.size(); ++i)
+    out.emplace(rows[i], std::move(vectors[i]));
+  return out;
+}
+
 }  // namespace
 
 SelectReport run_select_job(const SelectJob& job) {
@@ -308,7 +327,15 @@ SelectReport run_select_job(const SelectJob& job) {
     m.run("global", all_indices(targets.paths.size()), rows, job.desired);
   }
   record_datasets(job, targets, files, detections, report);
-  write_select_outputs(db, job, {.files = files, .target_paths = targets.paths}, report);
+  std::map<uint64_t, std::vector<float>> picked;  // save_embeddings: the picks as read
+  if (job.save_embeddings) picked = picked_vectors(pool, report);
+  write_select_outputs(db, job,
+                       {.files = files,
+                        .target_paths = targets.paths,
+                        .target_vectors = job.save_embeddings ? &targets.raw : nullptr,
+                        .pool_vectors = job.save_embeddings ? &picked : nullptr,
+                        .dim = targets.dim},
+                       report);
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;

@@ -7,18 +7,27 @@
 namespace deft::table {
 namespace {
 
-duckdb_type duckdb_type_of(ValueColumn::Kind kind) {
+LogicalType logical_type_of(ValueColumn::Kind kind) {
+  if (kind == ValueColumn::Kind::kRealList) {
+    LogicalType element(duckdb_create_logical_type(DUCKDB_TYPE_DOUBLE));
+    return LogicalType(duckdb_create_list_type(element.get()));
+  }
+  duckdb_type type = DUCKDB_TYPE_VARCHAR;
   switch (kind) {
     case ValueColumn::Kind::kText:
-      return DUCKDB_TYPE_VARCHAR;
+    case ValueColumn::Kind::kRealList:
+      break;
     case ValueColumn::Kind::kInt:
-      return DUCKDB_TYPE_BIGINT;
+      type = DUCKDB_TYPE_BIGINT;
+      break;
     case ValueColumn::Kind::kReal:
-      return DUCKDB_TYPE_DOUBLE;
+      type = DUCKDB_TYPE_DOUBLE;
+      break;
     case ValueColumn::Kind::kBool:
-      return DUCKDB_TYPE_BOOLEAN;
+      type = DUCKDB_TYPE_BOOLEAN;
+      break;
   }
-  return DUCKDB_TYPE_VARCHAR;
+  return LogicalType(duckdb_create_logical_type(type));
 }
 
 // Copies values [start, start + n) of `column` into `vector`.
@@ -52,6 +61,32 @@ void fill_text(duckdb_vector vector, const std::vector<std::optional<std::string
   }
 }
 
+// Lists of doubles: the child vector holds every row's values end to end, each row's entry
+// its offset and length.
+void fill_lists(duckdb_vector vector, const std::vector<std::optional<std::vector<double>>>& values,
+                size_t start, size_t n) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i)
+    total += values[start + i] ? values[start + i]->size() : 0;
+  duckdb_list_vector_reserve(vector, total);
+  duckdb_list_vector_set_size(vector, total);
+  auto* data = static_cast<double*>(duckdb_vector_get_data(duckdb_list_vector_get_child(vector)));
+  auto* entries = static_cast<duckdb_list_entry*>(duckdb_vector_get_data(vector));
+  duckdb_vector_ensure_validity_writable(vector);
+  uint64_t* validity = duckdb_vector_get_validity(vector);
+  size_t offset = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& v = values[start + i];
+    entries[i] = {offset, v ? v->size() : 0};
+    if (!v) {
+      duckdb_validity_set_row_invalid(validity, i);
+      continue;
+    }
+    std::copy(v->begin(), v->end(), data + offset);
+    offset += v->size();
+  }
+}
+
 }  // namespace
 
 size_t ValueColumn::size() const {
@@ -64,6 +99,8 @@ size_t ValueColumn::size() const {
       return reals.size();
     case Kind::kBool:
       return flags.size();
+    case Kind::kRealList:
+      return lists.size();
   }
   return 0;
 }
@@ -75,7 +112,7 @@ void write_value_columns(Database& db, const std::filesystem::path& output,
   std::vector<OutputColumn> declared;
   for (const ValueColumn& c : columns) {
     DEFT_ASSERT(c.size() == rows, "every column has a value per row");
-    declared.push_back({c.name, LogicalType(duckdb_create_logical_type(duckdb_type_of(c.kind)))});
+    declared.push_back({c.name, logical_type_of(c.kind)});
   }
   ParquetWriter writer(db, output, std::move(declared), options);
   constexpr size_t kChunkRows = 2048;
@@ -100,6 +137,9 @@ void write_value_columns(Database& db, const std::filesystem::path& output,
           break;
         case ValueColumn::Kind::kBool:
           fill(vector, c.flags, start, n);
+          break;
+        case ValueColumn::Kind::kRealList:
+          fill_lists(vector, c.lists, start, n);
           break;
       }
     }

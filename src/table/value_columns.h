@@ -17,7 +17,8 @@
 namespace deft::table {
 
 struct ValueColumn {
-  enum class Kind { kText, kInt, kReal, kBool };  // VARCHAR, BIGINT, DOUBLE, BOOLEAN
+  // VARCHAR, BIGINT, DOUBLE, BOOLEAN, DOUBLE[] (a list per row: pandas' list-of-floats column)
+  enum class Kind { kText, kInt, kReal, kBool, kRealList };
   std::string name;
   Kind kind = Kind::kText;
   // The one vector that matches `kind` holds the values; nullopt is NULL.
@@ -25,9 +26,10 @@ struct ValueColumn {
   std::vector<std::optional<int64_t>> ints;
   std::vector<std::optional<double>> reals;
   std::vector<std::optional<bool>> flags;
+  std::vector<std::optional<std::vector<double>>> lists;
 
   static ValueColumn of(std::string name, Kind kind) {
-    return {std::move(name), kind, {}, {}, {}, {}};
+    return {std::move(name), kind, {}, {}, {}, {}, {}};
   }
   size_t size() const;
 };

@@ -444,8 +444,8 @@ TEST(SelectParity, ManhattanWithTheBudgetNearThePoolSize) {
 namespace deft {
 namespace {
 
-// Two unit targets and four unit pool vectors, distances by hand (euclidean):
-//   t0 (1,0)  t1 (0,1)      a (1,0)  b (0,1)  c (−1,0)  d (0,−1)
+// Two targets and four pool vectors, distances by hand (euclidean, after L2 normalisation):
+//   t0 (1,0)  t1 (0,1)      a (2,0)→(1,0)  b (0,1)  c (−1,0)  d (0,−1)
 // topn = ceil(2 / 2) = 1: t0 takes a (0), t1 takes b (0); both fit the budget of 2.
 struct TinySelect {
   testing::ScratchDir dir;
@@ -456,7 +456,7 @@ struct TinySelect {
              "[1.0, 0.0]), ('t1.jpg', [0.0, 1.0])) v(filepath, e)) TO " +
                  quoted(dir / "targets.parquet") + " (FORMAT parquet)");
     sql_exec(db,
-             "COPY (SELECT filepath, e::DOUBLE[] AS embedding FROM (VALUES ('a.jpg', [1.0, "
+             "COPY (SELECT filepath, e::DOUBLE[] AS embedding FROM (VALUES ('a.jpg', [2.0, "
              "0.0]), ('b.jpg', [0.0, 1.0]), ('c.jpg', [-1.0, 0.0]), ('d.jpg', [0.0, -1.0])) "
              "v(filepath, e)) TO " +
                  quoted(dir / "pool.parquet") + " (FORMAT parquet)");
@@ -498,6 +498,23 @@ TEST(SelectOutputs, SummaryJsonStartsWithTheReferenceKeysInItsFormat) {
   EXPECT_THAT(s.rows("selection_provenance.parquet"),
               ElementsAre(ElementsAre("a.jpg", "t0.jpg", "global", "1", "1", "0.0", "1"),
                           ElementsAre("b.jpg", "t1.jpg", "global", "1", "1", "0.0", "2")));
+}
+
+// save_embeddings: the target's and each pick's vector as the tables hold them (a is (2, 0),
+// not its normalised (1, 0)), as lists of doubles after the columns they belong to.
+TEST(SelectOutputs, SaveEmbeddingsAddsTheVectorsAsRead) {
+  TinySelect s;
+  ASSERT_EQ(s.select({"save_embeddings=true"}).exit_code, 0);
+  const std::string file = quoted(s.dir / "out/global_iteration_1_topn_1.parquet");
+  EXPECT_THAT(
+      sql_rows(s.db, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM " + file + ")"),
+      ElementsAre(ElementsAre("target_filepath", "VARCHAR"),
+                  ElementsAre("target_embedding", "DOUBLE[]"),
+                  ElementsAre("top1_source_filepath", "VARCHAR"),
+                  ElementsAre("top1_distance", "DOUBLE"), ElementsAre("top1_embed", "DOUBLE[]")));
+  EXPECT_THAT(s.rows("global_iteration_1_topn_1.parquet"),
+              ElementsAre(ElementsAre("t0.jpg", "[1.0, 0.0]", "a.jpg", "0.0", "[2.0, 0.0]"),
+                          ElementsAre("t1.jpg", "[0.0, 1.0]", "b.jpg", "0.0", "[0.0, 1.0]")));
 }
 
 // The reference crashes on an exclude list covering the whole pool; deft finishes with an
@@ -563,7 +580,6 @@ TEST(SelectErrors, EachMistakeIsOneLineNamingItsKey) {
       {{"source_detection_file=coco.json"}, "detection_format is required"},
       {{"detection_format=yolo"}, "'detection_format' must be one of"},
       // Not built yet: refused before any work rather than left out of the outputs.
-      {{"save_embeddings=true"}, "save_embeddings=true is not available in this build"},
       {{"visualize=true"}, "visualize=true is not available in this build"},
   };
   for (const auto& [extra, message] : cases) {
