@@ -16,6 +16,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libxxhash-dev
   libdnnl-dev libvips-dev libjpeg-dev libfaiss-dev libopenblas-dev chromium libopenmpi-dev openmpi-bin
+  fonts-dejavu-core
   nodejs npm
   python3 python3-torch python3-numpy python3-pil
 )

@@ -14,6 +14,7 @@
 #include "common/output_set.h"
 #include "index/metric.h"
 #include "select/stats.h"
+#include "select/visualize.h"
 #include "table/parquet_writer.h"
 #include "table/value_columns.h"
 
@@ -324,6 +325,7 @@ void write_select_outputs(table::Database& db, const SelectJob& job, const Selec
                              options);
   table::write_value_columns(db, job.output_dir / "selection_provenance.parquet",
                              provenance_columns(job, report, results), options);
+  if (job.visualize) write_visualizations(job, report, results, outputs);
   write_file_atomically(job.output_dir / "summary.json", summary_json(job, report, results),
                         &outputs);
   outputs.commit();

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "select/detections.h"
 #include "select/matching.h"
 #include "select/select_job.h"
 #include "table/duckdb_handles.h"
@@ -25,6 +26,10 @@ struct SelectResults {
   const std::vector<float>* target_vectors = nullptr;
   const std::map<uint64_t, std::vector<float>>* pool_vectors = nullptr;
   size_t dim = 0;
+  // visualize: where relative paths point, and the detections to draw.
+  std::filesystem::path target_base, pool_base;
+  const Detections* target_detections = nullptr;
+  const Detections* pool_detections = nullptr;
 };
 
 // The per-pass file name: <subset>_iteration_<pass>_topn_<topn>.parquet.

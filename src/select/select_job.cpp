@@ -23,6 +23,7 @@
 #include "select/outputs.h"
 #include "select/pool_table.h"
 #include "select/stratify.h"
+#include "table/path_base.h"
 #include "table/table_reader.h"
 
 namespace deft::select {
@@ -108,22 +109,12 @@ void check_settings(const SelectJob& job) {
   }
 }
 
-// Settings whose outputs this build does not write yet: refused before any work, never
-// silently left out of the outputs.
-void refuse_unbuilt(const SelectJob& job) {
-  const auto refuse = [](const std::string& what) {
-    throw Error(ErrorKind::kUsage,
-                fmt::format("{} is not available in this build of deft yet", what),
-                "run without it (visualize=false)");
-  };
-  if (job.visualize) refuse("visualize=true");
-}
-
 struct TargetSide {
   std::vector<std::string> paths;
   std::vector<float> vectors;  // normalised
   std::vector<float> raw;      // as read: kept for save_embeddings only
   size_t dim = 0;
+  fs::path base;  // where relative paths point
 };
 
 TargetSide read_target_side(table::Database& db, const SelectJob& job) {
@@ -134,7 +125,8 @@ TargetSide read_target_side(table::Database& db, const SelectJob& job) {
   std::vector<float> raw = job.save_embeddings ? t.vectors : std::vector<float>();
   normalize_or_refuse(t.vectors.data(), t.paths.size(), t.dim, 0,
                       fmt::format("'{}' column '{}'", job.target.string(), job.target_column));
-  return {std::move(t.paths), std::move(t.vectors), std::move(raw), t.dim};
+  return {std::move(t.paths), std::move(t.vectors), std::move(raw), t.dim,
+          table::path_base_of(db, reader)};
 }
 
 }  // namespace
@@ -281,7 +273,6 @@ std::map<uint64_t, std::vector<float>> picked_vectors(const PoolTable& pool,
 SelectReport run_select_job(const SelectJob& job) {
   const auto started = std::chrono::steady_clock::now();
   check_settings(job);
-  refuse_unbuilt(job);
   SelectReport report;
   kernels::set_compute_threads(job.threads);
   table::Database db({.threads = job.threads});
@@ -301,6 +292,12 @@ SelectReport run_select_job(const SelectJob& job) {
                             targets.dim, pool.dim()));
   }
   const PoolFiles files = PoolFiles::from_paths(pool.paths());
+  const fs::path pool_base = [&] {
+    table::TableReader reader(
+        db, job.source,
+        {.columns = {job.source_filepath_column}, .filepath_column = job.source_filepath_column});
+    return table::path_base_of(db, reader);
+  }();
   report.pool_rows = pool.rows();
   report.pool_files = files.files();
   const NearestFn nearest = exact_nearest(pool, targets.vectors, targets.dim, job.metric);
@@ -334,7 +331,11 @@ SelectReport run_select_job(const SelectJob& job) {
                         .target_paths = targets.paths,
                         .target_vectors = job.save_embeddings ? &targets.raw : nullptr,
                         .pool_vectors = job.save_embeddings ? &picked : nullptr,
-                        .dim = targets.dim},
+                        .dim = targets.dim,
+                        .target_base = targets.base,
+                        .pool_base = pool_base,
+                        .target_detections = detections.target_ptr(),
+                        .pool_detections = detections.source_ptr()},
                        report);
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

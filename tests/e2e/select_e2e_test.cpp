@@ -15,6 +15,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "image/decode.h"
+#include "image_writer.h"
 #include "table/duckdb_handles.h"
 #include "test_support.h"
 
@@ -580,7 +582,6 @@ TEST(SelectErrors, EachMistakeIsOneLineNamingItsKey) {
       {{"source_detection_file=coco.json"}, "detection_format is required"},
       {{"detection_format=yolo"}, "'detection_format' must be one of"},
       // Not built yet: refused before any work rather than left out of the outputs.
-      {{"visualize=true"}, "visualize=true is not available in this build"},
   };
   for (const auto& [extra, message] : cases) {
     const auto r = s.select(extra);
@@ -588,6 +589,81 @@ TEST(SelectErrors, EachMistakeIsOneLineNamingItsKey) {
     EXPECT_THAT(r.err, HasSubstr(message));
     EXPECT_FALSE(fs::exists(s.dir / "out/summary.json")) << message;
   }
+}
+
+}  // namespace
+}  // namespace deft
+
+namespace deft {
+namespace {
+
+// visualize=true on a class_stratified run over real images (COCO detections, distances by
+// hand as TinySelect's): targets t0 (Bus) and t1 (car); pool a (Bus and car), b (car), c (no
+// detections), d (Bus). rare_class_list=bus splits the 2 targets 1 / 1 (quotas 1 and 1): t0
+// takes a from the bus pool {a, d}; t1 takes b from the non-rare pool {b, c}.
+TEST(SelectPictures, ChartsAndClassSheetsAreDrawnAtTheReferenceSizes) {
+  TinySelect s;
+  for (const char* name : {"t0.jpg", "t1.jpg", "a.jpg", "b.jpg", "c.jpg", "d.jpg"})
+    testing::write_image(s.dir / name, 64, 48, 3, static_cast<unsigned>(name[0]));
+  const auto coco =
+      [](const std::vector<std::pair<std::string, std::vector<std::string>>>& images) {
+        Json j = {{"images", Json::array()},
+                  {"annotations", Json::array()},
+                  {"categories", {{{"id", 1}, {"name", "Bus"}}, {{"id", 2}, {"name", "car"}}}}};
+        int id = 1, ann = 1;
+        for (const auto& [file, classes] : images) {
+          j["images"].push_back({{"id", id}, {"file_name", file}, {"width", 64}, {"height", 48}});
+          for (const std::string& c : classes)
+            j["annotations"].push_back({{"id", ann++},
+                                        {"image_id", id},
+                                        {"category_id", c == "Bus" ? 1 : 2},
+                                        {"bbox", {4 + 10 * (ann % 3), 4, 20, 16}}});
+          ++id;
+        }
+        return j.dump();
+      };
+  testing::write_text_file(s.dir / "targets.json",
+                           coco({{"t0.jpg", {"Bus"}}, {"t1.jpg", {"car"}}}));
+  testing::write_text_file(
+      s.dir / "pool.json",
+      coco({{"a.jpg", {"Bus", "car"}}, {"b.jpg", {"car"}}, {"c.jpg", {}}, {"d.jpg", {"Bus"}}}));
+  const auto r = s.select({"allocation_policy=class_stratified", "rare_class_list=bus",
+                           "detection_format=coco", "source_detection_file=pool.json",
+                           "target_detection_file=targets.json", "visualize=true"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(s.rows("final_unique_files.parquet"),
+              ElementsAre(ElementsAre("a.jpg"), ElementsAre("b.jpg")));
+  const auto picture = [&](const std::string& name) {
+    const std::string bytes = testing::read_text_file(s.dir / "out" / name);
+    return image::decode_image(
+        std::span(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()), {});
+  };
+  const auto count = [](const preprocess::RgbImage& p, uint8_t r, uint8_t g, uint8_t b) {
+    size_t n = 0;
+    for (int y = 0; y < p.height; ++y)
+      for (int x = 0; x < p.width; ++x) {
+        const uint8_t* px = p.row(y) + 3 * x;
+        n += px[0] == r && px[1] == g && px[2] == b;
+      }
+    return n;
+  };
+  for (const char* chart : {"image_count_per_class.png", "instance_count_per_class.png"}) {
+    const auto p = picture(chart);
+    EXPECT_EQ(p.width, 960) << chart;  // 120 × max(8, 0.6 × 2 classes + 4)
+    EXPECT_EQ(p.height, 600) << chart;
+    EXPECT_GT(count(p, 0x4C, 0x72, 0xB0), 100U) << chart;  // target bars
+    EXPECT_GT(count(p, 0xDD, 0x84, 0x52), 100U) << chart;  // selection bars
+  }
+  const auto bus = picture("viz_class_bus.png");  // one target row: 1600 × 400
+  EXPECT_EQ(bus.width, 1600);
+  EXPECT_EQ(bus.height, 400);
+  EXPECT_GT(count(bus, 255, 0, 0), 200U);  // the Bus boxes, red and 4 px wide
+  EXPECT_GT(count(bus, 0, 0, 255), 50U);   // a's car box, blue
+  const auto common = picture("viz_class_non_rare.png");
+  EXPECT_EQ(common.width, 1600);
+  EXPECT_EQ(common.height, 400);
+  EXPECT_EQ(count(common, 255, 0, 0), 0U);  // no focal class: every box blue
+  EXPECT_GT(count(common, 0, 0, 255), 50U);
 }
 
 }  // namespace

@@ -26,7 +26,7 @@ ScratchDir::ScratchDir() {
 
 ScratchDir::~ScratchDir() {
   std::error_code ec;
-  fs::remove_all(path_, ec);
+  if (std::getenv("DEFT_TEST_KEEP") == nullptr) fs::remove_all(path_, ec);  // kept to look at
 }
 
 std::vector<std::string> ScratchDir::entries() const {
