@@ -20,8 +20,7 @@ namespace {
 void use_passive_openmp_waits_for_mining(int argc, char** argv) {
   if (argc < 2 || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
   const std::string verb = argv[1];
-  const bool mining =
-      verb == "mine" || (verb == "tmm" && argc > 2 && std::string(argv[2]) == "nearest_neighbors");
+  const bool mining = verb == "mine" || verb == "select" || verb == "tmm";  // both tmm actions
   if (!mining) return;
   // Through the binary's real path, so that the process keeps its name (`ps`, `pkill deft`).
   char self[4096];
@@ -34,8 +33,10 @@ void use_passive_openmp_waits_for_mining(int argc, char** argv) {
 
 // The commands that know how to share their work across MPI ranks.
 bool runs_under_mpi(const std::vector<std::string>& args) {
-  return (!args.empty() && (args[0] == "mine" || args[0] == "embed" || args[0] == "run")) ||
-         (args.size() > 1 && args[0] == "tmm" && args[1] == "nearest_neighbors") ||
+  return (!args.empty() && (args[0] == "mine" || args[0] == "select" || args[0] == "embed" ||
+                             args[0] == "run")) ||
+         (args.size() > 1 && args[0] == "tmm" &&
+          (args[1] == "nearest_neighbors" || args[1] == "unique_neighbor_matching")) ||
          (args.size() > 1 && args[0] == "embedding" && args[1] == "image_embeddings");
 }
 
@@ -56,8 +57,8 @@ int main(int argc, char** argv) {
     code = deft::cli::run_deft(args, std::cout, std::cerr);
   } else if (!runs_under_mpi(args)) {
     if (cluster.root()) {
-      std::cerr << "deft: error: only `deft embed`, `deft mine` (and their TAO forms) and "
-                   "`deft run` run under mpirun; run the other commands without it\n";
+      std::cerr << "deft: error: only `deft embed`, `deft mine`, `deft select` (and their TAO "
+                   "forms) and `deft run` run under mpirun; run the other commands without it\n";
     }
     code = 2;
   } else {

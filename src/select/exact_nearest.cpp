@@ -1,40 +1,110 @@
 #include "select/exact_nearest.h"
 
 #include <algorithm>
+#include <cstring>
+#include <string>
 
 #include "index/exact_search.h"
+#include "parallel/cluster.h"
 
 namespace deft::select {
+
+namespace {
+
+using Lists = std::vector<std::vector<Candidate>>;
+
+// Per target: its count, then (distance, pool row) pairs, as raw bytes.
+std::string pack(const Lists& lists) {
+  std::string bytes;
+  const auto put = [&](const void* p, size_t n) { bytes.append(static_cast<const char*>(p), n); };
+  for (const auto& list : lists) {
+    const uint64_t n = list.size();
+    put(&n, sizeof n);
+    for (const Candidate& c : list) {
+      put(&c.distance, sizeof c.distance);
+      put(&c.pool_row, sizeof c.pool_row);
+    }
+  }
+  return bytes;
+}
+
+Lists unpack(const std::string& bytes, size_t targets) {
+  Lists lists(targets);
+  size_t at = 0;
+  const auto get = [&](void* p, size_t n) {
+    std::memcpy(p, bytes.data() + at, n);
+    at += n;
+  };
+  for (auto& list : lists) {
+    uint64_t n = 0;
+    get(&n, sizeof n);
+    list.resize(n);
+    for (Candidate& c : list) {
+      get(&c.distance, sizeof c.distance);
+      get(&c.pool_row, sizeof c.pool_row);
+    }
+  }
+  return lists;
+}
+
+// Every rank's lists to rank 0, merged there by (distance, pool row) — the order one process
+// would give — cut to k, and the result handed back to every rank, so that every rank's
+// matcher takes the same steps.
+Lists merge_across_ranks(const parallel::Cluster& cluster, const Lists& local, size_t k) {
+  const std::vector<std::string> all = cluster.gather(pack(local));
+  std::string merged;
+  if (cluster.root()) {
+    Lists lists(local.size());
+    for (const std::string& bytes : all) {
+      const Lists part = unpack(bytes, local.size());
+      for (size_t t = 0; t < lists.size(); ++t)
+        lists[t].insert(lists[t].end(), part[t].begin(), part[t].end());
+    }
+    for (auto& list : lists) {
+      std::sort(list.begin(), list.end(), [](const Candidate& a, const Candidate& b) {
+        return a.distance < b.distance || (a.distance == b.distance && a.pool_row < b.pool_row);
+      });
+      if (list.size() > k) list.resize(k);
+    }
+    merged = pack(lists);
+  }
+  return unpack(cluster.broadcast(merged), local.size());
+}
+
+}  // namespace
 
 NearestFn exact_nearest(const PoolTable& pool, const std::vector<float>& targets, size_t dim,
                         index::Metric metric) {
   return [&pool, &targets, dim, metric](const std::vector<size_t>& which,
                                         const std::vector<uint64_t>& open_rows, size_t k) {
-    std::vector<float> queries(which.size() * dim);
-    for (size_t i = 0; i < which.size(); ++i)
-      std::copy_n(targets.data() + which[i] * dim, dim, queries.data() + i * dim);
-    index::ExactSearch search(metric, dim, std::move(queries), k, /*normalized=*/true);
-    std::vector<bool> open(pool.rows(), false);
-    for (uint64_t row : open_rows)
-      open[row] = true;
-    std::vector<float> gathered;
-    std::vector<uint64_t> rows;
-    pool.for_each_block([&](const float* vectors, uint64_t first_row, size_t n) {
-      gathered.clear();
-      rows.clear();
-      for (size_t i = 0; i < n; ++i) {
-        if (!open[first_row + i]) continue;
-        gathered.insert(gathered.end(), vectors + i * dim, vectors + (i + 1) * dim);
-        rows.push_back(first_row + i);
+    const parallel::Cluster& cluster = parallel::Cluster::get();
+    Lists out(which.size());
+    cluster.agree([&] {  // a rank that fails (a bad row in its share) stops every rank
+      std::vector<float> queries(which.size() * dim);
+      for (size_t i = 0; i < which.size(); ++i)
+        std::copy_n(targets.data() + which[i] * dim, dim, queries.data() + i * dim);
+      index::ExactSearch search(metric, dim, std::move(queries), k, /*normalized=*/true);
+      std::vector<bool> open(pool.rows(), false);
+      for (uint64_t row : open_rows)
+        open[row] = true;
+      std::vector<float> gathered;
+      std::vector<uint64_t> rows;
+      pool.for_each_block([&](const float* vectors, uint64_t first_row, size_t n) {
+        gathered.clear();
+        rows.clear();
+        for (size_t i = 0; i < n; ++i) {
+          if (!open[first_row + i]) continue;
+          gathered.insert(gathered.end(), vectors + i * dim, vectors + (i + 1) * dim);
+          rows.push_back(first_row + i);
+        }
+        search.add_rows(gathered.data(), rows.data(), rows.size());
+      });
+      for (size_t i = 0; i < which.size(); ++i) {
+        for (const index::Neighbor& n : search.results()[i])
+          out[i].push_back({n.distance, n.pool_row});
       }
-      search.add_rows(gathered.data(), rows.data(), rows.size());
     });
-    std::vector<std::vector<Candidate>> out(which.size());
-    for (size_t i = 0; i < which.size(); ++i) {
-      for (const index::Neighbor& n : search.results()[i])
-        out[i].push_back({n.distance, n.pool_row});
-    }
-    return out;
+    return cluster.size() > 1 ? merge_across_ranks(cluster, out, k) : out;
   };
 }
 

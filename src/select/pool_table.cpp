@@ -25,38 +25,56 @@ void normalize_or_refuse(float* vectors, size_t rows, size_t dim, uint64_t first
 }
 
 PoolTable::PoolTable(table::Database& db, fs::path path, std::string filepath_column,
-                     std::string vector_column, double memory_budget_mb)
+                     std::string vector_column, double memory_budget_mb,
+                     std::pair<uint64_t, uint64_t> share)
     : db_(db),
       path_(std::move(path)),
       filepath_column_(std::move(filepath_column)),
       vector_column_(std::move(vector_column)),
-      budget_bytes_(static_cast<size_t>(std::max(1.0, memory_budget_mb * 1024 * 1024))) {
-  // The first read records the paths and the dimension, and keeps the vectors while they fit.
+      budget_bytes_(static_cast<size_t>(std::max(1.0, memory_budget_mb * 1024 * 1024))),
+      share_(share) {
+  read_paths();
+  share_.second = std::min<uint64_t>(share_.second, paths_.size());
+  share_.first = std::min(share_.first, share_.second);
+  // The first read learns the dimension and keeps the vectors while they fit.
   in_memory_ = true;
-  read_blocks(
-      dim_,
-      [this](const float* vectors, uint64_t, size_t rows) {
-        if (!in_memory_) return;
-        vectors_.insert(vectors_.end(), vectors, vectors + rows * dim_);
-        if (vectors_.size() * sizeof(float) > budget_bytes_) {
-          in_memory_ = false;
-          std::vector<float>().swap(vectors_);
-        }
-      },
-      [this](const std::vector<std::string>& paths) {
-        paths_.insert(paths_.end(), paths.begin(), paths.end());
-      });
+  read_blocks(dim_, [this](const float* vectors, uint64_t, size_t rows) {
+    if (!in_memory_) return;
+    vectors_.insert(vectors_.end(), vectors, vectors + rows * dim_);
+    if (vectors_.size() * sizeof(float) > budget_bytes_) {
+      in_memory_ = false;
+      std::vector<float>().swap(vectors_);
+    }
+  });
+}
+
+void PoolTable::read_paths() {
+  table::TableReader reader(db_, path_,
+                            {.columns = {filepath_column_}, .filepath_column = filepath_column_});
+  while (table::DataChunk chunk = reader.next_chunk()) {
+    const idx_t n = duckdb_data_chunk_get_size(chunk.get());
+    const uint64_t first = reader.rows_read() - n;
+    duckdb_vector column = duckdb_data_chunk_get_vector(chunk.get(), 0);
+    for (idx_t i = 0; i < n; ++i) {
+      if (!table::is_valid(column, i)) {
+        throw Error(ErrorKind::kInput, fmt::format("'{}' column '{}' row {} is NULL",
+                                                   path_.string(), filepath_column_, first + i));
+      }
+      paths_.emplace_back(table::string_at(column, i));
+    }
+  }
 }
 
 void PoolTable::for_each_block(const BlockFn& fn) const {
   if (!in_memory_) {
     size_t dim = dim_;
-    read_blocks(dim, fn, nullptr);
+    read_blocks(dim, fn);
     return;
   }
+  const size_t share_rows = share_.second - share_.first;
   const size_t block = std::max<size_t>(1, budget_bytes_ / 2 / (std::max<size_t>(dim_, 1) * 4));
-  for (size_t first = 0; first < rows(); first += block)
-    fn(vectors_.data() + first * dim_, first, std::min(block, rows() - first));
+  for (size_t first = 0; first < share_rows; first += block)
+    fn(vectors_.data() + first * dim_, share_.first + first, std::min(block, share_rows - first));
 }
 
 std::vector<std::vector<float>> PoolTable::raw_vectors(const std::vector<uint64_t>& rows) const {
@@ -91,14 +109,19 @@ std::vector<std::vector<float>> PoolTable::raw_vectors(const std::vector<uint64_
   return out;
 }
 
-void PoolTable::read_blocks(size_t& dim, const BlockFn& on_block, const PathsFn& on_paths) const {
-  table::TableReader reader(
-      db_, path_,
-      {.columns = {filepath_column_, vector_column_}, .filepath_column = filepath_column_});
+void PoolTable::read_blocks(size_t& dim, const BlockFn& on_block) const {
+  if (share_.first >= share_.second) return;
+  table::TableReader reader(db_, path_,
+                            {.columns = {filepath_column_, vector_column_},
+                             .first_row = share_.first,
+                             .end_row = share_.second,
+                             .filepath_column = filepath_column_});
+  // A folder or CSV is read whole: rows outside the share are skipped here.
+  const uint64_t reader_base = reader.row_range_applied() ? share_.first : 0;
   const std::string where = fmt::format("'{}' column '{}'", path_.string(), vector_column_);
+  std::vector<float> chunk_vectors;
   std::vector<float> block;
-  std::vector<std::string> paths;
-  uint64_t block_first = 0;
+  uint64_t block_first = share_.first;
   const auto flush = [&] {
     if (block.empty()) return;
     const size_t n = block.size() / dim;
@@ -109,21 +132,14 @@ void PoolTable::read_blocks(size_t& dim, const BlockFn& on_block, const PathsFn&
   };
   while (table::DataChunk chunk = reader.next_chunk()) {
     const idx_t n = duckdb_data_chunk_get_size(chunk.get());
-    const uint64_t first = reader.rows_read() - n;
+    const uint64_t first = reader_base + reader.rows_read() - n;
+    if (first + n <= share_.first || first >= share_.second) continue;
+    chunk_vectors.clear();
     table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1), reader.column_type(1), n,
-                             first, where, dim, block);
-    if (on_paths) {
-      duckdb_vector column = duckdb_data_chunk_get_vector(chunk.get(), 0);
-      paths.clear();
-      for (idx_t i = 0; i < n; ++i) {
-        if (!table::is_valid(column, i)) {
-          throw Error(ErrorKind::kInput, fmt::format("'{}' column '{}' row {} is NULL",
-                                                     path_.string(), filepath_column_, first + i));
-        }
-        paths.emplace_back(table::string_at(column, i));
-      }
-      on_paths(paths);
-    }
+                             first, where, dim, chunk_vectors);
+    const uint64_t from = std::max(first, share_.first), to = std::min(first + n, share_.second);
+    block.insert(block.end(), chunk_vectors.begin() + (from - first) * dim,
+                 chunk_vectors.begin() + (to - first) * dim);
     if (block.size() * sizeof(float) >= budget_bytes_ / 2) flush();
   }
   flush();

@@ -6,11 +6,15 @@
 //
 //   PoolTable pool(db, "pool.parquet", "filepath", "embedding", 1024);
 //   pool.for_each_block([&](const float* v, uint64_t first_row, size_t rows) { ... });
+//
+// Under mpirun each rank holds every row's path but searches only its share of the rows
+// (`share`: [begin, end)); a single parquet file is then read only for those row groups.
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "table/duckdb_handles.h"
@@ -20,9 +24,12 @@ namespace deft::select {
 class PoolTable {
  public:
   PoolTable(table::Database& db, std::filesystem::path path, std::string filepath_column,
-            std::string vector_column, double memory_budget_mb);
+            std::string vector_column, double memory_budget_mb,
+            std::pair<uint64_t, uint64_t> share = {0, UINT64_MAX});
 
   size_t rows() const { return paths_.size(); }
+  uint64_t share_begin() const { return share_.first; }
+  uint64_t share_end() const { return share_.second; }
   size_t dim() const { return dim_; }
   const std::vector<std::string>& paths() const { return paths_; }
   bool in_memory() const { return in_memory_; }
@@ -32,20 +39,21 @@ class PoolTable {
   std::vector<std::vector<float>> raw_vectors(const std::vector<uint64_t>& rows) const;
 
   using BlockFn = std::function<void(const float* vectors, uint64_t first_row, size_t rows)>;
-  // Every row's normalised vector, in row order, a block at a time.
+  // Every row of the share: its normalised vector, in row order, a block at a time.
   void for_each_block(const BlockFn& fn) const;
 
  private:
-  using PathsFn = std::function<void(const std::vector<std::string>& paths)>;
-  // One read of the table in blocks of half the budget, normalised and checked; `on_paths`
-  // (optional) gets each chunk's filepaths. `dim`: 0 learns it from the first row.
-  void read_blocks(size_t& dim, const BlockFn& on_block, const PathsFn& on_paths) const;
+  void read_paths();
+  // One read of the share's vectors in blocks of half the budget, normalised and checked.
+  // `dim`: 0 learns it from the first row.
+  void read_blocks(size_t& dim, const BlockFn& on_block) const;
 
   table::Database& db_;
   std::filesystem::path path_;
   std::string filepath_column_;
   std::string vector_column_;
   size_t budget_bytes_;
+  std::pair<uint64_t, uint64_t> share_;
   size_t dim_ = 0;
   std::vector<std::string> paths_;
   bool in_memory_ = false;

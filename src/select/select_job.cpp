@@ -18,6 +18,7 @@
 #include "kernels/onednn_linear.h"
 #include "mine/input_checks.h"
 #include "mine/targets.h"
+#include "parallel/cluster.h"
 #include "select/exact_nearest.h"
 #include "select/exclusions.h"
 #include "select/outputs.h"
@@ -268,6 +269,13 @@ std::map<uint64_t, std::vector<float>> picked_vectors(const PoolTable& pool,
   return out;
 }
 
+uint64_t count_rows(table::Database& db, const SelectJob& job) {
+  table::TableReader reader(
+      db, job.source,
+      {.columns = {job.source_filepath_column}, .filepath_column = job.source_filepath_column});
+  return reader.count_rows();
+}
+
 }  // namespace
 
 SelectReport run_select_job(const SelectJob& job) {
@@ -276,16 +284,26 @@ SelectReport run_select_job(const SelectJob& job) {
   SelectReport report;
   kernels::set_compute_threads(job.threads);
   table::Database db({.threads = job.threads});
-  fs::create_directories(job.output_dir);
-  OutputLock lock(job.output_dir / "final_unique_files.parquet");
+  std::optional<OutputLock> lock;  // one run per output folder; rank 0 holds it for all
+  if (parallel::Cluster::get().root()) {
+    fs::create_directories(job.output_dir);
+    lock.emplace(job.output_dir / "final_unique_files.parquet");
+  }
   const DetectionFiles detections = read_detections(job);
   report.encoder_check =
       mine::check_encoders(db, job.target, job.source, job.allow_encoder_mismatch).words;
   const TargetSide targets = read_target_side(db, job);
   report.target_queries = targets.paths.size();
-  const PoolTable pool(db, job.source, job.source_filepath_column, job.source_column,
-                       job.memory_budget_mb);
-  if (pool.rows() > 0 && targets.dim > 0 && pool.dim() != targets.dim) {
+  // Under mpirun every rank searches its share of the pool; the matcher runs on every rank in
+  // lockstep (the merged candidates are the same everywhere), and rank 0 writes the outputs.
+  const parallel::Cluster& cluster = parallel::Cluster::get();
+  std::optional<PoolTable> pool_holder;
+  cluster.agree([&] {
+    pool_holder.emplace(db, job.source, job.source_filepath_column, job.source_column,
+                        job.memory_budget_mb, cluster.share(count_rows(db, job)));
+  });
+  const PoolTable& pool = *pool_holder;
+  if (pool.dim() > 0 && targets.dim > 0 && pool.dim() != targets.dim) {
     throw Error(ErrorKind::kInput,
                 fmt::format("the targets' embeddings have {} dimensions and the pool's {}: they "
                             "come from different encoders",
@@ -323,6 +341,7 @@ SelectReport run_select_job(const SelectJob& job) {
     std::iota(rows.begin(), rows.end(), uint64_t{0});
     m.run("global", all_indices(targets.paths.size()), rows, job.desired);
   }
+  if (!cluster.root()) return report;
   record_datasets(job, targets, files, detections, report);
   std::map<uint64_t, std::vector<float>> picked;  // save_embeddings: the picks as read
   if (job.save_embeddings) picked = picked_vectors(pool, report);

@@ -115,6 +115,50 @@ TEST_F(MpiMine, OneTwoAndThreeRanksGiveTheSingleProcessOutputs) {
   }
 }
 
+// deft select's passes with the pool sharded across ranks: a shallow search (expansion 1) so
+// targets collide and retry over several passes, and a memory budget small enough that the
+// pool is re-read in blocks. Every output file equals the single process's.
+TEST_F(MpiMine, SelectOnOneTwoAndThreeRanksGivesTheSingleProcessOutputs) {
+  ScratchDir dir;
+  ASSERT_EQ(testing::run_deft_binary({"demo", "--output-dir", (dir / "demo").string()}).exit_code,
+            0);
+  const auto args = [&](const fs::path& out) {
+    return std::vector<std::string>{
+        "select",
+        "target_path=" + (dir / "demo/run/target_embeddings.parquet").string(),
+        "source_path=" + (dir / "demo/run/source_embeddings.parquet").string(),
+        "output_dir=" + out.string(),
+        "desired_unique_count=100",
+        "candidate_expansion_factor=1",
+        "memory_budget_mb=0.02",
+        "--quiet"};
+  };
+  const auto r = testing::run_deft_binary(args(dir / "single"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> files = testing::directory_entries(dir / "single");
+  ASSERT_GE(std::count_if(files.begin(), files.end(),
+                          [](const std::string& f) { return f.find("_iteration_") != f.npos; }),
+            2);
+  table::Database db;
+  for (int ranks : {1, 2, 3}) {
+    SCOPED_TRACE(fmt::format("{} ranks", ranks));
+    const fs::path out = dir / fmt::format("np{}", ranks);
+    const auto env = mpi_env();
+    const auto m = testing::run_process(mpirun(ranks, args(out)), &env);
+    ASSERT_EQ(m.exit_code, 0) << m.err;
+    EXPECT_EQ(testing::directory_entries(out), files);
+    for (const std::string& f : files) {
+      if (f.ends_with(".parquet")) {
+        EXPECT_EQ(sql_rows(db, "SELECT * FROM " + quoted(out / f)),
+                  sql_rows(db, "SELECT * FROM " + quoted(dir / "single" / f)))
+            << f;
+      }
+    }
+    EXPECT_EQ(testing::read_text_file(out / "summary.json"),
+              testing::read_text_file(dir / "single/summary.json"));
+  }
+}
+
 TEST_F(MpiMine, EmbedOnOneTwoAndThreeRanksEqualsTheSingleProcessOutput) {
   ScratchDir dir;
   ASSERT_EQ(testing::run_deft_binary({"demo", "--output-dir", (dir / "demo").string()}).exit_code,
