@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "common/error.h"
+#include "select/candidate_cache.h"
 
 namespace deft::select {
 
@@ -103,6 +104,11 @@ SubsetResult match_subset(const SubsetRequest& request, const PoolFiles& files,
       std::max<size_t>(1, (request.desired + request.targets.size() - 1) / request.targets.size());
   std::vector<size_t> remaining = request.targets;
   std::unordered_set<uint32_t> in_result;
+  const uint64_t rows =
+      request.pool_rows.empty()
+          ? 0
+          : *std::max_element(request.pool_rows.begin(), request.pool_rows.end()) + 1;
+  CandidateCache cache(rows);
   result.stop = StopReason::kPassLimit;
   for (int number = 1; number <= request.max_passes; ++number) {
     if (result.retrieved.size() >= request.desired) {
@@ -120,7 +126,10 @@ SubsetResult match_subset(const SubsetRequest& request, const PoolFiles& files,
       result.stop = StopReason::kPoolExhausted;
       break;
     }
-    const std::vector<std::vector<Candidate>> candidates = nearest(remaining, open, k);
+    // Searched once as deep as the last pass could ask, then answered from those lists.
+    const size_t deep_k = request.expansion * static_cast<size_t>(request.max_passes) * result.topn;
+    const std::vector<std::vector<Candidate>> candidates =
+        cache.nearest(remaining, open, k, deep_k, nearest);
     DEFT_ASSERT(candidates.size() == remaining.size(), "one candidate list per target");
     std::vector<size_t> unsatisfied;
     Pass pass = run_pass(remaining, candidates, files, result.topn, unsatisfied);

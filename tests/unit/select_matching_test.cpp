@@ -2,12 +2,14 @@
 // line, where every distance is worked out by hand in the comments. The search is brute force
 // in the test: |target − pool| over the open rows, nearest first, ties by pool row.
 #include <cmath>
+#include <random>
 #include <string>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "select/candidate_cache.h"
 #include "select/matching.h"
 
 namespace deft::select {
@@ -84,8 +86,9 @@ TEST(UniqueMatching, AReleasedPickIsTakenByALaterTargetAndTheTargetRetriesNextPa
   EXPECT_THAT(line.picks(r.passes[0].satisfied[1]), ElementsAre("C", "D"));
   EXPECT_EQ(r.passes[0].k, 2U);
   EXPECT_EQ(r.passes[1].k, 3U);
-  ASSERT_EQ(line.searched.size(), 2U);
-  EXPECT_THAT(line.searched[1], ElementsAre(1U));
+  // One search, deep enough for every pass (expansion × 8 passes × topn = 16 ≥ 7 rows), answered
+  // pass 2 from its lists.
+  ASSERT_EQ(line.searched.size(), 1U);
   EXPECT_THAT(line.picks(r.passes[1].satisfied[0]), ElementsAre("E", "F"));
   EXPECT_THAT(line.names(r.retrieved), ElementsAre("C", "D", "A", "B", "E", "F"));
   EXPECT_TRUE(r.unsatisfied.empty());
@@ -158,6 +161,50 @@ TEST(UniqueMatching, TheLastPassLeavesAnUnsatisfiedTargetWithItsReason) {
   EXPECT_THAT(line.names(r.retrieved), ElementsAre("a", "b"));
   EXPECT_EQ(r.stop, StopReason::kNoTargetSatisfied);
   EXPECT_THAT(r.unsatisfied, ElementsAre(1U));
+}
+
+// The cache against brute force: random rows close between calls, k grows; every answer must
+// equal the k nearest open rows, and only targets whose lists ran short are searched again,
+// over the open rows only.
+TEST(CandidateCache, AnswersEqualAFreshSearchAndOnlyShortListsAreSearchedAgain) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> where(0.0, 100.0);
+  Line line;
+  for (int t = 0; t < 6; ++t)
+    line.targets.push_back(where(rng));
+  for (int r = 0; r < 60; ++r) {
+    line.pool.push_back(std::round(where(rng)));  // rounded: many exact ties
+    line.paths.push_back("p" + std::to_string(r));
+  }
+  const NearestFn brute = line.nearest();
+  std::vector<uint64_t> open;
+  for (uint64_t r = 0; r < 60; ++r)
+    open.push_back(r);
+  CandidateCache cache(60);
+  std::vector<size_t> targets = {0, 1, 2, 3, 4, 5};
+  size_t searched_targets = 0;
+  const NearestFn counting = [&](const std::vector<size_t>& which,
+                                 const std::vector<uint64_t>& rows, size_t k) {
+    searched_targets += which.size();
+    for (uint64_t r : rows)
+      EXPECT_TRUE(std::find(open.begin(), open.end(), r) != open.end()) << "searched a closed row";
+    return brute(which, rows, k);
+  };
+  for (size_t k = 2; k <= 14; k += 2) {
+    const auto got = cache.nearest(targets, open, k, 12, counting);
+    const auto want = brute(targets, open, k);
+    for (size_t i = 0; i < targets.size(); ++i) {
+      ASSERT_EQ(got[i].size(), want[i].size()) << "k " << k;
+      for (size_t j = 0; j < got[i].size(); ++j)
+        EXPECT_EQ(got[i][j].pool_row, want[i][j].pool_row) << "k " << k << " target " << i;
+    }
+    // Close 7 rows at random, and drop a target (satisfied).
+    for (int c = 0; c < 7 && !open.empty(); ++c)
+      open.erase(open.begin() + static_cast<long>(rng() % open.size()));
+    if (targets.size() > 2) targets.pop_back();
+  }
+  EXPECT_LT(searched_targets, 6U * 7U);  // fewer than a search per target per call
+  EXPECT_GE(cache.searches(), 2U);       // k = 14 > the depth 12: searched again
 }
 
 }  // namespace
