@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_data.h"
 #include "model/fingerprint.h"
 #include "table/duckdb_handles.h"
 #include "table/embedding_table.h"
@@ -34,100 +35,6 @@
 
 namespace fs = std::filesystem;
 using namespace deft;
-
-namespace {
-
-// Row `i` of a set: the same floats every time.
-void make_vector(uint64_t seed, uint64_t i, size_t dim, const std::vector<float>& centres,
-                 float* out) {
-  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + i);
-  std::normal_distribution<float> normal(0.f, 1.f);
-  const float* c = &centres[(rng() % (centres.size() / dim)) * dim];
-  double norm = 0;
-  for (size_t j = 0; j < dim; ++j) {
-    out[j] = c[j] + 0.5f * normal(rng);
-    norm += static_cast<double>(out[j]) * out[j];
-  }
-  const auto scale = static_cast<float>(1.0 / std::sqrt(norm));
-  for (size_t j = 0; j < dim; ++j)
-    out[j] *= scale;
-}
-
-std::vector<float> centres_for(size_t dim) {
-  std::mt19937_64 rng(7);
-  std::normal_distribution<float> normal(0.f, 1.f);
-  std::vector<float> c(64 * dim);
-  for (float& x : c)
-    x = normal(rng);
-  return c;
-}
-
-void write_set(const fs::path& path, uint64_t seed, uint64_t rows, size_t dim,
-               const std::vector<float>& centres) {
-  if (fs::exists(path)) return;
-  table::Database db;
-  const fs::path names = path.string() + ".names.parquet";
-  {
-    table::Connection con(db);
-    con.execute(fmt::format("COPY (SELECT 'img/' || i || '.jpg' AS filepath FROM range({}) t(i)) "
-                            "TO '{}' (FORMAT parquet)",
-                            rows, names.string()),
-                "names", ErrorKind::kRun);
-  }
-  table::TableReader reader(db, names);
-  // A fingerprint, as `deft embed` writes one: mining checks it (and the check is timed).
-  model::EncoderFingerprint f;
-  f.family = "SigLIP";
-  f.model_id = "bench/random-vectors";
-  f.weights_digest = "xxh3-128:" + std::string(32, '0');
-  f.preprocessing = "none";
-  f.compute_dtype = "fp32";
-  f.embedding_dim = static_cast<int>(dim);
-  f.normalized = true;
-  table::EmbeddingTableWriter writer(db, reader, path, dim,
-                                     {.kv_metadata = {{model::kFingerprintKey, f.to_json()}}});
-  std::vector<idx_t> index;
-  std::vector<float> vectors;
-  uint64_t row = 0;
-  while (table::DataChunk chunk = reader.next_chunk()) {
-    const idx_t n = duckdb_data_chunk_get_size(chunk.get());
-    index.resize(n);
-    vectors.resize(n * dim);
-    for (idx_t r = 0; r < n; ++r, ++row) {
-      index[r] = r;
-      make_vector(seed, row, dim, centres, &vectors[r * dim]);
-    }
-    writer.append(chunk, index, vectors);
-  }
-  writer.commit();
-  fs::remove(names);
-}
-
-struct Run {
-  double seconds;
-  double peak_rss_mib;
-  int status;
-};
-
-Run run_process(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const std::string& a : args)
-    argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  rusage usage{};
-  wait4(pid, &status, 0, &usage);
-  return {std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-          static_cast<double>(usage.ru_maxrss) / 1024.0, status};
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   // The peer gets what `deft mine` gives itself: passive OpenMP waits (src/cli/main.cpp). The
@@ -167,11 +74,11 @@ int main(int argc, char** argv) {
     }
   }
   fs::create_directories(work);
-  const auto centres = centres_for(dim);
+  const auto centres = bench::centres_for(dim);
   const fs::path target_file = work / fmt::format("targets_{}x{}.v2.parquet", targets, dim);
   const fs::path pool_file = work / fmt::format("pool_{}x{}.v2.parquet", pool, dim);
-  write_set(target_file, 1, targets, dim, centres);
-  write_set(pool_file, 2, pool, dim, centres);
+  bench::write_set(target_file, 1, targets, dim, centres);
+  bench::write_set(pool_file, 2, pool, dim, centres);
 
   const std::string what =
       fmt::format("{} targets x {} pool x {} dims, cosine, top {}", targets, pool, dim, topn);
@@ -180,9 +87,9 @@ int main(int argc, char** argv) {
   if (peer) {
     std::vector<float> t(targets * dim), p(pool * dim);
     for (uint64_t i = 0; i < targets; ++i)
-      make_vector(1, i, dim, centres, &t[i * dim]);
+      bench::make_vector(1, i, dim, centres, &t[i * dim]);
     for (uint64_t i = 0; i < pool; ++i)
-      make_vector(2, i, dim, centres, &p[i * dim]);
+      bench::make_vector(2, i, dim, centres, &p[i * dim]);
     faiss::distance_compute_blas_database_bs = 8192;
     const auto start = std::chrono::steady_clock::now();
     faiss::fvec_renorm_L2(dim, targets, t.data());
@@ -203,10 +110,10 @@ int main(int argc, char** argv) {
   }
 
   const fs::path out = work / "mined.parquet";
-  const Run r = run_process({deft, "mine", "source_parquet=" + pool_file.string(),
-                             "target_parquet=" + target_file.string(),
-                             "output_parquet=" + out.string(), fmt::format("topn={}", topn),
-                             fmt::format("memory_budget_mb={}", budget_mb), "--quiet"});
+  const bench::Run r = bench::run_process(
+      {deft, "mine", "source_parquet=" + pool_file.string(),
+       "target_parquet=" + target_file.string(), "output_parquet=" + out.string(),
+       fmt::format("topn={}", topn), fmt::format("memory_budget_mb={}", budget_mb), "--quiet"});
   if (r.status != 0) {
     std::cerr << "deft mine failed\n";
     return 1;

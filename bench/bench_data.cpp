@@ -1,0 +1,138 @@
+#include "bench_data.h"
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <random>
+
+#include <faiss/utils/utils.h>
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "model/fingerprint.h"
+#include "table/duckdb_handles.h"
+#include "table/embedding_table.h"
+#include "table/table_reader.h"
+
+namespace fs = std::filesystem;
+using namespace deft;
+
+namespace bench {
+
+size_t centre_of(uint64_t seed, uint64_t i, const std::vector<float>& centres, size_t dim) {
+  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + i);
+  return rng() % (centres.size() / dim);
+}
+
+void make_vector(uint64_t seed, uint64_t i, size_t dim, const std::vector<float>& centres,
+                 float* out) {
+  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + i);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  const float* c = &centres[(rng() % (centres.size() / dim)) * dim];
+  double norm = 0;
+  for (size_t j = 0; j < dim; ++j) {
+    out[j] = c[j] + 0.5f * normal(rng);
+    norm += static_cast<double>(out[j]) * out[j];
+  }
+  const auto scale = static_cast<float>(1.0 / std::sqrt(norm));
+  for (size_t j = 0; j < dim; ++j)
+    out[j] *= scale;
+}
+
+std::vector<float> centres_for(size_t dim) {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<float> c(64 * dim);
+  for (float& x : c)
+    x = normal(rng);
+  return c;
+}
+
+void write_set(const fs::path& path, uint64_t seed, uint64_t rows, size_t dim,
+               const std::vector<float>& centres) {
+  if (fs::exists(path)) return;
+  table::Database db;
+  const fs::path names = path.string() + ".names.parquet";
+  {
+    table::Connection con(db);
+    con.execute(fmt::format("COPY (SELECT 'img/' || i || '.jpg' AS filepath FROM range({}) t(i)) "
+                            "TO '{}' (FORMAT parquet)",
+                            rows, names.string()),
+                "names", ErrorKind::kRun);
+  }
+  table::TableReader reader(db, names);
+  // A fingerprint, as `deft embed` writes one: mining checks it (and the check is timed).
+  model::EncoderFingerprint f;
+  f.family = "SigLIP";
+  f.model_id = "bench/random-vectors";
+  f.weights_digest = "xxh3-128:" + std::string(32, '0');
+  f.preprocessing = "none";
+  f.compute_dtype = "fp32";
+  f.embedding_dim = static_cast<int>(dim);
+  f.normalized = true;
+  table::EmbeddingTableWriter writer(db, reader, path, dim,
+                                     {.kv_metadata = {{model::kFingerprintKey, f.to_json()}}});
+  std::vector<idx_t> index;
+  std::vector<float> vectors;
+  uint64_t row = 0;
+  while (table::DataChunk chunk = reader.next_chunk()) {
+    const idx_t n = duckdb_data_chunk_get_size(chunk.get());
+    index.resize(n);
+    vectors.resize(n * dim);
+    for (idx_t r = 0; r < n; ++r, ++row) {
+      index[r] = r;
+      make_vector(seed, row, dim, centres, &vectors[r * dim]);
+    }
+    writer.append(chunk, index, vectors);
+  }
+  writer.commit();
+  fs::remove(names);
+}
+
+Run run_process(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const std::string& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
+  return {std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+          static_cast<double>(usage.ru_maxrss) / 1024.0, status};
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  }
+  return "unknown";
+}
+
+std::string cpu_isa() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, flags;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) == 0) {
+      flags = " " + line.substr(line.find(':') + 2) + " ";
+      break;
+    }
+  }
+  std::string isa;
+  for (const char* f : {"avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8"}) {
+    if (flags.find(std::string(" ") + f + " ") != std::string::npos)
+      isa += (isa.empty() ? "" : "+") + std::string(f);
+  }
+  return fmt::format("{}; faiss {}", isa.empty() ? "baseline" : isa, faiss::get_compile_options());
+}
+
+}  // namespace bench

@@ -1,0 +1,39 @@
+#pragma once
+// What the mining benchmarks share: clustered unit vectors from a fixed seed (row i is the same
+// floats every time), written once as embedding parquets with a fingerprint as `deft embed`
+// writes one, and a child process timed with its peak RSS.
+//
+//   const auto centres = bench::centres_for(768);
+//   bench::write_set("pool.parquet", /*seed=*/2, 1'000'000, 768, centres);
+//   bench::Run r = bench::run_process({"build/deft", "mine", ...});
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+// 64 random centres of `dim` floats.
+std::vector<float> centres_for(size_t dim);
+// Row `i` of set `seed`: a centre plus noise, unit length.
+void make_vector(uint64_t seed, uint64_t i, size_t dim, const std::vector<float>& centres,
+                 float* out);
+// The centre row `i` of set `seed` was drawn around (0…63).
+size_t centre_of(uint64_t seed, uint64_t i, const std::vector<float>& centres, size_t dim);
+// filepath `img/<i>.jpg` and `embedding`, with a fingerprint; kept when it exists.
+void write_set(const std::filesystem::path& path, uint64_t seed, uint64_t rows, size_t dim,
+               const std::vector<float>& centres);
+
+struct Run {
+  double seconds;
+  double peak_rss_mib;
+  int status;
+};
+Run run_process(const std::vector<std::string>& args);
+
+// The CPU model and the vector ISA the machine offers, for the printed rows.
+std::string cpu_model();
+std::string cpu_isa();
+
+}  // namespace bench
