@@ -1,40 +1,77 @@
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <streambuf>
 #include <string>
 #include <vector>
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "parallel/cluster.h"
 
 namespace {
 
+// OpenBLAS picks its kernels by CPU model at load time, and a model it does not know (a newer
+// Xeon, or one a hypervisor names "Intel Xeon Processor") gets its oldest, SSE3 "Prescott"
+// kernel: mining's searches ran 2.4× slower that way on this project's machines. When the CPU
+// has AVX-512 or AVX2 and OpenBLAS chose a core that uses neither, deft names the right one
+// (OPENBLAS_CORETYPE). Returns "" when OpenBLAS chose well (or the user set it).
+std::string better_openblas_core() {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return "";
+  using CoreName = char* (*)();
+  const auto core_name = reinterpret_cast<CoreName>(::dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (core_name == nullptr) return "";
+  const std::string chosen = deft::ascii_lower(core_name());
+  for (const char* good : {"skylakex", "cooperlake", "sapphirerapids", "haswell", "zen"}) {
+    if (chosen == good) return "";
+  }
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    const auto has = [&](const char* flag) {
+      return (" " + line + " ").find(std::string(" ") + flag + " ") != std::string::npos;
+    };
+    if (has("avx512f") && has("avx512bw") && has("avx512vl") && has("avx512dq")) return "SkylakeX";
+    if (has("avx2") && has("fma")) return "Haswell";
+    return "";
+  }
+  return "";
+}
+
 // Mining multiplies through OpenBLAS's own threads, while FAISS's OpenMP threads, left spinning
 // after each parallel region, want the same 2 cores: passive OpenMP waits made a 1k × 1M × 768
-// search ~1.3× faster here (README, "Mining benchmark"). libgomp reads OMP_WAIT_POLICY only
-// when it loads, so deft sets it and starts itself again: once, only for mining, and never
-// over a value the user set.
-void use_passive_openmp_waits_for_mining(int argc, char** argv) {
-  if (argc < 2 || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+// search ~1.3× faster here (README, "Mining benchmark"). libgomp reads OMP_WAIT_POLICY and
+// OpenBLAS reads OPENBLAS_CORETYPE only when they load, so deft sets them and starts itself
+// again: once, only for the commands that search, and never over a value the user set.
+void tune_libraries_for_mining(int argc, char** argv) {
+  if (argc < 2 || std::getenv("DEFT_TUNED") != nullptr) return;
   const std::string verb = argv[1];
-  const bool mining = verb == "mine" || verb == "select" || verb == "tmm";  // both tmm actions
-  if (!mining) return;
+  // `deft run` also embeds, whose oneDNN loops want busy OpenMP waits: it gets the kernel only.
+  const bool mining = verb == "mine" || verb == "select" || verb == "tmm";
+  if (!mining && verb != "run") return;
+  const std::string core = better_openblas_core();
+  const bool wait_policy = mining && std::getenv("OMP_WAIT_POLICY") == nullptr;
+  if (core.empty() && !wait_policy) return;
   // Through the binary's real path, so that the process keeps its name (`ps`, `pkill deft`).
   char self[4096];
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) return;
   self[n] = '\0';
-  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-  ::execv(self, argv);  // if that fails, run on as we are
+  if (wait_policy) ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  if (!core.empty()) ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+  ::setenv("DEFT_TUNED", "1", 1);  // the second start does not try again
+  ::execv(self, argv);             // if that fails, run on as we are
 }
 
 // The commands that know how to share their work across MPI ranks.
 bool runs_under_mpi(const std::vector<std::string>& args) {
-  return (!args.empty() && (args[0] == "mine" || args[0] == "select" || args[0] == "embed" ||
-                             args[0] == "run")) ||
+  return (!args.empty() &&
+          (args[0] == "mine" || args[0] == "select" || args[0] == "embed" || args[0] == "run")) ||
          (args.size() > 1 && args[0] == "tmm" &&
           (args[1] == "nearest_neighbors" || args[1] == "unique_neighbor_matching")) ||
          (args.size() > 1 && args[0] == "embedding" && args[1] == "image_embeddings");
@@ -49,7 +86,7 @@ class NullBuffer : public std::streambuf {
 }  // namespace
 
 int main(int argc, char** argv) {
-  use_passive_openmp_waits_for_mining(argc, argv);
+  tune_libraries_for_mining(argc, argv);
   const std::vector<std::string> args(argv + 1, argv + argc);
   const deft::parallel::Cluster& cluster = deft::parallel::Cluster::get();
   int code = 0;

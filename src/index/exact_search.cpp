@@ -57,6 +57,12 @@ void ExactSearch::add_rows(float* vectors, const uint64_t* pool_rows, size_t row
   search(vectors, rows, pool_rows, 0);
 }
 
+void ExactSearch::add_normalized_rows(const float* vectors, const uint64_t* pool_rows,
+                                      size_t rows) {
+  DEFT_ASSERT(!normalize_, "rows given as they are only when the search need not normalise them");
+  search(vectors, rows, pool_rows, 0);
+}
+
 void ExactSearch::search(const float* vectors, size_t rows, const uint64_t* pool_rows,
                          uint64_t first_row) {
   if (rows == 0 || targets_count_ == 0 || topn_ == 0) return;

@@ -49,6 +49,8 @@ class ExactSearch {
   // Adds a block whose vectors are pool rows `pool_rows[i]` (increasing), e.g. one label's
   // rows; does not advance the running row count.
   void add_rows(float* vectors, const uint64_t* pool_rows, size_t rows);
+  // The same for vectors the search need not change (built with `normalized`, or not cosine).
+  void add_normalized_rows(const float* vectors, const uint64_t* pool_rows, size_t rows);
 
   size_t targets() const { return targets_count_; }
   uint64_t pool_rows_seen() const { return next_row_; }

@@ -87,17 +87,33 @@ NearestFn exact_nearest(const PoolTable& pool, const std::vector<float>& targets
       std::vector<bool> open(pool.rows(), false);
       for (uint64_t row : open_rows)
         open[row] = true;
+      // A block whose rows are all open is searched in place; otherwise its open rows are
+      // gathered a few thousand at a time (memory stays within the budget's block).
+      constexpr size_t kGather = 8192;
       std::vector<float> gathered;
       std::vector<uint64_t> rows;
-      pool.for_each_block([&](const float* vectors, uint64_t first_row, size_t n) {
+      const auto flush = [&] {
+        search.add_normalized_rows(gathered.data(), rows.data(), rows.size());
         gathered.clear();
+        rows.clear();
+      };
+      pool.for_each_block([&](const float* vectors, uint64_t first_row, size_t n) {
+        rows.clear();
+        for (size_t i = 0; i < n; ++i)
+          rows.push_back(first_row + i);
+        if (std::all_of(rows.begin(), rows.end(), [&](uint64_t r) { return open[r]; })) {
+          search.add_normalized_rows(vectors, rows.data(), n);
+          rows.clear();
+          return;
+        }
         rows.clear();
         for (size_t i = 0; i < n; ++i) {
           if (!open[first_row + i]) continue;
           gathered.insert(gathered.end(), vectors + i * dim, vectors + (i + 1) * dim);
           rows.push_back(first_row + i);
+          if (rows.size() == kGather) flush();
         }
-        search.add_rows(gathered.data(), rows.data(), rows.size());
+        flush();
       });
       for (size_t i = 0; i < which.size(); ++i) {
         for (const index::Neighbor& n : search.results()[i])

@@ -140,7 +140,9 @@ void PoolTable::read_blocks(size_t& dim, const BlockFn& on_block) const {
     const uint64_t from = std::max(first, share_.first), to = std::min(first + n, share_.second);
     block.insert(block.end(), chunk_vectors.begin() + (from - first) * dim,
                  chunk_vectors.begin() + (to - first) * dim);
-    if (block.size() * sizeof(float) >= budget_bytes_ / 2) flush();
+    // Read blocks stay small (≤ 128 MB) so that a pool kept in memory is not held twice.
+    if (block.size() * sizeof(float) >= std::min<size_t>(budget_bytes_ / 2, size_t{128} << 20))
+      flush();
   }
   flush();
 }

@@ -1,8 +1,8 @@
 #pragma once
 // The pool of a unique-matching run: every row's filepath held (files, exclusions and the
 // filepath tie-break need them), its vectors L2-normalised and either kept in memory (when
-// they fit memory_budget_mb) or streamed again from the table for every pass, in blocks of at
-// most half the budget. Vectors are checked once: finite, not all zero, one dimension.
+// they fit memory_budget_mb) or streamed again from the table for every search, in blocks of
+// at most half the budget and 128 MB. Vectors are checked once: finite, not all zero, one dimension.
 //
 //   PoolTable pool(db, "pool.parquet", "filepath", "embedding", 1024);
 //   pool.for_each_block([&](const float* v, uint64_t first_row, size_t rows) { ... });
