@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "bench_data.h"
+#include "kernels/blas_core.h"
 #include "model/fingerprint.h"
 #include "table/duckdb_handles.h"
 #include "table/embedding_table.h"
@@ -37,10 +38,12 @@ namespace fs = std::filesystem;
 using namespace deft;
 
 int main(int argc, char** argv) {
-  // The peer gets what `deft mine` gives itself: passive OpenMP waits (src/cli/main.cpp). The
-  // deft child inherits the setting.
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
-    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  // The peer gets what deft gives itself (src/cli/main.cpp): passive OpenMP waits and the
+  // OpenBLAS kernel the CPU supports. The deft child inherits both.
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr || !deft::kernels::better_openblas_core().empty()) {
+    if (std::getenv("OMP_WAIT_POLICY") == nullptr) ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    const std::string core = deft::kernels::better_openblas_core();
+    if (!core.empty()) ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
     ::execv("/proc/self/exe", argv);
   }
   std::string deft = "build/deft";

@@ -26,6 +26,7 @@
 #include <sys/resource.h>
 
 #include "bench_data.h"
+#include "kernels/blas_core.h"
 #include "table/duckdb_handles.h"
 
 namespace fs = std::filesystem;
@@ -116,8 +117,12 @@ std::set<uint64_t> reference_port(const std::vector<float>& targets, const std::
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {  // as deft gives itself (src/cli/main.cpp)
-    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  // The peer gets what deft gives itself (src/cli/main.cpp): passive OpenMP waits and the
+  // OpenBLAS kernel the CPU supports. The deft child inherits both.
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr || !deft::kernels::better_openblas_core().empty()) {
+    if (std::getenv("OMP_WAIT_POLICY") == nullptr) ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    const std::string core = deft::kernels::better_openblas_core();
+    if (!core.empty()) ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
     ::execv("/proc/self/exe", argv);
   }
   std::string deft = "build/deft";

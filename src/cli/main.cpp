@@ -1,47 +1,17 @@
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <streambuf>
 #include <string>
 #include <vector>
 
-#include <dlfcn.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
 #include "common/log.h"
-#include "common/text.h"
+#include "kernels/blas_core.h"
 #include "parallel/cluster.h"
 
 namespace {
-
-// OpenBLAS picks its kernels by CPU model at load time, and a model it does not know (a newer
-// Xeon, or one a hypervisor names "Intel Xeon Processor") gets its oldest, SSE3 "Prescott"
-// kernel: mining's searches ran 2.4× slower that way on this project's machines. When the CPU
-// has AVX-512 or AVX2 and OpenBLAS chose a core that uses neither, deft names the right one
-// (OPENBLAS_CORETYPE). Returns "" when OpenBLAS chose well (or the user set it).
-std::string better_openblas_core() {
-  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return "";
-  using CoreName = char* (*)();
-  const auto core_name = reinterpret_cast<CoreName>(::dlsym(RTLD_DEFAULT, "openblas_get_corename"));
-  if (core_name == nullptr) return "";
-  const std::string chosen = deft::ascii_lower(core_name());
-  for (const char* good : {"skylakex", "cooperlake", "sapphirerapids", "haswell", "zen"}) {
-    if (chosen == good) return "";
-  }
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("flags", 0) != 0) continue;
-    const auto has = [&](const char* flag) {
-      return (" " + line + " ").find(std::string(" ") + flag + " ") != std::string::npos;
-    };
-    if (has("avx512f") && has("avx512bw") && has("avx512vl") && has("avx512dq")) return "SkylakeX";
-    if (has("avx2") && has("fma")) return "Haswell";
-    return "";
-  }
-  return "";
-}
 
 // Mining multiplies through OpenBLAS's own threads, while FAISS's OpenMP threads, left spinning
 // after each parallel region, want the same 2 cores: passive OpenMP waits made a 1k × 1M × 768
@@ -54,7 +24,7 @@ void tune_libraries_for_mining(int argc, char** argv) {
   // `deft run` also embeds, whose oneDNN loops want busy OpenMP waits: it gets the kernel only.
   const bool mining = verb == "mine" || verb == "select" || verb == "tmm";
   if (!mining && verb != "run") return;
-  const std::string core = better_openblas_core();
+  const std::string core = deft::kernels::better_openblas_core();
   const bool wait_policy = mining && std::getenv("OMP_WAIT_POLICY") == nullptr;
   if (core.empty() && !wait_policy) return;
   // Through the binary's real path, so that the process keeps its name (`ps`, `pkill deft`).
