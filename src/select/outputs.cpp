@@ -297,8 +297,7 @@ std::string summary_json(const SelectJob& job, const SelectReport& report,
 
 void write_select_outputs(table::Database& db, const SelectJob& job, const SelectResults& results,
                           const SelectReport& report) {
-  fs::create_directories(job.output_dir);
-  OutputSet outputs;
+  OutputSet outputs;  // output_dir exists: run_select_job made it
   const table::WriterOptions options{.kv_metadata = {{kSelectKey, job.spec}},
                                      .output_set = &outputs};
   std::vector<fs::path> written;

@@ -60,6 +60,19 @@ std::vector<std::string> parse_rare_classes(const std::string& list) {
 
 namespace {
 
+void create_output_dir(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("output_dir '{}' is a file; it must be a folder", dir.string()));
+  }
+  fs::create_directories(dir, ec);
+  if (ec) {
+    throw Error(ErrorKind::kRun,
+                fmt::format("cannot create output_dir '{}': {}", dir.string(), ec.message()));
+  }
+}
+
 // What must hold before any work, each its own one-line error naming the key.
 void check_settings(const SelectJob& job) {
   if (job.desired == 0) {
@@ -286,7 +299,7 @@ SelectReport run_select_job(const SelectJob& job) {
   table::Database db({.threads = job.threads});
   std::optional<OutputLock> lock;  // one run per output folder; rank 0 holds it for all
   if (parallel::Cluster::get().root()) {
-    fs::create_directories(job.output_dir);
+    create_output_dir(job.output_dir);
     lock.emplace(job.output_dir / "final_unique_files.parquet");
   }
   const DetectionFiles detections = read_detections(job);

@@ -565,6 +565,9 @@ TEST(SelectErrors, EachMistakeIsOneLineNamingItsKey) {
            "COPY (SELECT 'b.jpg' AS filepath, 3 AS label, [1.0, 0.0]::DOUBLE[] AS embedding) TO " +
                quoted(s.dir / "mixed/2.parquet") + " (FORMAT parquet)");
   testing::write_text_file(s.dir / "coco.json", "{}");
+  testing::write_text_file(s.dir / "summary.json", "{}");  // output_dir=. must not replace inputs
+  sql_exec(s.db, "COPY (SELECT 'x.jpg' AS filepath) TO " +
+                     quoted(s.dir / "final_unique_files.parquet") + " (FORMAT parquet)");
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"source_path=absent.parquet"}, "source_path 'absent.parquet' does not exist"},
       {{"source_path=pool.csv"}, "source_path 'pool.csv' is not a .parquet file"},
@@ -581,6 +584,10 @@ TEST(SelectErrors, EachMistakeIsOneLineNamingItsKey) {
        "needs detection_format"},
       {{"source_detection_file=coco.json"}, "detection_format is required"},
       {{"detection_format=yolo"}, "'detection_format' must be one of"},
+      {{"output_dir=coco.json"}, "output_dir 'coco.json' is a file; it must be a folder"},
+      {{"output_dir=.", "source_path=summary.json"},
+       "source_path 'summary.json' is not a .parquet"},
+      {{"output_dir=.", "exclude_path=final_unique_files.parquet"}, "final_unique_files.parquet"},
       // Not built yet: refused before any work rather than left out of the outputs.
   };
   for (const auto& [extra, message] : cases) {
