@@ -7,32 +7,20 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/text.h"
+#include "select/coco_reader.h"
 #include "select/path_names.h"
 
 namespace deft::select {
 
 namespace fs = std::filesystem;
-using Json = nlohmann::json;
 
 namespace {
 
 [[noreturn]] void refuse(const fs::path& file, const std::string& what) {
   throw Error(ErrorKind::kInput, fmt::format("detection file '{}': {}", file.string(), what));
-}
-
-// Python's truthiness of a JSON value that should be a path: a non-empty string.
-const Json* first_path(const Json& image) {
-  for (const char* key : {"file_name", "filepath", "file_path"}) {
-    const auto it = image.find(key);
-    if (it == image.end() || it->is_null()) continue;
-    if (it->is_string() && it->get_ref<const std::string&>().empty()) continue;
-    return &*it;
-  }
-  return nullptr;
 }
 
 // Python's float() of a KITTI field; nullopt where it would raise.
@@ -55,55 +43,38 @@ Detections Detections::read(const fs::path& path, DetectionFormat format) {
 Detections Detections::read_coco(const fs::path& file) {
   std::error_code ec;
   if (fs::is_directory(file, ec)) refuse(file, "is a folder; COCO detections are one JSON file");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) refuse(file, "cannot be read");
-  Json coco;
-  try {
-    coco = Json::parse(in);
-  } catch (const Json::parse_error& e) {
-    refuse(file, fmt::format("not valid JSON (byte {}): {}", e.byte, e.what()));
-  }
-  if (!coco.is_object())
-    refuse(file, "must hold a JSON object (COCO), not " + std::string(coco.type_name()));
-  if (!coco.contains("images") || !coco.contains("annotations"))
+  const CocoFile coco = read_coco_file(file);
+  if (!coco.has_images || !coco.has_annotations)
     refuse(file, "has no 'images' or no 'annotations': not a COCO annotation file");
-  for (const char* key : {"images", "annotations", "categories"}) {
-    if (coco.contains(key) && !coco[key].is_array())
-      refuse(file, fmt::format("'{}' is not a list", key));
-  }
-  std::map<std::string, std::string> image_path;  // image id (as JSON text) → path
-  const Json& images = coco["images"];
-  for (size_t i = 0; i < images.size(); ++i) {
-    const Json& image = images[i];
-    if (!image.is_object()) refuse(file, fmt::format("images[{}] is not an object", i));
-    const Json* path = first_path(image);
-    const auto id = image.find("id");
-    if (path == nullptr || id == image.end() || id->is_null()) continue;
-    if (!path->is_string())
-      refuse(file, fmt::format("images[{}]: the file name is {}, not text", i, path->dump()));
-    image_path[id->dump()] = path->get<std::string>();
-  }
-  std::map<std::string, std::string> category_name;
-  if (coco.contains("categories")) {
-    const Json& categories = coco["categories"];
-    for (size_t i = 0; i < categories.size(); ++i) {
-      const Json& c = categories[i];
-      if (!c.is_object() || !c.contains("id") || !c.contains("name") || !c["name"].is_string())
-        refuse(file, fmt::format("categories[{}] needs an 'id' and a text 'name'", i));
-      category_name[c["id"].dump()] = c["name"].get<std::string>();
+  std::unordered_map<JsonKey, std::string> image_path;
+  for (size_t i = 0; i < coco.images.size(); ++i) {
+    const CocoImage& image = coco.images[i];
+    // file_name, else filepath, else file_path: the first with a true value, as Python's `or`.
+    const CocoValue* path = nullptr;
+    for (const CocoValue* v : {&image.file_name, &image.filepath, &image.file_path}) {
+      if (v->truthy) {
+        path = v;
+        break;
+      }
     }
+    if (path == nullptr || image.id.empty()) continue;
+    if (!path->text)
+      refuse(file, fmt::format("images[{}]: the file name is {}, not text", i, path->value));
+    image_path[image.id] = path->value;
+  }
+  std::unordered_map<JsonKey, std::string> category_name;
+  for (size_t i = 0; i < coco.categories.size(); ++i) {
+    const CocoCategory& c = coco.categories[i];
+    if (!c.has_id || !c.name)
+      refuse(file, fmt::format("categories[{}] needs an 'id' and a text 'name'", i));
+    category_name[c.id] = *c.name;
   }
   Detections d;
   std::map<std::string, std::set<std::string>> paths_of_base;
-  const Json& annotations = coco["annotations"];
-  for (size_t i = 0; i < annotations.size(); ++i) {
-    const Json& a = annotations[i];
-    if (!a.is_object()) refuse(file, fmt::format("annotations[{}] is not an object", i));
-    const auto image = a.find("image_id");
-    const auto category = a.find("category_id");
-    if (image == a.end() || category == a.end()) continue;
-    const auto path = image_path.find(image->dump());
-    const auto name = category_name.find(category->dump());
+  for (size_t i = 0; i < coco.annotations.size(); ++i) {
+    const CocoAnnotation& a = coco.annotations[i];
+    const auto path = image_path.find(a.image_id);
+    const auto name = category_name.find(a.category_id);
     if (path == image_path.end() || name == category_name.end() || name->second.empty()) continue;
     const std::string base = path_name(path->second);
     ImageDetections& by_path = d.by_path_[path->second];
@@ -111,15 +82,14 @@ Detections Detections::read_coco(const fs::path& file) {
     by_path.classes.insert(name->second);
     by_base.classes.insert(name->second);
     paths_of_base[base].insert(path->second);
-    const auto bbox = a.find("bbox");
-    if (bbox != a.end() && bbox->is_array() && bbox->size() == 4) {
+    if (a.bbox_list && a.bbox.size() == 4) {
       Box box{name->second};
       double* fields[] = {&box.x, &box.y, &box.w, &box.h};
       for (size_t k = 0; k < 4; ++k) {
-        if (!(*bbox)[k].is_number())
-          refuse(file, fmt::format("annotations[{}]: bbox {} holds a value that is not a number", i,
-                                   bbox->dump()));
-        *fields[k] = (*bbox)[k].get<double>();
+        if (!a.bbox[k])
+          refuse(file, fmt::format("annotations[{}]: bbox [{}] holds a value that is not a number",
+                                   i, a.bbox_text));
+        *fields[k] = *a.bbox[k];
       }
       by_path.boxes.push_back(box);
       by_base.boxes.push_back(box);

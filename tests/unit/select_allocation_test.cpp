@@ -80,6 +80,45 @@ TEST(Detections, CocoIsFoundByPathThenBasenameThenStem) {
   EXPECT_EQ(d.find("a/dog.jpg"), nullptr);
 }
 
+// Read as a stream: annotations may come before the images they name; ids match as Python
+// dict keys do (1 and 1.0 are one key, "1" is another); other keys and nesting are skipped.
+TEST(Detections, CocoKeysMatchAsPythonDictKeysInAnyOrder) {
+  testing::ScratchDir dir;
+  testing::write_text_file(dir / "c.json", R"({
+    "annotations": [{"image_id": 1.0, "category_id": "7", "bbox": [0, 0, 2, 2]},
+                    {"image_id": "1", "category_id": "7", "bbox": [1, 1, 1, 1]}],
+    "licenses": [{"id": 1, "nested": {"images": [1, 2]}}],
+    "images": [{"id": 1, "file_name": "x/one.jpg"}, {"id": "1", "file_name": "x/text.jpg"}],
+    "categories": [{"id": "7", "name": "truck"}]})");
+  const Detections d = Detections::read(dir / "c.json", DetectionFormat::kCoco);
+  ASSERT_NE(d.find("x/one.jpg"), nullptr);
+  EXPECT_EQ(d.find("x/one.jpg")->boxes.size(), 1U);
+  EXPECT_EQ(d.find("x/one.jpg")->boxes[0].w, 2.0);
+  ASSERT_NE(d.find("x/text.jpg"), nullptr);
+  EXPECT_EQ(d.find("x/text.jpg")->boxes[0].w, 1.0);
+}
+
+TEST(Detections, CocoEntriesOfTheWrongTypeAreNamed) {
+  testing::ScratchDir dir;
+  const auto error_of = [&](const std::string& text) -> std::string {
+    testing::write_text_file(dir / "c.json", text);
+    try {
+      Detections::read(dir / "c.json", DetectionFormat::kCoco);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_THAT(error_of(R"({"images": {}, "annotations": []})"),
+              HasSubstr("'images' is not a list"));
+  EXPECT_THAT(error_of(R"({"images": [3], "annotations": []})"),
+              HasSubstr("images[0] is not an object"));
+  EXPECT_THAT(error_of(R"({"images": [{"id": 1, "file_name": 7}], "annotations": []})"),
+              HasSubstr("images[0]: the file name is 7, not text"));
+  EXPECT_THAT(error_of(R"({"images": [], "annotations": [{}, 5]})"),
+              HasSubstr("annotations[1] is not an object"));
+}
+
 // KITTI: label_2/<stem>.txt, 15 fields per object; DontCare and short lines skipped; the box
 // x1 y1 x2 y2 becomes x, y, w, h. Images are found by stem.
 TEST(Detections, KittiIsFoundByStemAndSkipsWhatTheReferenceSkips) {
