@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: setup configure build demo test test-container test-slow test-all test-asan bench-encoder bench-embed bench-shrink bench-mine format tidy clean
+.PHONY: setup configure build demo test test-container test-slow test-all test-asan bench-encoder bench-embed bench-shrink bench-mine bench-select format tidy clean
 
 setup:
 	@scripts/setup.sh
@@ -61,6 +61,13 @@ bench-mine: build
 	  --targets 1000 --pool 1000000 --dim 768
 	$(BUILD)/bench/deft_mine_bench --deft $(BUILD)/deft --work /tmp/deft-bench/mine \
 	  --targets 100 --pool 5000000 --dim 384 --budget-mb 1024 --no-peer
+
+# `deft select` against a direct port of the reference's passes on FAISS IndexFlatL2 in memory
+# (README, "Selection benchmark"): 10k targets x 1M pool x 768 dims, budget 50k. Writes ~3 GB
+# of parquet to /tmp/deft-bench/select (kept); the peer holds ~9 GB. Minutes.
+bench-select: build
+	$(BUILD)/bench/deft_select_bench --deft $(BUILD)/deft --work /tmp/deft-bench/select \
+	  --targets 10000 --pool 1000000 --dim 768 --budget 50000
 
 # What shrink-on-load does to the model input, on the photographs of Debian's python3-skimage
 # (downloaded and unpacked in /tmp/deft-bench, not installed). README, "Shrink-on-load".

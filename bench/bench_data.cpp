@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <iostream>
 #include <random>
 
 #include <faiss/utils/utils.h>
@@ -11,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kernels/blas_core.h"
 #include "model/fingerprint.h"
 #include "table/duckdb_handles.h"
 #include "table/embedding_table.h"
@@ -107,6 +109,53 @@ Run run_process(const std::vector<std::string>& args) {
   wait4(pid, &status, 0, &usage);
   return {std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
           static_cast<double>(usage.ru_maxrss) / 1024.0, status};
+}
+
+Common parse_common(
+    int argc, char** argv, Common c,
+    const std::function<bool(const std::string&, const std::function<std::string()>&)>& extra) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const std::function<std::string()> next = [&] {
+      return std::string(i + 1 < argc ? argv[++i] : "");
+    };
+    if (a == "--deft") {
+      c.deft = next();
+    } else if (a == "--work") {
+      c.work = next();
+    } else if (a == "--targets") {
+      c.targets = std::stoull(next());
+    } else if (a == "--pool") {
+      c.pool = std::stoull(next());
+    } else if (a == "--dim") {
+      c.dim = std::stoul(next());
+    } else if (a == "--budget-mb") {
+      c.budget_mb = std::stod(next());
+    } else if (a == "--no-peer") {
+      c.peer = false;
+    } else if (!extra(a, next)) {
+      std::cerr << "unknown argument " << a << "\n";
+      std::exit(2);
+    }
+  }
+  return c;
+}
+
+void write_sets(Common& c) {
+  fs::create_directories(c.work);
+  c.centres = centres_for(c.dim);
+  c.target_file = c.work / fmt::format("targets_{}x{}.v2.parquet", c.targets, c.dim);
+  c.pool_file = c.work / fmt::format("pool_{}x{}.v2.parquet", c.pool, c.dim);
+  write_set(c.target_file, 1, c.targets, c.dim, c.centres);
+  write_set(c.pool_file, 2, c.pool, c.dim, c.centres);
+}
+
+void tune_like_deft(char** argv) {
+  const std::string core = deft::kernels::better_openblas_core();
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr && core.empty()) return;
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  if (!core.empty()) ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+  ::execv("/proc/self/exe", argv);
 }
 
 std::string cpu_model() {

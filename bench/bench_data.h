@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,31 @@ struct Run {
   int status;
 };
 Run run_process(const std::vector<std::string>& args);
+
+// What every mining bench takes on its command line, and the sets it writes.
+struct Common {
+  std::string deft = "build/deft";
+  std::filesystem::path work;
+  uint64_t targets = 1000, pool = 1000000;
+  size_t dim = 768;
+  double budget_mb = 1024;
+  bool peer = true;
+  // Filled by write_sets.
+  std::vector<float> centres;
+  std::filesystem::path target_file, pool_file;
+};
+// --deft --work --targets --pool --dim --budget-mb --no-peer over `defaults`; `extra(flag,
+// value)` takes a bench's own flags (value() reads the next argument) and returns false for an
+// unknown one. Exits 2 on an unknown flag.
+Common parse_common(
+    int argc, char** argv, Common defaults,
+    const std::function<bool(const std::string&, const std::function<std::string()>&)>& extra);
+// The targets (seed 1) and pool (seed 2) parquets in `work`, written once and kept.
+void write_sets(Common& c);
+// Starts this bench again with what deft gives itself (src/cli/main.cpp): passive OpenMP
+// waits and the OpenBLAS kernel the CPU supports, so the in-process peer gets them too; the
+// deft child inherits both. Returns only when nothing needed changing.
+void tune_like_deft(char** argv);
 
 // The CPU model and the vector ISA the machine offers, for the printed rows.
 std::string cpu_model();

@@ -26,7 +26,6 @@
 #include <sys/resource.h>
 
 #include "bench_data.h"
-#include "kernels/blas_core.h"
 #include "table/duckdb_handles.h"
 
 namespace fs = std::filesystem;
@@ -117,50 +116,19 @@ std::set<uint64_t> reference_port(const std::vector<float>& targets, const std::
 }  // namespace
 
 int main(int argc, char** argv) {
-  // The peer gets what deft gives itself (src/cli/main.cpp): passive OpenMP waits and the
-  // OpenBLAS kernel the CPU supports. The deft child inherits both.
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr || !deft::kernels::better_openblas_core().empty()) {
-    if (std::getenv("OMP_WAIT_POLICY") == nullptr) ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    const std::string core = deft::kernels::better_openblas_core();
-    if (!core.empty()) ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
-    ::execv("/proc/self/exe", argv);
-  }
-  std::string deft = "build/deft";
-  fs::path work = "/tmp/deft-bench/select";
-  uint64_t targets = 10000, pool = 1000000;
-  size_t dim = 768, desired = 50000, expansion = 5;
-  double budget_mb = 1024;
-  bool peer = true;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
-    if (a == "--deft")
-      deft = next();
-    else if (a == "--work")
-      work = next();
-    else if (a == "--targets")
-      targets = std::stoull(next());
-    else if (a == "--pool")
-      pool = std::stoull(next());
-    else if (a == "--dim")
-      dim = std::stoul(next());
-    else if (a == "--budget")
-      desired = std::stoul(next());
-    else if (a == "--budget-mb")
-      budget_mb = std::stod(next());
-    else if (a == "--no-peer")
-      peer = false;
-    else {
-      std::cerr << "unknown argument " << a << "\n";
-      return 2;
-    }
-  }
-  fs::create_directories(work);
-  const auto centres = bench::centres_for(dim);
-  const fs::path target_file = work / fmt::format("targets_{}x{}.v2.parquet", targets, dim);
-  const fs::path pool_file = work / fmt::format("pool_{}x{}.v2.parquet", pool, dim);
-  bench::write_set(target_file, 1, targets, dim, centres);
-  bench::write_set(pool_file, 2, pool, dim, centres);
+  bench::tune_like_deft(argv);
+  size_t desired = 50000;
+  const size_t expansion = 5;
+  bench::Common c =
+      bench::parse_common(argc, argv, {.work = "/tmp/deft-bench/select", .targets = 10000},
+                          [&](const std::string& flag, const std::function<std::string()>& value) {
+                            if (flag != "--budget") return false;
+                            desired = std::stoul(value());
+                            return true;
+                          });
+  bench::write_sets(c);
+  const auto& [deft, work, targets, pool, dim, budget_mb, peer, centres, target_file, pool_file] =
+      c;
   const std::string what =
       fmt::format("{} targets x {} pool x {} dims, budget {}, global", targets, pool, dim, desired);
   const std::string machine =
