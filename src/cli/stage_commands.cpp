@@ -8,6 +8,7 @@
 #include "index/metric.h"
 #include "mine/mine_job.h"
 #include "select/select_job.h"
+#include "select/settings.h"
 
 namespace deft::cli {
 

@@ -87,11 +87,4 @@ struct SelectReport {
 
 SelectReport run_select_job(const SelectJob& job);
 
-// rare_class_list: comma-separated, trimmed, lower-cased, distinct, sorted.
-std::vector<std::string> parse_rare_classes(const std::string& list);
-
-// The one parquet form the reference accepts: a `.parquet` file, or a folder holding some.
-// Throws Error(kInput) naming `key` otherwise.
-void require_parquet_path(const std::filesystem::path& path, const std::string& key);
-
 }  // namespace deft::select
