@@ -675,3 +675,62 @@ TEST(SelectPictures, ChartsAndClassSheetsAreDrawnAtTheReferenceSizes) {
 
 }  // namespace
 }  // namespace deft
+
+namespace deft {
+namespace {
+
+// A class pool that falls short refills from the non-rare pool, worked by hand on TinySelect:
+// targets t0 (Bus) and t1 (car); pool a (Bus), b, c, d (car). rare_class_list=bus, budget 4:
+// quotas 2 and 2 (the targets split 1 / 1).
+// - bus: targets {t0}, pool {a}: topn = 2 > 1 file, so no target fills it and the class gets 0.
+// - bus_fallback: t0 over the non-rare pool {b, c, d} for 2: b √2 (row 1), d √2 (row 3), c 2;
+//   t0 takes b and d (the distance tie by row), merged b, d (the tie by filepath).
+// - non_rare: t1 over {b, c, d} less {b, d} = {c}: topn 2 > 1 file: nothing.
+TEST(SelectOutputs, AShortClassPoolRefillsFromTheNonRarePool) {
+  TinySelect s;
+  const auto coco = [](const std::vector<std::pair<std::string, std::string>>& images) {
+    Json j = {{"images", Json::array()},
+              {"annotations", Json::array()},
+              {"categories", {{{"id", 1}, {"name", "Bus"}}, {{"id", 2}, {"name", "car"}}}}};
+    int id = 1;
+    for (const auto& [file, cls] : images) {
+      j["images"].push_back({{"id", id}, {"file_name", file}});
+      if (!cls.empty())
+        j["annotations"].push_back({{"id", id},
+                                    {"image_id", id},
+                                    {"category_id", cls == "Bus" ? 1 : 2},
+                                    {"bbox", {1, 1, 5, 5}}});
+      ++id;
+    }
+    return j.dump();
+  };
+  testing::write_text_file(s.dir / "targets.json", coco({{"t0.jpg", "Bus"}, {"t1.jpg", "car"}}));
+  testing::write_text_file(
+      s.dir / "pool.json",
+      coco({{"a.jpg", "Bus"}, {"b.jpg", ""}, {"c.jpg", ""}, {"d.jpg", "car"}}));
+  const auto r =
+      s.select({"desired_unique_count=4", "allocation_policy=class_stratified",
+                "rare_class_list=bus", "detection_format=coco", "source_detection_file=pool.json",
+                "target_detection_file=targets.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(testing::directory_entries(s.dir / "out"),
+              ElementsAre("bus_fallback_iteration_1_topn_2.parquet", "final_unique_files.parquet",
+                          "selection_provenance.parquet", "summary.json"));
+  const auto pass = s.rows("bus_fallback_iteration_1_topn_2.parquet");
+  ASSERT_EQ(pass.size(), 1U);
+  EXPECT_EQ(pass[0][0], "t0.jpg");
+  EXPECT_EQ(pass[0][1], "b.jpg");
+  EXPECT_NEAR(std::stod(pass[0][2]), std::sqrt(2.0), 1e-12);
+  EXPECT_EQ(pass[0][3], "d.jpg");
+  EXPECT_THAT(s.rows("final_unique_files.parquet"),
+              ElementsAre(ElementsAre("b.jpg"), ElementsAre("d.jpg")));
+  const Json summary = Json::parse(testing::read_text_file(s.dir / "out/summary.json"));
+  EXPECT_EQ(summary["allocation"]["per_class"]["bus"]["desired_count"], 2);
+  EXPECT_EQ(summary["allocation"]["non_rare"]["desired_count"], 2);
+  EXPECT_EQ(summary["retrieved_unique_count"], 2);
+  EXPECT_EQ(summary["coverage_pct"], 50.0);
+  EXPECT_EQ(summary["target_queries"]["rare"], 1);
+}
+
+}  // namespace
+}  // namespace deft
