@@ -9,6 +9,12 @@
 #include "image/image_file_writer.h"
 #include "image/vips_image.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+// Text goes through Pango and fontconfig, whose font caches live until exit by design:
+// LeakSanitizer (test-asan) is told that those are not deft's leaks.
+extern "C" const char* __lsan_default_suppressions() { return "leak:libfontconfig.so\n"; }
+#endif
+
 namespace deft::image {
 
 namespace {
