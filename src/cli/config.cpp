@@ -164,6 +164,12 @@ void Config::set(std::string_view key, const RawValue& raw, std::string_view ori
 
   switch (spec->type) {
     case ValueType::kPath:
+      // An optional path given as '' is unset, as the reference's `if path:` reads it (TAO's
+      // schema lists '' as these keys' default value).
+      if (raw.text.empty() && spec->default_value == "null") {
+        value = Value{State::kNull, {}};
+        return;
+      }
       if (raw.text.empty()) return reject("a path");
       value = Value{State::kSet, raw.text};
       return;
@@ -197,6 +203,10 @@ void Config::set(std::string_view key, const RawValue& raw, std::string_view ori
       return;
     }
     case ValueType::kChoice: {
+      if (raw.text.empty() && spec->default_value == "null") {  // unset, as for paths
+        value = Value{State::kNull, {}};
+        return;
+      }
       const auto it = std::find_if(
           spec->choices.begin(), spec->choices.end(),
           [&](const std::string& c) { return ascii_lower(c) == ascii_lower(raw.text); });

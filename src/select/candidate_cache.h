@@ -4,8 +4,8 @@
 // searched once, deep enough for the last pass, answers later passes exactly: the first k of
 // its rows that are still open are the k nearest open rows, because every open row outside
 // the list lies behind all of the list's rows. Only a target whose list has run short (and
-// did not cover every row open when it was searched) is searched again. Results are the same
-// as searching every pass; the cost is one deep search instead of one per pass.
+// did not cover every row open when it was searched) is searched again, at the depth the
+// caller names. Results are the same as searching every pass.
 //
 //   CandidateCache cache(pool_rows_upper_bound);
 //   auto lists = cache.nearest(targets, open_rows, k, deep_k, search);

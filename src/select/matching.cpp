@@ -126,8 +126,11 @@ SubsetResult match_subset(const SubsetRequest& request, const PoolFiles& files,
       result.stop = StopReason::kPoolExhausted;
       break;
     }
-    // Searched once as deep as the last pass could ask, then answered from those lists.
-    const size_t deep_k = request.expansion * static_cast<size_t>(request.max_passes) * result.topn;
+    // Pass 1 searches as deep as it needs (most targets are satisfied there, and a deeper
+    // search costs time); a target searched again later goes as deep as the last pass could
+    // ask, so that the passes after answer it from its list.
+    const size_t deep_k =
+        number == 1 ? k : request.expansion * static_cast<size_t>(request.max_passes) * result.topn;
     const std::vector<std::vector<Candidate>> candidates =
         cache.nearest(remaining, open, k, deep_k, nearest);
     DEFT_ASSERT(candidates.size() == remaining.size(), "one candidate list per target");

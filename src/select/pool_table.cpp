@@ -38,6 +38,7 @@ PoolTable::PoolTable(table::Database& db, fs::path path, std::string filepath_co
   share_.first = std::min(share_.first, share_.second);
   // The first read learns the dimension and keeps the vectors while they fit.
   in_memory_ = true;
+  keeping_ = true;
   read_blocks(dim_, [this](const float* vectors, uint64_t, size_t rows) {
     if (!in_memory_) return;
     vectors_.insert(vectors_.end(), vectors, vectors + rows * dim_);
@@ -46,6 +47,7 @@ PoolTable::PoolTable(table::Database& db, fs::path path, std::string filepath_co
       std::vector<float>().swap(vectors_);
     }
   });
+  keeping_ = false;
 }
 
 void PoolTable::read_paths() {
@@ -140,9 +142,12 @@ void PoolTable::read_blocks(size_t& dim, const BlockFn& on_block) const {
     const uint64_t from = std::max(first, share_.first), to = std::min(first + n, share_.second);
     block.insert(block.end(), chunk_vectors.begin() + (from - first) * dim,
                  chunk_vectors.begin() + (to - first) * dim);
-    // Read blocks stay small (≤ 128 MB) so that a pool kept in memory is not held twice.
-    if (block.size() * sizeof(float) >= std::min<size_t>(budget_bytes_ / 2, size_t{128} << 20))
-      flush();
+    // While the first read may keep the pool in memory, its blocks stay small (≤ 128 MB) so
+    // that the pool is not held twice; streamed again, blocks take half the budget (fewer,
+    // larger blocks: each one's candidates are re-scored).
+    const size_t limit =
+        keeping_ ? std::min<size_t>(budget_bytes_ / 2, size_t{128} << 20) : budget_bytes_ / 2;
+    if (block.size() * sizeof(float) >= limit) flush();
   }
   flush();
 }

@@ -2,7 +2,8 @@
 // The pool of a unique-matching run: every row's filepath held (files, exclusions and the
 // filepath tie-break need them), its vectors L2-normalised and either kept in memory (when
 // they fit memory_budget_mb) or streamed again from the table for every search, in blocks of
-// at most half the budget and 128 MB. Vectors are checked once: finite, not all zero, one dimension.
+// at most half the budget and 128 MB. Vectors are checked once: finite, not all zero, one
+// dimension.
 //
 //   PoolTable pool(db, "pool.parquet", "filepath", "embedding", 1024);
 //   pool.for_each_block([&](const float* v, uint64_t first_row, size_t rows) { ... });
@@ -57,6 +58,7 @@ class PoolTable {
   size_t dim_ = 0;
   std::vector<std::string> paths_;
   bool in_memory_ = false;
+  bool keeping_ = false;        // the first read, while the pool may still fit in memory
   std::vector<float> vectors_;  // rows × dim when in memory
 };
 

@@ -734,3 +734,65 @@ TEST(SelectOutputs, AShortClassPoolRefillsFromTheNonRarePool) {
 
 }  // namespace
 }  // namespace deft
+
+namespace deft {
+namespace {
+
+// The reference's own spec file, field for field (NVIDIA-TAO/tao-data-services,
+// nvidia_tao_ds/mining/tmm/experiment_specs/unique_neighbor_matching.yaml), its ??? values
+// given on the command line; then the same with the optional paths written as '' (TAO's
+// schema lists '' as their default value), which the reference reads as unset.
+TEST(SelectSpecs, ThePublishedSpecFileRunsAsItIs) {
+  TinySelect s;
+  testing::write_text_file(s.dir / "unique_neighbor_matching.yaml",
+                           R"(# Required (must be supplied at run time)
+source_path: ???              # file OR directory of parquets
+target_path: ???              # file OR directory of parquets
+output_dir: ???               # DIRECTORY: final_unique_files.parquet, summary.json,
+                              # per-iteration parquets, optional viz PNGs
+desired_unique_count: ???     # total unique source files to match
+
+# Matching
+allocation_policy: global     # global | class_stratified
+distance_metric: euclidean    # euclidean | cosine | manhattan
+candidate_expansion_factor: 5 # candidate-pool multiplier over per-target top-n; grows each iteration
+
+# Column names
+source_embedding_column: embedding
+target_embedding_column: embedding
+source_filepath_column: filepath
+target_filepath_column: filepath
+
+# Optional inputs (null = disabled)
+exclude_path: null
+source_detection_file: null   # COCO .json OR KITTI dir; required by logic in class_stratified
+target_detection_file: null
+detection_format: null        # coco | kitti; required when a detection file is set (declared, not inferred)
+rare_class_list: ""           # comma-separated, e.g. "person,bicycle"; required by logic in class_stratified
+
+# Flags
+save_embeddings: false
+visualize: false
+)");
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{},
+        std::vector<std::string>{"exclude_path=", "source_detection_file=''",
+                                 "target_detection_file=", "detection_format="}}) {
+    std::vector<std::string> args = {"tmm",
+                                     "unique_neighbor_matching",
+                                     "-e",
+                                     "unique_neighbor_matching.yaml",
+                                     "source_path=pool.parquet",
+                                     "target_path=targets.parquet",
+                                     "output_dir=out",
+                                     "desired_unique_count=2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = testing::run_deft_binary(args, s.dir.path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(s.rows("final_unique_files.parquet"),
+                ElementsAre(ElementsAre("a.jpg"), ElementsAre("b.jpg")));
+  }
+}
+
+}  // namespace
+}  // namespace deft

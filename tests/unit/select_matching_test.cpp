@@ -86,9 +86,9 @@ TEST(UniqueMatching, AReleasedPickIsTakenByALaterTargetAndTheTargetRetriesNextPa
   EXPECT_THAT(line.picks(r.passes[0].satisfied[1]), ElementsAre("C", "D"));
   EXPECT_EQ(r.passes[0].k, 2U);
   EXPECT_EQ(r.passes[1].k, 3U);
-  // One search, deep enough for every pass (expansion × 8 passes × topn = 16 ≥ 7 rows), answered
-  // pass 2 from its lists.
-  ASSERT_EQ(line.searched.size(), 1U);
+  // Pass 2 searches only t1, the target left unsatisfied (its pass-1 list holds no open row).
+  ASSERT_EQ(line.searched.size(), 2U);
+  EXPECT_THAT(line.searched[1], ElementsAre(1U));
   EXPECT_THAT(line.picks(r.passes[1].satisfied[0]), ElementsAre("E", "F"));
   EXPECT_THAT(line.names(r.retrieved), ElementsAre("C", "D", "A", "B", "E", "F"));
   EXPECT_TRUE(r.unsatisfied.empty());
