@@ -219,7 +219,9 @@ SelectReport run_select_job(const SelectJob& job) {
   check_settings(job);
   SelectReport report;
   kernels::set_compute_threads(job.threads);
-  table::Database db({.threads = job.threads});
+  // DuckDB only streams the tables here: one thread is plenty, and a second holds another row
+  // group of vectors in flight (hundreds of MB for 768-dim pools).
+  table::Database db({.threads = 1});
   std::optional<OutputLock> lock;  // one run per output folder; rank 0 holds it for all
   if (parallel::Cluster::get().root()) {
     create_output_dir(job.output_dir);
