@@ -140,13 +140,15 @@ void PoolTable::read_blocks(size_t& dim, const BlockFn& on_block) const {
     table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1), reader.column_type(1), n,
                              first, where, dim, chunk_vectors);
     const uint64_t from = std::max(first, share_.first), to = std::min(first + n, share_.second);
-    block.insert(block.end(), chunk_vectors.begin() + (from - first) * dim,
-                 chunk_vectors.begin() + (to - first) * dim);
     // While the first read may keep the pool in memory, its blocks stay small (≤ 128 MB) so
     // that the pool is not held twice; streamed again, blocks take half the budget (fewer,
-    // larger blocks: each one's candidates are re-scored).
+    // larger blocks: each one's candidates are re-scored). Reserved once: a vector that grew
+    // by doubling would briefly hold two copies of the block.
     const size_t limit =
         keeping_ ? std::min<size_t>(budget_bytes_ / 2, size_t{128} << 20) : budget_bytes_ / 2;
+    if (block.capacity() == 0) block.reserve(limit / sizeof(float) + chunk_vectors.size());
+    block.insert(block.end(), chunk_vectors.begin() + (from - first) * dim,
+                 chunk_vectors.begin() + (to - first) * dim);
     if (block.size() * sizeof(float) >= limit) flush();
   }
   flush();
