@@ -386,6 +386,9 @@ TEST(SelectParity, ClassStratifiedFromCoco) {
   const Ran ran = run_both(dir, c);
   expect_same_as_port(dir, ran);
   EXPECT_EQ(ran.expected["summary"]["allocation"]["total_desired"], 40);
+  // The pool's COCO file gives other/p_0003.jpg the basename of imgs/p_0003.jpg: reported.
+  EXPECT_THAT(ran.deft.err, HasSubstr("1 basenames name more than one image in a COCO file (e.g. "
+                                      "'p_0003.jpg')"));
 }
 
 // The same from KITTI label folders (stems), with a small pool that leaves the rare classes
@@ -671,6 +674,20 @@ TEST(SelectPictures, ChartsAndClassSheetsAreDrawnAtTheReferenceSizes) {
   EXPECT_EQ(common.height, 400);
   EXPECT_EQ(count(common, 255, 0, 0), 0U);  // no focal class: every box blue
   EXPECT_GT(count(common, 0, 0, 255), 50U);
+  // Deterministic: a second run draws the same bytes.
+  const std::vector<std::string> pictures = {"image_count_per_class.png",
+                                             "instance_count_per_class.png", "viz_class_bus.png",
+                                             "viz_class_non_rare.png"};
+  std::vector<std::string> first;
+  for (const std::string& p : pictures)
+    first.push_back(testing::read_text_file(s.dir / "out" / p));
+  ASSERT_EQ(s.select({"allocation_policy=class_stratified", "rare_class_list=bus",
+                      "detection_format=coco", "source_detection_file=pool.json",
+                      "target_detection_file=targets.json", "visualize=true"})
+                .exit_code,
+            0);
+  for (size_t i = 0; i < pictures.size(); ++i)
+    EXPECT_EQ(testing::read_text_file(s.dir / "out" / pictures[i]), first[i]) << pictures[i];
 }
 
 }  // namespace
