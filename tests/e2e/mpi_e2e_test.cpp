@@ -3,6 +3,7 @@
 // rerun matches. Needs deft built with Open MPI (scripts/setup.sh installs it).
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -271,7 +272,10 @@ std::vector<pid_t> children(pid_t parent, const std::string& name) {
 
 // Starts `argv` (mpirun with 2 ranks), SIGKILLs rank 1 after `after`, and expects mpirun to
 // fail.
-void kill_rank_midway(const std::vector<std::string>& argv_text, std::chrono::milliseconds after) {
+// `ready` (when given) is polled first, for up to a minute: a slow start (a sanitizer build,
+// a loaded machine) must not make the kill land before the work it is meant to interrupt.
+void kill_rank_midway(const std::vector<std::string>& argv_text, std::chrono::milliseconds after,
+                      const std::function<bool()>& ready = {}) {
   const auto env = mpi_env();
   std::vector<char*> argv, envp;
   for (const auto& a : argv_text)
@@ -294,6 +298,8 @@ void kill_rank_midway(const std::vector<std::string>& argv_text, std::chrono::mi
     ranks = children(launcher, "deft");
   }
   ASSERT_EQ(ranks.size(), 2U) << "the two ranks did not start";
+  for (int tries = 0; ready && !ready() && tries < 1200; ++tries)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::this_thread::sleep_for(after);
   ::kill(ranks.back(), SIGKILL);
   int status = 0;
@@ -354,7 +360,9 @@ TEST_F(MpiMine, AnEmbedRankKilledMidRunFailsTheJobAndTheRerunResumesToTheSameOut
                                     "shrink_on_load=false",
                                     "--quiet"};
   };
-  kill_rank_midway(mpirun(2, args(dir / "m/emb.parquet")), std::chrono::milliseconds(1200));
+  // Killed once rank 0 has set up the work folder, 1.2 s into the embedding.
+  kill_rank_midway(mpirun(2, args(dir / "m/emb.parquet")), std::chrono::milliseconds(1200),
+                   [&] { return fs::exists(dir / "m/.emb.parquet.deft-partial/manifest.json"); });
   EXPECT_FALSE(fs::exists(dir / "m/emb.parquet"));
   // The chunks finished before the kill are kept for the rerun.
   EXPECT_TRUE(fs::exists(dir / "m/.emb.parquet.deft-partial/manifest.json"));
