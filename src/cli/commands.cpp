@@ -13,6 +13,7 @@
 #include "cli/option_table.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/text.h"
 
 namespace deft::cli {
 namespace {
@@ -209,10 +210,37 @@ void refuse_swapped_spec(const std::filesystem::path& path, const std::string& p
       "`deft run -e EMBEDDING_SPEC.yaml -m MINING_SPEC.yaml`: were -e and -m swapped?");
 }
 
+// A unique_neighbor_matching spec given to `deft run -m`: that mode runs as `deft select` on
+// the run's embeddings in this version, and the message says how.
+void refuse_selection_spec(const std::filesystem::path& path,
+                           const std::vector<SpecEntry>& entries) {
+  std::vector<std::string> keys;
+  for (const SpecEntry& e : entries) {
+    const bool action =
+        e.key == "action" && ascii_lower(e.value.text) == "unique_neighbor_matching";
+    const bool selection_only = selection_options().find(e.key) != nullptr &&
+                                mining_options().find(e.key) == nullptr && !owned_by_run(e.key) &&
+                                e.key != "output_dir" && e.key != "source_path" &&
+                                e.key != "target_path";
+    if (action || selection_only) keys.push_back(e.key);
+  }
+  if (keys.empty()) return;
+  if (keys.size() > 3) keys.resize(3);
+  throw Error(ErrorKind::kUsage,
+              fmt::format("-m '{}' is a unique_neighbor_matching spec (it sets {}): `deft run` "
+                          "mines nearest neighbours only in this version",
+                          path.string(), fmt::join(keys, ", ")),
+              fmt::format("run `deft run` with a mining spec (or `deft embed` twice), then `deft "
+                          "select -e {} source_path=<run folder>/source_embeddings.parquet "
+                          "target_path=<run folder>/target_embeddings.parquet output_dir=…`",
+                          path.string()));
+}
+
 // A step spec given to `deft run`: its keys go under `prefix`, except the files between the
 // steps, which run decides (a reference spec's `input_parquet: ???` is simply skipped).
 void apply_step_spec(Config& config, const std::filesystem::path& path, const std::string& prefix) {
   const std::vector<SpecEntry> entries = read_spec_file(path);
+  if (prefix == "mining.") refuse_selection_spec(path, entries);
   refuse_swapped_spec(path, prefix, entries);
   for (const SpecEntry& entry : entries) {
     const std::string origin = fmt::format("spec '{}' line {}", path.string(), entry.line);

@@ -170,6 +170,27 @@ TEST(NewUser, SwappedSpecsInRunAreNamed) {
   EXPECT_THAT(r.err, HasSubstr("were -e and -m swapped?"));
 }
 
+// The reference's unique_neighbor_matching.yaml given to `deft run -m` (its required keys as
+// published: ???): refused with the way to run that mode on the run's embeddings.
+TEST(NewUser, ASelectionSpecGivenToRunSaysHowToRunIt) {
+  testing::ScratchDir dir;
+  testing::write_text_file(dir / "embedding.yaml", "model: thumbnail\n");
+  testing::write_text_file(dir / "unique_neighbor_matching.yaml",
+                           "source_path: ???\ntarget_path: ???\noutput_dir: ???\n"
+                           "desired_unique_count: ???\nallocation_policy: global\n"
+                           "distance_metric: euclidean\ncandidate_expansion_factor: 5\n");
+  const auto r = deft({"run", "-e", "embedding.yaml", "-m", "unique_neighbor_matching.yaml",
+                       "target_parquet=t.csv", "source_parquet=s.csv", "output_dir=o"},
+                      dir.path());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("-m 'unique_neighbor_matching.yaml' is a unique_neighbor_matching "
+                               "spec (it sets desired_unique_count, allocation_policy, "
+                               "distance_metric)"));
+  EXPECT_THAT(r.err, HasSubstr("then `deft select -e unique_neighbor_matching.yaml "
+                               "source_path=<run folder>/source_embeddings.parquet"));
+  EXPECT_FALSE(fs::exists(dir / "o"));
+}
+
 TEST(NewUser, EveryCommandTakesThreads) {
   testing::ScratchDir dir;
   for (const std::vector<std::string>& args :
