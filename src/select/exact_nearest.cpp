@@ -4,6 +4,9 @@
 #include <cstring>
 #include <string>
 
+#include <fmt/format.h>
+
+#include "common/progress.h"
 #include "index/exact_search.h"
 #include "parallel/cluster.h"
 
@@ -97,7 +100,11 @@ NearestFn exact_nearest(const PoolTable& pool, const std::vector<float>& targets
         gathered.clear();
         rows.clear();
       };
+      // A search of many targets over a large pool takes minutes: said as it goes.
+      Progress progress(pool.share_end() - pool.share_begin(),
+                        fmt::format("searching for {} targets", which.size()));
       pool.for_each_block([&](const float* vectors, uint64_t first_row, size_t n) {
+        progress.advance(n);
         rows.clear();
         for (size_t i = 0; i < n; ++i)
           rows.push_back(first_row + i);
