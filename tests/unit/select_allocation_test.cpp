@@ -1,6 +1,8 @@
 // class_stratified's pieces in-process: the largest-remainder quotas (worked by hand) and the
 // detection readers on files shaped as COCO and KITTI publish them, with their lookup rules
 // and their errors.
+#include <random>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -117,6 +119,40 @@ TEST(Detections, CocoEntriesOfTheWrongTypeAreNamed) {
               HasSubstr("images[0]: the file name is 7, not text"));
   EXPECT_THAT(error_of(R"({"images": [], "annotations": [{}, 5]})"),
               HasSubstr("annotations[1] is not an object"));
+}
+
+// Seeded mutations of a COCO file (bytes dropped, replaced, duplicated): each read either
+// succeeds or throws deft::Error; nothing else escapes (no crash, no other exception type).
+TEST(Detections, MutatedCocoFilesFailOnlyWithErrors) {
+  testing::ScratchDir dir;
+  std::mt19937 rng(5);
+  const std::string base = kCoco;
+  size_t errors = 0;
+  for (int round = 0; round < 400; ++round) {
+    std::string text = base;
+    for (int m = 0; m < 1 + static_cast<int>(rng() % 4); ++m) {
+      const size_t at = rng() % text.size();
+      switch (rng() % 3) {
+        case 0:
+          text.erase(at, 1 + rng() % 8);
+          break;
+        case 1:
+          text[at] = "{}[]\",:0\"-e."[rng() % 12];
+          break;
+        default:
+          text.insert(at, text.substr(at, 1 + rng() % 16));
+          break;
+      }
+      if (text.empty()) text = "{";
+    }
+    testing::write_text_file(dir / "m.json", text);
+    try {
+      Detections::read(dir / "m.json", DetectionFormat::kCoco);
+    } catch (const Error&) {
+      ++errors;
+    }
+  }
+  EXPECT_GT(errors, 100U);  // most mutations break the JSON or a COCO rule
 }
 
 // KITTI: label_2/<stem>.txt, 15 fields per object; DontCare and short lines skipped; the box
