@@ -14,10 +14,6 @@ namespace deft::select {
 
 std::unordered_set<uint32_t> excluded_files(table::Database& db, const std::filesystem::path& path,
                                             const PoolFiles& files) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    throw Error(ErrorKind::kInput, fmt::format("exclude_path '{}' does not exist", path.string()));
-  }
   table::TableReader reader(db, path, {.columns = {table::kFilepathColumn}});
   std::unordered_set<std::string> names;  // the listed paths and their basenames
   while (table::DataChunk chunk = reader.next_chunk()) {

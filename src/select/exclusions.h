@@ -15,7 +15,8 @@
 namespace deft::select {
 
 // The pool files (ids of `files`) that exclude_path rules out. Throws Error(kInput) when the
-// file is missing or has no text `filepath` column.
+// file cannot be read as a table or has no text `filepath` column (check_settings has said
+// whether it exists).
 std::unordered_set<uint32_t> excluded_files(table::Database& db, const std::filesystem::path& path,
                                             const PoolFiles& files);
 

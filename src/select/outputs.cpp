@@ -149,6 +149,39 @@ std::string pass_file_name(const std::string& subset, const Pass& pass) {
   return fmt::format("{}_iteration_{}_topn_{}.parquet", subset, pass.number, pass.topn);
 }
 
+PassFiles all_pass_files(const SelectReport& report) {
+  PassFiles files;
+  for (const SubsetSummary& s : report.subsets)
+    for (const Pass& p : s.result.passes)
+      files.emplace_back(pass_file_name(s.name, p), &p);
+  std::sort(files.begin(), files.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  return files;
+}
+
+PassFiles class_pass_files(const SelectReport& report, const std::string& name) {
+  PassFiles own, fallback;
+  for (const auto& file : all_pass_files(report)) {
+    if (file.first.rfind(name + "_iteration_", 0) == 0) own.push_back(file);
+    if (name != "non_rare" && file.first.rfind(name + "_fallback_iteration_", 0) == 0)
+      fallback.push_back(file);
+  }
+  own.insert(own.end(), fallback.begin(), fallback.end());
+  return own;
+}
+
+std::vector<const SatisfiedTarget*> first_claims(const PassFiles& files,
+                                                 const std::vector<std::string>& target_paths) {
+  std::vector<const SatisfiedTarget*> claims;
+  std::unordered_set<std::string> seen;
+  for (const auto& [file, pass] : files) {
+    for (const SatisfiedTarget& t : pass->satisfied) {
+      if (seen.insert(target_paths[t.target]).second) claims.push_back(&t);
+    }
+  }
+  return claims;
+}
+
 namespace {
 
 Json dataset_json(const DatasetStats& d) {
@@ -167,25 +200,11 @@ Json stats_json(const DistanceStats& d) {
           {"median", d.median}, {"std", d.std}, {"p25", d.p25}, {"p75", d.p75}};
 }
 
-using PassFiles = std::vector<std::pair<std::string, const Pass*>>;  // (file name, pass)
-
-PassFiles by_name(PassFiles files) {
-  std::sort(files.begin(), files.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  return files;
-}
-
-// Each target's top-1 distance, the first time the target appears in `files` (in the order
-// given), as the reference reads its pass files back.
+// Each target's top-1 distance, the first time it appears in `files`.
 std::vector<double> first_top1(const PassFiles& files, const SelectResults& results) {
   std::vector<double> distances;
-  std::unordered_set<std::string> seen;
-  for (const auto& [file, pass] : files) {
-    for (const SatisfiedTarget& t : pass->satisfied) {
-      if (seen.insert(results.target_paths[t.target]).second)
-        distances.push_back(t.picks.front().distance);
-    }
-  }
+  for (const SatisfiedTarget* t : first_claims(files, results.target_paths))
+    distances.push_back(t->picks.front().distance);
   return distances;
 }
 
@@ -197,25 +216,12 @@ Json distance_stats_json(const SelectJob& job, const SelectReport& report,
   std::vector<std::string> names = job.rare_classes;
   names.push_back("non_rare");
   std::sort(names.begin(), names.end());
-  PassFiles every;
-  for (const SubsetSummary& s : report.subsets)
-    for (const Pass& p : s.result.passes)
-      every.emplace_back(pass_file_name(s.name, p), &p);
   Json per_class = Json::object();
   for (const std::string& name : names) {
-    PassFiles own, fallback;
-    for (const auto& [file, pass] : every) {
-      if (file.rfind(name + "_iteration_", 0) == 0) own.emplace_back(file, pass);
-      if (name != "non_rare" && file.rfind(name + "_fallback_iteration_", 0) == 0)
-        fallback.emplace_back(file, pass);
-    }
-    PassFiles files = by_name(own);
-    for (const auto& f : by_name(fallback))
-      files.push_back(f);
-    if (const auto stats = distance_stats(first_top1(files, results)))
+    if (const auto stats = distance_stats(first_top1(class_pass_files(report, name), results)))
       per_class[name] = stats_json(*stats);
   }
-  if (const auto overall = distance_stats(first_top1(by_name(every), results)))
+  if (const auto overall = distance_stats(first_top1(all_pass_files(report), results)))
     per_class["overall"] = stats_json(*overall);
   return {{"metric", index::metric_name(job.metric)},
           {"based_on", "top1_distance"},

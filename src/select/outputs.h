@@ -35,6 +35,17 @@ struct SelectResults {
 // The per-pass file name: <subset>_iteration_<pass>_topn_<topn>.parquet.
 std::string pass_file_name(const std::string& subset, const Pass& pass);
 
+// This run's pass files as the reference reads them back (distance statistics, class sheets).
+using PassFiles = std::vector<std::pair<std::string, const Pass*>>;  // (file name, pass)
+// Every pass file, in file-name order (the reference's `*_iteration_*.parquet` glob).
+PassFiles all_pass_files(const SelectReport& report);
+// A class's: `<name>_iteration_*` in name order, then, for a rare class,
+// `<name>_fallback_iteration_*`.
+PassFiles class_pass_files(const SelectReport& report, const std::string& name);
+// Each target's claim the first time the target appears in `files`.
+std::vector<const SatisfiedTarget*> first_claims(const PassFiles& files,
+                                                 const std::vector<std::string>& target_paths);
+
 // summary.json as the reference writes it (json.dump, indent 2, ASCII, no final newline): its
 // keys first, then deft's (what became of each subset, unsatisfied targets and why, the
 // encoder check).

@@ -6,7 +6,10 @@
 
 #include "common/error.h"
 #include "index/metric.h"
+#include "mine/input_checks.h"
+#include "parallel/cluster.h"
 #include "table/embedding_table.h"
+#include "table/path_base.h"
 #include "table/table_reader.h"
 #include "table/vector_access.h"
 
@@ -15,44 +18,41 @@ namespace deft::select {
 namespace fs = std::filesystem;
 
 void normalize_or_refuse(float* vectors, size_t rows, size_t dim, uint64_t first_row,
-                         const std::string& where) {
-  const size_t bad = index::normalize_rows(vectors, rows, dim);
-  if (bad == rows) return;
-  throw Error(
-      ErrorKind::kInput,
-      fmt::format("{} row {}: the embedding is all zeros or not finite", where, first_row + bad),
-      "every row needs a usable embedding; re-embed or drop that row");
+                         const fs::path& table, const std::string& column) {
+  // L2 normalisation needs what cosine needs: finite values and a direction.
+  mine::require_usable_vectors(vectors, rows, dim, first_row, table, column,
+                               index::Metric::kCosine);
+  const size_t normalised = index::normalize_rows(vectors, rows, dim);
+  DEFT_ASSERT(normalised == rows, "finite rows with a non-zero value normalise");
 }
 
 PoolTable::PoolTable(table::Database& db, fs::path path, std::string filepath_column,
-                     std::string vector_column, double memory_budget_mb,
-                     std::pair<uint64_t, uint64_t> share)
+                     std::string vector_column, double memory_budget_mb)
     : db_(db),
       path_(std::move(path)),
       filepath_column_(std::move(filepath_column)),
       vector_column_(std::move(vector_column)),
-      budget_bytes_(static_cast<size_t>(std::max(1.0, memory_budget_mb * 1024 * 1024))),
-      share_(share) {
+      budget_bytes_(static_cast<size_t>(std::max(1.0, memory_budget_mb * 1024 * 1024))) {
   read_paths();
-  share_.second = std::min<uint64_t>(share_.second, paths_.size());
-  share_.first = std::min(share_.first, share_.second);
-  // The first read learns the dimension and keeps the vectors while they fit.
+  share_ = parallel::Cluster::get().share(paths_.size());
+  // The first read learns the dimension and keeps the vectors while they fit. Its blocks stay
+  // small (≤ 128 MB) so that a pool kept in memory is not held twice.
   in_memory_ = true;
-  keeping_ = true;
-  read_blocks(dim_, [this](const float* vectors, uint64_t, size_t rows) {
-    if (!in_memory_) return;
-    vectors_.insert(vectors_.end(), vectors, vectors + rows * dim_);
-    if (vectors_.size() * sizeof(float) > budget_bytes_) {
-      in_memory_ = false;
-      std::vector<float>().swap(vectors_);
-    }
-  });
-  keeping_ = false;
+  read_blocks(dim_, std::min<size_t>(budget_bytes_ / 2, size_t{128} << 20),
+              [this](const float* vectors, uint64_t, size_t rows) {
+                if (!in_memory_) return;
+                vectors_.insert(vectors_.end(), vectors, vectors + rows * dim_);
+                if (vectors_.size() * sizeof(float) > budget_bytes_) {
+                  in_memory_ = false;
+                  std::vector<float>().swap(vectors_);
+                }
+              });
 }
 
 void PoolTable::read_paths() {
   table::TableReader reader(db_, path_,
                             {.columns = {filepath_column_}, .filepath_column = filepath_column_});
+  path_base_ = table::path_base_of(db_, reader);
   while (table::DataChunk chunk = reader.next_chunk()) {
     const idx_t n = duckdb_data_chunk_get_size(chunk.get());
     const uint64_t first = reader.rows_read() - n;
@@ -69,8 +69,10 @@ void PoolTable::read_paths() {
 
 void PoolTable::for_each_block(const BlockFn& fn) const {
   if (!in_memory_) {
+    // Streamed again: blocks of half the budget (fewer, larger blocks; each one's candidates
+    // are re-scored).
     size_t dim = dim_;
-    read_blocks(dim, fn);
+    read_blocks(dim, budget_bytes_ / 2, fn);
     return;
   }
   const size_t share_rows = share_.second - share_.first;
@@ -111,7 +113,7 @@ std::vector<std::vector<float>> PoolTable::raw_vectors(const std::vector<uint64_
   return out;
 }
 
-void PoolTable::read_blocks(size_t& dim, const BlockFn& on_block) const {
+void PoolTable::read_blocks(size_t& dim, size_t block_bytes, const BlockFn& on_block) const {
   if (share_.first >= share_.second) return;
   table::TableReader reader(db_, path_,
                             {.columns = {filepath_column_, vector_column_},
@@ -127,7 +129,7 @@ void PoolTable::read_blocks(size_t& dim, const BlockFn& on_block) const {
   const auto flush = [&] {
     if (block.empty()) return;
     const size_t n = block.size() / dim;
-    normalize_or_refuse(block.data(), n, dim, block_first, where);
+    normalize_or_refuse(block.data(), n, dim, block_first, path_, vector_column_);
     on_block(block.data(), block_first, n);
     block_first += n;
     block.clear();
@@ -140,16 +142,11 @@ void PoolTable::read_blocks(size_t& dim, const BlockFn& on_block) const {
     table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1), reader.column_type(1), n,
                              first, where, dim, chunk_vectors);
     const uint64_t from = std::max(first, share_.first), to = std::min(first + n, share_.second);
-    // While the first read may keep the pool in memory, its blocks stay small (≤ 128 MB) so
-    // that the pool is not held twice; streamed again, blocks take half the budget (fewer,
-    // larger blocks: each one's candidates are re-scored). Reserved once: a vector that grew
-    // by doubling would briefly hold two copies of the block.
-    const size_t limit =
-        keeping_ ? std::min<size_t>(budget_bytes_ / 2, size_t{128} << 20) : budget_bytes_ / 2;
-    if (block.capacity() == 0) block.reserve(limit / sizeof(float) + chunk_vectors.size());
+    // Reserved once: a vector that grew by doubling would briefly hold two copies of the block.
+    if (block.capacity() == 0) block.reserve(block_bytes / sizeof(float) + chunk_vectors.size());
     block.insert(block.end(), chunk_vectors.begin() + (from - first) * dim,
                  chunk_vectors.begin() + (to - first) * dim);
-    if (block.size() * sizeof(float) >= limit) flush();
+    if (block.size() * sizeof(float) >= block_bytes) flush();
   }
   flush();
 }

@@ -9,13 +9,12 @@
 //   pool.for_each_block([&](const float* v, uint64_t first_row, size_t rows) { ... });
 //
 // Under mpirun each rank holds every row's path but searches only its share of the rows
-// (`share`: [begin, end)); a single parquet file is then read only for those row groups.
+// (parallel::Cluster::share); a single parquet file is then read only for those row groups.
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "table/duckdb_handles.h"
@@ -25,14 +24,15 @@ namespace deft::select {
 class PoolTable {
  public:
   PoolTable(table::Database& db, std::filesystem::path path, std::string filepath_column,
-            std::string vector_column, double memory_budget_mb,
-            std::pair<uint64_t, uint64_t> share = {0, UINT64_MAX});
+            std::string vector_column, double memory_budget_mb);
 
   size_t rows() const { return paths_.size(); }
   uint64_t share_begin() const { return share_.first; }
   uint64_t share_end() const { return share_.second; }
   size_t dim() const { return dim_; }
   const std::vector<std::string>& paths() const { return paths_; }
+  // Where the table's relative filepaths point (table::path_base_of).
+  const std::filesystem::path& path_base() const { return path_base_; }
   bool in_memory() const { return in_memory_; }
 
   // The vectors of `rows` as the table holds them (not normalised), read again from the table:
@@ -45,9 +45,9 @@ class PoolTable {
 
  private:
   void read_paths();
-  // One read of the share's vectors in blocks of half the budget, normalised and checked.
-  // `dim`: 0 learns it from the first row.
-  void read_blocks(size_t& dim, const BlockFn& on_block) const;
+  // One read of the share's vectors in blocks of at most `block_bytes`, normalised and
+  // checked. `dim`: 0 learns it from the first row.
+  void read_blocks(size_t& dim, size_t block_bytes, const BlockFn& on_block) const;
 
   table::Database& db_;
   std::filesystem::path path_;
@@ -57,14 +57,14 @@ class PoolTable {
   std::pair<uint64_t, uint64_t> share_;
   size_t dim_ = 0;
   std::vector<std::string> paths_;
+  std::filesystem::path path_base_;
   bool in_memory_ = false;
-  bool keeping_ = false;        // the first read, while the pool may still fit in memory
   std::vector<float> vectors_;  // rows × dim when in memory
 };
 
-// Scales rows to unit L2 norm; throws Error(kInput) naming `where` and the row (first_row + i)
-// for a row that is zero or not finite.
+// Scales rows to unit L2 norm, after mine::require_usable_vectors has refused (naming the
+// table, column and rows) any that is not finite or all zero.
 void normalize_or_refuse(float* vectors, size_t rows, size_t dim, uint64_t first_row,
-                         const std::string& where);
+                         const std::filesystem::path& table, const std::string& column);
 
 }  // namespace deft::select

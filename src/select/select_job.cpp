@@ -5,16 +5,13 @@
 #include <map>
 #include <numeric>
 #include <optional>
-#include <set>
 #include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "common/error.h"
 #include "common/log.h"
-#include "common/output_guard.h"
 #include "common/output_lock.h"
-#include "common/text.h"
 #include "kernels/onednn_linear.h"
 #include "mine/input_checks.h"
 #include "mine/targets.h"
@@ -48,8 +45,7 @@ TargetSide read_target_side(table::Database& db, const SelectJob& job) {
                              .filepath_column = job.target_filepath_column});
   mine::Targets t = mine::read_targets(reader, job.target_column, false);
   std::vector<float> raw = job.save_embeddings ? t.vectors : std::vector<float>();
-  normalize_or_refuse(t.vectors.data(), t.paths.size(), t.dim, 0,
-                      fmt::format("'{}' column '{}'", job.target.string(), job.target_column));
+  normalize_or_refuse(t.vectors.data(), t.paths.size(), t.dim, 0, job.target, job.target_column);
   return {std::move(t.paths), std::move(t.vectors), std::move(raw), t.dim,
           table::path_base_of(db, reader)};
 }
@@ -128,23 +124,26 @@ void run_class_stratified(Matcher& m, const SelectJob& job, const TargetSide& ta
     m.run("non_rare", groups.non_rare.targets, groups.non_rare.pool_rows, quota);
 }
 
-// The detection files, each read once (the two keys may name one file).
+// The detection files, each read once: when the two keys name one file, both sides use it.
 struct DetectionFiles {
-  std::optional<Detections> source, target;
+  std::optional<Detections> source, target;  // target unset when it is the source's file
+  bool target_is_source = false;
   const Detections* source_ptr() const { return source ? &*source : nullptr; }
-  const Detections* target_ptr() const { return target ? &*target : nullptr; }
+  const Detections* target_ptr() const {
+    return target_is_source ? source_ptr() : target ? &*target : nullptr;
+  }
 };
 
 DetectionFiles read_detections(const SelectJob& job) {
   DetectionFiles d;
   if (!job.source_detections.empty())
     d.source = Detections::read(job.source_detections, job.detection_format);
-  if (!job.target_detections.empty()) {
-    d.target = job.target_detections == job.source_detections
-                   ? d.source
-                   : Detections::read(job.target_detections, job.detection_format);
-  }
-  for (const Detections* det : {d.source_ptr(), d.target_ptr()}) {
+  d.target_is_source =
+      !job.target_detections.empty() && job.target_detections == job.source_detections;
+  if (!job.target_detections.empty() && !d.target_is_source)
+    d.target = Detections::read(job.target_detections, job.detection_format);
+  const Detections* target_file = d.target ? &*d.target : nullptr;  // read on its own
+  for (const Detections* det : {d.source_ptr(), target_file}) {
     if (det != nullptr && !det->ambiguous_basenames().empty()) {
       log::warn(
           "{} basenames name more than one image in a COCO file (e.g. '{}'): those images "
@@ -205,13 +204,6 @@ std::unordered_set<uint32_t> exclude(table::Database& db, const SelectJob& job,
   return excluded;
 }
 
-uint64_t count_rows(table::Database& db, const SelectJob& job) {
-  table::TableReader reader(
-      db, job.source,
-      {.columns = {job.source_filepath_column}, .filepath_column = job.source_filepath_column});
-  return reader.count_rows();
-}
-
 }  // namespace
 
 SelectReport run_select_job(const SelectJob& job) {
@@ -222,12 +214,14 @@ SelectReport run_select_job(const SelectJob& job) {
   // DuckDB only streams the tables here: one thread is plenty, and a second holds another row
   // group of vectors in flight (hundreds of MB for 768-dim pools).
   table::Database db({.threads = 1});
+  // The detection files are read first: a missing or malformed one stops the run before any
+  // folder is made.
+  const DetectionFiles detections = read_detections(job);
   std::optional<OutputLock> lock;  // one run per output folder; rank 0 holds it for all
   if (parallel::Cluster::get().root()) {
     create_output_dir(job.output_dir);
     lock.emplace(job.output_dir / "final_unique_files.parquet");
   }
-  const DetectionFiles detections = read_detections(job);
   report.encoder_check =
       mine::check_encoders(db, job.target, job.source, job.allow_encoder_mismatch).words;
   const TargetSide targets = read_target_side(db, job);
@@ -238,7 +232,7 @@ SelectReport run_select_job(const SelectJob& job) {
   std::optional<PoolTable> pool_holder;
   cluster.agree([&] {
     pool_holder.emplace(db, job.source, job.source_filepath_column, job.source_column,
-                        job.memory_budget_mb, cluster.share(count_rows(db, job)));
+                        job.memory_budget_mb);
   });
   const PoolTable& pool = *pool_holder;
   if (pool.dim() > 0 && targets.dim > 0 && pool.dim() != targets.dim) {
@@ -248,12 +242,6 @@ SelectReport run_select_job(const SelectJob& job) {
                             targets.dim, pool.dim()));
   }
   const PoolFiles files = PoolFiles::from_paths(pool.paths());
-  const fs::path pool_base = [&] {
-    table::TableReader reader(
-        db, job.source,
-        {.columns = {job.source_filepath_column}, .filepath_column = job.source_filepath_column});
-    return table::path_base_of(db, reader);
-  }();
   report.pool_rows = pool.rows();
   report.pool_files = files.files();
   const NearestFn nearest = exact_nearest(pool, targets.vectors, targets.dim, job.metric);
@@ -263,9 +251,10 @@ SelectReport run_select_job(const SelectJob& job) {
       "selecting {} unique files for {} targets from a pool of {} rows ({} files, {} "
       "excluded rows); pool vectors {}",
       job.desired, targets.paths.size(), pool.rows(), files.files(), report.excluded_rows,
-      pool.in_memory() ? "held in memory" : "streamed from the table in every pass");
+      pool.in_memory() ? "held in memory" : "streamed from the table for every search");
   if (job.allocation == Allocation::kClassStratified) {
-    run_class_stratified(m, job, targets, pool.paths(), *detections.source, *detections.target);
+    run_class_stratified(m, job, targets, pool.paths(), *detections.source_ptr(),
+                         *detections.target_ptr());
   } else {
     std::vector<uint64_t> rows(pool.rows());
     std::iota(rows.begin(), rows.end(), uint64_t{0});
@@ -282,7 +271,7 @@ SelectReport run_select_job(const SelectJob& job) {
                         .pool_vectors = job.save_embeddings ? &picked : nullptr,
                         .dim = targets.dim,
                         .target_base = targets.base,
-                        .pool_base = pool_base,
+                        .pool_base = pool.path_base(),
                         .target_detections = detections.target_ptr(),
                         .pool_detections = detections.source_ptr()},
                        report);

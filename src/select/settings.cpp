@@ -89,12 +89,6 @@ void check_settings(const SelectJob& job) {
     throw Error(ErrorKind::kInput,
                 fmt::format("exclude_path '{}' does not exist", job.exclude_path.string()));
   }
-  for (const fs::path& file : {job.source_detections, job.target_detections}) {
-    if (!file.empty() && !fs::exists(file, ec)) {
-      throw Error(ErrorKind::kInput,
-                  fmt::format("detection file '{}' does not exist", file.string()));
-    }
-  }
   const std::vector<std::pair<std::string, fs::path>> inputs = {
       {"source_path", job.source}, {"target_path", job.target}, {"exclude_path", job.exclude_path}};
   for (const char* name :

@@ -188,25 +188,12 @@ void write_class_sheets(const SelectJob& job, const SelectReport& report,
   std::sort(names.begin(), names.end());
   PythonRandom rng(42);
   for (const std::string& name : names) {
-    // Each target's first three picks, from the class's pass files and then its fallback's.
-    std::vector<std::pair<std::string, const SatisfiedTarget*>> rows;
-    for (const std::string& subset : {name, name + "_fallback"}) {
-      if (subset != name && name == "non_rare") continue;
-      std::vector<std::pair<std::string, const Pass*>> files;
-      for (const SubsetSummary& s : report.subsets)
-        if (s.name == subset)
-          for (const Pass& p : s.result.passes)
-            files.emplace_back(pass_file_name(s.name, p), &p);
-      std::sort(files.begin(), files.end());
-      for (const auto& [file, pass] : files)
-        for (const SatisfiedTarget& t : pass->satisfied)
-          rows.emplace_back(file, &t);
-    }
+    // Each target's picks the first time it appears in the class's pass files (then its
+    // fallback's); a rare class's sheet shows only targets with a box of the class.
     std::vector<const SatisfiedTarget*> candidates;
-    std::unordered_set<std::string> seen;
-    for (const auto& [file, t] : rows) {
+    for (const SatisfiedTarget* t :
+         first_claims(class_pass_files(report, name), inputs.target_paths)) {
       const std::string& path = inputs.target_paths[t->target];
-      if (!seen.insert(path).second) continue;
       const ImageDetections* d =
           inputs.target_detections ? inputs.target_detections->find(path) : nullptr;
       const bool has_class =
