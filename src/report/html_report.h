@@ -17,6 +17,7 @@
 #include <optional>
 #include <vector>
 
+#include "report/html_parts.h"
 #include "report/mining_report.h"
 
 namespace deft {
@@ -25,10 +26,6 @@ class OutputSet;
 
 namespace deft::report {
 
-inline constexpr size_t kHtmlPageSize = 100;
-// Decoding every image of a large run would take as long as embedding it: the later targets'
-// cards link to their files instead.
-inline constexpr size_t kMaxThumbnailTargets = 100;
 // About 12 MB of HTML; targets past it are in the pairs parquet (the page says so).
 inline constexpr size_t kMaxListedPairs = 50000;
 

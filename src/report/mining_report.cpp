@@ -7,9 +7,9 @@
 
 #include "common/error.h"
 #include "index/metric.h"
+#include "report/run_sections.h"
 #include "table/duckdb_handles.h"
 #include "table/parquet_writer.h"
-#include "table/recorded_encoder.h"
 #include "table/table_reader.h"
 
 namespace deft::report {
@@ -17,10 +17,6 @@ namespace deft::report {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool has_failures(const Side& side) {
-  return side.embed && side.embed->failed > 0;
-}
 
 bool label_filter_not_applied(const RunFacts& f) {
   return f.mined && f.mined->label_filter_outcome == mine::LabelFilterOutcome::kNotApplied;
@@ -42,65 +38,6 @@ std::map<std::string, uint64_t> counts(table::Database& db, const std::string& s
 
 std::string quoted(const fs::path& p) {
   return table::sql_string_literal(p.string());
-}
-
-std::string pct(uint64_t part, uint64_t whole) {
-  return whole == 0 ? "0%"
-                    : fmt::format("{:.1f}%",
-                                  100.0 * static_cast<double>(part) / static_cast<double>(whole));
-}
-
-std::string side_paragraph(const char* name, const Side& s) {
-  if (!s.embed) {
-    return fmt::format("The {} table `{}` was not embedded in this run (the step did not run).",
-                       name, s.table.string());
-  }
-  const embed::EmbedReport& e = *s.embed;
-  std::string text = fmt::format(
-      "The {} table `{}` had {} rows. {} were embedded in this run and {} were reused "
-      "unchanged from an earlier embedding file, so {} rows reached `{}`.",
-      name, s.table.string(), e.rows_in, e.embedded, e.reused, e.embedded + e.reused,
-      s.embeddings.filename().string());
-  if (e.failed > 0) {
-    text += fmt::format(
-        " {} rows ({}) could not be embedded (missing, empty, corrupt or oversized images); "
-        "each is listed with its reason in `{}`, and none of them can be mined.",
-        e.failed, pct(e.failed, e.rows_in), e.failed_path.filename().string());
-  } else {
-    text += " No image failed to decode.";
-  }
-  text += fmt::format(" The step took {:.1f} s.", e.seconds);
-  return text;
-}
-
-std::string mixed_words(const EncodersUsed& used) {
-  return fmt::format("in mixed precision: the targets in {}, the pool in {}",
-                     used.targets->compute_dtype, used.pool->compute_dtype);
-}
-
-// Mining's encoder check, with the precision each side used: mining describes the targets'
-// fingerprint alone, which reads as one precision for both when they differ.
-std::string check_words(const RunFacts& f, const EncodersUsed& used) {
-  if (!used.targets || !used.pool || !model::same_encoder(*used.targets, *used.pool)) {
-    return f.mined->encoder_check;
-  }
-  std::string text = "same encoder, " + encoder_words(*used.targets);
-  if (used.mixed_precision()) {
-    text += ", " + mixed_words(used) +
-            ". Mining accepts that, since bf16 vectors stay within cosine 0.999 of fp32 ones, "
-            "but every distance carries one side's bf16 rounding";
-  } else {
-    text += ", computed in " + used.targets->compute_dtype + " on both sides";
-  }
-  const std::string decoding = model::tolerated_differences(*used.targets, *used.pool);
-  if (!decoding.empty()) text += "; decoded differently: " + decoding;
-  return text;
-}
-
-std::string side_encoder_line(const char* name, const std::optional<model::EncoderFingerprint>& f) {
-  if (!f) return fmt::format("- {}: no fingerprint.\n", name);
-  return fmt::format("- {}: {}, computed in {} (weights {}).\n", name, encoder_words(*f),
-                     f->compute_dtype, f->weights_digest.empty() ? "unknown" : f->weights_digest);
 }
 
 // A label whose targets kept no pair: why, and what would keep some.
@@ -150,62 +87,9 @@ std::vector<std::string> zero_pairs_actions(const RunFacts& f,
 
 }  // namespace
 
-bool EncodersUsed::mixed_precision() const {
-  return targets && pool && model::same_encoder(*targets, *pool) &&
-         targets->compute_dtype != pool->compute_dtype;
-}
-
-EncodersUsed encoders_used(const RunFacts& facts) {
-  return {table::recorded_encoder_if_readable(facts.targets.embeddings),
-          table::recorded_encoder_if_readable(facts.pool.embeddings)};
-}
-
-std::string encoder_words(const model::EncoderFingerprint& f) {
-  return fmt::format("{} ({}-dim, {}×{} input)", model::encoder_name(f), f.embedding_dim,
-                     f.input_width, f.input_height);
-}
-
-std::string encoder_sentence(const EncodersUsed& used) {
-  const auto& t = used.targets;
-  const auto& p = used.pool;
-  if (!t && !p) {
-    return "Neither embedding file records its encoder (no fingerprint), so which encoder and "
-           "precision made them is unknown.";
-  }
-  if (!t || !p) {
-    const auto& known = t ? t : p;
-    return fmt::format(
-        "The {} were embedded by {}, computed in {}; the {} file records no encoder.",
-        t ? "targets" : "pool images", encoder_words(*known), known->compute_dtype,
-        t ? "pool's" : "targets'");
-  }
-  if (!model::same_encoder(*t, *p)) {
-    return fmt::format(
-        "The targets were embedded by {}, computed in {}, and the pool by {}, computed in {}: "
-        "different encoders.",
-        encoder_words(*t), t->compute_dtype, encoder_words(*p), p->compute_dtype);
-  }
-  if (used.mixed_precision()) {
-    return fmt::format("Both sides were embedded by {}, {}.", encoder_words(*t), mixed_words(used));
-  }
-  return fmt::format("Both sides were embedded by {}, computed in {}.", encoder_words(*t),
-                     t->compute_dtype);
-}
-
 Verdict judge(const RunFacts& f) {
+  if (std::optional<Verdict> failed = failed_run(f)) return *failed;
   Verdict v;
-  if (f.encoder_mismatch) {
-    v.line = "FAIL: encoder mismatch";
-    v.reasons.push_back(
-        "Mining refused to compare the two embedding files because their encoder fingerprints "
-        "differ: distances between vectors of different encoders mean nothing.");
-    return v;
-  }
-  if (!f.failure.empty()) {
-    v.line = "FAIL: " + f.failure.substr(0, f.failure.find(':'));
-    v.reasons.push_back("The run stopped before it finished: " + f.failure + ".");
-    return v;
-  }
   if (label_filter_not_applied(f)) {
     v.line = "CHECK: label filter did nothing";
     v.reasons.push_back(
@@ -219,7 +103,7 @@ Verdict judge(const RunFacts& f) {
         "neighbours, and the mined set is capped by the pool.",
         f.mined->pool_size, f.mining.topn * f.mined->queries));
   }
-  if (has_failures(f.targets) || has_failures(f.pool)) {
+  if (images_failed(f)) {
     if (v.line.empty()) v.line = "CHECK: images failed to embed";
     v.reasons.push_back("Some images could not be embedded and were left out (see Inputs).");
   }
@@ -289,7 +173,6 @@ std::optional<std::vector<LabelRow>> label_breakdown(const RunFacts& f) {
 
 std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>& labels) {
   const Verdict v = judge(f);
-  const EncodersUsed used = encoders_used(f);
   std::string md = "# Mining Report\n\n";
   md += fmt::format("Run folder `{}`, started {}.\n\n", f.run_dir.string(), f.started);
 
@@ -303,34 +186,7 @@ std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>
       "smaller than topn × targets, images that failed to embed, or an empty result is CHECK; "
       "anything else is OK.\n\n";
 
-  md += "## Inputs\n\n";
-  md += side_paragraph("target", f.targets) + "\n\n";
-  md += side_paragraph("pool", f.pool) + "\n\n";
-  md += encoder_sentence(used) +
-        " `deft run` embeds both sides with one embedding spec, so that they cannot be embedded "
-        "differently by mistake; the encoder and precision named here are read from the two "
-        "embedding parquets, so they are the ones used, not the ones configured (a spec can "
-        "leave the precision to the machine). The two embedding parquets stay in the run "
-        "folder: later runs against the same pool reuse the pool's rows (`source_embeddings=`), "
-        "and they are where an encoder problem is debugged.\n\n";
-
-  md += "## Encoder Consistency\n\n";
-  md += side_encoder_line("Targets", used.targets);
-  md += side_encoder_line("Pool", used.pool);
-  md +=
-      "\nA fingerprint names the encoder family and model, a digest of its weights, its "
-      "preprocessing, input size, compute precision and embedding size; `deft embed` writes it "
-      "into every embedding parquet, and mining compares the two before any search.\n";
-  if (f.encoder_mismatch) {
-    md +=
-        "\nThe fingerprints differ, and mining refused to compare the two files. Vectors from "
-        "different encoders live in different spaces: their distances would rank unrelated "
-        "images as neighbours.\n\n";
-  } else if (f.mined) {
-    md += fmt::format("\nMining's check: {}.\n\n", check_words(f, used));
-  } else {
-    md += "\nMining did not run, so the fingerprints were not compared.\n\n";
-  }
+  md += inputs_section(f) + encoder_section(f);
 
   md += "## Mining Run\n\n";
   if (!f.mined) {
@@ -439,7 +295,7 @@ std::vector<std::string> recommended_actions(const RunFacts& f,
         "Enlarge the pool or lower topn: the pool cannot give every target "
         "its own neighbours.");
   }
-  if (has_failures(f.targets) || has_failures(f.pool)) {
+  if (images_failed(f)) {
     actions.push_back(
         "Look at the failure sidecars next to the embedding parquets, fix or remove those "
         "images, and re-run: unchanged rows are reused, so only the fixed images are embedded.");
@@ -450,12 +306,7 @@ std::vector<std::string> recommended_actions(const RunFacts& f,
         "similar to one another; a larger topn or a more varied pool gives more "
         "distinct images.");
   }
-  if (const EncodersUsed used = encoders_used(f); used.mixed_precision()) {
-    actions.push_back(fmt::format(
-        "Embed both sides in one precision (`precision={}` for both): the targets were computed "
-        "in {} and the pool in {}, so the two files are not reproducible from one another.",
-        used.targets->compute_dtype, used.targets->compute_dtype, used.pool->compute_dtype));
-  }
+  if (std::string mixed = mixed_precision_action(f); !mixed.empty()) actions.push_back(mixed);
   const std::vector<std::string> zero = zero_pairs_actions(f, labels);
   actions.insert(actions.end(), zero.begin(), zero.end());
   if (actions.empty()) {

@@ -5,7 +5,6 @@
 //
 //   report::RunFacts facts = ...;                      // filled by `deft run` as it goes
 //   report::Verdict v = report::judge(facts);
-//   report::EncodersUsed used = report::encoders_used(facts);   // from the two fingerprints
 //   write_file_atomically(dir / "Mining_Report.md", report::render(facts, labels));
 //
 // The verdict's rules (README, "Mining_Report.md"), first match wins:
@@ -18,41 +17,14 @@
 //   OK
 
 #include <cstdint>
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "embed/embed_job.h"
-#include "mine/mine_job.h"
-#include "model/fingerprint.h"
+#include "report/run_facts.h"
+#include "report/run_sections.h"
 
 namespace deft::report {
-
-struct Side {
-  std::filesystem::path table;              // the input table
-  std::filesystem::path embeddings;         // its embedding parquet
-  std::optional<embed::EmbedReport> embed;  // unset when the step did not run
-  // The encoder and the precision each side used are read from `embeddings` itself
-  // (encoders_used), not from the spec, which may say `auto`.
-};
-
-struct RunFacts {
-  std::filesystem::path run_dir;
-  std::string started;  // local time, "2026-11-24 23:40:12"
-  Side targets;
-  Side pool;
-  mine::MineJob mining;
-  std::optional<mine::MineReport> mined;  // unset when mining did not finish
-  std::string failure;                    // what stopped the run ("" when nothing did)
-  bool encoder_mismatch = false;          // mining refused different encoders
-  uint64_t mined_rows = 0;                // rows of mined.parquet, read back
-};
-
-struct Verdict {
-  std::string line;                  // "OK", "CHECK: …", "FAIL: …"
-  std::vector<std::string> reasons;  // why, one sentence each
-};
 
 Verdict judge(const RunFacts& facts);
 
@@ -67,25 +39,6 @@ struct LabelRow {
 std::optional<std::vector<LabelRow>> label_breakdown(const RunFacts& facts);
 
 std::string render(const RunFacts& facts, const std::optional<std::vector<LabelRow>>& labels);
-
-// The encoders that made the two embedding parquets, from their fingerprints: what the reports
-// show rather than the spec, whose `precision=auto` is resolved per machine, and whose pool
-// may have been taken from an earlier file. nullopt for a side whose file has none.
-struct EncodersUsed {
-  std::optional<model::EncoderFingerprint> targets;
-  std::optional<model::EncoderFingerprint> pool;
-
-  // Same encoder, computed in different dtypes (mining accepts it; the reports name it).
-  bool mixed_precision() const;
-};
-
-EncodersUsed encoders_used(const RunFacts& facts);
-
-// "thumbnail (768-dim, 16×16 input)": family and model id (once when they are the same).
-std::string encoder_words(const model::EncoderFingerprint& f);
-
-// One sentence naming each side's encoder and the precision it was computed in.
-std::string encoder_sentence(const EncodersUsed& used);
 
 // The Recommended Actions, one sentence each, with `code` in backticks.
 std::vector<std::string> recommended_actions(const RunFacts& facts,
