@@ -11,6 +11,7 @@
 
 #include "cli/command_line.h"
 #include "cli/option_table.h"
+#include "cli/run_spec.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/text.h"
@@ -69,7 +70,10 @@ const std::vector<Command>& commands() {
        "Embeds target_parquet and source_parquet with the one embedding spec (-e), mines with "
        "the mining spec (-m), and writes everything to "
        "<output_dir>/mining_results/YYYY-MM-DD_HHMMSS/. A bare key goes to the spec that has "
-       "it (batch_size=32); embedding.KEY and mining.KEY name one explicitly.",
+       "it (batch_size=32); embedding.KEY and mining.KEY name one explicitly. With "
+       "mode=unique_neighbor_matching (or a -m spec of `deft select` / `tmm "
+       "unique_neighbor_matching`) the mining step selects a budget of unique pool images "
+       "instead, and mining.KEY takes `deft select`'s keys (listed by `deft select --help`).",
        run_workflow},
       {{{"demo"}},
        demo_options,
@@ -186,77 +190,6 @@ std::string version_text() {
   return fmt::format("deft {} (DuckDB {})", DEFT_VERSION, duckdb_library_version());
 }
 
-// `deft run -e MINING.yaml -m EMBEDDING.yaml`: the keys would be unknown one by one; say what
-// happened instead. A spec is judged swapped when it has keys of the other step's spec and
-// none of its own.
-void refuse_swapped_spec(const std::filesystem::path& path, const std::string& prefix,
-                         const std::vector<SpecEntry>& entries) {
-  const bool embedding = prefix == "embedding.";
-  const OptionTable& own = embedding ? embedding_options() : mining_options();
-  const OptionTable& other = embedding ? mining_options() : embedding_options();
-  std::vector<std::string> foreign;
-  for (const SpecEntry& e : entries) {
-    if (owned_by_run(e.key)) continue;
-    if (own.find(e.key) != nullptr) return;
-    if (other.find(e.key) != nullptr) foreign.push_back(e.key);
-  }
-  if (foreign.empty()) return;
-  if (foreign.size() > 3) foreign.resize(3);
-  throw Error(
-      ErrorKind::kUsage,
-      fmt::format("{} '{}' looks like a {} spec (it sets {}), not {} spec", embedding ? "-e" : "-m",
-                  path.string(), embedding ? "mining" : "embedding", fmt::join(foreign, ", "),
-                  embedding ? "an embedding" : "a mining"),
-      "`deft run -e EMBEDDING_SPEC.yaml -m MINING_SPEC.yaml`: were -e and -m swapped?");
-}
-
-// A unique_neighbor_matching spec given to `deft run -m`: that mode runs as `deft select` on
-// the run's embeddings in this version, and the message says how.
-void refuse_selection_spec(const std::filesystem::path& path,
-                           const std::vector<SpecEntry>& entries) {
-  std::vector<std::string> keys;
-  for (const SpecEntry& e : entries) {
-    const bool action =
-        e.key == "action" && ascii_lower(e.value.text) == "unique_neighbor_matching";
-    const bool selection_only = selection_options().find(e.key) != nullptr &&
-                                mining_options().find(e.key) == nullptr && !owned_by_run(e.key) &&
-                                e.key != "output_dir" && e.key != "source_path" &&
-                                e.key != "target_path";
-    if (action || selection_only) keys.push_back(e.key);
-  }
-  if (keys.empty()) return;
-  if (keys.size() > 3) keys.resize(3);
-  throw Error(ErrorKind::kUsage,
-              fmt::format("-m '{}' is a unique_neighbor_matching spec (it sets {}): `deft run` "
-                          "mines nearest neighbours only in this version",
-                          path.string(), fmt::join(keys, ", ")),
-              fmt::format("run `deft run` with a mining spec (or `deft embed` twice), then `deft "
-                          "select -e {} source_path=<run folder>/source_embeddings.parquet "
-                          "target_path=<run folder>/target_embeddings.parquet output_dir=…`",
-                          path.string()));
-}
-
-// A step spec given to `deft run`: its keys go under `prefix`, except the files between the
-// steps, which run decides (a reference spec's `input_parquet: ???` is simply skipped).
-void apply_step_spec(Config& config, const std::filesystem::path& path, const std::string& prefix) {
-  const std::vector<SpecEntry> entries = read_spec_file(path);
-  if (prefix == "mining.") refuse_selection_spec(path, entries);
-  refuse_swapped_spec(path, prefix, entries);
-  for (const SpecEntry& entry : entries) {
-    const std::string origin = fmt::format("spec '{}' line {}", path.string(), entry.line);
-    if (owned_by_run(entry.key)) {
-      const bool unset = entry.value.null || entry.value.text.empty() ||
-                         (!entry.value.quoted && entry.value.text == kMissing);
-      if (!unset) {
-        log::warn("{}: {} is ignored; `deft run` chooses the files between its steps", origin,
-                  entry.key);
-      }
-      continue;
-    }
-    config.set(prefix + entry.key, entry.value, origin);
-  }
-}
-
 // The option table of the form the user typed: deft's own, or the TAO form's.
 const OptionTable& options_for(const Command& command, const std::vector<std::string>& verb) {
   const bool tao_form = verb != command.names[0];
@@ -272,7 +205,8 @@ Config resolve_config(const Command& command, const CommandLine& line) {
     throw Error(ErrorKind::kUsage,
                 fmt::format("-m (mining spec) belongs to `deft run`, not `deft {}`", name));
   }
-  Config config(options_for(command, line.verb));
+  Config config(command.specs == SpecFiles::kRunPair ? run_table_for(line)
+                                                     : options_for(command, line.verb));
   if (command.specs == SpecFiles::kRunPair) {
     if (line.spec) apply_step_spec(config, *line.spec, "embedding.");
     if (line.mining_spec) apply_step_spec(config, *line.mining_spec, "mining.");

@@ -12,6 +12,7 @@
 #include "cli/config.h"
 #include "embed/embed_job.h"
 #include "mine/mine_job.h"
+#include "select/select_job.h"
 
 namespace deft::cli {
 
@@ -28,6 +29,7 @@ Config resolve_command_line(std::span<const std::string> args);
 // A step's job from its resolved config (stage_commands.cpp), for `deft run` too.
 embed::EmbedJob embed_job_from(const Config& config);
 mine::MineJob mine_job_from(const Config& config);
+select::SelectJob select_job_from(const Config& config);
 
 // The commands' bodies (one file each).
 int run_embed(const Config& config, Context& context);

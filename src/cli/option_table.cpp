@@ -325,7 +325,8 @@ std::vector<OptionSpec> selection_specs() {
 
 bool owned_by_run(std::string_view key) {
   return key == "input_parquet" || key == "output_parquet" || key == "source_parquet" ||
-         key == "target_parquet";
+         key == "target_parquet" || key == "source_path" || key == "target_path" ||
+         key == "output_dir";
 }
 
 const OptionTable& embedding_options() {
@@ -358,38 +359,60 @@ const OptionTable& tao_selection_options() {
   return table;
 }
 
-const OptionTable& run_options() {
-  static const OptionTable table = [] {
-    std::vector<OptionSpec> specs = {
-        {"target_parquet", ValueType::kPath, std::string(kMissing),
-         "targets table (parquet or CSV with `filepath`, optional `label`)"},
-        {"source_parquet", ValueType::kPath, std::string(kMissing),
-         "source pool table (parquet or CSV with `filepath`, optional `label`)"},
-        {"output_dir", ValueType::kPath, std::string(kMissing),
-         "results go to <output_dir>/mining_results/YYYY-MM-DD_HHMMSS/"},
-        deft_only({"run_dir", ValueType::kPath, "null",
-                   "put the results in this folder instead of a dated one under output_dir"}),
-        deft_only({"source_embeddings", ValueType::kPath, "null",
-                   "an embedding parquet of the pool from an earlier run: its unchanged rows "
-                   "are reused (it must come from the same encoder)"}),
-        deft_only({"fresh", ValueType::kBool, "false",
-                   "start a new dated folder even when the newest run of the same tables and "
-                   "specs did not finish (by default it is continued)"}),
-        deft_only(at_least({"threads", ValueType::kInt, "0",
-                            "CPU threads for every step (embedding.threads and mining.threads "
-                            "when they are 0); 0: every core"},
-                           0)),
-    };
-    for (const auto& [prefix, section] :
-         {std::pair{"embedding.", embedding_specs()}, std::pair{"mining.", mining_specs()}}) {
-      for (OptionSpec spec : section) {
-        if (owned_by_run(spec.key)) continue;
-        spec.key = prefix + spec.key;
-        specs.push_back(std::move(spec));
-      }
+namespace {
+
+// `deft run`'s table for one mode: its own keys, then the embedding keys under `embedding.` and
+// the mode's step keys under `mining.` (less the files between the steps, which run owns).
+OptionTable run_table(std::string_view mode, const std::vector<OptionSpec>& step_specs) {
+  std::vector<OptionSpec> specs = {
+      {"target_parquet", ValueType::kPath, std::string(kMissing),
+       "targets table (parquet or CSV with `filepath`, optional `label`)"},
+      {"source_parquet", ValueType::kPath, std::string(kMissing),
+       "source pool table (parquet or CSV with `filepath`, optional `label`)"},
+      {"output_dir", ValueType::kPath, std::string(kMissing),
+       "results go to <output_dir>/mining_results/YYYY-MM-DD_HHMMSS/"},
+      deft_only({"mode",
+                 ValueType::kChoice,
+                 std::string(mode),
+                 "the mining step: `nearest_neighbors` (`deft mine`: each target's topn nearest "
+                 "pool images) or `unique_neighbor_matching` (`deft select`: a budget of unique "
+                 "pool images spread over the targets; mining.* then takes `deft select`'s keys, "
+                 "see `deft select --help`). Unset, a -m spec decides: its `action` key, else "
+                 "the keys it sets (desired_unique_count means unique_neighbor_matching)",
+                 {std::string(kNearestNeighbors), std::string(kUniqueNeighborMatching)}}),
+      deft_only({"run_dir", ValueType::kPath, "null",
+                 "put the results in this folder instead of a dated one under output_dir"}),
+      deft_only({"source_embeddings", ValueType::kPath, "null",
+                 "an embedding parquet of the pool from an earlier run: its unchanged rows "
+                 "are reused (it must come from the same encoder)"}),
+      deft_only({"fresh", ValueType::kBool, "false",
+                 "start a new dated folder even when the newest run of the same tables and "
+                 "specs did not finish (by default it is continued)"}),
+      deft_only(at_least({"threads", ValueType::kInt, "0",
+                          "CPU threads for every step (embedding.threads and mining.threads "
+                          "when they are 0); 0: every core"},
+                         0)),
+  };
+  for (const auto& [prefix, section] :
+       {std::pair{"embedding.", embedding_specs()}, std::pair{"mining.", step_specs}}) {
+    for (OptionSpec spec : section) {
+      if (owned_by_run(spec.key)) continue;
+      spec.key = prefix + spec.key;
+      specs.push_back(std::move(spec));
     }
-    return OptionTable("run", std::move(specs));
-  }();
+  }
+  return OptionTable("run", std::move(specs));
+}
+
+}  // namespace
+
+const OptionTable& run_options() {
+  static const OptionTable table = run_table(kNearestNeighbors, mining_specs());
+  return table;
+}
+
+const OptionTable& run_selection_options() {
+  static const OptionTable table = run_table(kUniqueNeighborMatching, selection_specs());
   return table;
 }
 

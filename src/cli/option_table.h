@@ -68,13 +68,19 @@ const OptionTable& tao_mining_options();
 // `deft select`, and its TAO form `tmm unique_neighbor_matching` (the same keys).
 const OptionTable& selection_options();
 const OptionTable& tao_selection_options();
+// `deft run`'s modes (its `mode` key; a -m spec's `action`).
+inline constexpr std::string_view kNearestNeighbors = "nearest_neighbors";
+inline constexpr std::string_view kUniqueNeighborMatching = "unique_neighbor_matching";
 // `deft run`: its own keys, plus the embedding and mining keys nested under `embedding.` and
-// `mining.` (the per-step file keys are owned by run, so they are left out there).
+// `mining.` (the per-step file keys are owned by run, so they are left out there). In
+// run_selection_options (mode=unique_neighbor_matching) `mining.` holds `deft select`'s keys.
 const OptionTable& run_options();
+const OptionTable& run_selection_options();
 // `deft demo`.
 const OptionTable& demo_options();
 
-// True for the keys of a step spec that `deft run` sets itself (the files between steps).
+// True for the keys of a step spec that `deft run` sets itself (the files between steps, and
+// a selection spec's output_dir).
 bool owned_by_run(std::string_view key);
 
 const char* type_name(ValueType type);

@@ -12,12 +12,11 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/output_lock.h"
-#include "common/output_set.h"
 #include "mine/label_check.h"
 #include "model/fingerprint.h"
 #include "parallel/cluster.h"
-#include "report/html_report.h"
-#include "report/mining_report.h"
+#include "report/run_reports.h"
+#include "select/settings.h"
 #include "table/duckdb_handles.h"
 #include "table/parquet_writer.h"
 #include "table/recorded_encoder.h"
@@ -171,10 +170,11 @@ int run_workflow(const Config& config, Context& context) {
   // Under mpirun, rank 0 names the folder (its clock decides the date) and the ranks share it;
   // embedding and mining split their work across the ranks; rank 0 alone writes the rest.
   const parallel::Cluster& cluster = parallel::Cluster::get();
-  // The two step specs, as resolved: passed back to `deft embed` / `deft mine` with the file
-  // keys, they reproduce this run.
+  const bool selecting = config.get_string("mode") == kUniqueNeighborMatching;
+  // The two step specs, as resolved: passed back to `deft embed` / `deft mine` (or `deft
+  // select`) with the file keys, they reproduce this run.
   Config embedding = config.section(embedding_options(), "embedding.");
-  Config mining = config.section(mining_options(), "mining.");
+  Config mining = config.section(selecting ? selection_options() : mining_options(), "mining.");
   if (const int64_t threads = config.get_int("threads"); threads > 0) {
     for (Config* step : {&embedding, &mining}) {
       if (step->get_int("threads") == 0) {
@@ -189,6 +189,7 @@ int run_workflow(const Config& config, Context& context) {
   std::optional<OutputLock> lock;
   if (cluster.root()) lock.emplace(dir / kRunManifest);
   report::RunFacts facts;
+  facts.mode = selecting ? report::RunMode::kUniqueMatching : report::RunMode::kNearestNeighbors;
   facts.run_dir = dir;
   facts.started = local_time("%Y-%m-%d %H:%M:%S");
   if (cluster.root()) {
@@ -201,24 +202,21 @@ int run_workflow(const Config& config, Context& context) {
   facts.targets.embeddings = dir / "target_embeddings.parquet";
   facts.pool.table = config.get_string("source_parquet");
   facts.pool.embeddings = dir / "source_embeddings.parquet";
-  facts.mining = mine_job_from([&] {
+  const auto with_files = [&](std::initializer_list<std::pair<const char*, fs::path>> files) {
     Config m = mining;
-    m.set("source_parquet", RawValue::plain(facts.pool.embeddings.string()), "deft run");
-    m.set("target_parquet", RawValue::plain(facts.targets.embeddings.string()), "deft run");
-    m.set("output_parquet", RawValue::plain((dir / "mined.parquet").string()), "deft run");
+    for (const auto& [key, path] : files)
+      m.set(key, RawValue::plain(path.string()), "deft run");
     return m;
-  }());
-
-  const auto finish = [&] {
-    const auto labels = report::label_breakdown(facts);
-    // The two reports are replaced together (a continued run's earlier reports included).
-    OutputSet reports;
-    write_file_atomically(dir / "Mining_Report.md", report::render(facts, labels), &reports);
-    const report::Verdict verdict = report::judge(facts);
-    report::write_html_report(facts, verdict, labels, &reports);
-    reports.commit();
-    return verdict;
   };
+  if (selecting) {
+    facts.selection = select_job_from(with_files({{"source_path", facts.pool.embeddings},
+                                                  {"target_path", facts.targets.embeddings},
+                                                  {"output_dir", dir}}));
+  } else {
+    facts.mining = mine_job_from(with_files({{"source_parquet", facts.pool.embeddings},
+                                             {"target_parquet", facts.targets.embeddings},
+                                             {"output_parquet", dir / "mined.parquet"}}));
+  }
   const auto embed_side = [&](report::Side& side, const std::string& reuse_from) {
     Config step = embedding;
     step.set("input_parquet", RawValue::plain(side.table.string()), "deft run");
@@ -227,10 +225,20 @@ int run_workflow(const Config& config, Context& context) {
     log::info("deft run: embedding '{}'", side.table.string());
     side.embed = embed::run_embed_job(embed_job_from(step));
   };
+  const auto count_rows = [](const fs::path& parquet) {
+    table::Database db;
+    table::TableReader reader(db, parquet);
+    return reader.count_rows();
+  };
 
   try {
-    // What would make the label filter useless is said before any image is decoded.
-    mine::check_labels_before_embedding(facts.targets.table, facts.pool.table, facts.mining);
+    // What would make the label filter useless, or the selection impossible, is said before
+    // any image is decoded.
+    if (selecting) {
+      select::check_before_tables(facts.selection);
+    } else {
+      mine::check_labels_before_embedding(facts.targets.table, facts.pool.table, facts.mining);
+    }
     embed_side(facts.targets, "");
     // A pool embedded earlier: reused row by row when it comes from the same encoder; from
     // another encoder, it is mined as it is, and mining refuses it (the report says why).
@@ -248,32 +256,44 @@ int run_workflow(const Config& config, Context& context) {
     if (!earlier.empty() && !(ours && theirs && model::same_encoder(*ours, *theirs))) {
       // Mining refuses two fingerprints that differ (the report's FAIL), and compares vectors
       // without a fingerprint as they are, with a warning.
-      facts.encoder_mismatch = ours && theirs && !facts.mining.allow_encoder_mismatch;
+      const bool allowed =
+          selecting ? facts.selection.allow_encoder_mismatch : facts.mining.allow_encoder_mismatch;
+      facts.encoder_mismatch = ours && theirs && !allowed;
       facts.pool.embeddings = earlier;
       facts.mining.source = earlier;
+      facts.selection.source = earlier;
       log::warn("'{}' was not embedded by this run's encoder: it is mined as it is", earlier);
     } else {
       embed_side(facts.pool, earlier);
     }
-    log::info("deft run: mining");
-    facts.mined = mine::run_mine_job(facts.mining);
-    if (!cluster.root()) return kExitOk;  // rank 0 writes the outputs and the reports
-    table::Database db;
-    table::TableReader mined(db, dir / "mined.parquet");
-    facts.mined_rows = mined.count_rows();
+    if (selecting) {
+      log::info("deft run: selecting {} unique files", facts.selection.desired);
+      facts.selected = select::run_select_job(facts.selection);
+      if (!cluster.root()) return kExitOk;  // rank 0 writes the outputs and the reports
+      facts.mined_rows = count_rows(dir / "final_unique_files.parquet");
+    } else {
+      log::info("deft run: mining");
+      facts.mined = mine::run_mine_job(facts.mining);
+      if (!cluster.root()) return kExitOk;
+      facts.mined_rows = count_rows(dir / "mined.parquet");
+    }
   } catch (const Error& e) {
     facts.failure = e.what();
     if (!cluster.root()) throw;
     write_run_manifest(dir, identity, "failed");
-    const report::Verdict verdict = finish();
+    const report::Verdict verdict = report::write_run_reports(facts);
     log::warn("{}; the report is in '{}'", verdict.line, (dir / "Mining_Report.md").string());
     throw;
   }
-  const report::Verdict verdict = finish();
+  const report::Verdict verdict = report::write_run_reports(facts);
   write_run_manifest(dir, identity, "complete");
-  context.out << fmt::format("{}\nresults  {}\nreport   {}\nvisual   {}\nmined    {} images\n",
-                             verdict.line, dir.string(), (dir / "Mining_Report.md").string(),
-                             (dir / "report.html").string(), facts.mined->unique_mined);
+  const std::string outcome = selecting
+                                  ? fmt::format("selected {} of {} unique images",
+                                                facts.selected->retrieved, facts.selection.desired)
+                                  : fmt::format("mined    {} images", facts.mined->unique_mined);
+  context.out << fmt::format("{}\nresults  {}\nreport   {}\nvisual   {}\n{}\n", verdict.line,
+                             dir.string(), (dir / "Mining_Report.md").string(),
+                             (dir / "report.html").string(), outcome);
   return kExitOk;
 }
 

@@ -25,6 +25,8 @@ inline constexpr size_t kHtmlPageSize = 100;
 // Decoding every image of a large run would take as long as embedding it: the later targets'
 // cards link to their files instead.
 inline constexpr size_t kMaxThumbnailTargets = 100;
+// About 12 MB of HTML; targets past it are in the run's parquets (the page says so).
+inline constexpr size_t kMaxListedPairs = 50000;
 
 using Rows = std::vector<std::vector<std::string>>;
 

@@ -26,9 +26,6 @@ class OutputSet;
 
 namespace deft::report {
 
-// About 12 MB of HTML; targets past it are in the pairs parquet (the page says so).
-inline constexpr size_t kMaxListedPairs = 50000;
-
 void write_html_report(const RunFacts& facts, const Verdict& verdict,
                        const std::optional<std::vector<LabelRow>>& labels,
                        OutputSet* outputs = nullptr);

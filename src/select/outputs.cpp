@@ -35,10 +35,6 @@ double round2(double x) {
   return std::strtod(text, nullptr);
 }
 
-const char* allocation_name(Allocation a) {
-  return a == Allocation::kGlobal ? "global" : "class_stratified";
-}
-
 std::vector<double> as_doubles(const float* v, size_t dim) {
   return {v, v + dim};
 }
@@ -86,6 +82,7 @@ std::vector<ValueColumn> provenance_columns(const SelectJob& job, const SelectRe
   std::vector<ValueColumn> c = {
       ValueColumn::of(job.source_filepath_column, ValueColumn::Kind::kText),
       ValueColumn::of("target_filepath", ValueColumn::Kind::kText),
+      ValueColumn::of("target_row", ValueColumn::Kind::kInt),
       ValueColumn::of("subset", ValueColumn::Kind::kText),
       ValueColumn::of("pass", ValueColumn::Kind::kInt),
       ValueColumn::of("rank", ValueColumn::Kind::kInt),
@@ -104,11 +101,16 @@ std::vector<ValueColumn> provenance_columns(const SelectJob& job, const SelectRe
   for (const SubsetSummary& s : report.subsets) {
     for (uint32_t f : s.result.retrieved)
       order.emplace(f, merged++);
+    // The claim that was merged: a pick cut by the budget leaves its file free, and a later
+    // subset may claim it again.
+    const std::unordered_set<uint32_t> kept(s.result.retrieved.begin(), s.result.retrieved.end());
     for (const Pass& p : s.result.passes) {
       for (const SatisfiedTarget& t : p.satisfied) {
-        for (size_t r = 0; r < t.picks.size(); ++r)
+        for (size_t r = 0; r < t.picks.size(); ++r) {
+          if (!kept.contains(t.picks[r].file)) continue;
           claims.emplace(t.picks[r].file,
                          Claim{&s.name, p.number, r + 1, t.target, t.picks[r].distance});
+        }
       }
     }
   }
@@ -116,11 +118,12 @@ std::vector<ValueColumn> provenance_columns(const SelectJob& job, const SelectRe
     const Claim& claim = claims.at(file);
     c[0].text.emplace_back(results.files.path(file));
     c[1].text.emplace_back(results.target_paths[claim.target]);
-    c[2].text.emplace_back(*claim.subset);
-    c[3].ints.emplace_back(claim.pass);
-    c[4].ints.emplace_back(static_cast<int64_t>(claim.rank));
-    c[5].reals.emplace_back(claim.distance);
-    c[6].ints.emplace_back(static_cast<int64_t>(at + 1));
+    c[2].ints.emplace_back(static_cast<int64_t>(claim.target));
+    c[3].text.emplace_back(*claim.subset);
+    c[4].ints.emplace_back(claim.pass);
+    c[5].ints.emplace_back(static_cast<int64_t>(claim.rank));
+    c[6].reals.emplace_back(claim.distance);
+    c[7].ints.emplace_back(static_cast<int64_t>(at + 1));
   }
   return c;
 }

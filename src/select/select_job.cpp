@@ -206,6 +206,10 @@ std::unordered_set<uint32_t> exclude(table::Database& db, const SelectJob& job,
 
 }  // namespace
 
+const char* allocation_name(Allocation a) {
+  return a == Allocation::kGlobal ? "global" : "class_stratified";
+}
+
 SelectReport run_select_job(const SelectJob& job) {
   const auto started = std::chrono::steady_clock::now();
   check_settings(job);

@@ -26,6 +26,8 @@
 namespace deft::select {
 
 enum class Allocation { kGlobal, kClassStratified };
+// "global", "class_stratified": the allocation_policy values.
+const char* allocation_name(Allocation a);
 
 struct SelectJob {
   std::filesystem::path source;  // the pool: a .parquet file or a folder of them

@@ -53,13 +53,17 @@ void create_output_dir(const fs::path& dir) {
   }
 }
 
-// What must hold before any work, each its own one-line error naming the key.
-void check_settings(const SelectJob& job) {
+namespace {
+
+void check_budget(const SelectJob& job) {
   if (job.desired == 0) {
     throw Error(ErrorKind::kUsage, "desired_unique_count must be greater than 0");
   }
-  require_parquet_path(job.source, "source_path");
-  require_parquet_path(job.target, "target_path");
+}
+
+// The keys and exclude_path: what holds whatever the two tables are.
+void check_keys(const SelectJob& job) {
+  check_budget(job);
   if (job.allocation == Allocation::kClassStratified) {
     if (job.rare_classes.empty()) {
       throw Error(ErrorKind::kUsage,
@@ -89,6 +93,26 @@ void check_settings(const SelectJob& job) {
     throw Error(ErrorKind::kInput,
                 fmt::format("exclude_path '{}' does not exist", job.exclude_path.string()));
   }
+}
+
+}  // namespace
+
+void check_before_tables(const SelectJob& job) {
+  check_keys(job);
+  // Read in full and dropped: a malformed file is found before hours of embedding.
+  if (!job.source_detections.empty()) Detections::read(job.source_detections, job.detection_format);
+  if (!job.target_detections.empty() && job.target_detections != job.source_detections) {
+    Detections::read(job.target_detections, job.detection_format);
+  }
+}
+
+// What must hold before any work, each its own one-line error naming the key.
+void check_settings(const SelectJob& job) {
+  // The reference's order: the budget, the two tables, then the rest.
+  check_budget(job);
+  require_parquet_path(job.source, "source_path");
+  require_parquet_path(job.target, "target_path");
+  check_keys(job);
   const std::vector<std::pair<std::string, fs::path>> inputs = {
       {"source_path", job.source}, {"target_path", job.target}, {"exclude_path", job.exclude_path}};
   for (const char* name :

@@ -15,6 +15,9 @@
 namespace deft::select {
 
 void check_settings(const SelectJob& job);
+// What can be checked before the two embedding tables exist (`deft run` checks it before it
+// embeds anything): the keys, exclude_path, and the detection files, read in full.
+void check_before_tables(const SelectJob& job);
 // rare_class_list: comma-separated, trimmed, lower-cased, distinct, sorted.
 std::vector<std::string> parse_rare_classes(const std::string& list);
 

@@ -499,10 +499,10 @@ TEST(SelectOutputs, SummaryJsonStartsWithTheReferenceKeysInItsFormat) {
       ElementsAre(ElementsAre("t0.jpg", "a.jpg", "0.0"), ElementsAre("t1.jpg", "b.jpg", "0.0")));
   EXPECT_THAT(s.rows("final_unique_files.parquet"),
               ElementsAre(ElementsAre("a.jpg"), ElementsAre("b.jpg")));
-  // Provenance: file, claiming target, subset, pass, rank, distance, merge order.
+  // Provenance: file, claiming target and its row, subset, pass, rank, distance, merge order.
   EXPECT_THAT(s.rows("selection_provenance.parquet"),
-              ElementsAre(ElementsAre("a.jpg", "t0.jpg", "global", "1", "1", "0.0", "1"),
-                          ElementsAre("b.jpg", "t1.jpg", "global", "1", "1", "0.0", "2")));
+              ElementsAre(ElementsAre("a.jpg", "t0.jpg", "0", "global", "1", "1", "0.0", "1"),
+                          ElementsAre("b.jpg", "t1.jpg", "1", "global", "1", "1", "0.0", "2")));
 }
 
 // save_embeddings: the target's and each pick's vector as the tables hold them (a is (2, 0),
