@@ -304,6 +304,15 @@ std::vector<std::string> selection_actions(const RunFacts& f) {
           break;
         case select::StopReason::kNoTargetSatisfied:
         case select::StopReason::kPassLimit:
+          if (s.pool_rows < s.result.retrieved.size() + s.result.topn) {
+            actions.push_back(fmt::format(
+                "`{}` selected {} of {}: fewer unclaimed pool files were left than a target's "
+                "topn = {}, so no target could be satisfied. Enlarge the pool, or lower "
+                "`mining.desired_unique_count` (topn is the budget over the targets, rounded "
+                "up).",
+                s.name, s.result.retrieved.size(), s.desired, s.result.topn));
+            break;
+          }
           actions.push_back(fmt::format(
               "`{}` selected {} of {}: its targets could not each find topn = {} unclaimed files "
               "among their nearest candidates. Raise `mining.candidate_expansion_factor` "

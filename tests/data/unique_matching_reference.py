@@ -6,7 +6,8 @@ brute-force k-nearest search in place of cuML. Independent of deft's code: only 
 
 Input JSON: {"targets": {"paths": [...], "vectors": [[...]]}, "pool": {...}, "desired": n,
 "expansion": f, "metric": "euclidean"|"cosine"|"manhattan", "exclude": [paths]}.
-Output JSON: {"passes": [{"file": name, "rows": [[target, [src...], [dist...]]]}],
+Output JSON: {"passes": [{"file": name, "rows": [[target, [src...], [dist...]]],
+"merged": [files this pass added to the result]}],
 "final": [...], "retrieved": n, "coverage_pct": x, "target_queries": n}.
 
 Precision as deft reads the tables: vectors are float32, normalised with a double norm and
@@ -81,12 +82,14 @@ def merge_capped(retrieved, rows, desired):
     for _, fps, dists in rows:
         for fp, dist in zip(fps, dists):
             best[fp] = min(dist, best.get(fp, math.inf))
-    before = len(retrieved)
+    added = []
     for fp, _ in sorted(best.items(), key=lambda item: (item[1], item[0])):
         if len(retrieved) >= desired:
             break
+        if fp not in retrieved:
+            added.append(fp)
         retrieved.add(fp)
-    return len(retrieved) - before
+    return added
 
 
 def iterative(targets, target_paths, pool, pool_paths, desired, expansion, metric, excluded,
@@ -105,10 +108,12 @@ def iterative(targets, target_paths, pool, pool_paths, desired, expansion, metri
             metric, excluded | retrieved, expansion * (iteration + 1))
         if not rows:
             break
+        added = merge_capped(retrieved, rows, desired)
+        # deft's provenance names the pass whose claim entered the result (not in the
+        # reference's outputs: the test checks selection_provenance.parquet against it).
         passes.append({"file": f"{subset}_iteration_{iteration + 1}_topn_{topn}.parquet",
-                       "rows": rows})
-        new_unique = merge_capped(retrieved, rows, desired)
-        if new_unique == 0 or not unsatisfied:
+                       "rows": rows, "merged": sorted(added)})
+        if not added or not unsatisfied:
             break
         remaining = [remaining[i] for i in unsatisfied]
     return retrieved, passes

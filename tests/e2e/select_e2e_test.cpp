@@ -276,6 +276,29 @@ void expect_same_as_port(const testing::ScratchDir& dir, const Ran& ran) {
     final_list.push_back(row[0]);
   }
   EXPECT_EQ(final_list, ran.expected["final"].get<std::vector<std::string>>());
+  // selection_provenance.parquet: one row per selected file, naming the pass whose claim the
+  // port merged, and the target that made it at that rank.
+  const auto provenance =
+      sql_rows(db, "SELECT filepath, target_filepath, subset, pass, rank FROM " +
+                       quoted(out / "selection_provenance.parquet"));
+  EXPECT_EQ(provenance.size(), final_list.size());
+  for (const auto& row : provenance) {
+    const std::string prefix = row[2] + "_iteration_" + row[3] + "_topn_";
+    const Json* pass = nullptr;
+    for (const Json& p : ran.expected["passes"]) {
+      if (p["file"].get<std::string>().rfind(prefix, 0) == 0) pass = &p;
+    }
+    ASSERT_NE(pass, nullptr) << row[0] << " claimed in " << prefix;
+    const auto merged = (*pass)["merged"].get<std::vector<std::string>>();
+    EXPECT_TRUE(std::find(merged.begin(), merged.end(), row[0]) != merged.end())
+        << row[0] << " was not merged by " << prefix;
+    bool claimed = false;
+    for (const Json& r : (*pass)["rows"]) {
+      claimed |= r[0].get<std::string>() == row[1] &&
+                 r[1][std::stoul(row[4]) - 1].get<std::string>() == row[0];
+    }
+    EXPECT_TRUE(claimed) << row[1] << " top" << row[4] << " is not " << row[0] << " in " << prefix;
+  }
   const Json summary = Json::parse(testing::read_text_file(out / "summary.json"));
   // Every key the reference writes, with its value (numbers within 1e-9: numpy's summation
   // order differs from deft's); deft's own keys come after and are not part of the port.
