@@ -1,6 +1,7 @@
 #include "index/exact_search.h"
 
 #include <algorithm>
+#include <limits>
 #include <mutex>
 
 #include <faiss/MetricType.h>
@@ -8,6 +9,7 @@
 #include <faiss/utils/extra_distances.h>
 
 #include "common/error.h"
+#include "index/bounded_candidates.h"
 
 namespace deft::index {
 
@@ -39,6 +41,10 @@ ExactSearch::ExactSearch(Metric metric, size_t dim, std::vector<float> targets, 
   }
 }
 
+ExactSearch::~ExactSearch() = default;
+ExactSearch::ExactSearch(ExactSearch&&) noexcept = default;
+ExactSearch& ExactSearch::operator=(ExactSearch&&) noexcept = default;
+
 void ExactSearch::add_block(float* vectors, size_t rows, std::optional<uint64_t> first_row) {
   if (first_row) next_row_ = *first_row;
   if (normalize_) {
@@ -66,28 +72,61 @@ void ExactSearch::add_normalized_rows(const float* vectors, const uint64_t* pool
 void ExactSearch::search(const float* vectors, size_t rows, const uint64_t* pool_rows,
                          uint64_t first_row) {
   if (rows == 0 || targets_count_ == 0 || topn_ == 0) return;
+  if (metric_ == Metric::kManhattan) {
+    search_faiss(vectors, rows, pool_rows, first_row);
+    return;
+  }
+  if (!bounded_) {
+    bounded_ = std::make_unique<BoundedCandidates>(metric_, targets_.data(), targets_count_, dim_);
+  }
+  std::vector<double> worst(targets_count_);
+  std::vector<size_t> missing(targets_count_);
+  std::vector<BoundedCandidates::Hit> hits;
+  for (size_t c0 = 0; c0 < rows; c0 += BoundedCandidates::kPoolChunk) {
+    const size_t n = std::min(BoundedCandidates::kPoolChunk, rows - c0);
+    for (size_t q = 0; q < targets_count_; ++q) {
+      const std::vector<Neighbor>& best = best_[q];
+      worst[q] = best.empty() ? -std::numeric_limits<double>::infinity() : best.back().distance;
+      missing[q] = topn_ - best.size();
+    }
+    const float* chunk = vectors + c0 * dim_;
+    bounded_->find(chunk, n, worst, missing, hits);
+    rescored_ += hits.size();
+    // Each target's hits (a run in `hits`) re-scored exactly and merged into its best.
+    std::vector<size_t> starts;
+    for (size_t h = 0; h < hits.size(); ++h) {
+      if (h == 0 || hits[h].target != hits[h - 1].target) starts.push_back(h);
+    }
+    starts.push_back(hits.size());
+    const size_t groups = starts.size() - 1;
+#pragma omp parallel for schedule(dynamic, 16)
+    for (size_t r = 0; r < groups; ++r) {
+      const size_t q = hits[starts[r]].target;
+      std::vector<Neighbor> merged = best_[q];
+      const float* target = targets_.data() + q * dim_;
+      for (size_t h = starts[r]; h < starts[r + 1]; ++h) {
+        const size_t i = c0 + hits[h].row;
+        const uint64_t row = pool_rows != nullptr ? pool_rows[i] : first_row + i;
+        merged.push_back({exact_distance(metric_, target, vectors + i * dim_, dim_), row});
+      }
+      const size_t keep = std::min(topn_, merged.size());
+      std::partial_sort(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(keep),
+                        merged.end(), nearer);
+      merged.resize(keep);
+      best_[q].swap(merged);
+    }
+  }
+}
+
+// Manhattan: FAISS's candidates (topn + kSpareCandidates per block), re-scored exactly.
+void ExactSearch::search_faiss(const float* vectors, size_t rows, const uint64_t* pool_rows,
+                               uint64_t first_row) {
   const size_t k = std::min(rows, topn_ + kSpareCandidates);
   const size_t nq = targets_count_;
   std::vector<float> distances(nq * k);
   std::vector<int64_t> labels(nq * k);
-  switch (metric_) {
-    case Metric::kCosine: {
-      faiss::float_minheap_array_t heap{nq, k, labels.data(), distances.data()};
-      faiss::knn_inner_product(targets_.data(), vectors, dim_, nq, rows, &heap);
-      break;
-    }
-    case Metric::kEuclidean: {
-      faiss::float_maxheap_array_t heap{nq, k, labels.data(), distances.data()};
-      faiss::knn_L2sqr(targets_.data(), vectors, dim_, nq, rows, &heap);
-      break;
-    }
-    case Metric::kManhattan: {
-      faiss::float_maxheap_array_t heap{nq, k, labels.data(), distances.data()};
-      faiss::knn_extra_metrics(targets_.data(), vectors, dim_, nq, rows, faiss::METRIC_L1, 0,
-                               &heap);
-      break;
-    }
-  }
+  faiss::float_maxheap_array_t heap{nq, k, labels.data(), distances.data()};
+  faiss::knn_extra_metrics(targets_.data(), vectors, dim_, nq, rows, faiss::METRIC_L1, 0, &heap);
   // Re-score the candidates exactly and merge them into the running top-n.
   std::vector<Neighbor> merged;
   for (size_t q = 0; q < nq; ++q) {

@@ -1,25 +1,29 @@
 #pragma once
-// Exact k-nearest-neighbour search of a few targets against a pool streamed in blocks, so the
-// pool never has to fit in memory: FAISS (BLAS) finds each target's best candidates in a block,
-// deft re-scores them with exact_distance and keeps a running top-n.
+// Exact k-nearest-neighbour search of targets against a pool streamed in blocks, so the pool
+// never has to fit in memory. Cosine and euclidean: fp32 inner products on oneDNN with a
+// proven error bound name every row that could still enter a target's top-n
+// (index/bounded_candidates.h), and only those are scored exactly — the result equals a
+// double-precision brute force over the stored floats. Manhattan: FAISS finds each target's
+// best candidates in a block (topn + kSpareCandidates) and deft re-scores them.
 //
 //   index::ExactSearch search(index::Metric::kCosine, dim, std::move(targets), /*topn=*/5);
 //   while (next_block(vectors, rows)) search.add_block(vectors.data(), rows);
 //   for (const auto& hits : search.results()) ...   // per target, best first
 //
 // Order: by exact_distance, then by pool row (earlier first), so ties are deterministic and the
-// result does not depend on the block size. Every block takes topn + kSpareCandidates
-// candidates from FAISS before re-scoring: FAISS's float sums may reorder near-ties, and the
-// spares keep such a reordering from dropping a true neighbour.
+// result does not depend on the block size.
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "index/metric.h"
 
 namespace deft::index {
+
+class BoundedCandidates;
 
 struct Neighbor {
   double distance;
@@ -41,6 +45,9 @@ class ExactSearch {
   // (DEFT_ASSERT).
   ExactSearch(Metric metric, size_t dim, std::vector<float> targets, size_t topn,
               bool normalized = false);
+  ~ExactSearch();
+  ExactSearch(ExactSearch&&) noexcept;
+  ExactSearch& operator=(ExactSearch&&) noexcept;
 
   // The next `rows` pool vectors (rows × dim floats; modified: normalised for cosine). Their
   // pool rows continue from the previous block's, or start at `first_row` when given (a rank's
@@ -56,9 +63,14 @@ class ExactSearch {
   uint64_t pool_rows_seen() const { return next_row_; }
   // Per target, at most topn neighbours, nearest first.
   const std::vector<std::vector<Neighbor>>& results() const { return best_; }
+  // How many (target, pool row) pairs were scored exactly (cosine, euclidean): the work the
+  // bound left; the rest of the pool was ruled out by the fp32 scores.
+  uint64_t rescored() const { return rescored_; }
 
  private:
   void search(const float* vectors, size_t rows, const uint64_t* pool_rows, uint64_t first_row);
+  void search_faiss(const float* vectors, size_t rows, const uint64_t* pool_rows,
+                    uint64_t first_row);
 
   Metric metric_;
   bool normalize_;  // cosine, and the caller has not normalised
@@ -68,6 +80,8 @@ class ExactSearch {
   size_t topn_;
   uint64_t next_row_ = 0;
   std::vector<std::vector<Neighbor>> best_;
+  std::unique_ptr<BoundedCandidates> bounded_;  // made at the first block
+  uint64_t rescored_ = 0;
 };
 
 }  // namespace deft::index
