@@ -82,9 +82,9 @@ std::string allocation_section(const RunFacts& f) {
     const size_t topn = r.subsets.empty() ? 0 : r.subsets[0].result.topn;
     md += fmt::format(
         "Global: one budget of {} over all {} targets, so each target claims topn = ceil({} / "
-        "{}) = {} files.\n\n",
+        "{}) = {} {}.\n\n",
         f.selection.desired, r.target_queries, f.selection.desired,
-        std::max<size_t>(1, r.target_queries), topn);
+        std::max<size_t>(1, r.target_queries), topn, topn == 1 ? "file" : "files");
     return md;
   }
   md += fmt::format(
