@@ -22,6 +22,14 @@ void tune_faiss_once() {
   std::call_once(once, [] { faiss::distance_compute_blas_database_bs = 8192; });
 }
 
+// A target's best so far plus its re-scored candidates, cut to the n nearest in `nearer` order.
+void keep_nearest(std::vector<Neighbor>& merged, size_t n) {
+  const size_t keep = std::min(n, merged.size());
+  std::partial_sort(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(keep),
+                    merged.end(), nearer);
+  merged.resize(keep);
+}
+
 }  // namespace
 
 ExactSearch::ExactSearch(Metric metric, size_t dim, std::vector<float> targets, size_t topn,
@@ -109,10 +117,7 @@ void ExactSearch::search(const float* vectors, size_t rows, const uint64_t* pool
         const uint64_t row = pool_rows != nullptr ? pool_rows[i] : first_row + i;
         merged.push_back({exact_distance(metric_, target, vectors + i * dim_, dim_), row});
       }
-      const size_t keep = std::min(topn_, merged.size());
-      std::partial_sort(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(keep),
-                        merged.end(), nearer);
-      merged.resize(keep);
+      keep_nearest(merged, topn_);
       best_[q].swap(merged);
     }
   }
@@ -140,10 +145,7 @@ void ExactSearch::search_faiss(const float* vectors, size_t rows, const uint64_t
       const uint64_t row = pool_rows != nullptr ? pool_rows[i] : first_row + i;
       merged.push_back({exact_distance(metric_, target, vectors + i * dim_, dim_), row});
     }
-    const size_t keep = std::min(topn_, merged.size());
-    std::partial_sort(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(keep),
-                      merged.end(), nearer);
-    merged.resize(keep);
+    keep_nearest(merged, topn_);
     best.swap(merged);
   }
 }
