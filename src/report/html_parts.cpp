@@ -337,6 +337,19 @@ std::string actions_list(const std::vector<std::string>& actions) {
   return html + "</ul>\n";
 }
 
+std::string thumbnails_words(size_t listed) {
+  return listed <= kMaxThumbnailTargets
+             ? std::string("with thumbnails")
+             : fmt::format("thumbnails for the first {} (the others as plain boxes)",
+                           kMaxThumbnailTargets);
+}
+
+std::string page_break(size_t i) {
+  if (i % kHtmlPageSize != 0) return "";
+  return fmt::format("{}<section class=\"page\" id=\"page-{}\">\n", i ? "</section>\n" : "",
+                     i / kHtmlPageSize + 1);
+}
+
 std::string paging_script() {
   std::string script = kPagingScript;
   script.replace(script.find("%PAGE%"), 6, std::to_string(kHtmlPageSize));

@@ -77,6 +77,11 @@ std::string card(const TargetView& v, const std::filesystem::path& image,
 // The page links that work without the script (each page is a `section.page`), then the
 // filter and the status line the script fills. Targets are `div.target` with a `.query` card.
 std::string paging_controls(size_t listed, size_t total);
+// "with thumbnails", or for how many targets there are thumbnails, for `listed` targets.
+std::string thumbnails_words(size_t listed);
+// Before the i-th listed target: the section of its page opened (and the previous one closed)
+// at each page's first target, else nothing.
+std::string page_break(size_t i);
 std::string paging_script();
 
 // <!DOCTYPE html> … <h1>title</h1>, the verdict and its reasons.

@@ -128,20 +128,14 @@ std::string targets_section(table::Database& db, const RunFacts& f, const Target
       "<h2>Targets and their neighbours</h2>\n<p>{} {} targets, {} per page; {}. Every image "
       "links to its file.{}</p>\n",
       targets.size() == m.queries ? "All" : "The first", targets.size(), kHtmlPageSize,
-      targets.size() <= kMaxThumbnailTargets
-          ? std::string("with thumbnails")
-          : fmt::format("thumbnails for the first {} (the others as plain boxes)",
-                        kMaxThumbnailTargets),
+      thumbnails_words(targets.size()),
       targets.size() < m.queries
           ? fmt::format(" The other {} targets' pairs are in {}.", m.queries - targets.size(),
                         mine::pairs_path_for(f.run_dir / "mined.parquet").filename().string())
           : "");
   html += paging_controls(targets.size(), m.queries);
   for (size_t i = 0; i < targets.size(); ++i) {
-    if (i % kHtmlPageSize == 0) {
-      html += fmt::format("{}<section class=\"page\" id=\"page-{}\">\n", i ? "</section>\n" : "",
-                          i / kHtmlPageSize + 1);
-    }
+    html += page_break(i);
     html += target_row(v, targets[i], by_target[targets[i][0]], i < kMaxThumbnailTargets);
   }
   if (!targets.empty()) html += "</section>\n";

@@ -276,15 +276,7 @@ std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>
 
 std::vector<std::string> recommended_actions(const RunFacts& f,
                                              const std::optional<std::vector<LabelRow>>& labels) {
-  std::vector<std::string> actions;
-  if (f.encoder_mismatch) {
-    actions.push_back(
-        "Embed the pool again with this run's embedding spec (drop `source_embeddings=`, or "
-        "point it at a file made by the same model); never mine across encoders.");
-  }
-  if (!f.failure.empty() && !f.encoder_mismatch) {
-    actions.push_back("Fix what stopped the run (above) and run the same command again.");
-  }
+  std::vector<std::string> actions = failed_run_actions(f);
   if (label_filter_not_applied(f)) {
     actions.push_back(
         "Add a `label` column to both tables, or set filter_by_label=false on purpose; use "
@@ -295,11 +287,7 @@ std::vector<std::string> recommended_actions(const RunFacts& f,
         "Enlarge the pool or lower topn: the pool cannot give every target "
         "its own neighbours.");
   }
-  if (images_failed(f)) {
-    actions.push_back(
-        "Look at the failure sidecars next to the embedding parquets, fix or remove those "
-        "images, and re-run: unchanged rows are reused, so only the fixed images are embedded.");
-  }
+  if (images_failed(f)) actions.push_back(images_failed_action());
   if (f.mined && f.mined->duplicates_removed * 2 > f.mined->neighbours && f.mined->neighbours > 0) {
     actions.push_back(
         "More than half of the kept pairs were duplicates: targets are very "

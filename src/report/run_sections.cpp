@@ -129,6 +129,24 @@ std::optional<Verdict> failed_run(const RunFacts& f) {
   return std::nullopt;
 }
 
+std::vector<std::string> failed_run_actions(const RunFacts& f) {
+  if (f.encoder_mismatch) {
+    return {fmt::format(
+        "Embed the pool again with this run's embedding spec (drop `source_embeddings=`, or "
+        "point it at a file made by the same model); never {} across encoders.",
+        f.mode == RunMode::kNearestNeighbors ? "mine" : "select")};
+  }
+  if (!f.failure.empty()) {
+    return {"Fix what stopped the run (above) and run the same command again."};
+  }
+  return {};
+}
+
+std::string images_failed_action() {
+  return "Look at the failure sidecars next to the embedding parquets, fix or remove those "
+         "images, and re-run: unchanged rows are reused, so only the fixed images are embedded.";
+}
+
 bool images_failed(const RunFacts& f) {
   const auto failed = [](const Side& side) { return side.embed && side.embed->failed > 0; };
   return failed(f.targets) || failed(f.pool);

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "model/fingerprint.h"
 #include "report/run_facts.h"
@@ -41,6 +42,12 @@ std::optional<Verdict> failed_run(const RunFacts& facts);
 
 // Some rows of either table are in a failure sidecar (the CHECK verdicts name it).
 bool images_failed(const RunFacts& facts);
+
+// The actions of a run that failed (its first actions): embed the pool again after an encoder
+// mismatch, or fix what stopped the run. Empty when it did not fail.
+std::vector<std::string> failed_run_actions(const RunFacts& facts);
+// The action for rows that failed to embed (images_failed).
+std::string images_failed_action();
 
 // "## Inputs": each side's rows, embedded, reused and failed, and the encoders used.
 std::string inputs_section(const RunFacts& facts);

@@ -137,20 +137,14 @@ std::string targets_section(table::Database& db, const RunFacts& f, const Target
       "cut by the budget (its pass's claims entered the selection nearest first until the "
       "budget was met) is shown faded. Every image links to its file.{}</p>\n",
       targets.size() == r.target_queries ? "All" : "The first", targets.size(), kHtmlPageSize,
-      targets.size() <= kMaxThumbnailTargets
-          ? std::string("with thumbnails")
-          : fmt::format("thumbnails for the first {} (the others as plain boxes)",
-                        kMaxThumbnailTargets),
+      thumbnails_words(targets.size()),
       targets.size() < r.target_queries
           ? fmt::format(" The other {} targets' claims are in selection_provenance.parquet.",
                         r.target_queries - targets.size())
           : "");
   html += paging_controls(targets.size(), r.target_queries);
   for (size_t i = 0; i < targets.size(); ++i) {
-    if (i % kHtmlPageSize == 0) {
-      html += fmt::format("{}<section class=\"page\" id=\"page-{}\">\n", i ? "</section>\n" : "",
-                          i / kHtmlPageSize + 1);
-    }
+    html += page_break(i);
     const auto& t = targets[i];
     const size_t target = std::stoull(t[0]);
     const bool thumbnail = i < kMaxThumbnailTargets;

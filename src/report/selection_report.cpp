@@ -280,15 +280,7 @@ Verdict judge_selection(const RunFacts& f) {
 }
 
 std::vector<std::string> selection_actions(const RunFacts& f) {
-  std::vector<std::string> actions;
-  if (f.encoder_mismatch) {
-    actions.push_back(
-        "Embed the pool again with this run's embedding spec (drop `source_embeddings=`, or "
-        "point it at a file made by the same model); never select across encoders.");
-  }
-  if (!f.failure.empty() && !f.encoder_mismatch) {
-    actions.push_back("Fix what stopped the run (above) and run the same command again.");
-  }
+  std::vector<std::string> actions = failed_run_actions(f);
   if (f.selected) {
     const select::SelectReport& r = *f.selected;
     for (const select::SubsetSummary& s : r.subsets) {
@@ -332,11 +324,7 @@ std::vector<std::string> selection_actions(const RunFacts& f) {
       }
     }
   }
-  if (images_failed(f)) {
-    actions.push_back(
-        "Look at the failure sidecars next to the embedding parquets, fix or remove those "
-        "images, and re-run: unchanged rows are reused, so only the fixed images are embedded.");
-  }
+  if (images_failed(f)) actions.push_back(images_failed_action());
   if (std::string mixed = mixed_precision_action(f); !mixed.empty()) actions.push_back(mixed);
   if (actions.empty()) {
     actions.push_back(
