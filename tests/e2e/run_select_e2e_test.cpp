@@ -30,38 +30,6 @@ using Rows = std::vector<std::vector<std::string>>;
 
 const char* kLabels[] = {"crack", "dent", "rust"};
 
-// The reference's published spec for `tmm unique_neighbor_matching`, field for field (as in
-// select_e2e_test's SelectSpecs.ThePublishedSpecFileRunsAsItIs): every file key `???`.
-constexpr const char* kPublishedSpec = R"(# Required (must be supplied at run time)
-source_path: ???              # file OR directory of parquets
-target_path: ???              # file OR directory of parquets
-output_dir: ???               # DIRECTORY: final_unique_files.parquet, summary.json,
-                              # per-iteration parquets, optional viz PNGs
-desired_unique_count: ???     # total unique source files to match
-
-# Matching
-allocation_policy: global     # global | class_stratified
-distance_metric: euclidean    # euclidean | cosine | manhattan
-candidate_expansion_factor: 5 # candidate-pool multiplier over per-target top-n; grows each iteration
-
-# Column names
-source_embedding_column: embedding
-target_embedding_column: embedding
-source_filepath_column: filepath
-target_filepath_column: filepath
-
-# Optional inputs (null = disabled)
-exclude_path: null
-source_detection_file: null   # COCO .json OR KITTI dir; required by logic in class_stratified
-target_detection_file: null
-detection_format: null        # coco | kitti; required when a detection file is set (declared, not inferred)
-rare_class_list: ""           # comma-separated, e.g. "person,bicycle"; required by logic in class_stratified
-
-# Flags
-save_embeddings: false
-visualize: false
-)";
-
 // A COCO file as COCO writes them (images with id/file_name/width/height, annotations with
 // id/image_id/category_id/bbox/area/iscrowd, categories with id/name/supercategory): one box
 // of each image's label.
@@ -110,7 +78,10 @@ struct SelectSet {
     testing::write_text_file(dir / "targets_coco.json", coco_for(t_coco));
     testing::write_text_file(dir / "pool_coco.json", coco_for(p_coco));
     testing::write_text_file(dir / "embedding_spec.yaml", "model: thumbnail\nbatch_size: 8\n");
-    testing::write_text_file(dir / "unique_neighbor_matching.yaml", kPublishedSpec);
+    // The reference's published spec for `tmm unique_neighbor_matching`, every file key `???`
+    // (tests/data/published/SOURCES.md).
+    fs::copy_file(fs::path(DEFT_SOURCE_DIR) / "tests/data/published/unique_neighbor_matching.yaml",
+                  dir / "unique_neighbor_matching.yaml");
   }
 
   testing::ProcessResult run(std::vector<std::string> extra,
