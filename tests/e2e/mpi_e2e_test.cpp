@@ -310,7 +310,9 @@ void kill_rank_midway(const std::vector<std::string>& argv_text, std::chrono::mi
 TEST_F(MpiMine, ARankKilledMidRunFailsTheJobAndTheRerunMatches) {
   ScratchDir dir;
   table::Database db;
-  // 120,000 pool rows of 32 floats, mined in blocks of 80 rows: a few seconds of work per rank.
+  // 120,000 pool rows of 32 floats against 6,000 targets, mined in blocks of 80 rows: a few
+  // seconds of work per rank (300 targets took seconds through FAISS; the bounded search
+  // finishes them in half a second, before the kill).
   testing::sql_exec(db,
                     "COPY (SELECT 'pool/' || i || '.jpg' AS filepath, list_transform(range(32), "
                     "x -> ((hash(i * 32 + x) % 1000) / 1000.0)::FLOAT) AS embedding FROM "
@@ -319,7 +321,7 @@ TEST_F(MpiMine, ARankKilledMidRunFailsTheJobAndTheRerunMatches) {
   testing::sql_exec(db,
                     "COPY (SELECT 'targets/' || i || '.jpg' AS filepath, list_transform(range(32), "
                     "x -> ((hash(i * 977 + x) % 1000) / 1000.0)::FLOAT) AS embedding FROM "
-                    "range(300) t(i)) TO " +
+                    "range(6000) t(i)) TO " +
                         quoted(dir / "targets.parquet") + " (FORMAT parquet)");
   const auto args = mine_args(dir / "targets.parquet", dir / "pool.parquet",
                               dir / "m/mined.parquet", {"memory_budget_mb=0.02"});
