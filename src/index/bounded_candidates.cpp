@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <span>
+#include <string>
 
+#include <fmt/format.h>
 #include <omp.h>
 
 #include "common/error.h"
+#include "index/float_dot.h"
 
 namespace deft::index {
 
@@ -29,8 +33,24 @@ float float_at_least(double x) {
 
 }  // namespace
 
-BoundedCandidates::BoundedCandidates(Metric metric, const float* targets, size_t count, size_t dim)
-    : metric_(metric), dim_(dim), count_(count) {
+ScorePrecision default_score_precision() {
+  if (const char* forced = std::getenv("DEFT_SEARCH_PRECISION")) {  // NOLINT(concurrency-mt-unsafe)
+    const std::string value = forced;
+    if (value == "fp32") return ScorePrecision::kF32;
+    if (value == "int8") return ScorePrecision::kInt8;
+    throw Error(ErrorKind::kUsage,
+                fmt::format("DEFT_SEARCH_PRECISION is '{}': it takes fp32 or int8", value));
+  }
+  return kernels::cpu_has_int8_dot() ? ScorePrecision::kInt8 : ScorePrecision::kF32;
+}
+
+const char* score_precision_name(ScorePrecision precision) {
+  return precision == ScorePrecision::kInt8 ? "int8" : "fp32";
+}
+
+BoundedCandidates::BoundedCandidates(Metric metric, const float* targets, size_t count, size_t dim,
+                                     ScorePrecision precision)
+    : metric_(metric), precision_(precision), dim_(dim), count_(count), targets_(targets) {
   DEFT_ASSERT(metric != Metric::kManhattan, "manhattan has no inner-product bound");
   const double du = static_cast<double>(dim) * kUnit;
   gamma_ = du / (1.0 - du);
@@ -41,15 +61,70 @@ BoundedCandidates::BoundedCandidates(Metric metric, const float* targets, size_t
       sum += static_cast<double>(targets[t * dim + k]) * targets[t * dim + k];
     norms_[t] = std::sqrt(sum);
   }
+  if (precision_ == ScorePrecision::kInt8) {
+    quantize_rows(targets, count, dim, Int8Offset::kNone, targets_int8_);
+    target_scale_.assign(targets_int8_.scale.begin(), targets_int8_.scale.end());
+  }
   for (size_t t0 = 0; t0 < count; t0 += kTargetChunk) {
     const size_t n = std::min(kTargetChunk, count - t0);
-    packed_.emplace_back(std::span<const float>(targets + t0 * dim, n * dim),
-                         std::span<const float>(), static_cast<int>(dim), static_cast<int>(n),
-                         kernels::Precision::kF32);
+    if (precision_ == ScorePrecision::kInt8) {
+      packed_int8_.emplace_back(
+          reinterpret_cast<const int8_t*>(targets_int8_.values.data()) + t0 * dim,
+          static_cast<int>(dim), static_cast<int>(n));
+    } else {
+      packed_.emplace_back(std::span<const float>(targets + t0 * dim, n * dim),
+                           std::span<const float>(), static_cast<int>(dim), static_cast<int>(n),
+                           kernels::Precision::kF32);
+    }
   }
+  // The packed copies serve from here on.
+  std::vector<uint8_t>().swap(targets_int8_.values);
   scores_.resize(kPoolChunk * std::min(kTargetChunk, count));
+  if (precision_ == ScorePrecision::kInt8) products_.resize(scores_.size());
   threshold_.resize(std::min(kTargetChunk, count));
+  refine_threshold_.resize(threshold_.size());
   thread_hits_.resize(static_cast<size_t>(std::max(1, omp_get_max_threads())));
+}
+
+void BoundedCandidates::score(size_t chunk, const float* vectors, size_t rows) {
+  const size_t t0 = chunk * kTargetChunk;
+  const size_t mt = std::min(kTargetChunk, count_ - t0);
+  if (precision_ == ScorePrecision::kF32) {
+    packed_[chunk].apply(vectors, rows, scores_.data());  // rows × mt: ŝ
+    return;
+  }
+  packed_int8_[chunk].apply(chunk_int8_.values.data(), rows, products_.data());
+  // The product holds w·v + 128·Σw; w·v (|w·v| ≤ 127²·d < 2²⁴) converts to float exactly, so
+  // ŝ = a·b·(w·v) in float is off by at most three roundings (a, b, two products): ≤ 5u|ŝ|.
+  const int32_t* product = products_.data();
+  float* s = scores_.data();
+  const float* a = target_scale_.data() + t0;
+  const int32_t* sum = targets_int8_.sum.data() + t0;
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < rows; ++i) {
+    const auto b = static_cast<float>(chunk_int8_.scale[i]);
+#pragma omp simd
+    for (size_t j = 0; j < mt; ++j)
+      s[i * mt + j] = b * (a[j] * static_cast<float>(product[i * mt + j] - 128 * sum[j]));
+  }
+}
+
+double BoundedCandidates::bound(ScorePrecision precision, size_t t, double pmax,
+                                double max_sq) const {
+  const bool euclidean = metric_ == Metric::kEuclidean;
+  const double q = norms_[t];
+  double e = 0;
+  if (precision == ScorePrecision::kF32) {
+    e = 2.0 * gamma_ * q * pmax;
+    if (euclidean) e += 2.0 * kUnit * max_sq + 2.0 * kUnit * q * pmax * (1.0 + gamma_);
+  } else {
+    const double w = targets_int8_.norm[t], r = targets_int8_.residual[t];
+    const double largest = w * chunk_norm_;  // ≥ |ŝ|
+    e = 2.0 * (w * chunk_residual_ + r * chunk_norm_ + r * chunk_residual_) +
+        2.0 * 5.0 * kUnit * largest;
+    if (euclidean) e += 2.0 * kUnit * max_sq + 2.0 * kUnit * largest * (1.0 + 5.0 * kUnit);
+  }
+  return e + kDoubleSlack * (q * q + max_sq + 1.0);
 }
 
 void BoundedCandidates::find(const float* vectors, size_t rows, const std::vector<double>& worst,
@@ -70,27 +145,35 @@ void BoundedCandidates::find(const float* vectors, size_t rows, const std::vecto
     keys_[i] = euclidean ? static_cast<float>(sum) : 0.0F;
   }
   const double pmax = std::sqrt(max_sq);
+  if (precision_ == ScorePrecision::kInt8) {
+    quantize_rows(vectors, rows, dim_, Int8Offset::k128, chunk_int8_);
+    chunk_residual_ = *std::max_element(chunk_int8_.residual.begin(), chunk_int8_.residual.end());
+    chunk_norm_ = *std::max_element(chunk_int8_.norm.begin(), chunk_int8_.norm.end());
+  }
   std::vector<float> column;
-  for (size_t chunk = 0; chunk < packed_.size(); ++chunk) {
+  for (size_t chunk = 0; chunk < packed_.size() + packed_int8_.size(); ++chunk) {
     const size_t t0 = chunk * kTargetChunk;
     const size_t mt = std::min(kTargetChunk, count_ - t0);
-    packed_[chunk].apply(vectors, rows, scores_.data());  // rows × mt: ŝ
+    score(chunk, vectors, rows);
     const float* s = scores_.data();
     const float* key = keys_.data();
     for (size_t j = 0; j < mt; ++j) {
       const size_t t = t0 + j;
       const double q = norms_[t];
-      // The bound E on |key − exact key|, in key units.
-      double bound = 2.0 * gamma_ * q * pmax;
-      if (euclidean) bound += 2.0 * kUnit * max_sq + 2.0 * kUnit * q * pmax * (1.0 + gamma_);
-      bound += kDoubleSlack * (q * q + max_sq + 1.0);
+      const double e = bound(precision_, t, pmax, max_sq);
       // The worst exact distance so far, in key units (−inf when the target has none).
       double at_worst = -std::numeric_limits<double>::infinity();
       if (worst[t] != -std::numeric_limits<double>::infinity()) {
         const double w = worst[t] + kDoubleSlack * (std::fabs(worst[t]) + 1.0);
         at_worst = euclidean ? w * w - q * q : 2.0 * (w - 1.0);
       }
-      double limit = at_worst + bound;
+      double limit = at_worst + e;
+      // int8 hits of a target that has its n are checked again in fp32, whose bound is ~100×
+      // tighter, before any is scored in double.
+      refine_threshold_[j] =
+          missing[t] > 0 || precision_ == ScorePrecision::kF32
+              ? std::numeric_limits<float>::infinity()
+              : float_at_least(at_worst + bound(ScorePrecision::kF32, t, pmax, max_sq));
       if (missing[t] > 0) {
         if (missing[t] >= rows) {
           limit = std::numeric_limits<double>::infinity();
@@ -101,7 +184,7 @@ void BoundedCandidates::find(const float* vectors, size_t rows, const std::vecto
             column[i] = key[i] - 2.0F * s[i * mt + j];
           std::nth_element(column.begin(), column.begin() + static_cast<long>(missing[t] - 1),
                            column.end());
-          limit = std::max(limit, static_cast<double>(column[missing[t] - 1]) + 2.0 * bound);
+          limit = std::max(limit, static_cast<double>(column[missing[t] - 1]) + 2.0 * e);
         }
       }
       threshold_[j] = float_at_least(limit);
@@ -125,17 +208,53 @@ void BoundedCandidates::find(const float* vectors, size_t rows, const std::vecto
           if (!any) continue;
           for (size_t j = j0; j < end; ++j) {
             if (k - 2.0F * row[j] <= threshold[j])
-              local.push_back({static_cast<uint32_t>(t0 + j), static_cast<uint32_t>(i)});
+              local.push_back({static_cast<uint32_t>(j), static_cast<uint32_t>(i)});
           }
         }
       }
     }
-    for (const auto& local : thread_hits_)
-      hits.insert(hits.end(), local.begin(), local.end());
+    collect(t0, mt, vectors, hits);
   }
-  std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
-    return a.target < b.target || (a.target == b.target && a.row < b.row);
-  });
+}
+
+void BoundedCandidates::collect(size_t t0, size_t mt, const float* vectors,
+                                std::vector<Hit>& hits) {
+  // By target (a counting sort; each thread's rows are ascending and follow the previous
+  // thread's, so rows stay ascending within a target).
+  target_start_.assign(mt + 1, 0);
+  for (const auto& local : thread_hits_)
+    for (const Hit& h : local)
+      ++target_start_[h.target + 1];
+  for (size_t j = 0; j < mt; ++j)
+    target_start_[j + 1] += target_start_[j];
+  by_target_.resize(target_start_[mt]);
+  std::vector<size_t> next(target_start_.begin(), target_start_.end() - 1);
+  for (const auto& local : thread_hits_)
+    for (const Hit& h : local)
+      by_target_[next[h.target]++] = {static_cast<uint32_t>(t0 + h.target), h.row};
+  // The fp32 re-check, a target at a time (its vector read once for all its hits).
+  kept_.assign(mt, 0);
+  const float* refine = refine_threshold_.data();
+#pragma omp parallel for schedule(dynamic, 32)
+  for (size_t j = 0; j < mt; ++j) {
+    const size_t begin = target_start_[j], end = target_start_[j + 1];
+    if (refine[j] == std::numeric_limits<float>::infinity()) {
+      kept_[j] = end - begin;
+      continue;
+    }
+    const float* target = targets_ + (t0 + j) * dim_;
+    size_t out = begin;
+    for (size_t h = begin; h < end; ++h) {
+      const uint32_t i = by_target_[h].row;
+      if (keys_[i] - 2.0F * dot_f32(target, vectors + i * dim_, dim_) <= refine[j])
+        by_target_[out++] = by_target_[h];
+    }
+    kept_[j] = out - begin;
+  }
+  for (size_t j = 0; j < mt; ++j) {
+    hits.insert(hits.end(), by_target_.begin() + static_cast<std::ptrdiff_t>(target_start_[j]),
+                by_target_.begin() + static_cast<std::ptrdiff_t>(target_start_[j] + kept_[j]));
+  }
 }
 
 }  // namespace deft::index

@@ -1,13 +1,23 @@
 #pragma once
-// Which pool rows could be among a target's n nearest, found from fp32 inner products (oneDNN
-// matmul, the targets packed once into the kernel's layout) with a proven error bound, so that
-// only those rows need the exact (double) distance. ExactSearch re-scores them: the result is
-// the n nearest by exact_distance, ties to the earlier row, whatever the fp32 rounding did.
+// Which pool rows could be among a target's n nearest, found from approximate inner products
+// (oneDNN matmul, the targets packed once into the kernel's layout) with a proven error bound,
+// so that only those rows need the exact (double) distance. ExactSearch re-scores them: the
+// result is the n nearest by exact_distance, ties to the earlier row, whatever the
+// approximation did — the precision changes the speed, never the result.
 //
 //   BoundedCandidates scorer(Metric::kEuclidean, targets, count, dim);
 //   scorer.find(chunk, rows, worst, missing, hits);    // hits: (target, row in chunk), sorted
 //
-// The bound. For float vectors q, p of dimension d, any fp32 summation order with or without
+// Two precisions (ScorePrecision), picked at run time:
+// - kInt8 where the CPU multiplies bytes natively (VNNI, AMX-INT8: ~4× the fp32 rate on these
+//   machines): every row scaled to 8 bits (index/int8_rows.h), the product exact in int32,
+//   and the bound |q·p − ŝ| ≤ |a·w|·|e| + |r|·|b·v| + |r|·|e| from each row's measured
+//   rounding, taken at the chunk's largest |e| and |b·v|; ŝ's own float rounding (≤ 5u|ŝ|,
+//   |ŝ| ≤ |a·w|·|b·v|) is added.
+// - kF32 elsewhere, below.
+// DEFT_SEARCH_PRECISION=fp32|int8 forces one (tests run both on one machine).
+//
+// The fp32 bound. For float vectors q, p of dimension d, any fp32 summation order with or without
 // FMA computes ŝ with |ŝ − q·p| ≤ γ_d Σ|q_k p_k| ≤ γ_d |q| |p|, γ_d = d·u / (1 − d·u),
 // u = 2⁻²⁴ (Higham, Accuracy and Stability of Numerical Algorithms, §3.1). Each metric's key
 // is monotone in its exact distance: cosine (1 − q·p) keys by −2ŝ; euclidean (|q|² + |p|² −
@@ -22,7 +32,10 @@
 #include <limits>
 #include <vector>
 
+#include "index/int8_rows.h"
 #include "index/metric.h"
+#include "index/score_precision.h"
+#include "kernels/int8_product.h"
 #include "kernels/onednn_linear.h"
 
 namespace deft::index {
@@ -34,8 +47,12 @@ class BoundedCandidates {
   static constexpr size_t kPoolChunk = 2048;
   static constexpr size_t kTargetChunk = 2048;
 
-  // `targets`: count × dim floats, as the search compares them (normalised for cosine).
-  BoundedCandidates(Metric metric, const float* targets, size_t count, size_t dim);
+  // `targets`: count × dim floats, as the search compares them (normalised for cosine); kept
+  // by reference.
+  BoundedCandidates(Metric metric, const float* targets, size_t count, size_t dim,
+                    ScorePrecision precision = default_score_precision());
+
+  ScorePrecision precision() const { return precision_; }
 
   struct Hit {
     uint32_t target;
@@ -49,16 +66,38 @@ class BoundedCandidates {
             const std::vector<size_t>& missing, std::vector<Hit>& hits);
 
  private:
+  // ŝ for the chunk's rows against target chunk `chunk` into scores_ (rows × its targets).
+  void score(size_t chunk, const float* vectors, size_t rows);
+  // The bound on |key − exact key| for target t against this chunk, in key units.
+  double bound(ScorePrecision precision, size_t t, double pmax, double max_sq) const;
+  // The scan's hits for targets t0… (thread_hits_, target relative to t0) appended to `hits`
+  // by (target, row), after the fp32 re-check where refine_threshold_ asks for one.
+  void collect(size_t t0, size_t mt, const float* vectors, std::vector<Hit>& hits);
+
   Metric metric_;
+  ScorePrecision precision_;
   size_t dim_;
   size_t count_;
+  const float* targets_;                       // count × dim, the caller's (kept by reference)
   double gamma_;                               // γ_d
   std::vector<double> norms_;                  // |q| per target
-  std::vector<kernels::OnednnLinear> packed_;  // per chunk of kTargetChunk targets
-  std::vector<float> scores_;                  // kPoolChunk × kTargetChunk
-  std::vector<float> keys_;                    // the metric's float key terms per pool row
-  std::vector<float> threshold_;               // per target of the chunk
+  std::vector<kernels::OnednnLinear> packed_;  // kF32: per chunk of kTargetChunk targets
+  // kInt8: the targets as bytes (w, a, |r|, |a·w|), packed per chunk, and the pool chunk's.
+  Int8Rows targets_int8_;
+  std::vector<float> target_scale_;  // a per target, as float for the conversion
+  std::vector<kernels::Int8Product> packed_int8_;
+  Int8Rows chunk_int8_;
+  double chunk_residual_ = 0;            // the chunk's largest |e|
+  double chunk_norm_ = 0;                // and |b·v|
+  std::vector<int32_t> products_;        // kInt8: kPoolChunk × kTargetChunk
+  std::vector<float> scores_;            // kPoolChunk × kTargetChunk
+  std::vector<float> keys_;              // the metric's float key terms per pool row
+  std::vector<float> threshold_;         // per target of the chunk
+  std::vector<float> refine_threshold_;  // kInt8: the fp32 re-check's (inf: none)
   std::vector<std::vector<Hit>> thread_hits_;
+  std::vector<size_t> target_start_;  // collect's buckets
+  std::vector<Hit> by_target_;
+  std::vector<size_t> kept_;
 };
 
 }  // namespace deft::index

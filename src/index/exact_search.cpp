@@ -33,13 +33,14 @@ void keep_nearest(std::vector<Neighbor>& merged, size_t n) {
 }  // namespace
 
 ExactSearch::ExactSearch(Metric metric, size_t dim, std::vector<float> targets, size_t topn,
-                         bool normalized)
+                         bool normalized, ScorePrecision precision)
     : metric_(metric),
       normalize_(metric == Metric::kCosine && !normalized),
       dim_(dim),
       targets_(std::move(targets)),
       targets_count_(dim == 0 ? 0 : targets_.size() / dim),
       topn_(topn),
+      precision_(precision),
       best_(targets_count_) {
   DEFT_ASSERT(dim > 0 && targets_.size() % dim == 0, "targets are whole vectors");
   tune_faiss_once();
@@ -85,7 +86,8 @@ void ExactSearch::search(const float* vectors, size_t rows, const uint64_t* pool
     return;
   }
   if (!bounded_) {
-    bounded_ = std::make_unique<BoundedCandidates>(metric_, targets_.data(), targets_count_, dim_);
+    bounded_ = std::make_unique<BoundedCandidates>(metric_, targets_.data(), targets_count_, dim_,
+                                                   precision_);
   }
   std::vector<double> worst(targets_count_);
   std::vector<size_t> missing(targets_count_);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "index/metric.h"
+#include "index/score_precision.h"
 
 namespace deft::index {
 
@@ -44,7 +45,7 @@ class ExactSearch {
   // the last bits); a row that cannot be (zero or non-finite) must have been rejected before
   // (DEFT_ASSERT).
   ExactSearch(Metric metric, size_t dim, std::vector<float> targets, size_t topn,
-              bool normalized = false);
+              bool normalized = false, ScorePrecision precision = default_score_precision());
   ~ExactSearch();
   ExactSearch(ExactSearch&&) noexcept;
   ExactSearch& operator=(ExactSearch&&) noexcept;
@@ -66,6 +67,7 @@ class ExactSearch {
   // How many (target, pool row) pairs were scored exactly (cosine, euclidean): the work the
   // bound left; the rest of the pool was ruled out by the fp32 scores.
   uint64_t rescored() const { return rescored_; }
+  ScorePrecision precision() const { return precision_; }
 
  private:
   void search(const float* vectors, size_t rows, const uint64_t* pool_rows, uint64_t first_row);
@@ -78,6 +80,7 @@ class ExactSearch {
   std::vector<float> targets_;
   size_t targets_count_;
   size_t topn_;
+  ScorePrecision precision_;
   uint64_t next_row_ = 0;
   std::vector<std::vector<Neighbor>> best_;
   std::unique_ptr<BoundedCandidates> bounded_;  // made at the first block

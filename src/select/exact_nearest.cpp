@@ -122,6 +122,7 @@ NearestFn exact_nearest(const PoolTable& pool, const std::vector<float>& targets
         }
         flush();
       });
+      if (std::getenv("DEFT_DEBUG_RESCORED")) fprintf(stderr, "rescored %lu for %zu targets\n", (unsigned long)search.rescored(), which.size());
       for (size_t i = 0; i < which.size(); ++i) {
         for (const index::Neighbor& n : search.results()[i])
           out[i].push_back({n.distance, n.pool_row});

@@ -1,6 +1,7 @@
 #include "select/matching.h"
 
 #include <algorithm>
+#include <chrono>
 #include <numeric>
 
 #include "common/error.h"
@@ -129,6 +130,7 @@ SubsetResult match_subset(const SubsetRequest& request, const PoolFiles& files,
     // Pass 1 searches as deep as it needs (most targets are satisfied there, and a deeper
     // search costs time); a target searched again later goes as deep as the last pass could
     // ask, so that the passes after answer it from its list.
+    const auto pass_started = std::chrono::steady_clock::now();
     const size_t deep_k =
         number == 1 ? k : request.expansion * static_cast<size_t>(request.max_passes) * result.topn;
     const std::vector<std::vector<Candidate>> candidates =
@@ -145,6 +147,8 @@ SubsetResult match_subset(const SubsetRequest& request, const PoolFiles& files,
       break;
     }
     pass.merged = merge_capped(pass, request.desired, result.retrieved, in_result);
+    pass.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - pass_started).count();
     result.passes.push_back(std::move(pass));
     remaining = std::move(unsatisfied);
     if (result.passes.back().merged == 0) {

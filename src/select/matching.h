@@ -64,6 +64,7 @@ struct Pass {
   size_t targets_searched = 0;
   std::vector<SatisfiedTarget> satisfied;  // in target order
   size_t merged = 0;                       // of the pass's picks, how many entered the result
+  double seconds = 0;  // wall time of its search and walk: said in the log, not in the outputs
 };
 
 // Why a subset's matching stopped: the reference's loop conditions, named.

@@ -1,23 +1,28 @@
-// ExactSearch's cosine and euclidean path (fp32 candidates with a proven bound, then exact
-// re-scoring) against a brute force written here: every pool row scored in double over the
-// same stored floats, sorted by (distance, row). Equality is exact — rows and distances bit
+// ExactSearch's cosine and euclidean path (fp32 or int8 candidates with a proven bound, then
+// exact re-scoring) against a brute force written here: every pool row scored in double over
+// the same stored floats, sorted by (distance, row). Equality is exact — rows and distances bit
 // for bit — on near-ties far below fp32 resolution, exact duplicates, several target and pool
-// chunks, and blocks of any size; and the bound is shown to prune (few rows re-scored).
+// chunks, blocks of any size (1 and 7 included), rows whose 8-bit scale one outlier sets, and
+// vectors of very different lengths; in both precisions on whatever CPU runs the test (oneDNN
+// runs int8 without VNNI too, slower); and the bound is shown to prune (few rows re-scored).
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "index/bounded_candidates.h"
 #include "index/exact_search.h"
+#include "index/int8_rows.h"
 
 namespace deft {
 namespace {
 
 using index::Metric;
 using index::Neighbor;
+using index::ScorePrecision;
 
 // The textbook distances in double over the floats as stored (what exact_distance promises).
 double brute_distance(Metric metric, const float* a, const float* b, size_t dim) {
@@ -52,9 +57,10 @@ std::vector<std::vector<Neighbor>> brute_force(Metric metric, const std::vector<
 }
 
 // Searches `pool` streamed in blocks of `block` rows (a copy: add_block may change them).
-index::ExactSearch search(Metric metric, const std::vector<float>& targets, std::vector<float> pool,
-                          size_t dim, size_t topn, size_t block) {
-  index::ExactSearch s(metric, dim, targets, topn, /*normalized=*/true);
+index::ExactSearch search(Metric metric, ScorePrecision precision,
+                          const std::vector<float>& targets, std::vector<float> pool, size_t dim,
+                          size_t topn, size_t block) {
+  index::ExactSearch s(metric, dim, targets, topn, /*normalized=*/true, precision);
   const size_t rows = pool.size() / dim;
   for (size_t r0 = 0; r0 < rows; r0 += block)
     s.add_block(pool.data() + r0 * dim, std::min(block, rows - r0));
@@ -100,19 +106,30 @@ std::vector<float> clustered(size_t rows, size_t dim, unsigned seed, bool unit) 
   return v;
 }
 
-class BoundedSearch : public ::testing::TestWithParam<Metric> {};
+class BoundedSearch : public ::testing::TestWithParam<std::tuple<Metric, ScorePrecision>> {
+ protected:
+  Metric metric() const { return std::get<0>(GetParam()); }
+  ScorePrecision precision() const { return std::get<1>(GetParam()); }
+  index::ExactSearch search(const std::vector<float>& targets, std::vector<float> pool, size_t dim,
+                            size_t topn, size_t block) const {
+    return deft::search(metric(), precision(), targets, std::move(pool), dim, topn, block);
+  }
+};
 
-INSTANTIATE_TEST_SUITE_P(Metrics, BoundedSearch,
-                         ::testing::Values(Metric::kCosine, Metric::kEuclidean),
+INSTANTIATE_TEST_SUITE_P(MetricsAndPrecisions, BoundedSearch,
+                         ::testing::Combine(::testing::Values(Metric::kCosine, Metric::kEuclidean),
+                                            ::testing::Values(ScorePrecision::kF32,
+                                                              ScorePrecision::kInt8)),
                          [](const auto& info) {
-                           return std::string(index::metric_name(info.param));
+                           return std::string(index::metric_name(std::get<0>(info.param))) + "_" +
+                                  index::score_precision_name(std::get<1>(info.param));
                          });
 
 // 300 pool rows that differ from one base vector by one float ulp in a few components: their
 // distances to the target differ by ~1e-9, far below fp32's inner-product resolution, so fp32
 // ranks them at random; plus exact duplicates (ties go to the earlier row) and ordinary rows.
 TEST_P(BoundedSearch, NearTiesBelowFloatResolutionComeOutInExactOrder) {
-  const Metric metric = GetParam();
+  const Metric metric = this->metric();
   constexpr size_t kDim = 768, kTopn = 10;
   std::mt19937 rng(11);
   std::vector<float> pool = clustered(2500, kDim, 3, metric == Metric::kCosine);
@@ -135,16 +152,16 @@ TEST_P(BoundedSearch, NearTiesBelowFloatResolutionComeOutInExactOrder) {
   // The case is what it says: the base target's ten nearest are all near-ties of the base.
   for (const Neighbor& n : want[0])
     ASSERT_TRUE(n.pool_row == 0 || (n.pool_row >= 100 && n.pool_row < 420)) << n.pool_row;
-  for (size_t block : {2500, 777, 64}) {
+  for (size_t block : {2500, 777, 64, 7, 1}) {
     SCOPED_TRACE(block);
-    expect_identical(search(metric, targets, pool, kDim, kTopn, block).results(), want);
+    expect_identical(search(targets, pool, kDim, kTopn, block).results(), want);
   }
 }
 
 // More targets than one packed chunk and more pool rows than one scored chunk, blocks that
 // cut both, a topn deeper than a small block: the same answer, and most rows never re-scored.
 TEST_P(BoundedSearch, ManyTargetsAndChunksEqualBruteForceAndMostRowsArePruned) {
-  const Metric metric = GetParam();
+  const Metric metric = this->metric();
   constexpr size_t kDim = 32, kTopn = 25;
   const size_t targets_n = index::BoundedCandidates::kTargetChunk + 37;
   const size_t pool_n = index::BoundedCandidates::kPoolChunk * 2 + 123;
@@ -153,7 +170,7 @@ TEST_P(BoundedSearch, ManyTargetsAndChunksEqualBruteForceAndMostRowsArePruned) {
   const auto want = brute_force(metric, targets, pool, kDim, kTopn);
   for (size_t block : {pool_n, size_t{3000}, size_t{20}}) {
     SCOPED_TRACE(block);
-    const index::ExactSearch s = search(metric, targets, pool, kDim, kTopn, block);
+    const index::ExactSearch s = search(targets, pool, kDim, kTopn, block);
     expect_identical(s.results(), want);
     if (block == pool_n) {
       // Whole chunks: the first fills each target's 25 from its chunk's best keys, later ones
@@ -163,14 +180,89 @@ TEST_P(BoundedSearch, ManyTargetsAndChunksEqualBruteForceAndMostRowsArePruned) {
   }
 }
 
+// Rows whose 8-bit scale one large component sets (the rest then keep ~3 bits: a large
+// residual), near-copies of such rows, and — for euclidean — lengths from 1e-3 to 1e3: the
+// int8 bound must widen where the rounding is coarse, and the answer stays the brute force's.
+TEST_P(BoundedSearch, OutlierComponentsAndUnequalLengthsEqualBruteForce) {
+  const Metric metric = this->metric();
+  const bool unit = metric == Metric::kCosine;
+  constexpr size_t kDim = 96, kTopn = 7;
+  std::mt19937 rng(31);
+  std::vector<float> pool = clustered(3000, kDim, 32, false);
+  for (size_t r = 0; r < 3000; r += 3)
+    pool[r * kDim + rng() % kDim] *= 40.0F;
+  for (size_t r = 1; r < 3000; r += 50) {  // near-copies of the row before
+    std::copy_n(pool.begin() + (r - 1) * kDim, kDim, pool.begin() + r * kDim);
+    float& x = pool[r * kDim + rng() % kDim];
+    x = std::nextafter(x, 0.F);
+  }
+  if (unit) {
+    normalize(pool, kDim);
+  } else {
+    std::uniform_real_distribution<float> exponent(-3.F, 3.F);
+    for (size_t r = 0; r < 3000; ++r) {
+      const float f = std::pow(10.F, exponent(rng));
+      for (size_t k = 0; k < kDim; ++k)
+        pool[r * kDim + k] *= f;
+    }
+  }
+  std::vector<float> targets(pool.begin(), pool.begin() + 40 * kDim);  // some are pool rows
+  const std::vector<float> more = clustered(40, kDim, 33, unit);
+  targets.insert(targets.end(), more.begin(), more.end());
+  const auto want = brute_force(metric, targets, pool, kDim, kTopn);
+  for (size_t block : {size_t{3000}, size_t{7}}) {
+    SCOPED_TRACE(block);
+    expect_identical(search(targets, pool, kDim, kTopn, block).results(), want);
+  }
+}
+
+// The int8 identity itself, in long double: |x·y − a·b·(w·v)| ≤ |a·w|·|e| + |r|·|b·v| + |r|·|e|
+// with each row's numbers as quantize_rows measured them — and the bound is not vacuous: within
+// 20× of the largest error seen (Cauchy–Schwarz on a residual of random direction is ~√d/3
+// too wide at worst; here ~1/10 is reached).
+TEST(Int8Rows, TheErrorBoundHoldsForEveryPairAndIsNotVacuous) {
+  constexpr size_t kDim = 768, kRows = 60;
+  std::vector<float> x = clustered(kRows, kDim, 41, true);
+  x[5 * kDim + 3] = 0.9F;  // one outlier row
+  index::Int8Rows signed_rows, offset_rows;
+  index::quantize_rows(x.data(), kRows, kDim, index::Int8Offset::kNone, signed_rows);
+  index::quantize_rows(x.data(), kRows, kDim, index::Int8Offset::k128, offset_rows);
+  long double worst_ratio = 0;
+  for (size_t i = 0; i < kRows; ++i) {
+    for (size_t j = 0; j < kRows; ++j) {
+      long double exact = 0;
+      int64_t wv = 0;
+      for (size_t k = 0; k < kDim; ++k) {
+        exact += static_cast<long double>(x[i * kDim + k]) * x[j * kDim + k];
+        const auto w = static_cast<int8_t>(signed_rows.values[i * kDim + k]);
+        const int v = static_cast<int>(offset_rows.values[j * kDim + k]) - 128;
+        ASSERT_GE(v, -127);
+        ASSERT_LE(v, 127);
+        wv += static_cast<int64_t>(w) * v;
+      }
+      const long double approx = static_cast<long double>(signed_rows.scale[i]) *
+                                 offset_rows.scale[j] * static_cast<long double>(wv);
+      const long double bound =
+          static_cast<long double>(signed_rows.norm[i]) * offset_rows.residual[j] +
+          static_cast<long double>(signed_rows.residual[i]) * offset_rows.norm[j] +
+          static_cast<long double>(signed_rows.residual[i]) * offset_rows.residual[j];
+      ASSERT_LE(std::fabs(exact - approx), bound) << i << " " << j;
+      worst_ratio = std::max(worst_ratio, std::fabs(exact - approx) / bound);
+    }
+  }
+  EXPECT_GT(worst_ratio, 1.0L / 20) << "the bound is far looser than the error it covers";
+  EXPECT_EQ(signed_rows.sum, offset_rows.sum);
+  EXPECT_EQ(signed_rows.scale, offset_rows.scale);
+}
+
 TEST_P(BoundedSearch, APoolSmallerThanTopnGivesEveryRow) {
-  const Metric metric = GetParam();
+  const Metric metric = this->metric();
   constexpr size_t kDim = 8;
   const std::vector<float> targets = clustered(3, kDim, 1, metric == Metric::kCosine);
   const std::vector<float> pool = clustered(4, kDim, 2, metric == Metric::kCosine);
   const auto want = brute_force(metric, targets, pool, kDim, 10);
   ASSERT_EQ(want[0].size(), 4U);
-  expect_identical(search(metric, targets, pool, kDim, 10, 3).results(), want);
+  expect_identical(search(targets, pool, kDim, 10, 3).results(), want);
 }
 
 }  // namespace
