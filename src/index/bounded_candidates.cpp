@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <span>
 #include <string>
 
@@ -10,7 +11,7 @@
 #include <omp.h>
 
 #include "common/error.h"
-#include "index/float_dot.h"
+#include "index/vector_loops.h"
 
 namespace deft::index {
 
@@ -20,7 +21,6 @@ constexpr double kUnit = 0x1p-24;  // u: the unit roundoff of float
 // What the bound leaves to double arithmetic: exact_distance's own rounding, |q|² and |p|² in
 // double, the worst distance squared (relative and absolute, far above 2⁻⁵³ × d).
 constexpr double kDoubleSlack = 1e-12;
-constexpr size_t kScanStep = 64;  // keys compared per any-hit test
 
 // The smallest float ≥ x.
 float float_at_least(double x) {
@@ -82,7 +82,7 @@ BoundedCandidates::BoundedCandidates(Metric metric, const float* targets, size_t
   scores_.resize(kPoolChunk * std::min(kTargetChunk, count));
   if (precision_ == ScorePrecision::kInt8) products_.resize(scores_.size());
   threshold_.resize(std::min(kTargetChunk, count));
-  refine_threshold_.resize(threshold_.size());
+  refine_.resize(threshold_.size());
   thread_hits_.resize(static_cast<size_t>(std::max(1, omp_get_max_threads())));
 }
 
@@ -137,10 +137,7 @@ void BoundedCandidates::find(const float* vectors, size_t rows, const std::vecto
   keys_.resize(rows);
   double max_sq = 0;
   for (size_t i = 0; i < rows; ++i) {
-    double sum = 0;
-    const float* p = vectors + i * dim_;
-    for (size_t k = 0; k < dim_; ++k)
-      sum += static_cast<double>(p[k]) * p[k];
+    const double sum = squared_norm(vectors + i * dim_, dim_);
     max_sq = std::max(max_sq, sum);
     keys_[i] = euclidean ? static_cast<float>(sum) : 0.0F;
   }
@@ -168,12 +165,16 @@ void BoundedCandidates::find(const float* vectors, size_t rows, const std::vecto
         at_worst = euclidean ? w * w - q * q : 2.0 * (w - 1.0);
       }
       double limit = at_worst + e;
-      // int8 hits of a target that has its n are checked again in fp32, whose bound is ~100×
-      // tighter, before any is scored in double.
-      refine_threshold_[j] =
-          missing[t] > 0 || precision_ == ScorePrecision::kF32
-              ? std::numeric_limits<float>::infinity()
-              : float_at_least(at_worst + bound(ScorePrecision::kF32, t, pmax, max_sq));
+      // int8 hits are checked again in fp32, whose bound is ~100× tighter, before any is
+      // scored in double (collect).
+      if (precision_ == ScorePrecision::kInt8) {
+        const double ef = bound(ScorePrecision::kF32, t, pmax, max_sq);
+        refine_[j] = {.limit = at_worst + ef,
+                      .missing = missing[t] >= rows ? kKeepAll : missing[t],
+                      .raise = 2.0 * ef};
+      } else {
+        refine_[j] = {.missing = kKeepAll};
+      }
       if (missing[t] > 0) {
         if (missing[t] >= rows) {
           limit = std::numeric_limits<double>::infinity();
@@ -195,19 +196,17 @@ void BoundedCandidates::find(const float* vectors, size_t rows, const std::vecto
 #pragma omp parallel
     {
       std::vector<Hit>& local = thread_hits_[static_cast<size_t>(omp_get_thread_num())];
+      std::vector<uint8_t> flags(mt + 8, 0);
 #pragma omp for schedule(static)
       for (size_t i = 0; i < rows; ++i) {
-        const float* row = s + i * mt;
-        const float k = key[i];
-        for (size_t j0 = 0; j0 < mt; j0 += kScanStep) {
-          const size_t end = std::min(mt, j0 + kScanStep);
-          bool any = false;
-#pragma omp simd reduction(| : any)
-          for (size_t j = j0; j < end; ++j)
-            any |= k - 2.0F * row[j] <= threshold[j];
-          if (!any) continue;
-          for (size_t j = j0; j < end; ++j) {
-            if (k - 2.0F * row[j] <= threshold[j])
+        mark_candidates(s + i * mt, key[i], threshold, mt, flags.data());
+        // Most flags are 0: eight at a time.
+        for (size_t j0 = 0; j0 < mt; j0 += 8) {
+          uint64_t eight = 0;
+          std::memcpy(&eight, flags.data() + j0, 8);
+          if (eight == 0) continue;
+          for (size_t j = j0; j < std::min(mt, j0 + 8); ++j) {
+            if (flags[j] != 0)
               local.push_back({static_cast<uint32_t>(j), static_cast<uint32_t>(i)});
           }
         }
@@ -228,28 +227,47 @@ void BoundedCandidates::collect(size_t t0, size_t mt, const float* vectors,
   for (size_t j = 0; j < mt; ++j)
     target_start_[j + 1] += target_start_[j];
   by_target_.resize(target_start_[mt]);
+  debug_int8_hits_ += target_start_[mt];
   std::vector<size_t> next(target_start_.begin(), target_start_.end() - 1);
   for (const auto& local : thread_hits_)
     for (const Hit& h : local)
       by_target_[next[h.target]++] = {static_cast<uint32_t>(t0 + h.target), h.row};
-  // The fp32 re-check, a target at a time (its vector read once for all its hits).
+  // The fp32 re-check, a target at a time (its vector read once for all its hits), by the
+  // rule of the int8 scan with fp32's bound: below the worst so far, or — while the target
+  // lacks `missing` — below the missing-th smallest fp32 key of its hits raised twice (the
+  // hits hold the chunk's `missing` nearest, so that key is no less than theirs).
   kept_.assign(mt, 0);
-  const float* refine = refine_threshold_.data();
-#pragma omp parallel for schedule(dynamic, 32)
-  for (size_t j = 0; j < mt; ++j) {
-    const size_t begin = target_start_[j], end = target_start_[j + 1];
-    if (refine[j] == std::numeric_limits<float>::infinity()) {
-      kept_[j] = end - begin;
-      continue;
+#pragma omp parallel
+  {
+    std::vector<float> keys, sorted;
+#pragma omp for schedule(dynamic, 32)
+    for (size_t j = 0; j < mt; ++j) {
+      const size_t begin = target_start_[j], end = target_start_[j + 1];
+      const Refine& r = refine_[j];
+      if (r.missing == kKeepAll || (r.missing > 0 && end - begin <= r.missing)) {
+        kept_[j] = end - begin;
+        continue;
+      }
+      const float* target = targets_ + (t0 + j) * dim_;
+      keys.resize(end - begin);
+      for (size_t h = begin; h < end; ++h) {
+        const uint32_t i = by_target_[h].row;
+        keys[h - begin] = keys_[i] - 2.0F * dot_f32(target, vectors + i * dim_, dim_);
+      }
+      double limit = r.limit;
+      if (r.missing > 0) {
+        sorted = keys;
+        std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(r.missing - 1),
+                         sorted.end());
+        limit = std::max(limit, static_cast<double>(sorted[r.missing - 1]) + r.raise);
+      }
+      const float threshold = float_at_least(limit);
+      size_t out = begin;
+      for (size_t h = begin; h < end; ++h) {
+        if (keys[h - begin] <= threshold) by_target_[out++] = by_target_[h];
+      }
+      kept_[j] = out - begin;
     }
-    const float* target = targets_ + (t0 + j) * dim_;
-    size_t out = begin;
-    for (size_t h = begin; h < end; ++h) {
-      const uint32_t i = by_target_[h].row;
-      if (keys_[i] - 2.0F * dot_f32(target, vectors + i * dim_, dim_) <= refine[j])
-        by_target_[out++] = by_target_[h];
-    }
-    kept_[j] = out - begin;
   }
   for (size_t j = 0; j < mt; ++j) {
     hits.insert(hits.end(), by_target_.begin() + static_cast<std::ptrdiff_t>(target_start_[j]),

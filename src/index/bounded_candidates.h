@@ -42,9 +42,11 @@ namespace deft::index {
 
 class BoundedCandidates {
  public:
-  // Pool rows scored per matmul, and targets per packed chunk: a 2048 × 2048 score tile
-  // (16 MB) keeps the matmul near the machine's fp32 peak on 2 cores.
-  static constexpr size_t kPoolChunk = 2048;
+  // Pool rows scored per matmul, and targets per packed chunk. 256 × 2048 keeps the matmul at
+  // its peak (int8 and fp32 alike, measured on these 2-core machines) while the score tile
+  // (2 MB) and the chunk's rows (768 KB at 768 dims) stay in cache for the scan and the fp32
+  // re-check; 2048-row chunks left both waiting on memory.
+  static constexpr size_t kPoolChunk = 256;
   static constexpr size_t kTargetChunk = 2048;
 
   // `targets`: count × dim floats, as the search compares them (normalised for cosine); kept
@@ -87,17 +89,30 @@ class BoundedCandidates {
   std::vector<float> target_scale_;  // a per target, as float for the conversion
   std::vector<kernels::Int8Product> packed_int8_;
   Int8Rows chunk_int8_;
-  double chunk_residual_ = 0;            // the chunk's largest |e|
-  double chunk_norm_ = 0;                // and |b·v|
-  std::vector<int32_t> products_;        // kInt8: kPoolChunk × kTargetChunk
-  std::vector<float> scores_;            // kPoolChunk × kTargetChunk
-  std::vector<float> keys_;              // the metric's float key terms per pool row
-  std::vector<float> threshold_;         // per target of the chunk
-  std::vector<float> refine_threshold_;  // kInt8: the fp32 re-check's (inf: none)
+  double chunk_residual_ = 0;      // the chunk's largest |e|
+  double chunk_norm_ = 0;          // and |b·v|
+  std::vector<int32_t> products_;  // kInt8: kPoolChunk × kTargetChunk
+  std::vector<float> scores_;      // kPoolChunk × kTargetChunk
+  std::vector<float> keys_;        // the metric's float key terms per pool row
+  std::vector<float> threshold_;   // per target of the chunk
+  // kInt8: the fp32 re-check's rule per target of the chunk, in key units.
+  static constexpr size_t kKeepAll = std::numeric_limits<size_t>::max();
+  struct Refine {
+    double limit = 0;    // the worst so far raised by fp32's bound (−inf while none)
+    size_t missing = 0;  // how many the target lacks; kKeepAll: no re-check
+    double raise = 0;    // twice fp32's bound
+  };
+  std::vector<Refine> refine_;
   std::vector<std::vector<Hit>> thread_hits_;
   std::vector<size_t> target_start_;  // collect's buckets
   std::vector<Hit> by_target_;
   std::vector<size_t> kept_;
+
+ public:
+  size_t debug_int8_hits_ = 0;
+  ~BoundedCandidates() {
+    if (getenv("DEFT_DEBUG_RESCORED")) fprintf(stderr, "int8 hits %zu\n", debug_int8_hits_);
+  }
 };
 
 }  // namespace deft::index

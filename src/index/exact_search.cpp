@@ -22,6 +22,13 @@ void tune_faiss_once() {
   std::call_once(once, [] { faiss::distance_compute_blas_database_bs = 8192; });
 }
 
+// Puts `candidate` into `best` (the n nearest so far, in `nearer` order) if it belongs there.
+void keep_if_nearer(std::vector<Neighbor>& best, const Neighbor& candidate, size_t n) {
+  if (best.size() == n && !nearer(candidate, best.back())) return;
+  best.insert(std::upper_bound(best.begin(), best.end(), candidate, nearer), candidate);
+  if (best.size() > n) best.pop_back();
+}
+
 // A target's best so far plus its re-scored candidates, cut to the n nearest in `nearer` order.
 void keep_nearest(std::vector<Neighbor>& merged, size_t n) {
   const size_t keep = std::min(n, merged.size());
@@ -112,15 +119,14 @@ void ExactSearch::search(const float* vectors, size_t rows, const uint64_t* pool
 #pragma omp parallel for schedule(dynamic, 16)
     for (size_t r = 0; r < groups; ++r) {
       const size_t q = hits[starts[r]].target;
-      std::vector<Neighbor> merged = best_[q];
+      std::vector<Neighbor>& best = best_[q];
       const float* target = targets_.data() + q * dim_;
       for (size_t h = starts[r]; h < starts[r + 1]; ++h) {
         const size_t i = c0 + hits[h].row;
         const uint64_t row = pool_rows != nullptr ? pool_rows[i] : first_row + i;
-        merged.push_back({exact_distance(metric_, target, vectors + i * dim_, dim_), row});
+        keep_if_nearer(best, {exact_distance(metric_, target, vectors + i * dim_, dim_), row},
+                       topn_);
       }
-      keep_nearest(merged, topn_);
-      best_[q].swap(merged);
     }
   }
 }

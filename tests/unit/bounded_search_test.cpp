@@ -120,9 +120,9 @@ INSTANTIATE_TEST_SUITE_P(MetricsAndPrecisions, BoundedSearch,
                          ::testing::Combine(::testing::Values(Metric::kCosine, Metric::kEuclidean),
                                             ::testing::Values(ScorePrecision::kF32,
                                                               ScorePrecision::kInt8)),
-                         [](const auto& info) {
-                           return std::string(index::metric_name(std::get<0>(info.param))) + "_" +
-                                  index::score_precision_name(std::get<1>(info.param));
+                         [](const auto& test) {
+                           return std::string(index::metric_name(std::get<0>(test.param))) + "_" +
+                                  index::score_precision_name(std::get<1>(test.param));
                          });
 
 // 300 pool rows that differ from one base vector by one float ulp in a few components: their

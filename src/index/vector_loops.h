@@ -1,0 +1,27 @@
+#pragma once
+// The bounded search's inner loops, each compiled for AVX-512, AVX2 and plain x86-64 and picked
+// when deft loads (the binary itself targets plain x86-64). None of them is an exact distance:
+// their sums go in whatever order the lanes give, and each caller's error bound holds for any
+// order (Higham §3.1: |ŝ − a·b| ≤ γ_d Σ|a_k b_k|).
+
+#include <cstddef>
+#include <cstdint>
+
+namespace deft::index {
+
+// Σ a_k b_k in fp32.
+float dot_f32(const float* a, const float* b, size_t n);
+// Σ x_k² in double (relative error ≤ n·2⁻⁵³).
+double squared_norm(const float* x, size_t n);
+// flags[j] = 1 where key − 2·scores[j] ≤ threshold[j], else 0: which targets a pool row (its
+// key, its row of scores) may join.
+void mark_candidates(const float* scores, float key, const float* threshold, size_t n,
+                     uint8_t* flags);
+// q[k] = round(x[k]·inverse) clamped to ±127 (ties to even), as bytes XOR `flip`; returns
+// Σ q, and |x − scale·q|², |scale·q|² in `residual`, `norm` (double).
+int32_t quantize_row(const float* x, size_t n, double scale, double inverse, uint8_t flip,
+                     uint8_t* q, double& residual, double& norm);
+// max |x_k|.
+float largest_magnitude(const float* x, size_t n);
+
+}  // namespace deft::index
