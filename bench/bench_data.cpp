@@ -7,6 +7,7 @@
 #include <random>
 
 #include <faiss/utils/utils.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -93,7 +94,7 @@ void write_set(const fs::path& path, uint64_t seed, uint64_t rows, size_t dim,
   fs::remove(names);
 }
 
-Run run_process(const std::vector<std::string>& args) {
+Run run_process(const std::vector<std::string>& args, const std::filesystem::path& stderr_file) {
   std::vector<char*> argv;
   for (const std::string& a : args)
     argv.push_back(const_cast<char*>(a.c_str()));
@@ -101,6 +102,10 @@ Run run_process(const std::vector<std::string>& args) {
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = fork();
   if (pid == 0) {
+    if (!stderr_file.empty()) {
+      const int fd = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0) ::dup2(fd, 2);
+    }
     execv(argv[0], argv.data());
     _exit(127);
   }

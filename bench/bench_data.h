@@ -31,7 +31,9 @@ struct Run {
   double peak_rss_mib;
   int status;
 };
-Run run_process(const std::vector<std::string>& args);
+// `stderr_file`: where the process's stderr goes (empty: this process's).
+Run run_process(const std::vector<std::string>& args,
+                const std::filesystem::path& stderr_file = {});
 
 // What every mining bench takes on its command line, and the sets it writes.
 struct Common {

@@ -227,7 +227,6 @@ void BoundedCandidates::collect(size_t t0, size_t mt, const float* vectors,
   for (size_t j = 0; j < mt; ++j)
     target_start_[j + 1] += target_start_[j];
   by_target_.resize(target_start_[mt]);
-  debug_int8_hits_ += target_start_[mt];
   std::vector<size_t> next(target_start_.begin(), target_start_.end() - 1);
   for (const auto& local : thread_hits_)
     for (const Hit& h : local)

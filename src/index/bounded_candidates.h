@@ -107,12 +107,6 @@ class BoundedCandidates {
   std::vector<size_t> target_start_;  // collect's buckets
   std::vector<Hit> by_target_;
   std::vector<size_t> kept_;
-
- public:
-  size_t debug_int8_hits_ = 0;
-  ~BoundedCandidates() {
-    if (getenv("DEFT_DEBUG_RESCORED")) fprintf(stderr, "int8 hits %zu\n", debug_int8_hits_);
-  }
 };
 
 }  // namespace deft::index

@@ -88,41 +88,17 @@ NearestFn exact_nearest(const PoolTable& pool, const std::vector<float>& targets
         std::copy_n(targets.data() + which[i] * dim, dim, queries.data() + i * dim);
       index::ExactSearch search(metric, dim, std::move(queries), k, /*normalized=*/true);
       std::vector<bool> open(pool.rows(), false);
-      for (uint64_t row : open_rows)
+      size_t open_in_share = 0;
+      for (uint64_t row : open_rows) {
         open[row] = true;
-      // A block whose rows are all open is searched in place; otherwise its open rows are
-      // gathered a few thousand at a time (memory stays within the budget's block).
-      constexpr size_t kGather = 8192;
-      std::vector<float> gathered;
-      std::vector<uint64_t> rows;
-      const auto flush = [&] {
-        search.add_normalized_rows(gathered.data(), rows.data(), rows.size());
-        gathered.clear();
-        rows.clear();
-      };
+        open_in_share += row >= pool.share_begin() && row < pool.share_end() ? 1 : 0;
+      }
       // A search of many targets over a large pool takes minutes: said as it goes.
-      Progress progress(pool.share_end() - pool.share_begin(),
-                        fmt::format("searching for {} targets", which.size()));
-      pool.for_each_block([&](const float* vectors, uint64_t first_row, size_t n) {
+      Progress progress(open_in_share, fmt::format("searching for {} targets", which.size()));
+      pool.for_each_open_row(open, [&](const float* vectors, const uint64_t* rows, size_t n) {
         progress.advance(n);
-        rows.clear();
-        for (size_t i = 0; i < n; ++i)
-          rows.push_back(first_row + i);
-        if (std::all_of(rows.begin(), rows.end(), [&](uint64_t r) { return open[r]; })) {
-          search.add_normalized_rows(vectors, rows.data(), n);
-          rows.clear();
-          return;
-        }
-        rows.clear();
-        for (size_t i = 0; i < n; ++i) {
-          if (!open[first_row + i]) continue;
-          gathered.insert(gathered.end(), vectors + i * dim, vectors + (i + 1) * dim);
-          rows.push_back(first_row + i);
-          if (rows.size() == kGather) flush();
-        }
-        flush();
+        search.add_normalized_rows(vectors, rows, n);
       });
-      if (std::getenv("DEFT_DEBUG_RESCORED")) fprintf(stderr, "rescored %lu for %zu targets\n", (unsigned long)search.rescored(), which.size());
       for (size_t i = 0; i < which.size(); ++i) {
         for (const index::Neighbor& n : search.results()[i])
           out[i].push_back({n.distance, n.pool_row});

@@ -1,10 +1,14 @@
 #include "select/pool_table.h"
 
 #include <algorithm>
+#include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/log.h"
+#include "common/prefetch.h"
 #include "index/metric.h"
 #include "mine/input_checks.h"
 #include "parallel/cluster.h"
@@ -16,6 +20,10 @@
 namespace deft::select {
 
 namespace fs = std::filesystem;
+
+namespace {
+constexpr size_t kReadBlockBytes = size_t{32} << 20;
+}  // namespace
 
 void normalize_or_refuse(float* vectors, size_t rows, size_t dim, uint64_t first_row,
                          const fs::path& table, const std::string& column) {
@@ -35,18 +43,25 @@ PoolTable::PoolTable(table::Database& db, fs::path path, std::string filepath_co
       budget_bytes_(static_cast<size_t>(std::max(1.0, memory_budget_mb * 1024 * 1024))) {
   read_paths();
   share_ = parallel::Cluster::get().share(paths_.size());
-  // The first read learns the dimension and keeps the vectors while they fit. Its blocks stay
-  // small (≤ 128 MB) so that a pool kept in memory is not held twice.
-  in_memory_ = true;
-  read_blocks(dim_, std::min<size_t>(budget_bytes_ / 2, size_t{128} << 20),
-              [this](const float* vectors, uint64_t, size_t rows) {
-                if (!in_memory_) return;
-                vectors_.insert(vectors_.end(), vectors, vectors + rows * dim_);
-                if (vectors_.size() * sizeof(float) > budget_bytes_) {
-                  in_memory_ = false;
-                  std::vector<float>().swap(vectors_);
-                }
-              });
+  learn_dim();
+  // Kept in memory when the share's vectors fit the budget; they are read (and checked) by the
+  // first search, so a pool is read once before the first pass's results, not twice.
+  in_memory_ = (share_.second - share_.first) * dim_ * sizeof(float) <= budget_bytes_;
+}
+
+void PoolTable::learn_dim() {
+  if (share_.first >= share_.second) return;
+  table::TableReader reader(db_, path_,
+                            {.columns = {filepath_column_, vector_column_},
+                             .first_row = share_.first,
+                             .end_row = share_.first + 1,
+                             .filepath_column = filepath_column_});
+  table::DataChunk chunk = reader.next_chunk();
+  if (!chunk) return;
+  const std::string where = fmt::format("'{}' column '{}'", path_.string(), vector_column_);
+  std::vector<float> first;
+  table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1), reader.column_type(1), 1,
+                           reader.row_range_applied() ? share_.first : 0, where, dim_, first);
 }
 
 void PoolTable::read_paths() {
@@ -67,18 +82,102 @@ void PoolTable::read_paths() {
   }
 }
 
-void PoolTable::for_each_block(const BlockFn& fn) const {
-  if (!in_memory_) {
-    // Streamed again: blocks of half the budget (fewer, larger blocks; each one's candidates
-    // are re-scored).
-    size_t dim = dim_;
-    read_blocks(dim, budget_bytes_ / 2, fn);
+namespace {
+
+// Gathers open rows into batches of kBatchRows for a RowsFn.
+class Batcher {
+ public:
+  Batcher(size_t dim, const PoolTable::RowsFn& fn) : dim_(dim), fn_(fn) {}
+  static constexpr size_t kBatchRows = 8192;
+
+  // Rows [first, first + n) of `vectors` filtered by `open`; a block that is all open goes to
+  // the callback as it is.
+  void add_block(const float* vectors, uint64_t first, size_t n, const std::vector<bool>& open) {
+    bool all = true;
+    for (size_t i = 0; i < n && all; ++i)
+      all = open[first + i];
+    if (all) {
+      flush();
+      rows_.resize(n);
+      for (size_t i = 0; i < n; ++i)
+        rows_[i] = first + i;
+      fn_(vectors, rows_.data(), n);
+      rows_.clear();
+      return;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (!open[first + i]) continue;
+      float* slot = next_slot(first + i);
+      std::copy_n(vectors + i * dim_, dim_, slot);
+    }
+  }
+  // A slot for `row`'s vector (the caller fills it).
+  float* next_slot(uint64_t row) {
+    size_t granted = 0;
+    return reserve(row, 1, granted);
+  }
+  // Contiguous slots for rows first… (at most `n`, as many as the batch has room for: `granted`).
+  float* reserve(uint64_t first, size_t n, size_t& granted) {
+    if (rows_.size() == kBatchRows) flush();
+    if (buffer_.empty()) buffer_.resize(kBatchRows * dim_);
+    granted = std::min(n, kBatchRows - rows_.size());
+    float* slots = buffer_.data() + rows_.size() * dim_;
+    for (size_t i = 0; i < granted; ++i)
+      rows_.push_back(first + i);
+    return slots;
+  }
+  void flush() {
+    if (!rows_.empty()) fn_(buffer_.data(), rows_.data(), rows_.size());
+    rows_.clear();
+  }
+
+ private:
+  size_t dim_;
+  const PoolTable::RowsFn& fn_;
+  std::vector<float> buffer_;
+  std::vector<uint64_t> rows_;
+};
+
+}  // namespace
+
+void PoolTable::for_each_open_row(const std::vector<bool>& open, const RowsFn& fn) const {
+  DEFT_ASSERT(open.size() == paths_.size(), "one flag per pool row");
+  if (in_memory_ && !loaded_) {
+    read_and_keep(open, fn);
     return;
   }
+  Batcher batch(dim_, fn);
   const size_t share_rows = share_.second - share_.first;
-  const size_t block = std::max<size_t>(1, budget_bytes_ / 2 / (std::max<size_t>(dim_, 1) * 4));
-  for (size_t first = 0; first < share_rows; first += block)
-    fn(vectors_.data() + first * dim_, share_.first + first, std::min(block, share_rows - first));
+  if (in_memory_) {
+    for (size_t first = 0; first < share_rows; first += Batcher::kBatchRows) {
+      const size_t n = std::min(Batcher::kBatchRows, share_rows - first);
+      batch.add_block(vectors_.data() + first * dim_, share_.first + first, n, open);
+    }
+    batch.flush();
+    return;
+  }
+  // Streamed again. Blocks read from the table stay small: the search works 256 rows at a
+  // time whatever the block, and every byte of a block is memory beside the budget's pool (and
+  // beside DuckDB's row group in flight).
+  size_t dim = dim_;
+  read_blocks(dim, std::min<size_t>(budget_bytes_ / 2, kReadBlockBytes),
+              [&](const float* vectors, uint64_t first_row, size_t rows) {
+                batch.add_block(vectors, first_row, rows, open);
+              });
+  batch.flush();
+}
+
+void PoolTable::read_and_keep(const std::vector<bool>& open, const RowsFn& fn) const {
+  vectors_.clear();
+  Batcher batch(dim_, fn);
+  size_t dim = dim_;
+  read_blocks(dim, std::min<size_t>(budget_bytes_ / 2, kReadBlockBytes),
+              [&](const float* vectors, uint64_t first_row, size_t rows) {
+                vectors_.insert(vectors_.end(), vectors, vectors + rows * dim_);
+                batch.add_block(vectors, first_row, rows, open);
+              });
+  batch.flush();
+  loaded_ = true;
 }
 
 std::vector<std::vector<float>> PoolTable::raw_vectors(const std::vector<uint64_t>& rows) const {
@@ -115,40 +214,69 @@ std::vector<std::vector<float>> PoolTable::raw_vectors(const std::vector<uint64_
 
 void PoolTable::read_blocks(size_t& dim, size_t block_bytes, const BlockFn& on_block) const {
   if (share_.first >= share_.second) return;
-  table::TableReader reader(db_, path_,
-                            {.columns = {filepath_column_, vector_column_},
-                             .first_row = share_.first,
-                             .end_row = share_.second,
-                             .filepath_column = filepath_column_});
-  // A folder or CSV is read whole: rows outside the share are skipped here.
-  const uint64_t reader_base = reader.row_range_applied() ? share_.first : 0;
-  const std::string where = fmt::format("'{}' column '{}'", path_.string(), vector_column_);
-  std::vector<float> chunk_vectors;
-  std::vector<float> block;
-  uint64_t block_first = share_.first;
-  const auto flush = [&] {
-    if (block.empty()) return;
-    const size_t n = block.size() / dim;
-    normalize_or_refuse(block.data(), n, dim, block_first, path_, vector_column_);
-    on_block(block.data(), block_first, n);
-    block_first += n;
-    block.clear();
+  struct Block {
+    std::vector<float> vectors;
+    uint64_t first = 0;
   };
-  while (table::DataChunk chunk = reader.next_chunk()) {
-    const idx_t n = duckdb_data_chunk_get_size(chunk.get());
-    const uint64_t first = reader_base + reader.rows_read() - n;
-    if (first + n <= share_.first || first >= share_.second) continue;
-    chunk_vectors.clear();
-    table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1), reader.column_type(1), n,
-                             first, where, dim, chunk_vectors);
-    const uint64_t from = std::max(first, share_.first), to = std::min(first + n, share_.second);
-    // Reserved once: a vector that grew by doubling would briefly hold two copies of the block.
-    if (block.capacity() == 0) block.reserve(block_bytes / sizeof(float) + chunk_vectors.size());
-    block.insert(block.end(), chunk_vectors.begin() + (from - first) * dim,
-                 chunk_vectors.begin() + (to - first) * dim);
-    if (block.size() * sizeof(float) >= block_bytes) flush();
+  // Buffers the consumer is done with, for the reader to fill again (fresh 32 MB buffers
+  // would be fresh pages to fault in, every block).
+  std::mutex spare_mutex;
+  std::vector<std::vector<float>> spare;
+  // The table is read (and the blocks normalised and checked) on the prefetch thread, a block
+  // ahead of the search.
+  Prefetch<Block> ahead(1, [&](const Prefetch<Block>::Give& give) {
+    table::TableReader reader(db_, path_,
+                              {.columns = {filepath_column_, vector_column_},
+                               .first_row = share_.first,
+                               .end_row = share_.second,
+                               .filepath_column = filepath_column_});
+    // A folder or CSV is read whole: rows outside the share are skipped here.
+    const uint64_t reader_base = reader.row_range_applied() ? share_.first : 0;
+    const std::string where = fmt::format("'{}' column '{}'", path_.string(), vector_column_);
+    std::vector<float> chunk_vectors;
+    Block block{.first = share_.first};
+    const auto take_spare = [&] {
+      std::lock_guard lock(spare_mutex);
+      if (!spare.empty()) {
+        block.vectors = std::move(spare.back());
+        spare.pop_back();
+      }
+      block.vectors.clear();
+    };
+    take_spare();
+    const auto flush = [&] {
+      if (block.vectors.empty()) return true;
+      const size_t n = block.vectors.size() / dim;
+      normalize_or_refuse(block.vectors.data(), n, dim, block.first, path_, vector_column_);
+      const uint64_t next_first = block.first + n;
+      if (!give(std::move(block))) return false;
+      block = Block{.first = next_first};
+      take_spare();
+      return true;
+    };
+    while (table::DataChunk chunk = reader.next_chunk()) {
+      const idx_t n = duckdb_data_chunk_get_size(chunk.get());
+      const uint64_t first = reader_base + reader.rows_read() - n;
+      if (first + n <= share_.first || first >= share_.second) continue;
+      chunk_vectors.clear();
+      table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1), reader.column_type(1),
+                               n, first, where, dim, chunk_vectors);
+      const uint64_t from = std::max(first, share_.first), to = std::min(first + n, share_.second);
+      // Reserved once: a vector that grew by doubling would briefly hold two copies of it.
+      if (block.vectors.capacity() == 0) {
+        block.vectors.reserve(block_bytes / sizeof(float) + chunk_vectors.size());
+      }
+      block.vectors.insert(block.vectors.end(), chunk_vectors.begin() + (from - first) * dim,
+                           chunk_vectors.begin() + (to - first) * dim);
+      if (block.vectors.size() * sizeof(float) >= block_bytes && !flush()) return;
+    }
+    flush();
+  });
+  while (std::optional<Block> block = ahead.next()) {
+    on_block(block->vectors.data(), block->first, block->vectors.size() / dim);
+    std::lock_guard lock(spare_mutex);
+    spare.push_back(std::move(block->vectors));
   }
-  flush();
 }
 
 }  // namespace deft::select

@@ -1,12 +1,14 @@
 #pragma once
 // The pool of a unique-matching run: every row's filepath held (files, exclusions and the
-// filepath tie-break need them), its vectors L2-normalised and either kept in memory (when
-// they fit memory_budget_mb) or streamed again from the table for every search, in blocks of
-// at most half the budget and 128 MB. Vectors are checked once: finite, not all zero, one
-// dimension.
+// filepath tie-break need them), its vectors L2-normalised. The dimension is learnt from the
+// first row; the vectors are read from the table, and checked (finite, not all zero, one
+// dimension), by the first search, in blocks of at most 32 MB read a block ahead on their own
+// thread; they are then kept in memory when they fit memory_budget_mb, and read again by every
+// search otherwise. (A scratch copy of a larger pool was measured slower here: fresh page
+// cache on these VMs fills at ~100 MB/s, slower than DuckDB decodes the table.)
 //
 //   PoolTable pool(db, "pool.parquet", "filepath", "embedding", 1024);
-//   pool.for_each_block([&](const float* v, uint64_t first_row, size_t rows) { ... });
+//   pool.for_each_open_row(open, [&](const float* v, const uint64_t* rows, size_t n) { ... });
 //
 // Under mpirun each rank holds every row's path but searches only its share of the rows
 // (parallel::Cluster::share); a single parquet file is then read only for those row groups.
@@ -39,15 +41,20 @@ class PoolTable {
   // what save_embeddings writes. `rows`: sorted, distinct.
   std::vector<std::vector<float>> raw_vectors(const std::vector<uint64_t>& rows) const;
 
-  using BlockFn = std::function<void(const float* vectors, uint64_t first_row, size_t rows)>;
-  // Every row of the share: its normalised vector, in row order, a block at a time.
-  void for_each_block(const BlockFn& fn) const;
+  using RowsFn = std::function<void(const float* vectors, const uint64_t* rows, size_t n)>;
+  // Every row of the share with open[row] set: its normalised vector, in row order, a batch of
+  // rows (`rows` increasing) at a time. `open` has one entry per pool row.
+  void for_each_open_row(const std::vector<bool>& open, const RowsFn& fn) const;
 
  private:
   void read_paths();
+  void learn_dim();
+  using BlockFn = std::function<void(const float* vectors, uint64_t first_row, size_t rows)>;
   // One read of the share's vectors in blocks of at most `block_bytes`, normalised and
   // checked. `dim`: 0 learns it from the first row.
   void read_blocks(size_t& dim, size_t block_bytes, const BlockFn& on_block) const;
+  // The first read of a pool that fits the budget: it keeps the vectors.
+  void read_and_keep(const std::vector<bool>& open, const RowsFn& fn) const;
 
   table::Database& db_;
   std::filesystem::path path_;
@@ -59,7 +66,8 @@ class PoolTable {
   std::vector<std::string> paths_;
   std::filesystem::path path_base_;
   bool in_memory_ = false;
-  std::vector<float> vectors_;  // rows × dim when in memory
+  mutable bool loaded_ = false;         // the first search has read them (and kept them)
+  mutable std::vector<float> vectors_;  // rows × dim when in memory
 };
 
 // Scales rows to unit L2 norm, after mine::require_usable_vectors has refused (naming the

@@ -70,8 +70,9 @@ struct Matcher {
                              .expansion = job.expansion},
                             files, taken, nearest);
     for (const Pass& p : s.result.passes) {
-      log::info("[{}] pass {}: {} targets searched {} deep, {} satisfied, {} files merged; {:.1f} s",
-                name, p.number, p.targets_searched, p.k, p.satisfied.size(), p.merged, p.seconds);
+      log::info(
+          "[{}] pass {}: {} targets searched {} deep, {} satisfied, {} files merged; {:.1f} s",
+          name, p.number, p.targets_searched, p.k, p.satisfied.size(), p.merged, p.seconds);
     }
     log::info("[{}] {} of {} files; stopped: {}", name, s.result.retrieved.size(), desired,
               stop_reason_name(s.result.stop));
@@ -234,7 +235,6 @@ SelectReport run_select_job(const SelectJob& job) {
   // lockstep (the merged candidates are the same everywhere), and rank 0 writes the outputs.
   const parallel::Cluster& cluster = parallel::Cluster::get();
   std::optional<PoolTable> pool_holder;
-  const auto pool_started = std::chrono::steady_clock::now();
   cluster.agree([&] {
     pool_holder.emplace(db, job.source, job.source_filepath_column, job.source_column,
                         job.memory_budget_mb);
@@ -254,10 +254,10 @@ SelectReport run_select_job(const SelectJob& job) {
   if (!job.exclude_path.empty()) m.taken = exclude(db, job, files, report);
   log::info(
       "selecting {} unique files for {} targets from a pool of {} rows ({} files, {} "
-      "excluded rows); pool vectors {} (read and checked in {:.1f} s)",
+      "excluded rows); pool vectors {}",
       job.desired, targets.paths.size(), pool.rows(), files.files(), report.excluded_rows,
-      pool.in_memory() ? "held in memory" : "streamed from the table for every search",
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - pool_started).count());
+      pool.in_memory() ? "held in memory after the first search"
+                       : "read from the table by every search");
   if (job.allocation == Allocation::kClassStratified) {
     run_class_stratified(m, job, targets, pool.paths(), *detections.source_ptr(),
                          *detections.target_ptr());
