@@ -15,6 +15,12 @@ bool CandidateCache::answer(const List& list, size_t k, std::vector<Candidate>& 
   return out.size() == k || list.complete;
 }
 
+void CandidateCache::seed(const SeedLists& seed) {
+  DEFT_ASSERT(seed.lists.size() == seed.targets.size(), "one list per seeded target");
+  for (size_t i = 0; i < seed.targets.size(); ++i)
+    lists_[seed.targets[i]] = {seed.lists[i], seed.complete};
+}
+
 std::vector<std::vector<Candidate>> CandidateCache::nearest(const std::vector<size_t>& targets,
                                                             const std::vector<uint64_t>& open_rows,
                                                             size_t k, size_t deep_k,

@@ -30,6 +30,8 @@ class CandidateCache {
                                               const std::vector<uint64_t>& open_rows, size_t k,
                                               size_t deep_k, const NearestFn& search);
   size_t searches() const { return searches_; }
+  // Lists searched ahead (over a superset of every later open set) for these targets.
+  void seed(const SeedLists& seed);
 
  private:
   struct List {

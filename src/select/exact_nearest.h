@@ -16,6 +16,9 @@
 namespace deft::select {
 
 // `targets`: every target's normalised vector (rows × dim), kept by reference.
+// Several requests share one read of the pool (each still searches only its own open rows).
+ManyNearestFn exact_nearest_many(const PoolTable& pool, const std::vector<float>& targets,
+                                 size_t dim, index::Metric metric);
 NearestFn exact_nearest(const PoolTable& pool, const std::vector<float>& targets, size_t dim,
                         index::Metric metric);
 

@@ -101,8 +101,7 @@ SubsetResult match_subset(const SubsetRequest& request, const PoolFiles& files,
                           const std::unordered_set<uint32_t>& taken, const NearestFn& nearest) {
   SubsetResult result;
   if (request.targets.empty() || request.desired == 0) return result;
-  result.topn =
-      std::max<size_t>(1, (request.desired + request.targets.size() - 1) / request.targets.size());
+  result.topn = subset_topn(request.desired, request.targets.size());
   std::vector<size_t> remaining = request.targets;
   std::unordered_set<uint32_t> in_result;
   const uint64_t rows =
@@ -110,6 +109,7 @@ SubsetResult match_subset(const SubsetRequest& request, const PoolFiles& files,
           ? 0
           : *std::max_element(request.pool_rows.begin(), request.pool_rows.end()) + 1;
   CandidateCache cache(rows);
+  if (request.seed != nullptr) cache.seed(*request.seed);
   result.stop = StopReason::kPassLimit;
   for (int number = 1; number <= request.max_passes; ++number) {
     if (result.retrieved.size() >= request.desired) {
@@ -132,7 +132,7 @@ SubsetResult match_subset(const SubsetRequest& request, const PoolFiles& files,
     // ask, so that the passes after answer it from its list.
     const auto pass_started = std::chrono::steady_clock::now();
     const size_t deep_k =
-        number == 1 ? k : request.expansion * static_cast<size_t>(request.max_passes) * result.topn;
+        number == 1 ? k : deepest_k(request.expansion, request.max_passes, result.topn);
     const std::vector<std::vector<Candidate>> candidates =
         cache.nearest(remaining, open, k, deep_k, nearest);
     DEFT_ASSERT(candidates.size() == remaining.size(), "one candidate list per target");

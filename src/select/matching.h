@@ -10,6 +10,7 @@
 //                                 files, /*taken=*/{}, search);
 //   for (uint32_t f : r.retrieved) ... files.path(f) ...
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -45,6 +46,24 @@ struct Candidate {
 // (ascending pool rows), nearest first, ties by pool row.
 using NearestFn = std::function<std::vector<std::vector<Candidate>>(
     const std::vector<size_t>& targets, const std::vector<uint64_t>& open_rows, size_t k)>;
+
+// Several searches done together (one read of the pool feeds them all).
+struct SearchRequest {
+  std::vector<size_t> targets;
+  std::vector<uint64_t> open_rows;  // ascending
+  size_t k = 0;
+};
+using ManyNearestFn = std::function<std::vector<std::vector<std::vector<Candidate>>>(
+    const std::vector<SearchRequest>& requests)>;
+
+// Candidate lists searched ahead for a subset's targets over a superset of every row its
+// passes will find open (class_stratified searches every subset in one read of the pool),
+// nearest first; `complete` when each list holds every row it was searched over.
+struct SeedLists {
+  std::vector<size_t> targets;
+  std::vector<std::vector<Candidate>> lists;  // per target
+  bool complete = false;
+};
 
 struct Pick {
   uint64_t pool_row;
@@ -85,7 +104,17 @@ struct SubsetRequest {
   size_t desired = 0;
   size_t expansion = 5;  // candidate_expansion_factor
   int max_passes = 8;
+  const SeedLists* seed = nullptr;  // lists to answer passes from before any search
 };
+
+// The depth a subset's later passes may ask for (what a seed or a repeated search goes to).
+inline size_t deepest_k(size_t expansion, int max_passes, size_t topn) {
+  return expansion * static_cast<size_t>(max_passes) * topn;
+}
+// A subset's topn: its budget spread over its targets, rounded up.
+inline size_t subset_topn(size_t desired, size_t targets) {
+  return targets == 0 ? 0 : std::max<size_t>(1, (desired + targets - 1) / targets);
+}
 
 struct SubsetResult {
   size_t topn = 0;

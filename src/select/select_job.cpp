@@ -56,18 +56,21 @@ struct Matcher {
   const SelectJob& job;
   const PoolFiles& files;
   const NearestFn& nearest;
+  const ManyNearestFn& nearest_many;
   std::unordered_set<uint32_t> taken;
   SelectReport& report;
 
   // Matches `desired` files for `targets` among `pool_rows`; returns how many it retrieved.
   size_t run(const std::string& name, const std::vector<size_t>& targets,
-             const std::vector<uint64_t>& pool_rows, size_t desired) {
+             const std::vector<uint64_t>& pool_rows, size_t desired,
+             const SeedLists* seed = nullptr) {
     SubsetSummary s{
         .name = name, .targets = targets.size(), .pool_rows = pool_rows.size(), .desired = desired};
     s.result = match_subset({.targets = targets,
                              .pool_rows = pool_rows,
                              .desired = desired,
-                             .expansion = job.expansion},
+                             .expansion = job.expansion,
+                             .seed = seed},
                             files, taken, nearest);
     for (const Pass& p : s.result.passes) {
       log::info(
@@ -113,16 +116,47 @@ void run_class_stratified(Matcher& m, const SelectJob& job, const TargetSide& ta
     if (name != "non_rare") m.report.rare_target_queries += g.targets.size();
   }
   m.report.non_rare_target_queries = groups.non_rare.targets.size();
+  // Every subset's targets searched over its whole pool in one read of the pool, as deep as
+  // its last pass may ask: each subset's passes are then answered from these lists (a later
+  // subset's pool only loses the files earlier ones took), not by a read of the pool each.
+  std::vector<std::string> seeded;
+  std::vector<SearchRequest> requests;
+  const auto plan = [&](const std::string& name, const Group& g, size_t quota) {
+    if (g.targets.empty() || quota == 0 || g.pool_rows.empty()) return;
+    const size_t depth = std::min(
+        deepest_k(job.expansion, SubsetRequest{}.max_passes, subset_topn(quota, g.targets.size())),
+        g.pool_rows.size());
+    seeded.push_back(name);
+    requests.push_back({g.targets, g.pool_rows, depth});
+  };
+  for (const auto& [name, g] : groups.rare)
+    plan(name, g, quotas.at(name));
+  plan("non_rare", groups.non_rare, quotas.at("non_rare"));
+  std::map<std::string, SeedLists> seeds;
+  if (!requests.empty()) {
+    std::vector<std::vector<std::vector<Candidate>>> lists = m.nearest_many(requests);
+    for (size_t i = 0; i < requests.size(); ++i) {
+      seeds[seeded[i]] = {requests[i].targets, std::move(lists[i]),
+                          requests[i].k == requests[i].open_rows.size()};
+    }
+  }
+  const auto seed_of = [&](const std::string& name) -> const SeedLists* {
+    const auto it = seeds.find(name);
+    return it == seeds.end() ? nullptr : &it->second;
+  };
   for (const auto& [name, g] : groups.rare) {
     const size_t quota = quotas.at(name);
     if (g.targets.empty() || quota == 0) continue;
-    size_t got = g.pool_rows.empty() ? 0 : m.run(name, g.targets, g.pool_rows, quota);
+    size_t got =
+        g.pool_rows.empty() ? 0 : m.run(name, g.targets, g.pool_rows, quota, seed_of(name));
     if (got < quota && !groups.non_rare.pool_rows.empty())
       got += m.run(name + "_fallback", g.targets, groups.non_rare.pool_rows, quota - got);
   }
   const size_t quota = quotas.at("non_rare");
-  if (!groups.non_rare.targets.empty() && quota > 0 && !groups.non_rare.pool_rows.empty())
-    m.run("non_rare", groups.non_rare.targets, groups.non_rare.pool_rows, quota);
+  if (!groups.non_rare.targets.empty() && quota > 0 && !groups.non_rare.pool_rows.empty()) {
+    m.run("non_rare", groups.non_rare.targets, groups.non_rare.pool_rows, quota,
+          seed_of("non_rare"));
+  }
 }
 
 // The detection files, each read once: when the two keys name one file, both sides use it.
@@ -250,7 +284,9 @@ SelectReport run_select_job(const SelectJob& job) {
   report.pool_rows = pool.rows();
   report.pool_files = files.files();
   const NearestFn nearest = exact_nearest(pool, targets.vectors, targets.dim, job.metric);
-  Matcher m{job, files, nearest, {}, report};
+  const ManyNearestFn nearest_many =
+      exact_nearest_many(pool, targets.vectors, targets.dim, job.metric);
+  Matcher m{job, files, nearest, nearest_many, {}, report};
   if (!job.exclude_path.empty()) m.taken = exclude(db, job, files, report);
   log::info(
       "selecting {} unique files for {} targets from a pool of {} rows ({} files, {} "
