@@ -207,5 +207,51 @@ TEST(CandidateCache, AnswersEqualAFreshSearchAndOnlyShortListsAreSearchedAgain) 
   EXPECT_GE(cache.searches(), 2U);       // k = 14 > the depth 12: searched again
 }
 
+// Seeded lists (searched ahead over a superset of the open rows, as class_stratified does for
+// every subset in one read): while they reach deep enough they answer every call with no
+// search, and each answer equals the k nearest open rows by brute force; a list that runs
+// short is searched again.
+TEST(CandidateCache, SeededListsAnswerWithoutASearchUntilTheyRunShort) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> where(0.0, 100.0);
+  Line line;
+  for (int t = 0; t < 4; ++t)
+    line.targets.push_back(where(rng));
+  for (int r = 0; r < 80; ++r) {
+    line.pool.push_back(std::round(where(rng)));
+    line.paths.push_back("p" + std::to_string(r));
+  }
+  const NearestFn brute = line.nearest();
+  std::vector<uint64_t> superset;  // the subset's pool: every even row
+  for (uint64_t r = 0; r < 80; r += 2)
+    superset.push_back(r);
+  const std::vector<size_t> targets = {0, 1, 2, 3};
+  const SeedLists seed{targets, brute(targets, superset, 10), false};
+  CandidateCache cache(80);
+  cache.seed(seed);
+  size_t searches = 0;
+  const NearestFn counting = [&](const std::vector<size_t>& which,
+                                 const std::vector<uint64_t>& rows, size_t k) {
+    ++searches;
+    return brute(which, rows, k);
+  };
+  std::vector<uint64_t> open = superset;
+  open.erase(open.begin() + 3);  // an earlier subset took a file
+  for (size_t k : {2, 4, 6}) {
+    const auto got = cache.nearest(targets, open, k, 30, counting);
+    const auto want = brute(targets, open, k);
+    for (size_t i = 0; i < targets.size(); ++i) {
+      ASSERT_EQ(got[i].size(), want[i].size()) << "k " << k;
+      for (size_t j = 0; j < got[i].size(); ++j)
+        EXPECT_EQ(got[i][j].pool_row, want[i][j].pool_row) << "k " << k << " target " << i;
+    }
+    open.erase(open.begin());  // this subset's own picks close
+  }
+  EXPECT_EQ(searches, 0U) << "seeded lists 10 deep answer k ≤ 6 with a few rows closed";
+  const auto deep = cache.nearest(targets, open, 12, 30, counting);  // beyond the seed
+  EXPECT_EQ(searches, 1U);
+  EXPECT_EQ(deep[0].size(), 12U);
+}
+
 }  // namespace
 }  // namespace deft::select
