@@ -116,16 +116,24 @@ void ExactSearch::search(const float* vectors, size_t rows, const uint64_t* pool
     }
     starts.push_back(hits.size());
     const size_t groups = starts.size() - 1;
-#pragma omp parallel for schedule(dynamic, 16)
-    for (size_t r = 0; r < groups; ++r) {
-      const size_t q = hits[starts[r]].target;
-      std::vector<Neighbor>& best = best_[q];
-      const float* target = targets_.data() + q * dim_;
-      for (size_t h = starts[r]; h < starts[r + 1]; ++h) {
-        const size_t i = c0 + hits[h].row;
-        const uint64_t row = pool_rows != nullptr ? pool_rows[i] : first_row + i;
-        keep_if_nearer(best, {exact_distance(metric_, target, vectors + i * dim_, dim_), row},
-                       topn_);
+#pragma omp parallel
+    {
+      std::vector<const float*> pointers;
+      std::vector<double> distances;
+#pragma omp for schedule(dynamic, 16)
+      for (size_t r = 0; r < groups; ++r) {
+        const size_t q = hits[starts[r]].target;
+        const float* target = targets_.data() + q * dim_;
+        pointers.clear();
+        for (size_t h = starts[r]; h < starts[r + 1]; ++h)
+          pointers.push_back(vectors + (c0 + hits[h].row) * dim_);
+        distances.resize(pointers.size());
+        exact_distances(metric_, target, pointers.data(), pointers.size(), dim_, distances.data());
+        for (size_t h = starts[r]; h < starts[r + 1]; ++h) {
+          const size_t i = c0 + hits[h].row;
+          const uint64_t row = pool_rows != nullptr ? pool_rows[i] : first_row + i;
+          keep_if_nearer(best_[q], {distances[h - starts[r]], row}, topn_);
+        }
       }
     }
   }

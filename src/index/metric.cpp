@@ -49,6 +49,68 @@ double exact_distance(Metric metric, const float* a, const float* b, size_t dim)
   return sum;
 }
 
+namespace {
+
+// kLanes rows' sums side by side, each exactly exact_distance's loop. The binary targets plain
+// x86-64 (no FMA to contract into), so every product and sum rounds as written.
+template <Metric kMetric, size_t kLanes>
+void lane_distances(const float* a, const float* const* rows, size_t dim, double* out) {
+  double sum[kLanes] = {};
+  for (size_t i = 0; i < dim; ++i) {
+    const auto x = static_cast<double>(a[i]);
+    for (size_t l = 0; l < kLanes; ++l) {
+      const auto y = static_cast<double>(rows[l][i]);
+      if constexpr (kMetric == Metric::kCosine) {
+        sum[l] += x * y;
+      } else if constexpr (kMetric == Metric::kEuclidean) {
+        const double d = x - y;
+        sum[l] += d * d;
+      } else {
+        sum[l] += std::fabs(x - y);
+      }
+    }
+  }
+  for (size_t l = 0; l < kLanes; ++l) {
+    if constexpr (kMetric == Metric::kCosine) {
+      out[l] = 1.0 - sum[l];
+    } else if constexpr (kMetric == Metric::kEuclidean) {
+      out[l] = std::sqrt(sum[l]);
+    } else {
+      out[l] = sum[l];
+    }
+  }
+}
+
+template <Metric kMetric>
+void distances_for(const float* a, const float* const* rows, size_t n, size_t dim, double* out) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    lane_distances<kMetric, 8>(a, rows + i, dim, out + i);
+  if (i + 4 <= n) {
+    lane_distances<kMetric, 4>(a, rows + i, dim, out + i);
+    i += 4;
+  }
+  if (i + 2 <= n) {
+    lane_distances<kMetric, 2>(a, rows + i, dim, out + i);
+    i += 2;
+  }
+  if (i < n) lane_distances<kMetric, 1>(a, rows + i, dim, out + i);
+}
+
+}  // namespace
+
+void exact_distances(Metric metric, const float* a, const float* const* rows, size_t n, size_t dim,
+                     double* out) {
+  switch (metric) {
+    case Metric::kCosine:
+      return distances_for<Metric::kCosine>(a, rows, n, dim, out);
+    case Metric::kEuclidean:
+      return distances_for<Metric::kEuclidean>(a, rows, n, dim, out);
+    case Metric::kManhattan:
+      return distances_for<Metric::kManhattan>(a, rows, n, dim, out);
+  }
+}
+
 size_t normalize_rows(float* vectors, size_t rows, size_t dim) {
   for (size_t r = 0; r < rows; ++r) {
     float* v = vectors + r * dim;

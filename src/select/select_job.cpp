@@ -117,15 +117,16 @@ void run_class_stratified(Matcher& m, const SelectJob& job, const TargetSide& ta
   }
   m.report.non_rare_target_queries = groups.non_rare.targets.size();
   // Every subset's targets searched over its whole pool in one read of the pool, as deep as
-  // its last pass may ask: each subset's passes are then answered from these lists (a later
+  // its second pass asks: each subset's passes are then answered from these lists (a later
   // subset's pool only loses the files earlier ones took), not by a read of the pool each.
+  // Most subsets are done in two passes; a target still short after that is searched again,
+  // deeper (deeper seeds cost more re-scoring than the rare extra read, measured).
   std::vector<std::string> seeded;
   std::vector<SearchRequest> requests;
   const auto plan = [&](const std::string& name, const Group& g, size_t quota) {
     if (g.targets.empty() || quota == 0 || g.pool_rows.empty()) return;
-    const size_t depth = std::min(
-        deepest_k(job.expansion, SubsetRequest{}.max_passes, subset_topn(quota, g.targets.size())),
-        g.pool_rows.size());
+    const size_t depth = std::min(deepest_k(job.expansion, SubsetRequest{}.max_passes, subset_topn(quota, g.targets.size())),
+                                  g.pool_rows.size());
     seeded.push_back(name);
     requests.push_back({g.targets, g.pool_rows, depth});
   };
