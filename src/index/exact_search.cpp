@@ -99,6 +99,7 @@ void ExactSearch::search(const float* vectors, size_t rows, const uint64_t* pool
   std::vector<double> worst(targets_count_);
   std::vector<size_t> missing(targets_count_);
   std::vector<BoundedCandidates::Hit> hits;
+  std::vector<double> distances;
   for (size_t c0 = 0; c0 < rows; c0 += BoundedCandidates::kPoolChunk) {
     const size_t n = std::min(BoundedCandidates::kPoolChunk, rows - c0);
     for (size_t q = 0; q < targets_count_; ++q) {
@@ -109,31 +110,35 @@ void ExactSearch::search(const float* vectors, size_t rows, const uint64_t* pool
     const float* chunk = vectors + c0 * dim_;
     bounded_->find(chunk, n, worst, missing, hits);
     rescored_ += hits.size();
-    // Each target's hits (a run in `hits`) re-scored exactly and merged into its best.
+    // Every hit's exact distance, eight pairs at a time (a target's own hits in a chunk are
+    // too few to fill the lanes), then each target's hits merged into its best.
+    distances.resize(hits.size());
+    const auto groups_of_eight = static_cast<std::ptrdiff_t>((hits.size() + 7) / 8);
+#pragma omp parallel for schedule(static)
+    for (std::ptrdiff_t g = 0; g < groups_of_eight; ++g) {
+      const auto begin = static_cast<size_t>(g) * 8;
+      const size_t count = std::min<size_t>(8, hits.size() - begin);
+      const float* a[8];
+      const float* b[8];
+      for (size_t l = 0; l < count; ++l) {
+        a[l] = targets_.data() + hits[begin + l].target * dim_;
+        b[l] = vectors + (c0 + hits[begin + l].row) * dim_;
+      }
+      exact_distances(metric_, a, b, count, dim_, distances.data() + begin);
+    }
     std::vector<size_t> starts;
     for (size_t h = 0; h < hits.size(); ++h) {
       if (h == 0 || hits[h].target != hits[h - 1].target) starts.push_back(h);
     }
     starts.push_back(hits.size());
     const size_t groups = starts.size() - 1;
-#pragma omp parallel
-    {
-      std::vector<const float*> pointers;
-      std::vector<double> distances;
-#pragma omp for schedule(dynamic, 16)
-      for (size_t r = 0; r < groups; ++r) {
-        const size_t q = hits[starts[r]].target;
-        const float* target = targets_.data() + q * dim_;
-        pointers.clear();
-        for (size_t h = starts[r]; h < starts[r + 1]; ++h)
-          pointers.push_back(vectors + (c0 + hits[h].row) * dim_);
-        distances.resize(pointers.size());
-        exact_distances(metric_, target, pointers.data(), pointers.size(), dim_, distances.data());
-        for (size_t h = starts[r]; h < starts[r + 1]; ++h) {
-          const size_t i = c0 + hits[h].row;
-          const uint64_t row = pool_rows != nullptr ? pool_rows[i] : first_row + i;
-          keep_if_nearer(best_[q], {distances[h - starts[r]], row}, topn_);
-        }
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < groups; ++r) {
+      const size_t q = hits[starts[r]].target;
+      for (size_t h = starts[r]; h < starts[r + 1]; ++h) {
+        const size_t i = c0 + hits[h].row;
+        const uint64_t row = pool_rows != nullptr ? pool_rows[i] : first_row + i;
+        keep_if_nearer(best_[q], {distances[h], row}, topn_);
       }
     }
   }

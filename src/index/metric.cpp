@@ -54,11 +54,11 @@ namespace {
 // kLanes rows' sums side by side, each exactly exact_distance's loop. The binary targets plain
 // x86-64 (no FMA to contract into), so every product and sum rounds as written.
 template <Metric kMetric, size_t kLanes>
-void lane_distances(const float* a, const float* const* rows, size_t dim, double* out) {
+void lane_distances(const float* const* a, const float* const* rows, size_t dim, double* out) {
   double sum[kLanes] = {};
   for (size_t i = 0; i < dim; ++i) {
-    const auto x = static_cast<double>(a[i]);
     for (size_t l = 0; l < kLanes; ++l) {
+      const auto x = static_cast<double>(a[l][i]);
       const auto y = static_cast<double>(rows[l][i]);
       if constexpr (kMetric == Metric::kCosine) {
         sum[l] += x * y;
@@ -82,25 +82,26 @@ void lane_distances(const float* a, const float* const* rows, size_t dim, double
 }
 
 template <Metric kMetric>
-void distances_for(const float* a, const float* const* rows, size_t n, size_t dim, double* out) {
+void distances_for(const float* const* a, const float* const* rows, size_t n, size_t dim,
+                   double* out) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8)
-    lane_distances<kMetric, 8>(a, rows + i, dim, out + i);
+    lane_distances<kMetric, 8>(a + i, rows + i, dim, out + i);
   if (i + 4 <= n) {
-    lane_distances<kMetric, 4>(a, rows + i, dim, out + i);
+    lane_distances<kMetric, 4>(a + i, rows + i, dim, out + i);
     i += 4;
   }
   if (i + 2 <= n) {
-    lane_distances<kMetric, 2>(a, rows + i, dim, out + i);
+    lane_distances<kMetric, 2>(a + i, rows + i, dim, out + i);
     i += 2;
   }
-  if (i < n) lane_distances<kMetric, 1>(a, rows + i, dim, out + i);
+  if (i < n) lane_distances<kMetric, 1>(a + i, rows + i, dim, out + i);
 }
 
 }  // namespace
 
-void exact_distances(Metric metric, const float* a, const float* const* rows, size_t n, size_t dim,
-                     double* out) {
+void exact_distances(Metric metric, const float* const* a, const float* const* rows, size_t n,
+                     size_t dim, double* out) {
   switch (metric) {
     case Metric::kCosine:
       return distances_for<Metric::kCosine>(a, rows, n, dim, out);

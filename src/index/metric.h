@@ -23,9 +23,10 @@ const char* metric_name(Metric metric);
 // order, so it does not depend on how a BLAS kernel blocks the work (or how MPI splits the
 // pool). For cosine, `a` and `b` must already be L2-normalised (normalize_rows).
 double exact_distance(Metric metric, const float* a, const float* b, size_t dim);
-// exact_distance(metric, a, rows[i], dim) for n rows, bit for bit: eight rows at a time, each
-// its own sum in the same order (the eight chains overlap in the CPU; no sum is reordered).
-void exact_distances(Metric metric, const float* a, const float* const* rows, size_t n,
+// out[i] = exact_distance(metric, a[i], rows[i], dim) for n pairs, bit for bit: eight pairs at
+// a time, each its own sum in the same order (the eight chains overlap in the CPU, where one
+// waits on its own latency; no sum is reordered, and plain x86-64 has no FMA to fuse into).
+void exact_distances(Metric metric, const float* const* a, const float* const* rows, size_t n,
                      size_t dim, double* out);
 
 // Scales each of `rows` vectors to unit L2 norm (computed in double). Returns the index of the
