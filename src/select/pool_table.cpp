@@ -258,16 +258,21 @@ void PoolTable::read_blocks(size_t& dim, size_t block_bytes, const BlockFn& on_b
       const idx_t n = duckdb_data_chunk_get_size(chunk.get());
       const uint64_t first = reader_base + reader.rows_read() - n;
       if (first + n <= share_.first || first >= share_.second) continue;
-      chunk_vectors.clear();
-      table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1), reader.column_type(1),
-                               n, first, where, dim, chunk_vectors);
       const uint64_t from = std::max(first, share_.first), to = std::min(first + n, share_.second);
       // Reserved once: a vector that grew by doubling would briefly hold two copies of it.
-      if (block.vectors.capacity() == 0) {
-        block.vectors.reserve(block_bytes / sizeof(float) + chunk_vectors.size());
+      if (block.vectors.capacity() == 0 && dim > 0) {
+        block.vectors.reserve(block_bytes / sizeof(float) + n * dim);
       }
-      block.vectors.insert(block.vectors.end(), chunk_vectors.begin() + (from - first) * dim,
-                           chunk_vectors.begin() + (to - first) * dim);
+      if (from == first && to == first + n) {  // the whole chunk: straight into the block
+        table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1),
+                                 reader.column_type(1), n, first, where, dim, block.vectors);
+      } else {
+        chunk_vectors.clear();
+        table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1),
+                                 reader.column_type(1), n, first, where, dim, chunk_vectors);
+        block.vectors.insert(block.vectors.end(), chunk_vectors.begin() + (from - first) * dim,
+                             chunk_vectors.begin() + (to - first) * dim);
+      }
       if (block.vectors.size() * sizeof(float) >= block_bytes && !flush()) return;
     }
     flush();
