@@ -16,6 +16,9 @@
 #include <thread>
 #include <utility>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 namespace deft {
 
 template <typename T>
@@ -26,8 +29,13 @@ class Prefetch {
   using Give = std::function<bool(T&&)>;
   using Producer = std::function<void(const Give&)>;
 
-  Prefetch(size_t depth, Producer producer) : depth_(depth) {
-    thread_ = std::thread([this, producer = std::move(producer)] {
+  // `yield`: the producer runs at the lowest priority (nice 19), so that it takes only the
+  // cycles the consumer's threads leave: with as many compute threads as cores, a producer at
+  // equal priority takes half of one core from a statically shared loop, and every other
+  // thread then waits for that one at the loop's end.
+  Prefetch(size_t depth, Producer producer, bool yield = false) : depth_(depth) {
+    thread_ = std::thread([this, yield, producer = std::move(producer)] {
+      if (yield) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
       try {
         producer([this](T&& item) { return give(std::move(item)); });
       } catch (...) {

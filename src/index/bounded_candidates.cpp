@@ -64,6 +64,9 @@ BoundedCandidates::BoundedCandidates(Metric metric, const float* targets, size_t
   if (precision_ == ScorePrecision::kInt8) {
     quantize_rows(targets, count, dim, Int8Offset::kNone, targets_int8_);
     target_scale_.assign(targets_int8_.scale.begin(), targets_int8_.scale.end());
+    offsets_.resize(count);
+    for (size_t t = 0; t < count; ++t)
+      offsets_[t] = 128 * targets_int8_.sum[t];
   }
   for (size_t t0 = 0; t0 < count; t0 += kTargetChunk) {
     const size_t n = std::min(kTargetChunk, count - t0);
@@ -79,8 +82,11 @@ BoundedCandidates::BoundedCandidates(Metric metric, const float* targets, size_t
   }
   // The packed copies serve from here on.
   std::vector<uint8_t>().swap(targets_int8_.values);
-  scores_.resize(kPoolChunk * std::min(kTargetChunk, count));
-  if (precision_ == ScorePrecision::kInt8) products_.resize(scores_.size());
+  if (precision_ == ScorePrecision::kInt8) {
+    products_.resize(kPoolChunk * std::min(kTargetChunk, count));
+  } else {
+    scores_.resize(kPoolChunk * std::min(kTargetChunk, count));
+  }
   threshold_.resize(std::min(kTargetChunk, count));
   refine_.resize(threshold_.size());
   thread_hits_.resize(static_cast<size_t>(std::max(1, omp_get_max_threads())));
@@ -93,20 +99,16 @@ void BoundedCandidates::score(size_t chunk, const float* vectors, size_t rows) {
     packed_[chunk].apply(vectors, rows, scores_.data());  // rows × mt: ŝ
     return;
   }
-  packed_int8_[chunk].apply(chunk_int8_.values.data(), rows, products_.data());
   // The product holds w·v + 128·Σw; w·v (|w·v| ≤ 127²·d < 2²⁴) converts to float exactly, so
-  // ŝ = a·b·(w·v) in float is off by at most three roundings (a, b, two products): ≤ 5u|ŝ|.
-  const int32_t* product = products_.data();
-  float* s = scores_.data();
-  const float* a = target_scale_.data() + t0;
-  const int32_t* sum = targets_int8_.sum.data() + t0;
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < rows; ++i) {
-    const auto b = static_cast<float>(chunk_int8_.scale[i]);
-#pragma omp simd
-    for (size_t j = 0; j < mt; ++j)
-      s[i * mt + j] = b * (a[j] * static_cast<float>(product[i * mt + j] - 128 * sum[j]));
-  }
+  // ŝ = a·b·(w·v) in float (int8_score, computed where it is read) is off by at most three
+  // roundings (a, b, two products): ≤ 5u|ŝ|.
+  packed_int8_[chunk].apply(chunk_int8_.values.data(), rows, products_.data());
+}
+
+float BoundedCandidates::score_at(size_t t0, size_t mt, size_t i, size_t j) const {
+  if (precision_ == ScorePrecision::kF32) return scores_[i * mt + j];
+  return int8_score(products_[i * mt + j], offsets_[t0 + j], target_scale_[t0 + j],
+                    static_cast<float>(chunk_int8_.scale[i]));
 }
 
 double BoundedCandidates::bound(ScorePrecision precision, size_t t, double pmax,
@@ -182,7 +184,7 @@ void BoundedCandidates::find(const float* vectors, size_t rows, const std::vecto
           // The chunk's missing-th smallest key, raised by the bound twice.
           column.resize(rows);
           for (size_t i = 0; i < rows; ++i)
-            column[i] = key[i] - 2.0F * s[i * mt + j];
+            column[i] = key[i] - 2.0F * score_at(t0, mt, i, j);
           std::nth_element(column.begin(), column.begin() + static_cast<long>(missing[t] - 1),
                            column.end());
           limit = std::max(limit, static_cast<double>(column[missing[t] - 1]) + 2.0 * e);
@@ -199,7 +201,13 @@ void BoundedCandidates::find(const float* vectors, size_t rows, const std::vecto
       std::vector<uint8_t> flags(mt + 8, 0);
 #pragma omp for schedule(static)
       for (size_t i = 0; i < rows; ++i) {
-        mark_candidates(s + i * mt, key[i], threshold, mt, flags.data());
+        if (precision_ == ScorePrecision::kF32) {
+          mark_candidates(s + i * mt, key[i], threshold, mt, flags.data());
+        } else {
+          mark_candidates_int8(products_.data() + i * mt, offsets_.data() + t0,
+                               target_scale_.data() + t0, static_cast<float>(chunk_int8_.scale[i]),
+                               key[i], threshold, mt, flags.data());
+        }
         // Most flags are 0: eight at a time.
         for (size_t j0 = 0; j0 < mt; j0 += 8) {
           uint64_t eight = 0;

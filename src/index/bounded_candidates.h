@@ -68,8 +68,11 @@ class BoundedCandidates {
             const std::vector<size_t>& missing, std::vector<Hit>& hits);
 
  private:
-  // ŝ for the chunk's rows against target chunk `chunk` into scores_ (rows × its targets).
+  // The chunk's rows against target chunk `chunk`: ŝ into scores_ (fp32), or the int8
+  // products into products_ (rows × its targets).
   void score(size_t chunk, const float* vectors, size_t rows);
+  // ŝ of row i against the chunk's target j, as the scan computes it.
+  float score_at(size_t t0, size_t mt, size_t i, size_t j) const;
   // The bound on |key − exact key| for target t against this chunk, in key units.
   double bound(ScorePrecision precision, size_t t, double pmax, double max_sq) const;
   // The scan's hits for targets t0… (thread_hits_, target relative to t0) appended to `hits`
@@ -87,6 +90,7 @@ class BoundedCandidates {
   // kInt8: the targets as bytes (w, a, |r|, |a·w|), packed per chunk, and the pool chunk's.
   Int8Rows targets_int8_;
   std::vector<float> target_scale_;  // a per target, as float for the conversion
+  std::vector<int32_t> offsets_;     // 128·Σw per target: what the u8 offset adds
   std::vector<kernels::Int8Product> packed_int8_;
   Int8Rows chunk_int8_;
   double chunk_residual_ = 0;      // the chunk's largest |e|

@@ -50,6 +50,14 @@ DEFT_CLONES void mark_candidates(const float* scores, float key, const float* th
     flags[j] = key - 2.0F * scores[j] <= threshold[j] ? 1 : 0;
 }
 
+DEFT_CLONES void mark_candidates_int8(const int32_t* product, const int32_t* offset, const float* a,
+                                      float b, float key, const float* threshold, size_t n,
+                                      uint8_t* flags) {
+#pragma omp simd
+  for (size_t j = 0; j < n; ++j)
+    flags[j] = key - 2.0F * int8_score(product[j], offset[j], a[j], b) <= threshold[j] ? 1 : 0;
+}
+
 DEFT_CLONES int32_t quantize_row(const float* x, size_t n, double scale, double inverse,
                                  uint8_t flip, uint8_t* q, double& residual, double& norm) {
   double left_sq = 0, kept_sq = 0;

@@ -17,6 +17,14 @@ double squared_norm(const float* x, size_t n);
 // key, its row of scores) may join.
 void mark_candidates(const float* scores, float key, const float* threshold, size_t n,
                      uint8_t* flags);
+// The same for int8 products (a u8 × s8 matmul's row, holding w·v + 128·Σw per target): the
+// score is b·(a[j]·(product[j] − offset[j])) in float, offset[j] = 128·Σw_j — the same value,
+// bit for bit, as int8_score below.
+void mark_candidates_int8(const int32_t* product, const int32_t* offset, const float* a, float b,
+                          float key, const float* threshold, size_t n, uint8_t* flags);
+inline float int8_score(int32_t product, int32_t offset, float a, float b) {
+  return b * (a * static_cast<float>(product - offset));
+}
 // q[k] = round(x[k]·inverse) clamped to ±127 (ties to even), as bytes XOR `flip`; returns
 // Σ q, and |x − scale·q|², |scale·q|² in `residual`, `norm` (double).
 int32_t quantize_row(const float* x, size_t n, double scale, double inverse, uint8_t flip,

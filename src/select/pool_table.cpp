@@ -276,7 +276,7 @@ void PoolTable::read_blocks(size_t& dim, size_t block_bytes, const BlockFn& on_b
       if (block.vectors.size() * sizeof(float) >= block_bytes && !flush()) return;
     }
     flush();
-  });
+  }, /*yield=*/true);
   while (std::optional<Block> block = ahead.next()) {
     on_block(block->vectors.data(), block->first, block->vectors.size() / dim);
     std::lock_guard lock(spare_mutex);
