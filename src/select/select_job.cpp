@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/output_lock.h"
+#include "index/score_precision.h"
 #include "kernels/onednn_linear.h"
 #include "mine/input_checks.h"
 #include "mine/targets.h"
@@ -125,8 +126,9 @@ void run_class_stratified(Matcher& m, const SelectJob& job, const TargetSide& ta
   std::vector<SearchRequest> requests;
   const auto plan = [&](const std::string& name, const Group& g, size_t quota) {
     if (g.targets.empty() || quota == 0 || g.pool_rows.empty()) return;
-    const size_t depth = std::min(deepest_k(job.expansion, SubsetRequest{}.max_passes, subset_topn(quota, g.targets.size())),
-                                  g.pool_rows.size());
+    const size_t depth = std::min(
+        deepest_k(job.expansion, SubsetRequest{}.max_passes, subset_topn(quota, g.targets.size())),
+        g.pool_rows.size());
     seeded.push_back(name);
     requests.push_back({g.targets, g.pool_rows, depth});
   };
@@ -291,10 +293,11 @@ SelectReport run_select_job(const SelectJob& job) {
   if (!job.exclude_path.empty()) m.taken = exclude(db, job, files, report);
   log::info(
       "selecting {} unique files for {} targets from a pool of {} rows ({} files, {} "
-      "excluded rows); pool vectors {}",
+      "excluded rows); pool vectors {}; exact search with {} candidates",
       job.desired, targets.paths.size(), pool.rows(), files.files(), report.excluded_rows,
       pool.in_memory() ? "held in memory after the first search"
-                       : "read from the table by every search");
+                       : "read from the table by every search",
+      index::score_precision_name(index::default_score_precision()));
   if (job.allocation == Allocation::kClassStratified) {
     run_class_stratified(m, job, targets, pool.paths(), *detections.source_ptr(),
                          *detections.target_ptr());
