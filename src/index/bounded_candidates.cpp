@@ -93,10 +93,8 @@ BoundedCandidates::BoundedCandidates(Metric metric, const float* targets, size_t
 }
 
 void BoundedCandidates::score(size_t chunk, const float* vectors, size_t rows) {
-  const size_t t0 = chunk * kTargetChunk;
-  const size_t mt = std::min(kTargetChunk, count_ - t0);
   if (precision_ == ScorePrecision::kF32) {
-    packed_[chunk].apply(vectors, rows, scores_.data());  // rows × mt: ŝ
+    packed_[chunk].apply(vectors, rows, scores_.data());  // rows × the chunk's targets: ŝ
     return;
   }
   // The product holds w·v + 128·Σw; w·v (|w·v| ≤ 127²·d < 2²⁴) converts to float exactly, so

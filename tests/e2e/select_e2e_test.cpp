@@ -671,12 +671,12 @@ TEST(SelectPictures, ChartsAndClassSheetsAreDrawnAtTheReferenceSizes) {
     return image::decode_image(
         std::span(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()), {});
   };
-  const auto count = [](const preprocess::RgbImage& p, uint8_t r, uint8_t g, uint8_t b) {
+  const auto count = [](const preprocess::RgbImage& p, uint8_t red, uint8_t green, uint8_t blue) {
     size_t n = 0;
     for (int y = 0; y < p.height; ++y)
       for (int x = 0; x < p.width; ++x) {
         const uint8_t* px = p.row(y) + 3 * x;
-        n += px[0] == r && px[1] == g && px[2] == b;
+        n += px[0] == red && px[1] == green && px[2] == blue;
       }
     return n;
   };

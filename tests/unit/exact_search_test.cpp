@@ -125,7 +125,9 @@ TEST_P(ExactSearchMetric, EqualsBruteForceWithTiesForAnyBlockSize) {
       for (size_t j = 1; j < hits.size(); ++j)
         ties += hits[j].distance == hits[j - 1].distance;
     }
-    if (topn > 1) EXPECT_GT(ties, 0U);
+    if (topn > 1) {
+      EXPECT_GT(ties, 0U);
+    }
     for (size_t block : {600, 64, 7, 1}) {
       SCOPED_TRACE(fmt::format("topn {}, block {}", topn, block));
       expect_same(search_in_blocks(GetParam(), d, topn, block), expected);
