@@ -13,7 +13,8 @@
 //   machines): every row scaled to 8 bits (index/int8_rows.h), the product exact in int32,
 //   and the bound |q·p − ŝ| ≤ |a·w|·|e| + |r|·|b·v| + |r|·|e| from each row's measured
 //   rounding, taken at the chunk's largest |e| and |b·v|; ŝ's own float rounding (≤ 5u|ŝ|,
-//   |ŝ| ≤ |a·w|·|b·v|) is added.
+//   |ŝ| ≤ |a·w|·|b·v|) is added. The rows this keeps are checked again in fp32 (the bound
+//   below, ~100× tighter), a target at a time, before any goes to the double re-score.
 // - kF32 elsewhere, below.
 // DEFT_SEARCH_PRECISION=fp32|int8 forces one (tests run both on one machine).
 //

@@ -1,7 +1,7 @@
 #pragma once
 // Exact k-nearest-neighbour search of targets against a pool streamed in blocks, so the pool
-// never has to fit in memory. Cosine and euclidean: fp32 inner products on oneDNN with a
-// proven error bound name every row that could still enter a target's top-n
+// never has to fit in memory. Cosine and euclidean: int8 (or fp32) inner products on oneDNN
+// with a proven error bound name every row that could still enter a target's top-n
 // (index/bounded_candidates.h), and only those are scored exactly — the result equals a
 // double-precision brute force over the stored floats. Manhattan: FAISS finds each target's
 // best candidates in a block (topn + kSpareCandidates) and deft re-scores them.
