@@ -34,19 +34,25 @@ class CocoHandler : public nlohmann::json_sax<Json> {
     return scalar(CocoValue{v, false, v ? "true" : "false"}, v ? "1" : "0");
   }
   bool number_integer(number_integer_t v) override {
+    if (!wants_value()) return scalar(CocoValue{}, "");
     return scalar(CocoValue{v != 0, false, std::to_string(v)}, std::to_string(v), double(v));
   }
   bool number_unsigned(number_unsigned_t v) override {
+    if (!wants_value()) return scalar(CocoValue{}, "");
     return scalar(CocoValue{v != 0, false, std::to_string(v)}, std::to_string(v), double(v));
   }
   bool number_float(number_float_t v, const string_t& text) override {
+    if (!wants_value()) return scalar(CocoValue{}, "");
     // Python: 1.0 == 1 as a dict key.
     const std::string key = std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e15
                                 ? fmt::format("{}", static_cast<int64_t>(v))
                                 : "f" + text;
     return scalar(CocoValue{v != 0, false, text}, key, v);
   }
-  bool string(string_t& v) override { return scalar(CocoValue{!v.empty(), true, v}, "s" + v); }
+  bool string(string_t& v) override {
+    if (!wants_value()) return scalar(CocoValue{}, "");
+    return scalar(CocoValue{!v.empty(), true, v}, "s" + v);
+  }
   bool binary(binary_t&) override { return scalar(CocoValue{true, false, "<binary>"}, ""); }
 
   bool start_object(std::size_t) override {
@@ -80,6 +86,28 @@ class CocoHandler : public nlohmann::json_sax<Json> {
 
   // Depth of the open containers: 1 root, 2 a section's list, 3 an entry, 4 an entry's field.
   size_t depth() const { return stack_.size(); }
+
+  // Whether a scalar here is kept: the entry fields the lookups read, and a bbox's numbers.
+  // Only those get their text made (much of a large COCO file is other fields: area, iscrowd,
+  // width, segmentation…).
+  bool wants_value() const {
+    if (depth() == 3 && section_ != Section::kNone) {
+      const std::string& f = stack_[2].key;
+      switch (section_) {
+        case Section::kImages:
+          return f == "id" || f == "file_name" || f == "filepath" || f == "file_path";
+        case Section::kAnnotations:
+          return f == "image_id" || f == "category_id" || f == "bbox";
+        case Section::kCategories:
+          return f == "id" || f == "name";
+        case Section::kNone:
+          break;
+      }
+      return false;
+    }
+    return depth() == 4 && section_ == Section::kAnnotations && stack_[2].key == "bbox" &&
+           !stack_[3].object;
+  }
 
   void open(bool object) {
     // A container as a value: what it means depends on where it opens.
@@ -186,7 +214,10 @@ class CocoHandler : public nlohmann::json_sax<Json> {
         !stack_[3].object) {
       CocoAnnotation& a = result.annotations.back();
       a.bbox.push_back(number);
-      a.bbox_text += (a.bbox_text.empty() ? "" : ",") + (v.text ? "\"" + v.value + "\"" : v.value);
+      if (!a.bbox_text.empty()) a.bbox_text += ',';
+      if (v.text) a.bbox_text += '"';
+      a.bbox_text += v.value;
+      if (v.text) a.bbox_text += '"';
     }
     return true;
   }
