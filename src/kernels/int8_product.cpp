@@ -1,12 +1,9 @@
 #include "kernels/int8_product.h"
 
-#include <map>
-#include <mutex>
-#include <unordered_map>
-
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "common/error.h"
+#include "kernels/matmul_primitives.h"
 #include "kernels/onednn_engine.h"
 
 namespace deft::kernels {
@@ -34,27 +31,14 @@ bool cpu_has_int8_dot() {
 struct Int8Product::State {
   int in = 0;
   int out = 0;
-  memory weights;  // reordered, the kernel's preferred layout
-  mutable std::mutex mutex;
-  mutable std::map<size_t, dnnl::matmul> primitives;  // by row count
+  MatmulPrimitives primitives{
+      [this](size_t rows, const memory::desc& weights) { return describe(rows, weights); }};
 
   dnnl::matmul::primitive_desc describe(size_t rows, const memory::desc& weights_desc) const {
     const auto m = static_cast<memory::dim>(rows);
     const memory::desc src({m, in}, Type::u8, Tag::ab);
     const memory::desc dst({m, out}, Type::s32, Tag::ab);
     return {dnnl::matmul::desc(src, weights_desc, dst), cpu_engine()};
-  }
-
-  const dnnl::matmul& primitive(size_t rows) const {
-    std::lock_guard lock(mutex);
-    auto it = primitives.find(rows);
-    if (it == primitives.end()) {
-      const auto pd = describe(rows, weights.get_desc());
-      DEFT_ASSERT(pd.weights_desc() == weights.get_desc(),
-                  "one weights layout for every row count");
-      it = primitives.emplace(rows, dnnl::matmul(pd)).first;
-    }
-    return it->second;
   }
 };
 
@@ -64,12 +48,9 @@ Int8Product::Int8Product(const int8_t* w, int in, int out) : state_(std::make_un
   s.in = in;
   s.out = out;
   // W [out × in] row-major is the matmul's [in × out] weights in "ba" order.
-  const auto pd = s.describe(1, memory::desc({in, out}, Type::s8, Tag::any));
-  memory plain({{in, out}, Type::s8, Tag::ba}, cpu_engine(), const_cast<int8_t*>(w));
-  s.weights = memory(pd.weights_desc(), cpu_engine());
-  dnnl::stream stream(cpu_engine());
-  dnnl::reorder(plain, s.weights).execute(stream, plain, s.weights);
-  stream.wait();
+  s.primitives.set_weights(
+      memory({{in, out}, Type::s8, Tag::ba}, cpu_engine(), const_cast<int8_t*>(w)),
+      memory::desc({in, out}, Type::s8, Tag::any));
 }
 
 Int8Product::~Int8Product() = default;
@@ -86,12 +67,14 @@ int Int8Product::out() const {
 void Int8Product::apply(const uint8_t* x, size_t rows, int32_t* y) const {
   if (rows == 0) return;
   const State& s = *state_;
-  const dnnl::matmul& matmul = s.primitive(rows);
+  const dnnl::matmul& matmul = s.primitives.get(rows);
   const auto m = static_cast<memory::dim>(rows);
   memory src({{m, s.in}, Type::u8, Tag::ab}, cpu_engine(), const_cast<uint8_t*>(x));
   memory dst({{m, s.out}, Type::s32, Tag::ab}, cpu_engine(), y);
   dnnl::stream stream(cpu_engine());
-  matmul.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, s.weights}, {DNNL_ARG_DST, dst}});
+  matmul.execute(
+      stream,
+      {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, s.primitives.weights()}, {DNNL_ARG_DST, dst}});
   stream.wait();
 }
 

@@ -6,6 +6,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "common/error.h"
+#include "kernels/matmul_primitives.h"
 #include "kernels/onednn_engine.h"
 
 namespace deft::kernels {
@@ -57,11 +58,10 @@ struct OnednnLinear::State {
   LinearOutput output;
   std::vector<float> scale;  // owned copy of the channel scale
   dnnl::primitive_attr attr;
-  memory weights;  // reordered, the kernel's preferred layout
-  memory bias;     // empty when there is none
+  memory bias;  // empty when there is none
   memory scale_memory;
-  mutable std::mutex mutex;
-  mutable std::map<size_t, dnnl::matmul> primitives;  // by row count
+  MatmulPrimitives primitives{
+      [this](size_t rows, const memory::desc& weights) { return describe(rows, weights); }};
 
   dnnl::matmul::primitive_desc describe(size_t rows, const memory::desc& weights_desc) const {
     const auto m = static_cast<memory::dim>(rows);
@@ -71,18 +71,6 @@ struct OnednnLinear::State {
       return {dnnl::matmul::desc(src, weights_desc, bias.get_desc(), dst), attr, cpu_engine()};
     }
     return {dnnl::matmul::desc(src, weights_desc, dst), attr, cpu_engine()};
-  }
-
-  const dnnl::matmul& primitive(size_t rows) const {
-    std::lock_guard lock(mutex);
-    auto it = primitives.find(rows);
-    if (it == primitives.end()) {
-      const auto pd = describe(rows, weights.get_desc());
-      DEFT_ASSERT(pd.weights_desc() == weights.get_desc(),
-                  "one weights layout for every row count");
-      it = primitives.emplace(rows, dnnl::matmul(pd)).first;
-    }
-    return it->second;
   }
 };
 
@@ -112,17 +100,15 @@ OnednnLinear::OnednnLinear(std::span<const float> w, std::span<const float> b, i
   if (output.accumulate) ops.append_sum(1.0F);
   s.attr.set_post_ops(ops);
 
-  dnnl::stream stream(cpu_engine());
   if (!b.empty()) {
     s.bias = memory({{1, out}, Type::f32, Tag::ab}, cpu_engine());
     std::memcpy(s.bias.get_data_handle(), b.data(), b.size_bytes());
   }
   // W [out × in] row-major is the matmul's [in × out] weights in "ba" order.
-  const auto pd = s.describe(1, memory::desc({in, out}, type_of(precision), Tag::any));
-  memory plain({{in, out}, Type::f32, Tag::ba}, cpu_engine(), const_cast<float*>(w.data()));
-  s.weights = memory(pd.weights_desc(), cpu_engine());
-  dnnl::reorder(plain, s.weights).execute(stream, plain, s.weights);  // converts to bf16 too
-  stream.wait();
+  // The reorder converts to bf16 too.
+  s.primitives.set_weights(
+      memory({{in, out}, Type::f32, Tag::ba}, cpu_engine(), const_cast<float*>(w.data())),
+      memory::desc({in, out}, type_of(precision), Tag::any));
 }
 
 OnednnLinear::~OnednnLinear() = default;
@@ -139,12 +125,12 @@ int OnednnLinear::out() const {
 void OnednnLinear::apply(const void* x, size_t rows, void* y) const {
   if (rows == 0) return;
   const State& s = *state_;
-  const dnnl::matmul& matmul = s.primitive(rows);
+  const dnnl::matmul& matmul = s.primitives.get(rows);
   const auto m = static_cast<memory::dim>(rows);
   memory src({{m, s.in}, type_of(s.precision), Tag::ab}, cpu_engine(), const_cast<void*>(x));
   memory dst({{m, s.out}, type_of(s.output.output), Tag::ab}, cpu_engine(), y);
   std::unordered_map<int, memory> args = {
-      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, s.weights}, {DNNL_ARG_DST, dst}};
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, s.primitives.weights()}, {DNNL_ARG_DST, dst}};
   if (s.bias) args[DNNL_ARG_BIAS] = s.bias;
   if (s.scale_memory) {
     const int index = s.output.activation != Epilogue::kNone ? 1 : 0;
