@@ -176,15 +176,12 @@ std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>
   std::string md = "# Mining Report\n\n";
   md += fmt::format("Run folder `{}`, started {}.\n\n", f.run_dir.string(), f.started);
 
-  md += "## Verdict\n\n";
-  md += fmt::format("**{}**\n\n", v.line);
-  for (const std::string& r : v.reasons)
-    md += "- " + r + "\n";
-  md +=
-      "\nThe verdict follows fixed rules, listed in the README under \"Mining_Report.md\": an "
+  md += verdict_section(
+      v,
+      "The verdict follows fixed rules, listed in the README under \"Mining_Report.md\": an "
       "encoder mismatch or a failed step is FAIL; a label filter that could not apply, a pool "
       "smaller than topn × targets, images that failed to embed, or an empty result is CHECK; "
-      "anything else is OK.\n\n";
+      "anything else is OK.");
 
   md += inputs_section(f) + encoder_section(f);
 

@@ -166,6 +166,15 @@ std::string inputs_section(const RunFacts& f) {
   return md;
 }
 
+std::string verdict_section(const Verdict& verdict, std::string_view rules) {
+  std::string md = "## Verdict\n\n";
+  md += fmt::format("**{}**\n\n", verdict.line);
+  for (const std::string& r : verdict.reasons)
+    md += "- " + r + "\n";
+  md += fmt::format("\n{}\n\n", rules);
+  return md;
+}
+
 std::string encoder_section(const RunFacts& f) {
   const bool mining = f.mode == RunMode::kNearestNeighbors;
   const char* step = mining ? "mining" : "selection";

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/fingerprint.h"
@@ -48,6 +49,10 @@ bool images_failed(const RunFacts& facts);
 std::vector<std::string> failed_run_actions(const RunFacts& facts);
 // The action for rows that failed to embed (images_failed).
 std::string images_failed_action();
+
+// "## Verdict": the verdict's line in bold, its reasons as a list, then `rules` (the mode's
+// fixed rules, as the README lists them) as a paragraph.
+std::string verdict_section(const Verdict& verdict, std::string_view rules);
 
 // "## Inputs": each side's rows, embedded, reused and failed, and the encoders used.
 std::string inputs_section(const RunFacts& facts);

@@ -344,14 +344,11 @@ std::string render_selection(const RunFacts& f) {
       "Run folder `{}`, started {}. Mode: unique_neighbor_matching (`deft select`: a budget of "
       "unique pool files spread over the targets, one-to-one).\n\n",
       f.run_dir.string(), f.started);
-  md += "## Verdict\n\n";
-  md += fmt::format("**{}**\n\n", v.line);
-  for (const std::string& r : v.reasons)
-    md += "- " + r + "\n";
-  md +=
-      "\nThe verdict follows fixed rules, listed in the README under \"Mining_Report.md\": an "
+  md += verdict_section(
+      v,
+      "The verdict follows fixed rules, listed in the README under \"Mining_Report.md\": an "
       "encoder mismatch or a failed step is FAIL; no file selected, a budget not met, or images "
-      "that failed to embed is CHECK; anything else is OK.\n\n";
+      "that failed to embed is CHECK; anything else is OK.");
   md += inputs_section(f) + encoder_section(f);
   if (!f.selected) {
     md +=
