@@ -35,9 +35,11 @@ struct CocoCategory {
 };
 struct CocoAnnotation {
   JsonKey image_id, category_id;
-  bool bbox_list = false;                   // bbox is a list
-  std::vector<std::optional<double>> bbox;  // its items; nullopt: not a number
-  std::string bbox_text;                    // for messages
+  bool bbox_list = false;        // bbox is a list
+  uint32_t bbox_items = 0;       // how many items it holds
+  std::array<double, 4> bbox{};  // its first four items
+  bool bbox_numbers = true;      // every item a number
+  std::string bbox_text;         // the list as written, kept only when an item is not a number
 };
 
 struct CocoFile {

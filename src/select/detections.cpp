@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -46,7 +45,10 @@ Detections Detections::read_coco(const fs::path& file) {
   const CocoFile coco = read_coco_file(file);
   if (!coco.has_images || !coco.has_annotations)
     refuse(file, "has no 'images' or no 'annotations': not a COCO annotation file");
-  std::unordered_map<JsonKey, std::string> image_path;
+  // id → image entry, the last entry with the id winning (the reference builds a dict).
+  std::unordered_map<JsonKey, uint32_t> image_of_id;
+  image_of_id.reserve(coco.images.size());
+  std::vector<const std::string*> image_path(coco.images.size(), nullptr);
   for (size_t i = 0; i < coco.images.size(); ++i) {
     const CocoImage& image = coco.images[i];
     // file_name, else filepath, else file_path: the first with a true value, as Python's `or`.
@@ -60,48 +62,62 @@ Detections Detections::read_coco(const fs::path& file) {
     if (path == nullptr || image.id.empty()) continue;
     if (!path->text)
       refuse(file, fmt::format("images[{}]: the file name is {}, not text", i, path->value));
-    image_path[image.id] = path->value;
+    image_path[i] = &path->value;
+    image_of_id[image.id] = static_cast<uint32_t>(i);
   }
-  std::unordered_map<JsonKey, std::string> category_name;
+  std::unordered_map<JsonKey, const std::string*> category_name;
   for (size_t i = 0; i < coco.categories.size(); ++i) {
     const CocoCategory& c = coco.categories[i];
     if (!c.has_id || !c.name)
       refuse(file, fmt::format("categories[{}] needs an 'id' and a text 'name'", i));
-    category_name[c.id] = *c.name;
+    category_name[c.id] = &*c.name;
   }
+  // One record per distinct path (two entries naming one path share it), made when the first
+  // annotation reaches it; a basename is ambiguous once two records claim it.
+  constexpr uint32_t kNone = UINT32_MAX, kAmbiguous = UINT32_MAX - 1;
   Detections d;
-  std::map<std::string, std::set<std::string>> paths_of_base;
+  d.by_path_.reserve(coco.images.size());
+  d.by_base_.reserve(coco.images.size());
+  std::vector<uint32_t> record_of_image(coco.images.size(), kNone);
   for (size_t i = 0; i < coco.annotations.size(); ++i) {
     const CocoAnnotation& a = coco.annotations[i];
-    const auto path = image_path.find(a.image_id);
+    const auto image = image_of_id.find(a.image_id);
     const auto name = category_name.find(a.category_id);
-    if (path == image_path.end() || name == category_name.end() || name->second.empty()) continue;
-    const std::string base = path_name(path->second);
-    ImageDetections& by_path = d.by_path_[path->second];
-    ImageDetections& by_base = d.by_base_[base];
-    by_path.classes.insert(name->second);
-    by_base.classes.insert(name->second);
-    paths_of_base[base].insert(path->second);
-    if (a.bbox_list && a.bbox.size() == 4) {
-      Box box{name->second};
-      double* fields[] = {&box.x, &box.y, &box.w, &box.h};
-      for (size_t k = 0; k < 4; ++k) {
-        if (!a.bbox[k])
-          refuse(file, fmt::format("annotations[{}]: bbox [{}] holds a value that is not a number",
-                                   i, a.bbox_text));
-        *fields[k] = *a.bbox[k];
+    if (image == image_of_id.end() || name == category_name.end() || name->second->empty())
+      continue;
+    uint32_t& record = record_of_image[image->second];
+    if (record == kNone) {
+      const std::string& path = *image_path[image->second];
+      const auto [at, added] =
+          d.by_path_.try_emplace(path, static_cast<uint32_t>(d.images_.size()));
+      if (added) {
+        d.images_.emplace_back();
+        const auto [base, fresh] = d.by_base_.try_emplace(path_name(path), at->second);
+        if (!fresh && base->second != at->second) base->second = kAmbiguous;
       }
-      by_path.boxes.push_back(box);
-      by_base.boxes.push_back(box);
+      record = at->second;
+    }
+    ImageDetections& found = d.images_[record];
+    const std::string& class_name = *name->second;
+    const auto slot = std::lower_bound(found.classes.begin(), found.classes.end(), class_name);
+    if (slot == found.classes.end() || *slot != class_name) found.classes.insert(slot, class_name);
+    if (a.bbox_list && a.bbox_items == 4) {
+      if (!a.bbox_numbers)
+        refuse(file, fmt::format("annotations[{}]: bbox [{}] holds a value that is not a number", i,
+                                 a.bbox_text));
+      found.boxes.push_back({class_name, a.bbox[0], a.bbox[1], a.bbox[2], a.bbox[3]});
     }
   }
   // A basename naming two different images would merge them: left to the full-path lookup.
-  for (const auto& [base, paths] : paths_of_base) {
-    if (paths.size() > 1) {
-      d.by_base_.erase(base);
-      d.ambiguous_.push_back(base);
+  for (auto it = d.by_base_.begin(); it != d.by_base_.end();) {
+    if (it->second == kAmbiguous) {
+      d.ambiguous_.push_back(it->first);
+      it = d.by_base_.erase(it);
+    } else {
+      ++it;
     }
   }
+  std::sort(d.ambiguous_.begin(), d.ambiguous_.end());
   return d;
 }
 
@@ -129,8 +145,12 @@ Detections Detections::read_kitti(const fs::path& folder) {
       const auto x1 = parse_float(parts[4]), y1 = parse_float(parts[5]);
       const auto x2 = parse_float(parts[6]), y2 = parse_float(parts[7]);
       if (!x1 || !y1 || !x2 || !y2) continue;
-      ImageDetections& image = d.by_base_[stem];
-      image.classes.insert(parts[0]);
+      const auto [at, added] =
+          d.by_base_.try_emplace(stem, static_cast<uint32_t>(d.images_.size()));
+      if (added) d.images_.emplace_back();
+      ImageDetections& image = d.images_[at->second];
+      const auto slot = std::lower_bound(image.classes.begin(), image.classes.end(), parts[0]);
+      if (slot == image.classes.end() || *slot != parts[0]) image.classes.insert(slot, parts[0]);
       image.boxes.push_back({parts[0], *x1, *y1, *x2 - *x1, *y2 - *y1});
     }
   }
@@ -138,10 +158,10 @@ Detections Detections::read_kitti(const fs::path& folder) {
 }
 
 const ImageDetections* Detections::find(const std::string& filepath) const {
-  if (const auto it = by_path_.find(filepath); it != by_path_.end()) return &it->second;
+  if (const auto it = by_path_.find(filepath); it != by_path_.end()) return &images_[it->second];
   for (const std::string& key : {path_name(filepath), path_stem(filepath)}) {
     const auto it = by_base_.find(key);
-    if (it != by_base_.end() && !it->second.classes.empty()) return &it->second;
+    if (it != by_base_.end() && !images_[it->second].classes.empty()) return &images_[it->second];
   }
   return nullptr;
 }

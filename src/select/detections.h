@@ -12,8 +12,6 @@
 // (those images are then found by full path only); ambiguous_basenames() lists them.
 
 #include <filesystem>
-#include <map>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,8 +26,8 @@ struct Box {
 };
 
 struct ImageDetections {
-  std::set<std::string> classes;  // every annotated class, as spelled
-  std::vector<Box> boxes;         // annotations with a usable box
+  std::vector<std::string> classes;  // every annotated class, as spelled, sorted, once each
+  std::vector<Box> boxes;            // annotations with a usable box
 };
 
 class Detections {
@@ -43,15 +41,17 @@ class Detections {
   const ImageDetections* find(const std::string& filepath) const;
 
   const std::vector<std::string>& ambiguous_basenames() const { return ambiguous_; }
-  size_t images() const { return by_path_.size() + by_base_.size(); }
 
  private:
   static Detections read_coco(const std::filesystem::path& file);
   static Detections read_kitti(const std::filesystem::path& folder);
 
-  std::unordered_map<std::string, ImageDetections> by_path_;
-  std::unordered_map<std::string, ImageDetections> by_base_;
-  std::vector<std::string> ambiguous_;
+  // Each image's detections once, found by path (COCO) and by basename or stem: a pool's
+  // detection file can name a million images, so neither copies them.
+  std::vector<ImageDetections> images_;
+  std::unordered_map<std::string, uint32_t> by_path_;
+  std::unordered_map<std::string, uint32_t> by_base_;
+  std::vector<std::string> ambiguous_;  // sorted
 };
 
 }  // namespace deft::select

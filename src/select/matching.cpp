@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <numeric>
+#include <unordered_map>
 
 #include "common/error.h"
 #include "select/candidate_cache.h"
@@ -97,6 +98,45 @@ size_t merge_capped(const Pass& pass, size_t desired, std::vector<uint32_t>& ret
 
 }  // namespace
 
+std::vector<size_t> first_pass_short(const SubsetRequest& request, const PoolFiles& files,
+                                     const std::unordered_set<uint32_t>& taken) {
+  if (request.targets.empty() || request.desired == 0) return {};
+  const size_t topn = subset_topn(request.desired, request.targets.size());
+  size_t open = 0;
+  for (uint64_t row : request.pool_rows)
+    open += taken.count(files.file_of(row)) == 0 ? 1 : 0;
+  const size_t k = std::min(request.expansion * topn, open);
+  std::unordered_map<size_t, std::pair<const std::vector<Candidate>*, bool>> seeded;
+  for (const SeedLists& seed : request.seeds) {
+    for (size_t i = 0; i < seed.targets.size(); ++i)
+      seeded[seed.targets[i]] = {&seed.lists[i], seed.complete};
+  }
+  std::vector<std::vector<Candidate>> candidates(request.targets.size());
+  std::vector<bool> unanswered(request.targets.size(), false);
+  for (size_t t = 0; t < request.targets.size(); ++t) {
+    const auto it = seeded.find(request.targets[t]);
+    if (it != seeded.end()) {
+      for (const Candidate& c : *it->second.first) {
+        if (candidates[t].size() == k) break;
+        if (taken.count(files.file_of(c.pool_row)) == 0) candidates[t].push_back(c);
+      }
+    }
+    unanswered[t] = candidates[t].size() < k && (it == seeded.end() || !it->second.second);
+  }
+  std::vector<size_t> unsatisfied;
+  const Pass pass = run_pass(request.targets, candidates, files, topn, unsatisfied);
+  if (pass.satisfied.size() * topn >= request.desired) return {};
+  // Both in the request's target order.
+  std::vector<size_t> out;
+  size_t u = 0;
+  for (size_t t = 0; t < request.targets.size(); ++t) {
+    const bool short_of_topn = u < unsatisfied.size() && unsatisfied[u] == request.targets[t];
+    if (short_of_topn) ++u;
+    if (unanswered[t] || short_of_topn) out.push_back(request.targets[t]);
+  }
+  return out;
+}
+
 SubsetResult match_subset(const SubsetRequest& request, const PoolFiles& files,
                           const std::unordered_set<uint32_t>& taken, const NearestFn& nearest) {
   SubsetResult result;
@@ -109,7 +149,8 @@ SubsetResult match_subset(const SubsetRequest& request, const PoolFiles& files,
           ? 0
           : *std::max_element(request.pool_rows.begin(), request.pool_rows.end()) + 1;
   CandidateCache cache(rows);
-  if (request.seed != nullptr) cache.seed(*request.seed);
+  for (const SeedLists& seed : request.seeds)
+    cache.seed(seed);
   result.stop = StopReason::kPassLimit;
   for (int number = 1; number <= request.max_passes; ++number) {
     if (result.retrieved.size() >= request.desired) {

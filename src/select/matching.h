@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -104,7 +105,9 @@ struct SubsetRequest {
   size_t desired = 0;
   size_t expansion = 5;  // candidate_expansion_factor
   int max_passes = 8;
-  const SeedLists* seed = nullptr;  // lists to answer passes from before any search
+  // Lists to answer passes from before any search, applied in order (a later list for a
+  // target replaces an earlier one).
+  std::span<const SeedLists> seeds;
 };
 
 // The depth a subset's later passes may ask for (what a seed or a repeated search goes to).
@@ -115,6 +118,13 @@ inline size_t deepest_k(size_t expansion, int max_passes, size_t topn) {
 inline size_t subset_topn(size_t desired, size_t targets) {
   return targets == 0 ? 0 : std::max<size_t>(1, (desired + targets - 1) / targets);
 }
+
+// Which of a seeded subset's targets its first pass would leave short of topn, the pool as
+// `taken` leaves it, answered from the seed lists alone (a target they cannot answer counts as
+// short): the targets a second pass would search. Empty when the first pass alone would fill
+// the budget. A forecast for searching ahead — the pass itself decides.
+std::vector<size_t> first_pass_short(const SubsetRequest& request, const PoolFiles& files,
+                                     const std::unordered_set<uint32_t>& taken);
 
 struct SubsetResult {
   size_t topn = 0;

@@ -5,6 +5,7 @@
 #include <map>
 #include <numeric>
 #include <optional>
+#include <span>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -62,17 +63,19 @@ struct Matcher {
   SelectReport& report;
 
   // Matches `desired` files for `targets` among `pool_rows`; returns how many it retrieved.
+  // `seeds` and `search` (else `nearest`): class_stratified's lists searched ahead, and its
+  // search that also searches ahead for later subsets.
   size_t run(const std::string& name, const std::vector<size_t>& targets,
              const std::vector<uint64_t>& pool_rows, size_t desired,
-             const SeedLists* seed = nullptr) {
+             std::span<const SeedLists> seeds = {}, const NearestFn* search = nullptr) {
     SubsetSummary s{
         .name = name, .targets = targets.size(), .pool_rows = pool_rows.size(), .desired = desired};
     s.result = match_subset({.targets = targets,
                              .pool_rows = pool_rows,
                              .desired = desired,
                              .expansion = job.expansion,
-                             .seed = seed},
-                            files, taken, nearest);
+                             .seeds = seeds},
+                            files, taken, search != nullptr ? *search : nearest);
     for (const Pass& p : s.result.passes) {
       log::info(
           "[{}] pass {}: {} targets searched {} deep, {} satisfied, {} files merged; {:.1f} s",
@@ -117,48 +120,105 @@ void run_class_stratified(Matcher& m, const SelectJob& job, const TargetSide& ta
     if (name != "non_rare") m.report.rare_target_queries += g.targets.size();
   }
   m.report.non_rare_target_queries = groups.non_rare.targets.size();
-  // Every subset's targets searched over its whole pool in one read of the pool, as deep as
-  // its second pass asks: each subset's passes are then answered from these lists (a later
-  // subset's pool only loses the files earlier ones took), not by a read of the pool each.
-  // Most subsets are done in two passes; a target still short after that is searched again,
-  // deeper (deeper seeds cost more re-scoring than the rare extra read, measured).
-  std::vector<std::string> seeded;
-  std::vector<SearchRequest> requests;
-  const auto plan = [&](const std::string& name, const Group& g, size_t quota) {
-    if (g.targets.empty() || quota == 0 || g.pool_rows.empty()) return;
-    const size_t depth = std::min(
-        deepest_k(job.expansion, SubsetRequest{}.max_passes, subset_topn(quota, g.targets.size())),
-        g.pool_rows.size());
-    seeded.push_back(name);
-    requests.push_back({g.targets, g.pool_rows, depth});
+  // The subsets in the reference's order, rare classes (by name) then non_rare.
+  struct Subset {
+    std::string name;
+    const Group* group;
+    size_t quota, topn;
+    std::vector<SeedLists> seeds;
   };
+  std::vector<Subset> order;
   for (const auto& [name, g] : groups.rare)
-    plan(name, g, quotas.at(name));
-  plan("non_rare", groups.non_rare, quotas.at("non_rare"));
-  std::map<std::string, SeedLists> seeds;
+    order.push_back({name, &g, quotas.at(name), subset_topn(quotas.at(name), g.targets.size())});
+  order.push_back({"non_rare", &groups.non_rare, quotas.at("non_rare"),
+                   subset_topn(quotas.at("non_rare"), groups.non_rare.targets.size())});
+  const auto searched = [](const Subset& s) {
+    return !s.group->targets.empty() && s.quota > 0 && !s.group->pool_rows.empty();
+  };
+  // Every subset's targets searched over its whole pool in one read of the pool, as deep as its
+  // second pass asks: each subset's passes are then answered from these lists (a later
+  // subset's pool only loses the files earlier ones took), not by a read of the pool each.
+  // Lists as deep as the last pass could ask would spare every later read, but cost a read's
+  // worth of re-scoring on a large subset (10k targets × 1M rows: +20 CPU-s against the
+  // read's ~25), and most subsets are done in one or two passes.
+  std::vector<SearchRequest> requests;
+  std::vector<size_t> requested;  // positions in `order`
+  for (size_t i = 0; i < order.size(); ++i) {
+    const Subset& s = order[i];
+    if (!searched(s)) continue;
+    const size_t depth = std::min(deepest_k(job.expansion, 2, s.topn), s.group->pool_rows.size());
+    requests.push_back({s.group->targets, s.group->pool_rows, depth});
+    requested.push_back(i);
+  }
   if (!requests.empty()) {
     std::vector<std::vector<std::vector<Candidate>>> lists = m.nearest_many(requests);
-    for (size_t i = 0; i < requests.size(); ++i) {
-      seeds[seeded[i]] = {requests[i].targets, std::move(lists[i]),
-                          requests[i].k == requests[i].open_rows.size()};
+    for (size_t r = 0; r < requests.size(); ++r) {
+      order[requested[r]].seeds.push_back({requests[r].targets, std::move(lists[r]),
+                                           requests[r].k == requests[r].open_rows.size()});
     }
   }
-  const auto seed_of = [&](const std::string& name) -> const SeedLists* {
-    const auto it = seeds.find(name);
-    return it == seeds.end() ? nullptr : &it->second;
+  // A subset's pass whose targets the lists cannot answer reads the pool again; that read
+  // also searches, as deep as their last pass could ask, the targets of every later subset
+  // that its own first pass — run now on its lists, the pool as it stands — would leave short
+  // (contended regions of the pool are shared, so when one subset needs a second read, the
+  // next ones usually do too). A wrong forecast costs a read, never a different result.
+  const auto search_ahead = [&](size_t current) -> NearestFn {
+    return [&, current](const std::vector<size_t>& which, const std::vector<uint64_t>& open_rows,
+                        size_t k) {
+      std::vector<SearchRequest> batch{{which, open_rows, k}};
+      std::vector<size_t> later;
+      // Closed now: the files taken before this subset and the ones it holds so far.
+      std::unordered_set<uint32_t> closed = m.taken;
+      std::vector<bool> open(m.files.rows(), false);
+      for (uint64_t row : open_rows)
+        open[row] = true;
+      for (uint64_t row : order[current].group->pool_rows)
+        if (!open[row]) closed.insert(m.files.file_of(row));
+      for (size_t j = current + 1; j < order.size(); ++j) {
+        const Subset& s = order[j];
+        if (!searched(s) || s.seeds.empty()) continue;
+        std::vector<size_t> short_targets = first_pass_short({.targets = s.group->targets,
+                                                              .pool_rows = s.group->pool_rows,
+                                                              .desired = s.quota,
+                                                              .expansion = job.expansion,
+                                                              .seeds = s.seeds},
+                                                             m.files, closed);
+        if (short_targets.empty()) continue;
+        std::vector<uint64_t> rows;
+        for (uint64_t row : s.group->pool_rows)
+          if (closed.count(m.files.file_of(row)) == 0) rows.push_back(row);
+        if (rows.empty()) continue;
+        const size_t depth =
+            std::min(deepest_k(job.expansion, SubsetRequest{}.max_passes, s.topn), rows.size());
+        batch.push_back({std::move(short_targets), std::move(rows), depth});
+        later.push_back(j);
+      }
+      if (!later.empty()) {
+        size_t ahead = 0;
+        for (size_t b = 1; b < batch.size(); ++b)
+          ahead += batch[b].targets.size();
+        log::info("[{}] the pool read for {} targets also searches {} targets of later subsets",
+                  order[current].name, which.size(), ahead);
+      }
+      std::vector<std::vector<std::vector<Candidate>>> lists = m.nearest_many(batch);
+      for (size_t b = 1; b < batch.size(); ++b) {
+        order[later[b - 1]].seeds.push_back(
+            {batch[b].targets, std::move(lists[b]), batch[b].k == batch[b].open_rows.size()});
+      }
+      return std::move(lists.front());
+    };
   };
-  for (const auto& [name, g] : groups.rare) {
-    const size_t quota = quotas.at(name);
-    if (g.targets.empty() || quota == 0) continue;
-    size_t got =
-        g.pool_rows.empty() ? 0 : m.run(name, g.targets, g.pool_rows, quota, seed_of(name));
-    if (got < quota && !groups.non_rare.pool_rows.empty())
-      got += m.run(name + "_fallback", g.targets, groups.non_rare.pool_rows, quota - got);
-  }
-  const size_t quota = quotas.at("non_rare");
-  if (!groups.non_rare.targets.empty() && quota > 0 && !groups.non_rare.pool_rows.empty()) {
-    m.run("non_rare", groups.non_rare.targets, groups.non_rare.pool_rows, quota,
-          seed_of("non_rare"));
+  for (size_t i = 0; i < order.size(); ++i) {
+    const Subset& s = order[i];
+    if (s.group->targets.empty() || s.quota == 0) continue;
+    const NearestFn search = search_ahead(i);
+    size_t got = s.group->pool_rows.empty() ? 0
+                                            : m.run(s.name, s.group->targets, s.group->pool_rows,
+                                                    s.quota, s.seeds, &search);
+    // A rare class short of its quota refills from the non-rare pool.
+    if (s.group != &groups.non_rare && got < s.quota && !groups.non_rare.pool_rows.empty())
+      got +=
+          m.run(s.name + "_fallback", s.group->targets, groups.non_rare.pool_rows, s.quota - got);
   }
 }
 

@@ -414,6 +414,27 @@ TEST(SelectParity, ClassStratifiedFromCoco) {
                                       "'p_0003.jpg')"));
 }
 
+// Contended subsets: every subset needs a second pass, which its seed lists (two passes
+// deep) cannot answer. The first such pass's read also searches the later subsets' targets that
+// their own first pass will leave short; the result is the port's either way.
+TEST(SelectParity, ClassStratifiedSecondPassesReadThePoolOnceForLaterSubsets) {
+  testing::ScratchDir dir;
+  const Case c{.seed = 11,
+               .targets = 60,
+               .pool = 150,
+               .dim = 6,
+               .desired = 90,
+               .expansion = 1,
+               .metric = "euclidean",
+               .copied_targets = 20,
+               .policy = "class_stratified",
+               .format = "coco",
+               .rare = "bus,car"};
+  const Ran ran = run_both(dir, c);
+  expect_same_as_port(dir, ran);
+  EXPECT_THAT(ran.deft.err, HasSubstr("also searches"));
+}
+
 // The same from KITTI label folders (stems), with a small pool that leaves the rare classes
 // short so that they refill from the non-rare pool.
 TEST(SelectParity, ClassStratifiedFromKittiWithFallbacks) {

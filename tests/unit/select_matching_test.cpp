@@ -207,6 +207,37 @@ TEST(CandidateCache, AnswersEqualAFreshSearchAndOnlyShortListsAreSearchedAgain) 
   EXPECT_GE(cache.searches(), 2U);       // k = 14 > the depth 12: searched again
 }
 
+// The forecast of class_stratified's reads ahead, on a line. Pool p0 = 0, p1 = 1, p2 = 2,
+// p3 = 10, p4 = 11, p5 = 20; targets t0 = 0.4, t1 = 0.6, t2 = 10.4; expansion 1.
+// desired 6 → topn 2, k 2. Pass 1: t0 takes p0, p1 (0.4, 0.6); t1's two nearest are those
+// (p1 0.4, p0 0.6): short; t2 takes p3, p4. 2 satisfied × 2 = 4 < 6: t1 would need pass 2.
+TEST(FirstPassShort, NamesTheTargetsASecondPassWouldSearch) {
+  Line line;
+  line.targets = {0.4, 0.6, 10.4};
+  line.pool = {0, 1, 2, 10, 11, 20};
+  line.paths = {"p0", "p1", "p2", "p3", "p4", "p5"};
+  const PoolFiles files = PoolFiles::from_paths(line.paths);
+  const std::vector<size_t> targets = {0, 1, 2};
+  const std::vector<uint64_t> rows = {0, 1, 2, 3, 4, 5};
+  const NearestFn brute = line.nearest();
+  const std::vector<SeedLists> deep = {{targets, brute(targets, rows, 4), false}};
+  const auto short_of = [&](size_t desired, std::span<const SeedLists> seeds,
+                            const std::unordered_set<uint32_t>& taken) {
+    return first_pass_short(
+        {.targets = targets, .pool_rows = rows, .desired = desired, .expansion = 1, .seeds = seeds},
+        files, taken);
+  };
+  EXPECT_THAT(short_of(6, deep, {}), ElementsAre(1U));
+  // p3 taken by an earlier subset: t2 takes p4 and p2 (0.6, 8.4) instead; t1 still short.
+  EXPECT_THAT(short_of(6, deep, {files.file_of(3)}), ElementsAre(1U));
+  // desired 4 → topn 2: pass 1's 2 satisfied targets fill the budget; no second pass.
+  EXPECT_TRUE(short_of(4, deep, {}).empty());
+  // A later list replaces an earlier one: t2's list one row deep (not the whole pool) cannot
+  // answer k = 2, so t2 counts as short too.
+  const std::vector<SeedLists> shallow_t2 = {deep[0], {{2}, brute({2}, rows, 1), false}};
+  EXPECT_THAT(short_of(6, shallow_t2, {}), ElementsAre(1U, 2U));
+}
+
 // Seeded lists (searched ahead over a superset of the open rows, as class_stratified does for
 // every subset in one read): while they reach deep enough they answer every call with no
 // search, and each answer equals the k nearest open rows by brute force; a list that runs
