@@ -32,4 +32,12 @@ int32_t quantize_row(const float* x, size_t n, double scale, double inverse, uin
 // max |x_k|.
 float largest_magnitude(const float* x, size_t n);
 
+// The loops above without the AVX-512 versions they use where the CPU has them (tests hold the
+// two to each other).
+namespace portable {
+int32_t quantize_row(const float* x, size_t n, double scale, double inverse, uint8_t flip,
+                     uint8_t* q, double& residual, double& norm);
+float largest_magnitude(const float* x, size_t n);
+}  // namespace portable
+
 }  // namespace deft::index

@@ -16,6 +16,7 @@
 #include "index/bounded_candidates.h"
 #include "index/exact_search.h"
 #include "index/int8_rows.h"
+#include "index/vector_loops.h"
 
 namespace deft {
 namespace {
@@ -253,6 +254,46 @@ TEST(Int8Rows, TheErrorBoundHoldsForEveryPairAndIsNotVacuous) {
   EXPECT_GT(worst_ratio, 1.0L / 20) << "the bound is far looser than the error it covers";
   EXPECT_EQ(signed_rows.sum, offset_rows.sum);
   EXPECT_EQ(signed_rows.scale, offset_rows.scale);
+}
+
+// The row loops the CPU picks (AVX-512 here where it exists) and the portable ones give the
+// same bytes and sums, and residuals and norms equal to a long-double recount from those
+// bytes; lengths with a tail past the last sixteen included.
+TEST(Int8Rows, TheDispatchedLoopsMatchThePortableOnesAndARecount) {
+  for (size_t dim : {size_t{768}, size_t{100}, size_t{7}}) {
+    SCOPED_TRACE(dim);
+    const std::vector<float> x = clustered(20, dim, 43, false);
+    for (size_t r = 0; r < 20; ++r) {
+      const float* row = x.data() + r * dim;
+      const float largest = index::largest_magnitude(row, dim);
+      ASSERT_EQ(largest, index::portable::largest_magnitude(row, dim));
+      const double scale = largest / 127.0, inverse = 127.0 / largest;
+      for (uint8_t flip : {uint8_t{0}, uint8_t{0x80}}) {
+        std::vector<uint8_t> fast(dim), slow(dim);
+        double fast_left = 0, fast_kept = 0, slow_left = 0, slow_kept = 0;
+        const int32_t fast_sum =
+            index::quantize_row(row, dim, scale, inverse, flip, fast.data(), fast_left, fast_kept);
+        const int32_t slow_sum = index::portable::quantize_row(row, dim, scale, inverse, flip,
+                                                               slow.data(), slow_left, slow_kept);
+        ASSERT_EQ(fast, slow);
+        ASSERT_EQ(fast_sum, slow_sum);
+        long double left = 0, kept = 0;
+        int32_t sum = 0;
+        for (size_t k = 0; k < dim; ++k) {
+          const int q = static_cast<int8_t>(static_cast<uint8_t>(fast[k] ^ flip));
+          ASSERT_LE(std::abs(q - std::nearbyint(row[k] * inverse)), 1) << k;
+          sum += q;
+          const long double s = static_cast<long double>(scale) * q;
+          left += (row[k] - s) * (row[k] - s);
+          kept += s * s;
+        }
+        EXPECT_EQ(fast_sum, sum);
+        EXPECT_NEAR(fast_left, static_cast<double>(left), 1e-12 * static_cast<double>(left));
+        EXPECT_NEAR(fast_kept, static_cast<double>(kept), 1e-12 * static_cast<double>(kept));
+        EXPECT_NEAR(slow_left, static_cast<double>(left), 1e-12 * static_cast<double>(left));
+      }
+    }
+  }
 }
 
 TEST_P(BoundedSearch, APoolSmallerThanTopnGivesEveryRow) {
