@@ -18,7 +18,8 @@ packages=(
   libdnnl-dev libvips-dev libjpeg-dev libfaiss-dev libopenblas-dev chromium libopenmpi-dev openmpi-bin
   fonts-dejavu-core
   nodejs npm
-  python3 python3-torch python3-numpy python3-pil
+  libsentencepiece-dev sentencepiece libicu-dev
+  python3 python3-torch python3-numpy python3-pil python3-sentencepiece python3-regex
 )
 
 missing=()
