@@ -19,7 +19,7 @@ packages=(
   fonts-dejavu-core
   nodejs npm
   libsentencepiece-dev sentencepiece libicu-dev
-  python3 python3-torch python3-numpy python3-pil python3-sentencepiece python3-regex
+  python3 python3-torch python3-numpy python3-pil python3-sentencepiece python3-protobuf python3-regex
 )
 
 missing=()

@@ -154,4 +154,11 @@ bool is_punctuation(char32_t c) {
   return u_ispunct(static_cast<UChar32>(c)) != 0;
 }
 
+bool is_python_space(char32_t c) {
+  const auto code = static_cast<UChar32>(c);
+  if (u_charType(code) == U_SPACE_SEPARATOR) return true;
+  const UCharDirection d = u_charDirection(code);
+  return d == U_WHITE_SPACE_NEUTRAL || d == U_BLOCK_SEPARATOR || d == U_SEGMENT_SEPARATOR;
+}
+
 }  // namespace deft::text

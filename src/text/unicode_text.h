@@ -30,5 +30,8 @@ bool is_letter(char32_t c);       // \p{L}: Lu Ll Lt Lm Lo
 bool is_number(char32_t c);       // \p{N}: Nd Nl No
 bool is_space(char32_t c);        // \s: the White_Space property
 bool is_punctuation(char32_t c);  // \p{P}
+// Python's str.isspace(): category Zs, or bidirectional class WS, B or S (so U+001C–U+001F
+// too, which \s of the Rust and ICU engines leave out).
+bool is_python_space(char32_t c);
 
 }  // namespace deft::text

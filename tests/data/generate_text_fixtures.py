@@ -13,6 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clip_bpe_reference as ref  # noqa: E402
+import siglip_spm_reference as siglip_ref  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "text")
@@ -89,6 +90,40 @@ def main():
     with open(os.path.join(OUT, "clip_token_cases.json"), "w", encoding="utf-8") as f:
         json.dump(cases, f, ensure_ascii=True, indent=0)
     print(f"{len(vocab)} tokens, {len(merges)} merges, {len(cases)} cases")
+    write_siglip(test_strings())
+
+
+def write_siglip(strings):
+    """A SentencePiece Unigram model in the layout of SigLIP's spiece.model (T5's c4_en
+    vocabulary: <pad> 0, </s> 1, <unk> 2, no <s>; nmt_nfkc normalisation), trained here."""
+    import sentencepiece as spm
+    import tempfile
+
+    os.makedirs(os.path.join(OUT, "siglip"), exist_ok=True)
+    corpus = CAPTIONS * 4 + [s for s in strings if s.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        text = os.path.join(tmp, "corpus.txt")
+        with open(text, "w", encoding="utf-8") as f:
+            for line in corpus:
+                f.write(" ".join(line.split()) + "\n")
+        spm.SentencePieceTrainer.train(
+            input=text, model_prefix=os.path.join(tmp, "spiece"), vocab_size=300,
+            model_type="unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+            pad_piece="<pad>", eos_piece="</s>", unk_piece="<unk>",
+            normalization_rule_name="nmt_nfkc", character_coverage=1.0, num_threads=1,
+            hard_vocab_limit=False, minloglevel=2)
+        with open(os.path.join(tmp, "spiece.model"), "rb") as f:
+            model = f.read()
+    with open(os.path.join(OUT, "siglip", "spiece.model"), "wb") as f:
+        f.write(model)
+    tok = siglip_ref.SiglipSpm(os.path.join(OUT, "siglip", "spiece.model"))
+    extra = ["</s>", "a</s>b", "x </s> y", "<unk>", "</S> upper", "\u2581already", "\u2581 \u2581",
+             "end</s>", "</s></s>", "<unk>start"]
+    cases = [{"text": t, "ids": tok.encode(t)} for t in strings + extra]
+    with open(os.path.join(OUT, "siglip_token_cases.json"), "w", encoding="utf-8") as f:
+        json.dump(cases, f, ensure_ascii=True, indent=0)
+    print(f"siglip: {tok.sp.get_piece_size()} pieces, <unk> is {tok.unk_length} pieces, "
+          f"{len(cases)} cases")
 
 
 if __name__ == "__main__":
