@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -24,6 +25,7 @@ using Dims = memory::dims;
 
 struct OnednnAttention::State {
   Precision precision;
+  bool causal = false;
   int heads;
   int d;
   int hd;
@@ -76,8 +78,9 @@ struct OnednnAttention::State {
   }
 };
 
-OnednnAttention::OnednnAttention(Precision precision, int heads, int d)
+OnednnAttention::OnednnAttention(Precision precision, int heads, int d, bool causal)
     : state_(std::make_unique<State>()) {
+  state_->causal = causal;
   DEFT_ASSERT(heads > 0 && d % heads == 0, "heads divide the width");
   state_->precision = precision;
   state_->heads = heads;
@@ -112,6 +115,15 @@ void OnednnAttention::apply(const void* q, const void* k, const void* v, size_t 
     memory out_mem(p.out, engine, at(out, first * out_step));
     p.qk.execute(stream,
                  {{DNNL_ARG_SRC, q_mem}, {DNNL_ARG_WEIGHTS, k_mem}, {DNNL_ARG_DST, scores}});
+    if (s.causal) {
+      stream.wait();
+      auto* sc = static_cast<float*>(scores.get_data_handle());
+      const size_t squares = std::min(chunk, n - first) * static_cast<size_t>(s.heads);
+      for (size_t m = 0; m < squares; ++m)
+        for (size_t i = 0; i < t; ++i)
+          std::fill(sc + m * t * t + i * t + i + 1, sc + (m + 1) * t * t - (t - 1 - i) * t,
+                    -std::numeric_limits<float>::infinity());
+    }
     p.softmax.execute(stream, {{DNNL_ARG_SRC, scores}, {DNNL_ARG_DST, probs}});
     p.pv.execute(stream,
                  {{DNNL_ARG_SRC, probs}, {DNNL_ARG_WEIGHTS, v_mem}, {DNNL_ARG_DST, out_mem}});

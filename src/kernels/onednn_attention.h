@@ -4,6 +4,9 @@
 // place from their [n·t × row_stride] rows (head h = columns [h·hd, (h+1)·hd)), so a fused qkv
 // projection can be used without copies; out is written as [n·t × d], heads concatenated.
 //
+// `causal`: token i attends to tokens 0…i only (CLIP's text tower), the scores above the
+// diagonal set to −inf before the softmax.
+//
 //   OnednnAttention attention(Precision::kBF16, heads, d);
 //   attention.apply(qkv, qkv + d, qkv + 2 * d, 3 * d, n, t, out);
 
@@ -16,7 +19,7 @@ namespace deft::kernels {
 
 class OnednnAttention {
  public:
-  OnednnAttention(Precision precision, int heads, int d);
+  OnednnAttention(Precision precision, int heads, int d, bool causal = false);
   ~OnednnAttention();
   OnednnAttention(OnednnAttention&&) noexcept;
   OnednnAttention& operator=(OnednnAttention&&) noexcept;

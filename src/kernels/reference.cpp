@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 namespace deft::kernels::reference {
@@ -81,7 +82,7 @@ void swiglu(const float* x, size_t rows, size_t h, float* y) {
 }
 
 void attention(const float* q, size_t tq, const float* k, const float* v, size_t tk, size_t d,
-               size_t heads, float* out) {
+               size_t heads, float* out, bool causal) {
   const size_t hd = d / heads;
   const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
   std::vector<float> scores(tq * tk);
@@ -92,7 +93,8 @@ void attention(const float* q, size_t tq, const float* k, const float* v, size_t
         float acc = 0.0F;
         for (size_t e = 0; e < hd; ++e)
           acc += q[i * d + c + e] * k[j * d + c + e];
-        scores[i * tk + j] = acc * scale;
+        scores[i * tk + j] =
+            causal && j > i ? -std::numeric_limits<float>::infinity() : acc * scale;
       }
     }
     softmax_rows(scores.data(), tq, tk);

@@ -28,8 +28,8 @@ void swiglu(const float* x, size_t rows, size_t h, float* y);
 
 // Multi-head attention for one sequence: q[tq × d], k and v [tk × d], heads of d / heads
 // columns each (head h = columns [h·hd, (h+1)·hd)); out[tq × d] = concat_h softmax(q_h k_hᵀ ·
-// hd^-0.5) v_h.
+// hd^-0.5) v_h. `causal`: query i sees keys 0…i only (CLIP's text tower).
 void attention(const float* q, size_t tq, const float* k, const float* v, size_t tk, size_t d,
-               size_t heads, float* out);
+               size_t heads, float* out, bool causal = false);
 
 }  // namespace deft::kernels::reference

@@ -32,30 +32,6 @@ using nlohmann::json;
       file, fmt::format("model_type '{}' is not an encoder deft supports ({})", model_type, known));
 }
 
-Activation parse_activation(const std::string& name, const fs::path& file) {
-  // transformers' ACT2FN: gelu_new and gelu_fast are the tanh approximation too.
-  if (name == "gelu_pytorch_tanh" || name == "gelu_new" || name == "gelu_fast")
-    return Activation::kGeluTanh;
-  if (name == "quick_gelu") return Activation::kQuickGelu;
-  if (name == "gelu" || name == "gelu_python") return Activation::kGeluErf;
-  refuse_config(file,
-                fmt::format("hidden_act '{}' is not supported (gelu, gelu_pytorch_tanh, gelu_new, "
-                            "quick_gelu)",
-                            name));
-}
-
-const char* activation_name(Activation act) {
-  switch (act) {
-    case Activation::kGeluTanh:
-      return "gelu_tanh";
-    case Activation::kQuickGelu:
-      return "quick_gelu";
-    case Activation::kGeluErf:
-      return "gelu_erf";
-  }
-  return "?";
-}
-
 // The fields every family's vision tower reads.
 void read_common(const json& v, VisionConfig& config, const fs::path& file) {
   read_field(v, "hidden_size", config.hidden_size, file);
@@ -144,6 +120,30 @@ void check_vision(const VisionConfig& v, const fs::path& file) {
 }
 
 }  // namespace
+
+Activation parse_activation(const std::string& name, const fs::path& file) {
+  // transformers' ACT2FN: gelu_new and gelu_fast are the tanh approximation too.
+  if (name == "gelu_pytorch_tanh" || name == "gelu_new" || name == "gelu_fast")
+    return Activation::kGeluTanh;
+  if (name == "quick_gelu") return Activation::kQuickGelu;
+  if (name == "gelu" || name == "gelu_python") return Activation::kGeluErf;
+  refuse_config(file,
+                fmt::format("hidden_act '{}' is not supported (gelu, gelu_pytorch_tanh, gelu_new, "
+                            "quick_gelu)",
+                            name));
+}
+
+const char* activation_name(Activation act) {
+  switch (act) {
+    case Activation::kGeluTanh:
+      return "gelu_tanh";
+    case Activation::kQuickGelu:
+      return "quick_gelu";
+    case Activation::kGeluErf:
+      return "gelu_erf";
+  }
+  return "?";
+}
 
 void read_siglip_config(const json& root, const std::string& model_type, VisionConfig& config,
                         const fs::path& file) {

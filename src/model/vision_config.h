@@ -28,6 +28,10 @@ enum class FeedForward { kMlp, kSwiGlu };
 enum class PositionResize { kBicubic, kBicubicAntialias };
 
 const char* family_name(Family family);
+// transformers' ACT2FN names deft runs (gelu_new and gelu_fast are the tanh form); throws
+// Error(kInput) naming the file otherwise.
+Activation parse_activation(const std::string& name, const std::filesystem::path& file);
+const char* activation_name(Activation act);
 // A registered family's name or alias, case-insensitive: "SigLIP", "SigLIP2" (the
 // fixed-resolution SigLIP2 checkpoints are SigLIP models), "CLIP", "DINOv2"; throws
 // Error(kUsage) otherwise.

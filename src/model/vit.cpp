@@ -74,7 +74,7 @@ FastBlock::FastBlock(const Block& b, const VisionConfig& c, kernels::Precision p
         bias.insert(bias.end(), b.v.bias.begin(), b.v.bias.end());
         return kernels::OnednnLinear(w, bias, c.hidden_size, 3 * c.hidden_size, p, {.output = p});
       }()),
-      attention(p, c.num_attention_heads, c.hidden_size),
+      attention(p, c.num_attention_heads, c.hidden_size, b.causal),
       o(b.o.weight, b.o.bias, c.hidden_size, c.hidden_size, p,
         {.channel_scale = b.scale1, .accumulate = true}),
       fc1(b.fc1.weight, b.fc1.bias, c.hidden_size, feed_forward_inputs(c), p,
@@ -203,7 +203,7 @@ void run_block(const Block& b, const VisionConfig& c, float* hidden, size_t n, s
     const size_t offset = i * tokens * d;
     kernels::reference::attention(q.data() + offset, tokens, k.data() + offset, v.data() + offset,
                                   tokens, d, static_cast<size_t>(c.num_attention_heads),
-                                  a.data() + offset);
+                                  a.data() + offset, b.causal);
   }
   tap("attention", a.data(), false, rows, d, d);
   b.o.apply(a.data(), rows, o.data());

@@ -61,6 +61,7 @@ struct Block {
   Norm ln2;
   Linear fc1, fc2;
   std::vector<float> scale1, scale2;
+  bool causal = false;  // attention to earlier tokens only (CLIP's text tower)
 };
 
 // A Block prepared for oneDNN: q, k and v fused into one projection, attention in place over
