@@ -42,6 +42,16 @@ const std::vector<Command>& commands() {
        "writes output_parquet: the input's columns unchanged plus `embedding` (FLOAT[]).",
        run_embed,
        tao_embedding_options},
+      {{{"embed-text"}, {"embedding", "text_embeddings"}},
+       text_embedding_options,
+       SpecFiles::kOne,
+       "embed the texts of a table with a CLIP or SigLIP text tower, into an embedding parquet",
+       "Reads input_parquet (parquet or CSV with a `text` column), tokenizes each text as the "
+       "checkpoint's transformers tokenizer does, and writes output_parquet: the input's columns "
+       "unchanged plus `embedding` (FLOAT[]), the text features in the same space as the "
+       "model's image features (get_text_features; not normalised).",
+       run_embed_text,
+       tao_text_embedding_options},
       {{{"mine"}, {"tmm", "nearest_neighbors"}},
        mining_options,
        SpecFiles::kOne,

@@ -33,6 +33,7 @@ select::SelectJob select_job_from(const Config& config);
 
 // The commands' bodies (one file each).
 int run_embed(const Config& config, Context& context);
+int run_embed_text(const Config& config, Context& context);
 int run_mine(const Config& config, Context& context);
 int run_select(const Config& config, Context& context);
 int run_workflow(const Config& config, Context& context);

@@ -329,6 +329,46 @@ bool owned_by_run(std::string_view key) {
          key == "output_dir";
 }
 
+std::vector<OptionSpec> text_embedding_specs() {
+  return {
+      {"input_parquet", ValueType::kPath, std::string(kMissing),
+       "table of texts to embed: parquet or CSV with a `text` column; every other column is "
+       "carried into the output"},
+      {"output_parquet", ValueType::kPath, std::string(kMissing),
+       "embedding parquet to write: the input columns plus `embedding` (FLOAT[]), the text "
+       "tower's features in the image features' space"},
+      {"model",
+       ValueType::kChoice,
+       "SigLIP",
+       "encoder family whose text tower embeds (SigLIP2's Gemma tokenizer is not supported yet)",
+       {"CLIP", "SigLIP", "SigLIP2"}},
+      {"model_path", ValueType::kString, "google/siglip-base-patch16-224",
+       "checkpoint folder with the text tower's weights and tokenizer files (CLIP: vocab.json + "
+       "merges.txt; SigLIP: spiece.model), or a hub id found offline in the local Hugging Face "
+       "cache; nothing is downloaded"},
+      at_least({"batch_size", ValueType::kInt, "64", "texts per forward pass"}, 1),
+      deft_only(at_least({"threads", ValueType::kInt, "0",
+                          "CPU threads for the encoder; 0: every "
+                          "core"},
+                         0)),
+      deft_only({"precision",
+                 ValueType::kChoice,
+                 "auto",
+                 "encoder compute: bf16 where the CPU has AVX512_BF16 or AMX, else fp32",
+                 {"auto", "fp32", "bf16"}}),
+  };
+}
+
+const OptionTable& text_embedding_options() {
+  static const OptionTable table("embed-text", text_embedding_specs());
+  return table;
+}
+
+const OptionTable& tao_text_embedding_options() {
+  static const OptionTable table("embedding text_embeddings", text_embedding_specs(), true);
+  return table;
+}
+
 const OptionTable& embedding_options() {
   static const OptionTable table("embed", embedding_specs());
   return table;

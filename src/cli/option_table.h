@@ -61,6 +61,9 @@ class OptionTable {
 // marks deft's own).
 const OptionTable& embedding_options();
 const OptionTable& tao_embedding_options();
+// `deft embed-text`, and its TAO form `embedding text_embeddings`.
+const OptionTable& text_embedding_options();
+const OptionTable& tao_text_embedding_options();
 // `deft mine`, and its TAO form `tmm nearest_neighbors`: the same keys, but the TAO form writes
 // the reference's single-column output by default (provenance=false).
 const OptionTable& mining_options();

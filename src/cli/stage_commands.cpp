@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "embed/embed_job.h"
+#include "embed/text_embed_job.h"
 #include "index/metric.h"
 #include "mine/mine_job.h"
 #include "select/select_job.h"
@@ -49,6 +50,21 @@ int run_embed(const Config& config, Context&) {
           : "",
       r.failed, r.failed > 0 ? fmt::format(" (listed in '{}')", r.failed_path.string()) : "",
       r.seconds, r.seconds > 0 ? static_cast<double>(worked) / r.seconds : 0.0);
+  return kExitOk;
+}
+
+int run_embed_text(const Config& config, Context&) {
+  const embed::TextEmbedJob job{.input = config.get_string("input_parquet"),
+                                .output = config.get_string("output_parquet"),
+                                .family = config.get_string("model"),
+                                .model_path = config.get_string("model_path"),
+                                .precision = config.get_string("precision"),
+                                .batch_size = static_cast<int>(config.get_int("batch_size")),
+                                .threads = static_cast<int>(config.get_int("threads"))};
+  const embed::TextEmbedReport r = embed::run_text_embed_job(job);
+  log::info("embedded '{}': {} texts with {}{}; {:.1f} s", job.output.string(), r.rows, r.encoder,
+            r.truncated > 0 ? fmt::format(", {} cut to the token length", r.truncated) : "",
+            r.seconds);
   return kExitOk;
 }
 

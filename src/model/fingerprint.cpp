@@ -64,6 +64,7 @@ std::string EncoderFingerprint::to_json() const {
                             {"deft_version", deft_version}};
   nlohmann::json out = j;
   if (!architecture.empty()) out["architecture"] = architecture;
+  if (!tower.empty()) out["tower"] = tower;
   if (!exif_orientation.empty()) out["exif_orientation"] = exif_orientation;
   if (shrink_on_load) out["shrink_on_load"] = *shrink_on_load;
   return out.dump();  // keys sorted: the same fingerprint always gives the same text
@@ -85,6 +86,7 @@ EncoderFingerprint EncoderFingerprint::from_json(std::string_view text, std::str
     f.normalized = j.at("normalized").get<bool>();
     f.deft_version = j.at("deft_version").get<std::string>();
     f.architecture = j.value("architecture", std::string());
+    f.tower = j.value("tower", std::string());
     f.exif_orientation = j.value("exif_orientation", std::string());
     if (j.contains("shrink_on_load")) f.shrink_on_load = j.at("shrink_on_load").get<bool>();
     return f;
@@ -117,12 +119,13 @@ std::string encoder_name(const EncoderFingerprint& f) {
 }
 
 std::string describe(const EncoderFingerprint& f) {
-  return fmt::format("{} ({}-dim, {}{})", encoder_name(f), f.embedding_dim, f.compute_dtype,
+  return fmt::format("{}{} ({}-dim, {}{})", encoder_name(f), f.tower == "text" ? " text tower" : "",
+                     f.embedding_dim, f.compute_dtype,
                      f.exif_orientation.empty() ? "" : ", exif_orientation=" + f.exif_orientation);
 }
 
 bool same_encoder(const EncoderFingerprint& a, const EncoderFingerprint& b) {
-  return a.family == b.family && a.weights_digest == b.weights_digest &&
+  return a.family == b.family && a.tower == b.tower && a.weights_digest == b.weights_digest &&
          a.preprocessing == b.preprocessing && agree(a.architecture, b.architecture) &&
          agree(a.exif_orientation, b.exif_orientation) && a.input_height == b.input_height &&
          a.input_width == b.input_width && a.embedding_dim == b.embedding_dim &&

@@ -32,6 +32,9 @@ struct EncoderFingerprint {
   std::string weights_digest;  // "xxh3-128:<32 hex>"
   std::string preprocessing;   // e.g. "resize 224x224 bicubic(pillow); rescale 1/255; mean ..."
   std::string architecture;    // VisionConfig::describe(); "" in fingerprints older than it
+  // "text" for a text tower's features (`deft embed-text`: preprocessing names the tokenizer,
+  // architecture the text tower); "" for images, as every fingerprint before text had.
+  std::string tower;
   // How image files were decoded ("" / nullopt in fingerprints written before they were kept):
   std::string exif_orientation;        // "apply" or "ignore"
   std::optional<bool> shrink_on_load;  // JPEGs decoded at a reduced scale before the resize

@@ -54,7 +54,10 @@ std::string read_context(const fs::path& path, TableFormat format) {
   return fmt::format("reading {} table '{}'", format_name(format), path.string());
 }
 
-Source resolve_source(Connection& con, const fs::path& path, TableFormat format) {
+// `text_column`: besides filepath and label, a CSV column read as text verbatim. `quoted_empty`:
+// a quoted empty CSV field ("") is an empty string, not NULL (an empty text is a text).
+Source resolve_source(Connection& con, const fs::path& path, TableFormat format,
+                      const std::string& text_column, bool quoted_empty) {
   if (format == TableFormat::kParquet) {
     const std::vector<fs::path> files = table_files(path);
     Source source{parquet_sql(files), {}};
@@ -76,21 +79,23 @@ Source resolve_source(Connection& con, const fs::path& path, TableFormat format)
     }
     return source;
   }
-  Source source{fmt::format("read_csv({}, header = true)", sql_string_literal(path.string())), {}};
+  const std::string quoted = quoted_empty ? ", allow_quoted_nulls = false" : "";
+  Source source{
+      fmt::format("read_csv({}, header = true{})", sql_string_literal(path.string()), quoted), {}};
   source.columns = describe_source(con, source.sql, read_context(path, format));
 
   // filepath and label are identifiers, not numbers: keep the text exactly as written
   // ("007" stays "007"). Other columns keep DuckDB's detected types.
   std::string types;
   for (const Column& c : source.columns) {
-    if (c.name == kFilepathColumn || c.name == kLabelColumn) {
+    if (c.name == kFilepathColumn || c.name == kLabelColumn || c.name == text_column) {
       types +=
           fmt::format("{}{}: 'VARCHAR'", types.empty() ? "" : ", ", sql_string_literal(c.name));
     }
   }
   if (!types.empty()) {
-    source.sql = fmt::format("read_csv({}, header = true, types = {{{}}})",
-                             sql_string_literal(path.string()), types);
+    source.sql = fmt::format("read_csv({}, header = true, types = {{{}}}{})",
+                             sql_string_literal(path.string()), types, quoted);
     source.columns = describe_source(con, source.sql, read_context(path, format));
   }
   return source;
@@ -155,7 +160,8 @@ const char* format_name(TableFormat format) {
 
 TableReader::TableReader(Database& db, const fs::path& path, const ReadOptions& options)
     : db_(db), path_(path), format_(detect_table_format(path)), con_(db) {
-  Source source = resolve_source(con_, path_, format_);
+  Source source =
+      resolve_source(con_, path_, format_, options.filepath_column, options.quoted_empty_is_text);
   source_sql_ = std::move(source.sql);
   std::vector<Column>& all = source.columns;
 

@@ -49,8 +49,12 @@ struct ReadOptions {
   // A CSV table and a folder of parquet files are read whole; row_range_applied() tells.
   uint64_t first_row = 0;
   uint64_t end_row = UINT64_MAX;
-  // The text column naming each row's image (unique matching lets the user name it).
+  // The text column naming each row's image (unique matching lets the user name it), or
+  // holding each row's text (text embeddings); read from CSV as text, verbatim.
   std::string filepath_column = "filepath";
+  // CSV: a quoted empty field ("") is an empty string rather than NULL (DuckDB's default makes
+  // it NULL): for text tables, where an empty text is a value.
+  bool quoted_empty_is_text = false;
 };
 
 inline constexpr const char* kFilepathColumn = "filepath";
@@ -59,8 +63,9 @@ inline constexpr const char* kLabelColumn = "label";
 class TableReader {
  public:
   // Throws Error(kInput) naming the file when it is missing, unreadable, not a table, lacks a
-  // text `filepath` column (options.filepath_column) (the message lists the columns it has) or lacks a requested column;
-  // for a folder, naming the first file whose columns differ from the first file's.
+  // text `filepath` column (options.filepath_column) (the message lists the columns it has) or
+  // lacks a requested column; for a folder, naming the first file whose columns differ from the
+  // first file's.
   TableReader(Database& db, const std::filesystem::path& path, const ReadOptions& options = {});
 
   const std::filesystem::path& path() const { return path_; }

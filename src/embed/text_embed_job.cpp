@@ -1,0 +1,171 @@
+#include "embed/text_embed_job.h"
+
+#include <chrono>
+#include <optional>
+#include <variant>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/output_guard.h"
+#include "common/progress.h"
+#include "kernels/onednn_linear.h"
+#include "model/checkpoint.h"
+#include "model/fingerprint.h"
+#include "model/text_encoder.h"
+#include "table/embedding_table.h"
+#include "table/table_reader.h"
+#include "text/clip_tokenizer.h"
+#include "text/siglip_tokenizer.h"
+
+namespace deft::embed {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kTextColumn = "text";
+
+// The checkpoint's tokenizer, as its family's transformers tokenizer encodes.
+class Tokenizer {
+ public:
+  Tokenizer(const fs::path& folder, model::Family family, bool siglip2, size_t positions) {
+    if (family == model::Family::kCLIP) {
+      clip_.emplace(text::ClipTokenizer::load(folder, std::min<size_t>(77, positions)));
+      return;
+    }
+    std::error_code ec;
+    if (siglip2 ||
+        (!fs::exists(folder / "spiece.model", ec) && fs::exists(folder / "tokenizer.model", ec))) {
+      throw Error(ErrorKind::kInput,
+                  fmt::format("'{}' is a SigLIP2 checkpoint: its Gemma tokenizer "
+                              "(tokenizer.model) is not supported yet; SigLIP (spiece.model) and "
+                              "CLIP (vocab.json + merges.txt) text towers are",
+                              folder.string()));
+    }
+    siglip_.emplace(text::SiglipTokenizer::load(folder, positions));
+  }
+  size_t length() const { return clip_ ? clip_->max_length() : siglip_->max_length(); }
+  int32_t end_id() const { return clip_ ? clip_->end_id() : siglip_->end_id(); }
+  // The ids, and whether the text was cut to fit.
+  std::vector<int32_t> encode(std::string_view text, bool& truncated) const {
+    if (clip_) {
+      truncated = clip_->content_ids(text).size() + 2 > clip_->max_length();
+      return clip_->encode(text);
+    }
+    const std::vector<int32_t> ids = siglip_->encode(text);
+    truncated = siglip_->pieces(text).size() + 1 > siglip_->max_length();
+    return ids;
+  }
+  std::string describe() const {
+    return clip_ ? fmt::format(
+                       "tokenizer CLIP BPE (CLIPTokenizerFast rules), {} tokens, padded "
+                       "with <|endoftext|>",
+                       length())
+                 : fmt::format(
+                       "tokenizer SigLIP SentencePiece (SiglipTokenizer rules), {} tokens, "
+                       "padded with </s>",
+                       length());
+  }
+
+ private:
+  std::optional<text::ClipTokenizer> clip_;
+  std::optional<text::SiglipTokenizer> siglip_;
+};
+
+std::string text_of(duckdb_vector vector, idx_t row, uint64_t input_row, const fs::path& input) {
+  const uint64_t* validity = duckdb_vector_get_validity(vector);
+  if (validity != nullptr && !duckdb_validity_row_is_valid(const_cast<uint64_t*>(validity), row)) {
+    throw Error(ErrorKind::kInput,
+                fmt::format("'{}' row {}: text is NULL", input.string(), input_row),
+                "give every row a text (an empty text is \"\" in a CSV)");
+  }
+  auto* strings = static_cast<duckdb_string_t*>(duckdb_vector_get_data(vector));
+  duckdb_string_t& s = strings[row];
+  const uint32_t length = duckdb_string_t_length(s);
+  return std::string(duckdb_string_t_data(&s), length);
+}
+
+}  // namespace
+
+TextEmbedReport run_text_embed_job(const TextEmbedJob& job) {
+  const auto started = std::chrono::steady_clock::now();
+  refuse_output_over_inputs(job.output, "output_parquet", {{"input_parquet", job.input}});
+  kernels::set_compute_threads(job.threads);
+  const model::Family family = model::parse_family(job.family);
+  const bool siglip2 = job.family == "SigLIP2" || job.family == "siglip2";
+  const model::ModelLocation where =
+      model::resolve_model_path(job.model_path, model::HubEnvironment::from_process());
+  model::EncoderOptions options;
+  if (job.precision == "fp32") options.precision = model::Precision::kF32;
+  if (job.precision == "bf16") options.precision = model::Precision::kBF16;
+  const model::TextEncoder encoder = model::TextEncoder::load(where.folder, family, options);
+  const Tokenizer tokenizer(where.folder, family, siglip2,
+                            static_cast<size_t>(encoder.config().max_position_embeddings));
+
+  model::EncoderFingerprint f;
+  f.family = model::family_name(family);
+  f.model_id = where.id;
+  f.revision = where.revision;
+  f.weights_digest = model::weights_digest(model::Checkpoint(where.folder));
+  f.preprocessing = tokenizer.describe();
+  f.architecture = encoder.config().describe();
+  f.tower = "text";
+  f.compute_dtype = std::string(encoder.kernel_name()) == "onednn-bf16" ? "bf16" : "fp32";
+  f.embedding_dim = encoder.out_dim();
+  f.deft_version = DEFT_VERSION;
+
+  table::Database db;
+  table::TableReader reader(db, job.input,
+                            {.filepath_column = kTextColumn, .quoted_empty_is_text = true});
+  const size_t text_column = *reader.find_column(kTextColumn);
+  const uint64_t total =
+      table::TableReader(
+          db, job.input,
+          {.columns = {kTextColumn}, .filepath_column = kTextColumn, .quoted_empty_is_text = true})
+          .count_rows();
+  const auto dim = static_cast<size_t>(encoder.out_dim());
+  table::EmbeddingTableWriter writer(db, reader, job.output, dim,
+                                     {.kv_metadata = {{model::kFingerprintKey, f.to_json()}},
+                                      .row_group_rows = table::embedding_row_group_rows(dim)});
+  TextEmbedReport report;
+  report.encoder = model::describe(f);
+  Progress progress(total, "embedding texts");
+  const size_t batch = static_cast<size_t>(std::max(1, job.batch_size));
+  const size_t length = tokenizer.length();
+  uint64_t input_row = 0;
+  while (table::DataChunk chunk = reader.next_chunk()) {
+    const idx_t rows = duckdb_data_chunk_get_size(chunk.get());
+    duckdb_vector texts = duckdb_data_chunk_get_vector(chunk.get(), text_column);
+    std::vector<float> features;
+    features.reserve(rows * dim);
+    for (idx_t first = 0; first < rows; first += batch) {
+      const idx_t n = std::min<idx_t>(batch, rows - first);
+      std::vector<int32_t> ids;
+      ids.reserve(n * length);
+      for (idx_t r = first; r < first + n; ++r) {
+        bool truncated = false;
+        const std::vector<int32_t> one =
+            tokenizer.encode(text_of(texts, r, input_row + r, job.input), truncated);
+        report.truncated += truncated ? 1 : 0;
+        ids.insert(ids.end(), one.begin(), one.end());
+      }
+      const std::vector<float> out = encoder.encode(ids, n, length, tokenizer.end_id());
+      features.insert(features.end(), out.begin(), out.end());
+      progress.advance(n);
+    }
+    std::vector<idx_t> all(rows);
+    for (idx_t r = 0; r < rows; ++r)
+      all[r] = r;
+    writer.append(chunk, all, features);
+    input_row += rows;
+  }
+  writer.commit();
+  report.rows = input_row;
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+}  // namespace deft::embed
