@@ -88,6 +88,11 @@ EncoderCheckResult check_encoders(table::Database& db, const fs::path& targets,
     return {EncoderCheck::kSame, fmt::format("same encoder: {}; decoded differently: {}",
                                              model::describe(*t), decoding)};
   }
+  if (model::same_checkpoint_other_tower(*t, *p)) {
+    return {EncoderCheck::kSame,
+            fmt::format("same checkpoint, text and image towers: targets {}; pool {}",
+                        model::describe(*t), model::describe(*p))};
+  }
   const std::string text =
       fmt::format("targets: {}; pool: {}", model::describe(*t), model::describe(*p));
   if (!allow_mismatch) {
@@ -101,6 +106,11 @@ EncoderCheckResult check_encoders(table::Database& db, const fs::path& targets,
   log::warn("mining across different encoders (allow_encoder_mismatch=true): {}", text);
   return {EncoderCheck::kMismatchAllowed,
           fmt::format("MISMATCH, allowed by allow_encoder_mismatch=true: {}", text)};
+}
+
+std::string key_column(table::Database& db, const fs::path& table) {
+  const auto f = table::recorded_encoder(db, table);
+  return f && f->tower == "text" ? "text" : table::kFilepathColumn;
 }
 
 void require_usable_vectors(const float* vectors, size_t rows, size_t dim, uint64_t first_row,

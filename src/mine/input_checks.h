@@ -34,6 +34,10 @@ struct EncoderCheckResult {
 EncoderCheckResult check_encoders(table::Database& db, const std::filesystem::path& targets,
                                   const std::filesystem::path& pool, bool allow_mismatch);
 
+// The column naming a table's rows: `text` for a text-embedding table (its fingerprint's tower
+// is text: `deft embed-text` output), else `filepath`.
+std::string key_column(table::Database& db, const std::filesystem::path& table);
+
 // Throws naming up to five rows whose vectors are not finite (or, for cosine, have no
 // direction: zero length).
 void require_usable_vectors(const float* vectors, size_t rows, size_t dim, uint64_t first_row,

@@ -89,9 +89,12 @@ MineReport run_mine_job(const MineJob& job) {
   guard_outputs(db, job);
   std::optional<OutputLock> lock;  // one run per output; rank 0 holds it for an MPI job
   if (parallel::Cluster::get().root()) lock.emplace(job.output);
-  table::TableReader targets_reader(
-      db, job.target,
-      {.columns = {table::kFilepathColumn, job.target_column}, .optional_columns = {kLabelColumn}});
+  // Text targets (`deft embed-text`) are named by their text.
+  const std::string target_key = key_column(db, job.target);
+  table::TableReader targets_reader(db, job.target,
+                                    {.columns = {target_key, job.target_column},
+                                     .optional_columns = {kLabelColumn},
+                                     .filepath_column = target_key});
   table::TableReader pool_reader(
       db, job.source,
       {.columns = {table::kFilepathColumn, job.source_column}, .optional_columns = {kLabelColumn}});

@@ -132,6 +132,12 @@ bool same_encoder(const EncoderFingerprint& a, const EncoderFingerprint& b) {
          a.normalized == b.normalized;
 }
 
+bool same_checkpoint_other_tower(const EncoderFingerprint& a, const EncoderFingerprint& b) {
+  return (a.tower == "text") != (b.tower == "text") && a.family == b.family &&
+         a.weights_digest == b.weights_digest && a.embedding_dim == b.embedding_dim &&
+         a.normalized == b.normalized;
+}
+
 bool same_embeddings(const EncoderFingerprint& a, const EncoderFingerprint& b) {
   return same_encoder(a, b) && a.compute_dtype == b.compute_dtype &&
          a.shrink_on_load == b.shrink_on_load;

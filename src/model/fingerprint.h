@@ -68,6 +68,9 @@ std::string encoder_name(const EncoderFingerprint& f);
 std::string describe(const EncoderFingerprint& f);
 
 bool same_encoder(const EncoderFingerprint& a, const EncoderFingerprint& b);
+// One checkpoint's two towers: one side text (`deft embed-text`), the other images, with the
+// same family, weights, dimension and normalisation — features in one space, comparable.
+bool same_checkpoint_other_tower(const EncoderFingerprint& a, const EncoderFingerprint& b);
 // same_encoder, the same compute dtype and the same shrink-on-load: the vectors are bit-for-bit
 // reproducible.
 bool same_embeddings(const EncoderFingerprint& a, const EncoderFingerprint& b);

@@ -150,8 +150,48 @@ def siglip_tower():
     return {"texts": TEXTS, "ids": ids.tolist(), "features": features.tolist()}
 
 
+def read_safetensors(path):
+    import struct
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32"
+        a, b = info["data_offsets"]
+        out[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(info["shape"])
+    return out
+
+
+def clip_both_towers():
+    """tests/data/tiny/clip's vision tower with the tiny CLIP text tower above, in one
+    checkpoint: its config.json is the tiny model's with text_config replaced by the tower's
+    (projection_dim 16 for both), for mining images by text."""
+    folder = os.path.join(OUT, "clip_both")
+    os.makedirs(folder, exist_ok=True)
+    tiny = os.path.join(HERE, "tiny", "clip")
+    with open(os.path.join(tiny, "config.json")) as f:
+        config = json.load(f)
+    with open(os.path.join(OUT, "clip_tower", "config.json")) as f:
+        config["text_config"] = json.load(f)["text_config"]
+    assert config["projection_dim"] == 16
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    shutil.copy(os.path.join(tiny, "preprocessor_config.json"), folder)
+    for name in ("vocab.json", "merges.txt"):
+        shutil.copy(os.path.join(OUT, "clip", name), os.path.join(folder, name))
+    weights = {k: v for k, v in read_safetensors(os.path.join(tiny, "model.safetensors")).items()
+               if not k.startswith("text_")}
+    weights.update(read_safetensors(os.path.join(OUT, "clip_tower", "model.safetensors")))
+    write_safetensors(os.path.join(folder, "model.safetensors"), weights, "F32")
+
+
 def main():
     reference = {"clip": clip_tower(), "siglip": siglip_tower()}
+    clip_both_towers()
     with open(os.path.join(OUT, "tower_reference.json"), "w") as f:
         json.dump(reference, f)
     print("text towers written")

@@ -3,6 +3,7 @@
 // reference (tests/data/generate_text_towers.py) for the tiny CLIP and SigLIP towers.
 #include <cmath>
 #include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "image_writer.h"
 #include "table/duckdb_handles.h"
 #include "test_support.h"
 
@@ -120,6 +122,87 @@ TEST(EmbedText, TheTaoFormAndItsMistakes) {
                                 "model_path=" + (kText / "clip_tower").string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(testing::read_text_file(dir / "p.csv"), "text\nhello\n\nworld\n");
+}
+
+std::vector<double> parse_list(const std::string& text) {
+  std::vector<double> out;
+  const std::string list = text.substr(1, text.size() - 2);
+  for (size_t at = 0; at < list.size();) {
+    size_t end = list.find(',', at);
+    if (end == std::string::npos) end = list.size();
+    out.push_back(std::stod(list.substr(at, end - at)));
+    at = end + 1;
+  }
+  return out;
+}
+
+// Text targets against an image pool of one checkpoint (tests/data/text/clip_both: the tiny
+// CLIP's vision tower with the tiny text tower): `deft mine` accepts the pair (same weights,
+// text and image towers), names the targets by their text, and mines each text's topn nearest
+// images: the pairs equal a brute-force cosine ranking over the two parquets' vectors.
+TEST(EmbedText, MiningImagesByTextTargets) {
+  testing::ScratchDir dir;
+  const std::string model = (kText / "clip_both").string();
+  std::string images = "filepath\n";
+  for (unsigned i = 0; i < 12; ++i) {
+    const std::string name = fmt::format("img_{:02}.png", i);
+    testing::write_image(dir / name, 40 + static_cast<int>(i), 36, 3, i + 1);
+    images += name + "\n";
+  }
+  testing::write_text_file(dir / "images.csv", images);
+  testing::write_text_file(dir / "prompts.csv",
+                           "text,why\na photo of a cat,pets\nwet asphalt at night,roads\n"
+                           "\"a forklift, a warehouse\",industry\n");
+  auto r = testing::run_deft_binary({"embed", "input_parquet=" + (dir / "images.csv").string(),
+                                     "output_parquet=" + (dir / "pool.parquet").string(),
+                                     "model=CLIP", "model_path=" + model, "precision=fp32"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = testing::run_deft_binary({"embed-text", "input_parquet=" + (dir / "prompts.csv").string(),
+                                "output_parquet=" + (dir / "targets.parquet").string(),
+                                "model=CLIP", "model_path=" + model, "precision=fp32"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = testing::run_deft_binary({"mine", "target_parquet=" + (dir / "targets.parquet").string(),
+                                "source_parquet=" + (dir / "pool.parquet").string(),
+                                "output_parquet=" + (dir / "mined.parquet").string(), "topn=3",
+                                "provenance=true"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(testing::read_text_file(dir / "mining_summary.txt"),
+              HasSubstr("same checkpoint, text and image towers"));
+  table::Database db;
+  const auto load = [&](const std::string& file, const std::string& key) {
+    std::vector<std::pair<std::string, std::vector<double>>> rows;
+    for (const auto& row :
+         testing::sql_rows(db, fmt::format("SELECT {}, embedding::VARCHAR FROM {}", key,
+                                           testing::quoted(dir / file))))
+      rows.emplace_back(row[0], parse_list(row[1]));
+    return rows;
+  };
+  const auto texts = load("targets.parquet", "text");
+  const auto pool = load("pool.parquet", "filepath");
+  ASSERT_EQ(texts.size(), 3U);
+  ASSERT_EQ(pool.size(), 12U);
+  std::set<std::pair<std::string, std::string>> want;
+  for (const auto& [text, t] : texts) {
+    std::vector<std::pair<double, std::string>> ranked;
+    for (const auto& [path, p] : pool) {
+      double dot = 0, tt = 0, pp = 0;
+      for (size_t j = 0; j < t.size(); ++j) {
+        dot += t[j] * p[j];
+        tt += t[j] * t[j];
+        pp += p[j] * p[j];
+      }
+      ranked.emplace_back(1.0 - dot / std::sqrt(tt * pp), path);
+    }
+    std::sort(ranked.begin(), ranked.end());
+    for (size_t k = 0; k < 3; ++k)
+      want.emplace(text, ranked[k].second);
+  }
+  std::set<std::pair<std::string, std::string>> got;
+  for (const auto& row :
+       testing::sql_rows(db, "SELECT target_filepath, filepath FROM " +
+                                 testing::quoted(dir / "mined.parquet.pairs.parquet")))
+    got.emplace(row[0], fs::path(row[1]).filename().string());
+  EXPECT_EQ(got, want);
 }
 
 }  // namespace
