@@ -340,11 +340,13 @@ std::vector<OptionSpec> text_embedding_specs() {
       {"model",
        ValueType::kChoice,
        "SigLIP",
-       "encoder family whose text tower embeds (SigLIP2's Gemma tokenizer is not supported yet)",
+       "encoder family whose text tower embeds (SigLIP2: the SigLIP tower with Gemma's "
+       "tokenizer, tokenizer.model)",
        {"CLIP", "SigLIP", "SigLIP2"}},
       {"model_path", ValueType::kString, "google/siglip-base-patch16-224",
        "checkpoint folder with the text tower's weights and tokenizer files (CLIP: vocab.json + "
-       "merges.txt; SigLIP: spiece.model), or a hub id found offline in the local Hugging Face "
+       "merges.txt; SigLIP: spiece.model; SigLIP2: tokenizer.model), or a hub id found offline in "
+       "the local Hugging Face "
        "cache; nothing is downloaded"},
       at_least({"batch_size", ValueType::kInt, "64", "texts per forward pass"}, 1),
       deft_only(at_least({"threads", ValueType::kInt, "0",

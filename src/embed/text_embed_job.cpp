@@ -17,6 +17,7 @@
 #include "table/embedding_table.h"
 #include "table/table_reader.h"
 #include "text/clip_tokenizer.h"
+#include "text/gemma_tokenizer.h"
 #include "text/siglip_tokenizer.h"
 
 namespace deft::embed {
@@ -35,43 +36,56 @@ class Tokenizer {
       clip_.emplace(text::ClipTokenizer::load(folder, std::min<size_t>(77, positions)));
       return;
     }
+    // SigLIP2 checkpoints ship Gemma's tokenizer.model, SigLIP ones T5's spiece.model.
     std::error_code ec;
     if (siglip2 ||
         (!fs::exists(folder / "spiece.model", ec) && fs::exists(folder / "tokenizer.model", ec))) {
-      throw Error(ErrorKind::kInput,
-                  fmt::format("'{}' is a SigLIP2 checkpoint: its Gemma tokenizer "
-                              "(tokenizer.model) is not supported yet; SigLIP (spiece.model) and "
-                              "CLIP (vocab.json + merges.txt) text towers are",
-                              folder.string()));
+      gemma_.emplace(text::GemmaTokenizer::load(folder, positions));
+      return;
     }
     siglip_.emplace(text::SiglipTokenizer::load(folder, positions));
   }
-  size_t length() const { return clip_ ? clip_->max_length() : siglip_->max_length(); }
-  int32_t end_id() const { return clip_ ? clip_->end_id() : siglip_->end_id(); }
+  size_t length() const {
+    return clip_ ? clip_->max_length() : gemma_ ? gemma_->max_length() : siglip_->max_length();
+  }
+  int32_t end_id() const {
+    return clip_ ? clip_->end_id() : gemma_ ? gemma_->end_id() : siglip_->end_id();
+  }
   // The ids, and whether the text was cut to fit.
   std::vector<int32_t> encode(std::string_view text, bool& truncated) const {
     if (clip_) {
       truncated = clip_->content_ids(text).size() + 2 > clip_->max_length();
       return clip_->encode(text);
     }
+    if (gemma_) {
+      truncated = gemma_->content_ids(text).size() + 1 > gemma_->max_length();
+      return gemma_->encode(text);
+    }
     const std::vector<int32_t> ids = siglip_->encode(text);
     truncated = siglip_->pieces(text).size() + 1 > siglip_->max_length();
     return ids;
   }
   std::string describe() const {
-    return clip_ ? fmt::format(
-                       "tokenizer CLIP BPE (CLIPTokenizerFast rules), {} tokens, padded "
-                       "with <|endoftext|>",
-                       length())
-                 : fmt::format(
-                       "tokenizer SigLIP SentencePiece (SiglipTokenizer rules), {} tokens, "
-                       "padded with </s>",
-                       length());
+    if (clip_) {
+      return fmt::format(
+          "tokenizer CLIP BPE (CLIPTokenizerFast rules), {} tokens, padded with <|endoftext|>",
+          length());
+    }
+    if (gemma_) {
+      return fmt::format(
+          "tokenizer Gemma SentencePiece (SigLIP2: lower-cased, <eos>), {} tokens, padded with "
+          "<pad>",
+          length());
+    }
+    return fmt::format(
+        "tokenizer SigLIP SentencePiece (SiglipTokenizer rules), {} tokens, padded with </s>",
+        length());
   }
 
  private:
   std::optional<text::ClipTokenizer> clip_;
   std::optional<text::SiglipTokenizer> siglip_;
+  std::optional<text::GemmaTokenizer> gemma_;
 };
 
 std::string text_of(duckdb_vector vector, idx_t row, uint64_t input_row, const fs::path& input) {

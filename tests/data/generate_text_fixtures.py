@@ -13,6 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clip_bpe_reference as ref  # noqa: E402
+import gemma_spm_reference as gemma_ref  # noqa: E402
 import siglip_spm_reference as siglip_ref  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -91,6 +92,7 @@ def main():
         json.dump(cases, f, ensure_ascii=True, indent=0)
     print(f"{len(vocab)} tokens, {len(merges)} merges, {len(cases)} cases")
     write_siglip(test_strings())
+    write_gemma(test_strings())
 
 
 def write_siglip(strings):
@@ -124,6 +126,38 @@ def write_siglip(strings):
         json.dump(cases, f, ensure_ascii=True, indent=0)
     print(f"siglip: {tok.sp.get_piece_size()} pieces, <unk> is {tok.unk_length} pieces, "
           f"{len(cases)} cases")
+
+
+def write_gemma(strings):
+    """A SentencePiece BPE model in the layout of Gemma's tokenizer.model (SigLIP2's): <pad> 0,
+    <eos> 1, <bos> 2, <unk> 3, byte fallback, digits split, no dummy prefix, white space kept
+    as it is, identity normalisation; trained here."""
+    import sentencepiece as spm
+    import tempfile
+
+    os.makedirs(os.path.join(OUT, "gemma"), exist_ok=True)
+    corpus = CAPTIONS * 4 + [s.lower() for s in strings if s.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        text = os.path.join(tmp, "corpus.txt")
+        with open(text, "w", encoding="utf-8") as f:
+            for line in corpus:
+                f.write(" ".join(line.split()) + "\n")
+        spm.SentencePieceTrainer.train(
+            input=text, model_prefix=os.path.join(tmp, "tokenizer"), vocab_size=700,
+            model_type="bpe", pad_id=0, eos_id=1, bos_id=2, unk_id=3, pad_piece="<pad>",
+            eos_piece="<eos>", bos_piece="<bos>", unk_piece="<unk>", byte_fallback=True,
+            split_digits=True, add_dummy_prefix=False, remove_extra_whitespaces=False,
+            normalization_rule_name="identity", character_coverage=1.0, num_threads=1,
+            hard_vocab_limit=False, minloglevel=2)
+        with open(os.path.join(tmp, "tokenizer.model"), "rb") as f:
+            model = f.read()
+    with open(os.path.join(OUT, "gemma", "tokenizer.model"), "wb") as f:
+        f.write(model)
+    tok = gemma_ref.GemmaSpm(os.path.join(OUT, "gemma", "tokenizer.model"))
+    cases = [{"text": t, "ids": tok.encode(t)} for t in strings]
+    with open(os.path.join(OUT, "gemma_token_cases.json"), "w", encoding="utf-8") as f:
+        json.dump(cases, f, ensure_ascii=True, indent=0)
+    print(f"gemma: {tok.sp.get_piece_size()} pieces, {len(cases)} cases")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import clip_bpe_reference  # noqa: E402
+import gemma_spm_reference  # noqa: E402
 import siglip_spm_reference  # noqa: E402
 from generate_tiny_models import write_safetensors  # noqa: E402
 
@@ -119,20 +120,27 @@ def clip_tower():
     return {"texts": TEXTS, "ids": ids.tolist(), "features": features.tolist()}
 
 
-def siglip_tower():
-    folder = os.path.join(OUT, "siglip_tower")
+def siglip_tower(name="siglip", published="siglip-base-patch16-224", seed=12):
+    """SigLIP from google/siglip-base-patch16-224 (spiece.model); SigLIP2 from
+    google/siglip2-base-patch16-224, whose text_config lists vocab_size only (Gemma's
+    tokenizer.model)."""
+    folder = os.path.join(OUT, name + "_tower")
     os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(HERE, "published", "siglip-base-patch16-224.config.json")) as f:
+    with open(os.path.join(HERE, "published", published + ".config.json")) as f:
         config = json.load(f)
-    tok = siglip_spm_reference.SiglipSpm(os.path.join(OUT, "siglip", "spiece.model"))
+    if name == "siglip":
+        tok = siglip_spm_reference.SiglipSpm(os.path.join(OUT, "siglip", "spiece.model"))
+        shutil.copy(os.path.join(OUT, "siglip", "spiece.model"), folder)
+    else:
+        tok = gemma_spm_reference.GemmaSpm(os.path.join(OUT, "gemma", "tokenizer.model"))
+        shutil.copy(os.path.join(OUT, "gemma", "tokenizer.model"), folder)
     t = config["text_config"]
     vocab = tok.sp.get_piece_size()
     t.update(hidden_size=32, intermediate_size=64, num_attention_heads=4, vocab_size=vocab)
     with open(os.path.join(folder, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
-    shutil.copy(os.path.join(OUT, "siglip", "spiece.model"), os.path.join(folder, "spiece.model"))
     layers, positions, eps = 12, 64, 1e-6  # SiglipTextConfig's defaults (absent from the file)
-    g = torch.Generator().manual_seed(12)
+    g = torch.Generator().manual_seed(seed)
     W = random_tower(g, vocab, 32, 64, layers, positions)
     W["text_model.head.weight"] = torch.randn(32, 32, generator=g, dtype=torch.float64) * 32 ** -0.5
     W["text_model.head.bias"] = torch.randn(32, generator=g, dtype=torch.float64) * 0.05
@@ -190,7 +198,8 @@ def clip_both_towers():
 
 
 def main():
-    reference = {"clip": clip_tower(), "siglip": siglip_tower()}
+    reference = {"clip": clip_tower(), "siglip": siglip_tower(),
+                 "siglip2": siglip_tower("siglip2", "siglip2-base-patch16-224", 13)}
     clip_both_towers()
     with open(os.path.join(OUT, "tower_reference.json"), "w") as f:
         json.dump(reference, f)

@@ -93,6 +93,10 @@ TEST(EmbedText, SiglipFeaturesEqualTheReference) {
   expect_reference_features("siglip", "SigLIP");
 }
 
+TEST(EmbedText, Siglip2FeaturesEqualTheReference) {
+  expect_reference_features("siglip2", "SigLIP2");
+}
+
 TEST(EmbedText, TheTaoFormAndItsMistakes) {
   testing::ScratchDir dir;
   testing::write_text_file(dir / "p.csv", "text\nhello\n\nworld\n");

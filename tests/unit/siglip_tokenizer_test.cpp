@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "test_support.h"
+#include "text/gemma_tokenizer.h"
 
 namespace deft {
 namespace {
@@ -73,6 +74,27 @@ TEST(SiglipTokenizer, AMissingModelIsNamed) {
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("not a SentencePiece model"));
   }
+}
+
+// SigLIP2's Gemma tokenizer against tests/data/gemma_spm_reference.py (python3-sentencepiece)
+// on a BPE model in Gemma's layout (<pad> 0, <eos> 1, <bos> 2, <unk> 3, byte fallback), the
+// same 234 strings: lower-cased, no <bos>, <eos>, padded with <pad> to 64.
+TEST(GemmaTokenizer, MatchesTheReferenceOnEveryCase) {
+  const text::GemmaTokenizer tok = text::GemmaTokenizer::load(kData / "gemma");
+  EXPECT_EQ(tok.end_id(), 1);
+  std::ifstream in(kData / "gemma_token_cases.json");
+  ASSERT_TRUE(in);
+  const nlohmann::json cases = nlohmann::json::parse(in);
+  ASSERT_GE(cases.size(), 200U);
+  size_t fallback = 0;
+  for (const auto& c : cases) {
+    const std::string text = c["text"];
+    const std::vector<int32_t> want = c["ids"];
+    EXPECT_EQ(tok.encode(text), want) << "text: " << text;
+    for (int32_t id : want)
+      fallback += id >= 4 && id < 4 + 256 ? 1 : 0;  // the byte pieces <0x00>…<0xFF>
+  }
+  EXPECT_GT(fallback, 0U) << "the cases reach the byte fallback (characters outside the model)";
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "kernels/onednn_linear.h"
 #include "test_support.h"
 #include "text/clip_tokenizer.h"
+#include "text/gemma_tokenizer.h"
 #include "text/siglip_tokenizer.h"
 
 namespace deft {
@@ -108,6 +109,13 @@ TEST(TextEncoder, ClipMatchesThePyTorchReference) {
 TEST(TextEncoder, SiglipMatchesThePyTorchReference) {
   const auto tok = text::SiglipTokenizer::load(kData / "text/siglip_tower");
   check_tower("siglip", model::Family::kSigLIP, tok, tok.end_id());
+}
+
+// SigLIP2: the SigLIP text tower (config from google/siglip2-base-patch16-224, which lists only
+// vocab_size) with Gemma's tokenizer.
+TEST(TextEncoder, Siglip2MatchesThePyTorchReference) {
+  const auto tok = text::GemmaTokenizer::load(kData / "text/siglip2_tower");
+  check_tower("siglip2", model::Family::kSigLIP, tok, tok.end_id());
 }
 
 // text_config as the hub publishes it: CLIP lists every field; LAION's CLIP only hidden_act
