@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: setup configure build demo test test-container test-slow test-all test-asan bench-encoder bench-embed bench-shrink bench-mine bench-select format tidy clean
+.PHONY: setup configure build demo test test-container test-slow test-all test-asan bench-encoder bench-embed bench-shrink bench-mine bench-select bench-text format tidy clean
 
 setup:
 	@scripts/setup.sh
@@ -46,6 +46,11 @@ test-asan: setup
 bench-encoder: build
 	@scripts/setup.sh --bench
 	/usr/bin/python3 bench/encoder_vs_peers.py --build $(BUILD)
+
+# The CLIP and SigLIP text towers against PyTorch, same run, same checkpoints and token ids
+# (README, "Text benchmark"). Writes ~0.7 GB of checkpoints to /tmp/deft-bench/text; minutes.
+bench-text: build
+	/usr/bin/python3 bench/text_vs_torch.py --build $(BUILD)
 
 # `deft embed` end to end and its decoding against Pillow (README, "Embedding benchmark").
 # Needs bench-encoder's SigLIP-B/16 checkpoint in /tmp/deft-bench; minutes.
