@@ -225,6 +225,9 @@ Config resolve_config(const Command& command, const CommandLine& line) {
   }
   for (const Setting& s : line.settings)
     config.set(s.key, s.value, s.origin);
+  // `deft run target_text=…` takes texts as the targets: target_parquet is then not asked for.
+  if (command.specs == SpecFiles::kRunPair && !config.get_string("target_text").empty())
+    config.release("target_parquet");
   config.require_valid();  // after every source: an override may fix a value of the spec
   return config;
 }

@@ -224,6 +224,12 @@ void Config::require_valid() const {
   }
 }
 
+void Config::release(std::string_view key) {
+  const auto it = values_.find(key);
+  DEFT_ASSERT(it != values_.end(), "unknown key " + std::string(key));
+  if (it->second.state == State::kRequired) it->second = Value{State::kNull, {}};
+}
+
 std::vector<std::string> Config::missing_keys() const {
   std::vector<std::string> missing;
   for (const OptionSpec& spec : table_->options()) {

@@ -42,6 +42,9 @@ class Config {
   // Every key still ??? (required and not given), in table order.
   std::vector<std::string> missing_keys() const;
   void require_complete() const;
+  // A required key that another key stands in for (`deft run`'s target_text for
+  // target_parquet): still ??? → unset; a given value is kept.
+  void release(std::string_view key);
 
   std::string get_string(std::string_view key) const;
   int64_t get_int(std::string_view key) const;

@@ -413,6 +413,10 @@ OptionTable run_table(std::string_view mode, const std::vector<OptionSpec>& step
        "source pool table (parquet or CSV with `filepath`, optional `label`)"},
       {"output_dir", ValueType::kPath, std::string(kMissing),
        "results go to <output_dir>/mining_results/YYYY-MM-DD_HHMMSS/"},
+      deft_only({"target_text", ValueType::kPath, "null",
+                 "texts as the targets, instead of target_parquet: a parquet or CSV with a "
+                 "`text` column, embedded by the model's text tower (CLIP, SigLIP, SigLIP2; "
+                 "`deft embed-text`) and mined against the pool's images"}),
       deft_only({"mode",
                  ValueType::kChoice,
                  std::string(mode),

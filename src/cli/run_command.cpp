@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/output_lock.h"
+#include "embed/text_embed_job.h"
 #include "mine/label_check.h"
 #include "model/fingerprint.h"
 #include "parallel/cluster.h"
@@ -167,6 +168,11 @@ fs::path earlier_pool_embeddings(const Config& config, const fs::path& this_run,
 }  // namespace
 
 int run_workflow(const Config& config, Context& context) {
+  const std::string target_text = config.get_string("target_text");
+  if (!target_text.empty() && !config.get_string("target_parquet").empty()) {
+    throw Error(ErrorKind::kUsage,
+                "target_parquet and target_text both name the targets: give one (images or texts)");
+  }
   // Under mpirun, rank 0 names the folder (its clock decides the date) and the ranks share it;
   // embedding and mining split their work across the ranks; rank 0 alone writes the rest.
   const parallel::Cluster& cluster = parallel::Cluster::get();
@@ -198,7 +204,8 @@ int run_workflow(const Config& config, Context& context) {
     write_file_atomically(dir / "mining_spec.yaml", mining.to_yaml());
   }
 
-  facts.targets.table = config.get_string("target_parquet");
+  facts.text_targets = !target_text.empty();
+  facts.targets.table = facts.text_targets ? target_text : config.get_string("target_parquet");
   facts.targets.embeddings = dir / "target_embeddings.parquet";
   facts.pool.table = config.get_string("source_parquet");
   facts.pool.embeddings = dir / "source_embeddings.parquet";
@@ -212,6 +219,7 @@ int run_workflow(const Config& config, Context& context) {
     facts.selection = select_job_from(with_files({{"source_path", facts.pool.embeddings},
                                                   {"target_path", facts.targets.embeddings},
                                                   {"output_dir", dir}}));
+    if (facts.text_targets) facts.selection.target_filepath_column = "text";
   } else {
     facts.mining = mine_job_from(with_files({{"source_parquet", facts.pool.embeddings},
                                              {"target_parquet", facts.targets.embeddings},
@@ -231,15 +239,34 @@ int run_workflow(const Config& config, Context& context) {
     return reader.count_rows();
   };
 
+  // Texts as the targets: the model's text tower, with the embedding spec's model and compute.
+  const auto embed_texts = [&](report::Side& side) {
+    log::info("deft run: embedding the texts of '{}'", side.table.string());
+    const embed::TextEmbedReport r =
+        embed::run_text_embed_job({.input = side.table,
+                                   .output = side.embeddings,
+                                   .family = embedding.get_string("model"),
+                                   .model_path = embedding.get_string("model_path"),
+                                   .precision = embedding.get_string("precision"),
+                                   .batch_size = static_cast<int>(embedding.get_int("batch_size")),
+                                   .threads = static_cast<int>(embedding.get_int("threads"))});
+    side.embed = embed::EmbedReport{
+        .rows_in = r.rows, .embedded = r.rows, .seconds = r.seconds, .encoder = r.encoder};
+  };
+
   try {
     // What would make the label filter useless, or the selection impossible, is said before
     // any image is decoded.
     if (selecting) {
       select::check_before_tables(facts.selection);
-    } else {
+    } else if (!facts.text_targets) {
       mine::check_labels_before_embedding(facts.targets.table, facts.pool.table, facts.mining);
     }
-    embed_side(facts.targets, "");
+    if (facts.text_targets) {
+      embed_texts(facts.targets);
+    } else {
+      embed_side(facts.targets, "");
+    }
     // A pool embedded earlier: reused row by row when it comes from the same encoder; from
     // another encoder, it is mined as it is, and mining refuses it (the report says why).
     std::string earlier = config.get_string("source_embeddings");
@@ -248,12 +275,18 @@ int run_workflow(const Config& config, Context& context) {
       return table::recorded_encoder(db, table);
     };
     const auto ours = encoder_of(facts.targets.embeddings);
-    if (earlier.empty() && ours) {
+    // An earlier pool is found by the targets' encoder: not for text targets (another tower).
+    if (earlier.empty() && ours && !facts.text_targets) {
       earlier = earlier_pool_embeddings(config, dir, *ours).string();
       if (!earlier.empty()) log::info("deft run: reusing the pool's rows from '{}'", earlier);
     }
     const auto theirs = earlier.empty() ? std::nullopt : encoder_of(earlier);
-    if (!earlier.empty() && !(ours && theirs && model::same_encoder(*ours, *theirs))) {
+    const auto comparable = [&] {
+      return ours && theirs &&
+             (model::same_encoder(*ours, *theirs) ||
+              model::same_checkpoint_other_tower(*ours, *theirs));
+    };
+    if (!earlier.empty() && !comparable()) {
       // Mining refuses two fingerprints that differ (the report's FAIL), and compares vectors
       // without a fingerprint as they are, with a warning.
       const bool allowed =

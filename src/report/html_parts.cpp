@@ -11,6 +11,7 @@
 #include "embed/reuse_index.h"
 #include "image/decode.h"
 #include "image/image_file_writer.h"
+#include "mine/input_checks.h"
 #include "preprocess/pillow_resize.h"
 #include "table/parquet_writer.h"
 #include "table/table_reader.h"
@@ -92,7 +93,7 @@ Rows rows_of(table::Database& db, const std::string& sql) {
 }
 
 bool has_label(table::Database& db, const fs::path& parquet) {
-  table::TableReader reader(db, parquet);
+  table::TableReader reader(db, parquet, {.filepath_column = mine::key_column(db, parquet)});
   return reader.label_column().has_value();
 }
 
@@ -380,6 +381,8 @@ constexpr const char* kStyle =
     "border-top:1px solid #ccc;padding:8px 0}"
     ".card{width:136px;font-size:11px;overflow-wrap:anywhere}"
     ".card img{max-width:128px;max-height:128px;display:block}"
+    ".card.text{width:200px}.prompt{font-size:14px;padding:6px;background:#f3f3f3;white-space:pre-"
+    "wrap}"
     ".query{background:#eef4ff;padding:4px}.dropped{opacity:.45}"
     ".badge{display:inline-block;background:#555;color:#fff;border-radius:3px;"
     "padding:0 4px;margin:2px 0}"

@@ -78,11 +78,19 @@ std::string label_table(const std::vector<LabelRow>& labels) {
 
 // target row: (row, filepath, label); pair row: (target_row, pool_row, filepath, rank,
 // distance, kept, dropped_by, label).
+// Text targets (`target_text`) show their prompt where an image target shows its thumbnail.
 std::string target_row(const TargetView& v, const std::vector<std::string>& t,
-                       const std::vector<const std::vector<std::string>*>& pairs, bool thumbnail) {
+                       const std::vector<const std::vector<std::string>*>& pairs, bool thumbnail,
+                       bool text_target) {
   std::string html = "<div class=\"target\">";
-  html += card(v, resolve(v.target_base, t[1]), "t_" + t[0] + ".jpg",
-               badge(t[2]) + "target " + t[0] + "<br>" + escape(t[1]), "query", thumbnail);
+  if (text_target) {
+    html += "<div class=\"card query text\"><div class=\"prompt\">" + escape(t[1]) +
+            "</div><div class=\"caption\">" + badge(t[2]) + "target " + t[0] +
+            " (text)</div></div>";
+  } else {
+    html += card(v, resolve(v.target_base, t[1]), "t_" + t[0] + ".jpg",
+                 badge(t[2]) + "target " + t[0] + "<br>" + escape(t[1]), "query", thumbnail);
+  }
   for (const auto* p : pairs) {
     const auto& r = *p;
     const bool kept = r[5] == "true";
@@ -102,9 +110,10 @@ std::string targets_section(table::Database& db, const RunFacts& f, const Target
       std::max(kMaxThumbnailTargets, kMaxListedPairs / std::max<size_t>(1, f.mining.topn)));
   const Rows targets = rows_of(
       db,
-      fmt::format("SELECT file_row_number::VARCHAR, filepath, {} FROM read_parquet({}, "
+      fmt::format("SELECT file_row_number::VARCHAR, {}, {} FROM read_parquet({}, "
                   "file_row_number = true) WHERE file_row_number < {} ORDER BY 1::BIGINT",
-                  target_labels ? "label::VARCHAR" : "NULL", quoted(f.targets.embeddings), listed));
+                  f.text_targets ? "text" : "filepath", target_labels ? "label::VARCHAR" : "NULL",
+                  quoted(f.targets.embeddings), listed));
   // Rounded, then + 0.0: identical images print 0.0000 rather than -0.0000.
   const Rows pair_rows = rows_of(
       db, fmt::format(
@@ -136,7 +145,8 @@ std::string targets_section(table::Database& db, const RunFacts& f, const Target
   html += paging_controls(targets.size(), m.queries);
   for (size_t i = 0; i < targets.size(); ++i) {
     html += page_break(i);
-    html += target_row(v, targets[i], by_target[targets[i][0]], i < kMaxThumbnailTargets);
+    html += target_row(v, targets[i], by_target[targets[i][0]], i < kMaxThumbnailTargets,
+                       f.text_targets);
   }
   if (!targets.empty()) html += "</section>\n";
   return html;

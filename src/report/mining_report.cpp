@@ -113,9 +113,12 @@ Verdict judge(const RunFacts& f) {
   }
   if (v.line.empty()) {
     v.line = "OK";
-    v.reasons.push_back(
-        "Both sides were embedded by the same encoder, every requested filter applied, and the "
-        "pool was large enough for the requested neighbours.");
+    v.reasons.push_back(fmt::format(
+        "{}, every requested filter applied, and the pool was large enough for the requested "
+        "neighbours.",
+        f.text_targets ? "The texts and the pool were embedded by one checkpoint's text and image "
+                         "towers"
+                       : "Both sides were embedded by the same encoder"));
   }
   return v;
 }
@@ -124,7 +127,8 @@ std::optional<std::vector<LabelRow>> label_breakdown(const RunFacts& f) {
   if (!f.mined || !fs::exists(f.targets.embeddings)) return std::nullopt;
   table::Database db;
   {
-    table::TableReader targets(db, f.targets.embeddings);
+    const std::string key = f.text_targets ? "text" : table::kFilepathColumn;
+    table::TableReader targets(db, f.targets.embeddings, {.filepath_column = key});
     if (!targets.label_column()) return std::nullopt;
   }
   const bool pool_labels = [&] {

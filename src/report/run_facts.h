@@ -34,6 +34,7 @@ struct RunFacts {
   std::filesystem::path run_dir;
   std::string started;  // local time, "2026-11-24 23:40:12"
   Side targets;
+  bool text_targets = false;  // targets.table holds texts (`target_text`), embedded as texts
   Side pool;
   mine::MineJob mining;                          // kNearestNeighbors
   std::optional<mine::MineReport> mined;         // unset when mining did not finish

@@ -80,6 +80,10 @@ EncodersUsed encoders_used(const RunFacts& facts) {
 }
 
 std::string encoder_words(const model::EncoderFingerprint& f) {
+  if (f.tower == "text") {  // texts have no input size: the tokenizer is what they went through
+    return fmt::format("{}'s text tower ({}-dim, {})", model::encoder_name(f), f.embedding_dim,
+                       f.preprocessing);
+  }
   return fmt::format("{} ({}-dim, {}×{} input)", model::encoder_name(f), f.embedding_dim,
                      f.input_width, f.input_height);
 }
@@ -97,6 +101,12 @@ std::string encoder_sentence(const EncodersUsed& used) {
         "The {} were embedded by {}, computed in {}; the {} file records no encoder.",
         t ? "targets" : "pool images", encoder_words(*known), known->compute_dtype,
         t ? "pool's" : "targets'");
+  }
+  if (model::same_checkpoint_other_tower(*t, *p)) {
+    return fmt::format(
+        "The targets were embedded by {}, computed in {}, and the pool by {}, computed in {}: "
+        "one checkpoint's text and image towers, whose features share one space.",
+        encoder_words(*t), t->compute_dtype, encoder_words(*p), p->compute_dtype);
   }
   if (!model::same_encoder(*t, *p)) {
     return fmt::format(

@@ -209,5 +209,51 @@ TEST(EmbedText, MiningImagesByTextTargets) {
   EXPECT_EQ(got, want);
 }
 
+// `deft run target_text=…`: the texts embedded by the model's text tower, the pool's images by
+// its vision tower, mined, and reported with each target's prompt where an image target shows
+// its thumbnail.
+TEST(EmbedText, RunWithTextTargetsMinesImagesAndShowsThePrompts) {
+  testing::ScratchDir dir;
+  std::string images = "filepath\n";
+  for (unsigned i = 0; i < 8; ++i) {
+    const std::string name = fmt::format("img_{}.png", i);
+    testing::write_image(dir / name, 48, 40, 3, i + 20);
+    images += name + "\n";
+  }
+  testing::write_text_file(dir / "images.csv", images);
+  testing::write_text_file(dir / "prompts.csv", "text\nwet asphalt at night\na red car\n");
+  testing::write_text_file(
+      dir / "embedding_spec.yaml",
+      "model: CLIP\nmodel_path: " + (kText / "clip_both").string() + "\nprecision: fp32\n");
+  testing::write_text_file(dir / "mining_spec.yaml", "topn: 2\n");
+  const auto r = testing::run_deft_binary(
+      {"run", "-e", (dir / "embedding_spec.yaml").string(), "-m",
+       (dir / "mining_spec.yaml").string(), "target_text=" + (dir / "prompts.csv").string(),
+       "source_parquet=" + (dir / "images.csv").string(), "output_dir=" + (dir / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto runs = testing::directory_entries(dir / "out" / "mining_results");
+  ASSERT_EQ(runs.size(), 1U);
+  const fs::path run = dir / "out" / "mining_results" / runs[0];
+  EXPECT_THAT(testing::read_text_file(run / "mining_summary.txt"),
+              HasSubstr("same checkpoint, text and image towers"));
+  EXPECT_THAT(testing::read_text_file(run / "Mining_Report.md"),
+              HasSubstr("one checkpoint's text and image towers, whose features share one space"));
+  const std::string html = testing::read_text_file(run / "report.html");
+  EXPECT_THAT(html, HasSubstr("<div class=\"prompt\">wet asphalt at night</div>"));
+  EXPECT_THAT(html, HasSubstr("<div class=\"prompt\">a red car</div>"));
+  table::Database db;
+  EXPECT_EQ(testing::sql_rows(db, "SELECT count(*) FROM " +
+                                      testing::quoted(run / "mined.parquet.pairs.parquet"))[0][0],
+            "4");
+  // Both targets given: refused before any work.
+  const auto both = testing::run_deft_binary({"run", "-e", (dir / "embedding_spec.yaml").string(),
+                                              "target_text=" + (dir / "prompts.csv").string(),
+                                              "target_parquet=" + (dir / "images.csv").string(),
+                                              "source_parquet=" + (dir / "images.csv").string(),
+                                              "output_dir=" + (dir / "out2").string()});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_THAT(both.err, HasSubstr("target_parquet and target_text both name the targets"));
+}
+
 }  // namespace
 }  // namespace deft

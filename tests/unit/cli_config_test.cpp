@@ -227,7 +227,8 @@ TEST(CliConfig, RunRoutesKeysToTheSpecThatOwnsThem) {
                               "embedding.model_path=/ckpt", "output_dir=out", "--cfg=job"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
-            "target_parquet: ???\nsource_parquet: ???\noutput_dir: out\nmode: nearest_neighbors\n"
+            "target_parquet: ???\nsource_parquet: ???\noutput_dir: out\ntarget_text: null\n"
+            "mode: nearest_neighbors\n"
             "run_dir: null\nsource_embeddings: null\nfresh: false\nthreads: 0\n"
             "embedding:\n  model: CLIP\n  model_path: /ckpt\n  model_config_path: ''\n"
             "  batch_size: 8\n" +
