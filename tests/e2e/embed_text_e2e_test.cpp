@@ -140,6 +140,45 @@ std::vector<double> parse_list(const std::string& text) {
   return out;
 }
 
+// The pairs a mining run wrote equal a brute-force cosine ranking of each text target's topn
+// nearest pool images over the two embedding parquets' vectors.
+void expect_brute_force_pairs(const fs::path& targets, const fs::path& pool, const fs::path& pairs,
+                              size_t topn) {
+  table::Database db;
+  const auto load = [&](const fs::path& file, const std::string& key) {
+    std::vector<std::pair<std::string, std::vector<double>>> rows;
+    for (const auto& row : testing::sql_rows(
+             db, fmt::format("SELECT {}, embedding::VARCHAR FROM {}", key, testing::quoted(file))))
+      rows.emplace_back(row[0], parse_list(row[1]));
+    return rows;
+  };
+  const auto texts = load(targets, "text");
+  const auto images = load(pool, "filepath");
+  ASSERT_FALSE(texts.empty());
+  ASSERT_GE(images.size(), topn);
+  std::set<std::pair<std::string, std::string>> want;
+  for (const auto& [text, t] : texts) {
+    std::vector<std::pair<double, std::string>> ranked;
+    for (const auto& [path, p] : images) {
+      double dot = 0, tt = 0, pp = 0;
+      for (size_t j = 0; j < t.size(); ++j) {
+        dot += t[j] * p[j];
+        tt += t[j] * t[j];
+        pp += p[j] * p[j];
+      }
+      ranked.emplace_back(1.0 - dot / std::sqrt(tt * pp), fs::path(path).filename().string());
+    }
+    std::sort(ranked.begin(), ranked.end());
+    for (size_t k = 0; k < topn; ++k)
+      want.emplace(text, ranked[k].second);
+  }
+  std::set<std::pair<std::string, std::string>> got;
+  for (const auto& row :
+       testing::sql_rows(db, "SELECT target_filepath, filepath FROM " + testing::quoted(pairs)))
+    got.emplace(row[0], fs::path(row[1]).filename().string());
+  EXPECT_EQ(got, want);
+}
+
 // Text targets against an image pool of one checkpoint (tests/data/text/clip_both: the tiny
 // CLIP's vision tower with the tiny text tower): `deft mine` accepts the pair (same weights,
 // text and image towers), names the targets by their text, and mines each text's topn nearest
@@ -172,41 +211,8 @@ TEST(EmbedText, MiningImagesByTextTargets) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(testing::read_text_file(dir / "mining_summary.txt"),
               HasSubstr("same checkpoint, text and image towers"));
-  table::Database db;
-  const auto load = [&](const std::string& file, const std::string& key) {
-    std::vector<std::pair<std::string, std::vector<double>>> rows;
-    for (const auto& row :
-         testing::sql_rows(db, fmt::format("SELECT {}, embedding::VARCHAR FROM {}", key,
-                                           testing::quoted(dir / file))))
-      rows.emplace_back(row[0], parse_list(row[1]));
-    return rows;
-  };
-  const auto texts = load("targets.parquet", "text");
-  const auto pool = load("pool.parquet", "filepath");
-  ASSERT_EQ(texts.size(), 3U);
-  ASSERT_EQ(pool.size(), 12U);
-  std::set<std::pair<std::string, std::string>> want;
-  for (const auto& [text, t] : texts) {
-    std::vector<std::pair<double, std::string>> ranked;
-    for (const auto& [path, p] : pool) {
-      double dot = 0, tt = 0, pp = 0;
-      for (size_t j = 0; j < t.size(); ++j) {
-        dot += t[j] * p[j];
-        tt += t[j] * t[j];
-        pp += p[j] * p[j];
-      }
-      ranked.emplace_back(1.0 - dot / std::sqrt(tt * pp), path);
-    }
-    std::sort(ranked.begin(), ranked.end());
-    for (size_t k = 0; k < 3; ++k)
-      want.emplace(text, ranked[k].second);
-  }
-  std::set<std::pair<std::string, std::string>> got;
-  for (const auto& row :
-       testing::sql_rows(db, "SELECT target_filepath, filepath FROM " +
-                                 testing::quoted(dir / "mined.parquet.pairs.parquet")))
-    got.emplace(row[0], fs::path(row[1]).filename().string());
-  EXPECT_EQ(got, want);
+  expect_brute_force_pairs(dir / "targets.parquet", dir / "pool.parquet",
+                           dir / "mined.parquet.pairs.parquet", 3);
 }
 
 // `deft run target_text=…`: the texts embedded by the model's text tower, the pool's images by
@@ -241,10 +247,8 @@ TEST(EmbedText, RunWithTextTargetsMinesImagesAndShowsThePrompts) {
   const std::string html = testing::read_text_file(run / "report.html");
   EXPECT_THAT(html, HasSubstr("<div class=\"prompt\">wet asphalt at night</div>"));
   EXPECT_THAT(html, HasSubstr("<div class=\"prompt\">a red car</div>"));
-  table::Database db;
-  EXPECT_EQ(testing::sql_rows(db, "SELECT count(*) FROM " +
-                                      testing::quoted(run / "mined.parquet.pairs.parquet"))[0][0],
-            "4");
+  expect_brute_force_pairs(run / "target_embeddings.parquet", run / "source_embeddings.parquet",
+                           run / "mined.parquet.pairs.parquet", 2);
   // Both targets given: refused before any work.
   const auto both = testing::run_deft_binary({"run", "-e", (dir / "embedding_spec.yaml").string(),
                                               "target_text=" + (dir / "prompts.csv").string(),
