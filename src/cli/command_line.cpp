@@ -36,15 +36,20 @@ Error unknown_command(std::span<const std::string> args,
   const std::string& first = args[0];
   const bool action_follows =
       args.size() > 1 && !starts_with(args[1], "-") && args[1].find('=') == std::string::npos;
+  // `deft embedding` alone: every action the word takes (image_embeddings, text_embeddings).
+  std::string actions;
+  for (const std::vector<std::string>& verb : verbs) {
+    if (verb.size() > 1 && verb[0] == first && !action_follows)
+      actions += fmt::format("{}`deft {}`", actions.empty() ? "" : " or ", joined_words(verb));
+  }
+  if (!actions.empty()) {
+    return Error(ErrorKind::kUsage, fmt::format("`deft {}` needs its action: {}", first, actions),
+                 "run `deft --help` for the commands");
+  }
   std::string best;
   size_t best_distance = std::string::npos;
   for (const std::vector<std::string>& verb : verbs) {
     const std::string name = joined_words(verb);
-    if (verb.size() > 1 && verb[0] == first && !action_follows) {
-      return Error(ErrorKind::kUsage,
-                   fmt::format("`deft {}` needs its action: `deft {}`", first, name),
-                   "run `deft --help` for the commands");
-    }
     std::vector<std::string> typed = {first};
     if (verb.size() > 1 && action_follows) typed.push_back(args[1]);
     // A verb's words against as many typed words, or its action alone against the first word

@@ -140,7 +140,11 @@ TEST(NewUser, DuplicateSpecKeysAndASecondSpecAreRefused) {
 TEST(NewUser, NearMissCommandsNameTheCommandMeant) {
   testing::ScratchDir dir;
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-      {{"embedding"}, "`deft embedding` needs its action: `deft embedding image_embeddings`"},
+      {{"embedding"},
+       "`deft embedding` needs its action: `deft embedding image_embeddings` or `deft embedding "
+       "text_embeddings`"},
+      {{"embedding", "text_embedding"},
+       "unknown command 'embedding'; did you mean `deft embedding text_embeddings`?"},
       {{"embedding", "image_embedding", "-e", "x.yaml"},
        "unknown command 'embedding'; did you mean `deft embedding image_embeddings`?"},
       {{"image_embeddings"},
