@@ -125,6 +125,11 @@ bool make_thumbnail(const fs::path& image, const fs::path& out) {
 
 }  // namespace
 
+std::string text_card(const std::string& prompt, const std::string& caption) {
+  return "<div class=\"card query text\"><div class=\"prompt\">" + escape(prompt) +
+         "</div><div class=\"caption\">" + caption + "</div></div>";
+}
+
 fs::path resolve(const fs::path& base, const std::string& filepath) {
   const fs::path p(filepath);
   return p.is_absolute() ? p : base / p;

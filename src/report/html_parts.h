@@ -74,6 +74,9 @@ std::string badge(const std::string& label);
 std::string card(const TargetView& v, const std::filesystem::path& image,
                  const std::string& thumb_name, const std::string& caption, const std::string& css,
                  bool thumbnail);
+// A text target's card (`deft run target_text=`): its prompt where an image target's card has
+// the thumbnail, then the caption.
+std::string text_card(const std::string& prompt, const std::string& caption);
 // The page links that work without the script (each page is a `section.page`), then the
 // filter and the status line the script fills. Targets are `div.target` with a `.query` card.
 std::string paging_controls(size_t listed, size_t total);

@@ -84,9 +84,7 @@ std::string target_row(const TargetView& v, const std::vector<std::string>& t,
                        bool text_target) {
   std::string html = "<div class=\"target\">";
   if (text_target) {
-    html += "<div class=\"card query text\"><div class=\"prompt\">" + escape(t[1]) +
-            "</div><div class=\"caption\">" + badge(t[2]) + "target " + t[0] +
-            " (text)</div></div>";
+    html += text_card(t[1], badge(t[2]) + "target " + t[0] + " (text)");
   } else {
     html += card(v, resolve(v.target_base, t[1]), "t_" + t[0] + ".jpg",
                  badge(t[2]) + "target " + t[0] + "<br>" + escape(t[1]), "query", thumbnail);

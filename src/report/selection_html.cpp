@@ -159,9 +159,13 @@ std::string targets_section(table::Database& db, const RunFacts& f, const Target
       status += " · unsatisfied (" + escape(fmt::format("{}", fmt::join(it->second, "; "))) + ")";
     }
     html += "<div class=\"target\">";
-    html += card(v, resolve(v.target_base, t[1]), "t_" + t[0] + ".jpg",
-                 badge(t[2]) + "target " + t[0] + "<br>" + escape(t[1]) + "<br>" + status, "query",
-                 thumbnail);
+    if (f.text_targets) {
+      html += text_card(t[1], badge(t[2]) + "target " + t[0] + " (text)<br>" + status);
+    } else {
+      html += card(v, resolve(v.target_base, t[1]), "t_" + t[0] + ".jpg",
+                   badge(t[2]) + "target " + t[0] + "<br>" + escape(t[1]) + "<br>" + status,
+                   "query", thumbnail);
+    }
     for (const Claim& c : mine) {
       const auto named = paths.find(c.pool_row);
       const std::string path =

@@ -273,7 +273,10 @@ Verdict judge_selection(const RunFacts& f) {
   if (v.line.empty()) {
     v.line = "OK";
     v.reasons.push_back(fmt::format(
-        "Both sides were embedded by the same encoder and the budget of {} unique files was met.",
+        "{} and the budget of {} unique files was met.",
+        f.text_targets
+            ? "The texts and the pool were embedded by one checkpoint's text and image towers"
+            : "Both sides were embedded by the same encoder",
         f.selection.desired));
   }
   return v;

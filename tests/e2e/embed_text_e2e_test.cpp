@@ -259,5 +259,40 @@ TEST(EmbedText, RunWithTextTargetsMinesImagesAndShowsThePrompts) {
   EXPECT_THAT(both.err, HasSubstr("target_parquet and target_text both name the targets"));
 }
 
+// The same with unique matching (`deft run`'s mode from a -m spec with desired_unique_count):
+// the texts claim unique images, the selection report shows the prompts.
+TEST(EmbedText, RunSelectsUniqueImagesForTextTargets) {
+  testing::ScratchDir dir;
+  std::string images = "filepath\n";
+  for (unsigned i = 0; i < 8; ++i) {
+    const std::string name = fmt::format("img_{}.png", i);
+    testing::write_image(dir / name, 48, 40, 3, i + 40);
+    images += name + "\n";
+  }
+  testing::write_text_file(dir / "images.csv", images);
+  testing::write_text_file(dir / "prompts.csv", "text\nwet asphalt at night\na red car\n");
+  testing::write_text_file(
+      dir / "embedding_spec.yaml",
+      "model: CLIP\nmodel_path: " + (kText / "clip_both").string() + "\nprecision: fp32\n");
+  testing::write_text_file(dir / "selection_spec.yaml", "desired_unique_count: 4\n");
+  const auto r = testing::run_deft_binary(
+      {"run", "-e", (dir / "embedding_spec.yaml").string(), "-m",
+       (dir / "selection_spec.yaml").string(), "target_text=" + (dir / "prompts.csv").string(),
+       "source_parquet=" + (dir / "images.csv").string(), "output_dir=" + (dir / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto runs = testing::directory_entries(dir / "out" / "mining_results");
+  ASSERT_EQ(runs.size(), 1U);
+  const fs::path run = dir / "out" / "mining_results" / runs[0];
+  table::Database db;
+  EXPECT_EQ(testing::sql_rows(db, "SELECT count(*) FROM " +
+                                      testing::quoted(run / "final_unique_files.parquet"))[0][0],
+            "4");
+  EXPECT_THAT(testing::read_text_file(run / "Mining_Report.md"),
+              HasSubstr("one checkpoint's text and image towers"));
+  const std::string html = testing::read_text_file(run / "report.html");
+  EXPECT_THAT(html, HasSubstr("<div class=\"prompt\">wet asphalt at night</div>"));
+  EXPECT_THAT(html, HasSubstr("<div class=\"prompt\">a red car</div>"));
+}
+
 }  // namespace
 }  // namespace deft
