@@ -358,6 +358,10 @@ std::vector<OptionSpec> text_embedding_specs() {
                  "auto",
                  "encoder compute: bf16 where the CPU has AVX512_BF16 or AMX, else fp32",
                  {"auto", "fp32", "bf16"}}),
+      deft_only(at_least({"chunk_rows", ValueType::kInt, "4096",
+                          "rows per resumable part: a killed run started again keeps its "
+                          "finished parts"},
+                         1)),
   };
 }
 

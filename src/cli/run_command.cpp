@@ -242,16 +242,20 @@ int run_workflow(const Config& config, Context& context) {
   // Texts as the targets: the model's text tower, with the embedding spec's model and compute.
   const auto embed_texts = [&](report::Side& side) {
     log::info("deft run: embedding the texts of '{}'", side.table.string());
-    const embed::TextEmbedReport r =
-        embed::run_text_embed_job({.input = side.table,
-                                   .output = side.embeddings,
-                                   .family = embedding.get_string("model"),
-                                   .model_path = embedding.get_string("model_path"),
-                                   .precision = embedding.get_string("precision"),
-                                   .batch_size = static_cast<int>(embedding.get_int("batch_size")),
-                                   .threads = static_cast<int>(embedding.get_int("threads"))});
-    side.embed = embed::EmbedReport{
-        .rows_in = r.rows, .embedded = r.rows, .seconds = r.seconds, .encoder = r.encoder};
+    const embed::TextEmbedReport r = embed::run_text_embed_job(
+        {.input = side.table,
+         .output = side.embeddings,
+         .family = embedding.get_string("model"),
+         .model_path = embedding.get_string("model_path"),
+         .precision = embedding.get_string("precision"),
+         .batch_size = static_cast<int>(embedding.get_int("batch_size")),
+         .threads = static_cast<int>(embedding.get_int("threads")),
+         .chunk_rows = static_cast<uint64_t>(embedding.get_int("chunk_rows"))});
+    side.embed = embed::EmbedReport{.rows_in = r.rows,
+                                    .embedded = r.embedded,
+                                    .resumed_chunks = r.resumed_chunks,
+                                    .seconds = r.seconds,
+                                    .encoder = r.encoder};
   };
 
   try {

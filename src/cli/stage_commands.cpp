@@ -60,11 +60,14 @@ int run_embed_text(const Config& config, Context&) {
                                 .model_path = config.get_string("model_path"),
                                 .precision = config.get_string("precision"),
                                 .batch_size = static_cast<int>(config.get_int("batch_size")),
-                                .threads = static_cast<int>(config.get_int("threads"))};
+                                .threads = static_cast<int>(config.get_int("threads")),
+                                .chunk_rows = static_cast<uint64_t>(config.get_int("chunk_rows"))};
   const embed::TextEmbedReport r = embed::run_text_embed_job(job);
-  log::info("embedded '{}': {} texts with {}{}; {:.1f} s", job.output.string(), r.rows, r.encoder,
-            r.truncated > 0 ? fmt::format(", {} cut to the token length", r.truncated) : "",
-            r.seconds);
+  log::info(
+      "embedded '{}': {} texts ({} by this run{}) with {}{}; {:.1f} s", job.output.string(), r.rows,
+      r.embedded, r.resumed_chunks > 0 ? fmt::format(", {} parts resumed", r.resumed_chunks) : "",
+      r.encoder, r.truncated > 0 ? fmt::format(", {} cut to the token length", r.truncated) : "",
+      r.seconds);
   return kExitOk;
 }
 

@@ -2,19 +2,24 @@
 
 #include <chrono>
 #include <optional>
+#include <set>
 #include <variant>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/fault_injection.h"
 #include "common/log.h"
 #include "common/output_guard.h"
 #include "common/progress.h"
+#include "embed/work_folder.h"
 #include "kernels/onednn_linear.h"
 #include "model/checkpoint.h"
 #include "model/fingerprint.h"
 #include "model/text_encoder.h"
 #include "table/embedding_table.h"
+#include "table/parquet_writer.h"
 #include "table/table_reader.h"
 #include "text/clip_tokenizer.h"
 #include "text/gemma_tokenizer.h"
@@ -140,42 +145,88 @@ TextEmbedReport run_text_embed_job(const TextEmbedJob& job) {
           {.columns = {kTextColumn}, .filepath_column = kTextColumn, .quoted_empty_is_text = true})
           .count_rows();
   const auto dim = static_cast<size_t>(encoder.out_dim());
-  table::EmbeddingTableWriter writer(db, reader, job.output, dim,
-                                     {.kv_metadata = {{model::kFingerprintKey, f.to_json()}},
-                                      .row_group_rows = table::embedding_row_group_rows(dim)});
   TextEmbedReport report;
   report.encoder = model::describe(f);
+
+  // Resumable, as `deft embed` is: every chunk_rows rows become a part file in the work folder
+  // beside the output; a run started again under the same manifest keeps the finished parts.
+  const uint64_t chunk_rows = std::max<uint64_t>(1, job.chunk_rows);
+  const uint64_t chunks = (total + chunk_rows - 1) / chunk_rows;
+  const fs::path work = work_folder_for(job.output);
+  const nlohmann::ordered_json manifest = {{"manifest", "text-1"},
+                                           {"input", source_identity(fs::absolute(job.input))},
+                                           {"rows", total},
+                                           {"chunk_rows", chunk_rows},
+                                           {"encoder", nlohmann::json::parse(f.to_json())}};
+  const std::set<uint64_t> done = prepare_work_folder(work, manifest.dump(2), chunks, chunk_rows);
+  report.resumed_chunks = done.size();
+
   Progress progress(total, "embedding texts");
   const size_t batch = static_cast<size_t>(std::max(1, job.batch_size));
   const size_t length = tokenizer.length();
+  std::optional<table::EmbeddingTableWriter> part;  // the current chunk's, when it is embedded
   uint64_t input_row = 0;
   while (table::DataChunk chunk = reader.next_chunk()) {
     const idx_t rows = duckdb_data_chunk_get_size(chunk.get());
     duckdb_vector texts = duckdb_data_chunk_get_vector(chunk.get(), text_column);
-    std::vector<float> features;
-    features.reserve(rows * dim);
-    for (idx_t first = 0; first < rows; first += batch) {
-      const idx_t n = std::min<idx_t>(batch, rows - first);
-      std::vector<int32_t> ids;
-      ids.reserve(n * length);
-      for (idx_t r = first; r < first + n; ++r) {
-        bool truncated = false;
-        const std::vector<int32_t> one =
-            tokenizer.encode(text_of(texts, r, input_row + r, job.input), truncated);
-        report.truncated += truncated ? 1 : 0;
-        ids.insert(ids.end(), one.begin(), one.end());
+    // The chunk's rows in stretches that end at part boundaries.
+    for (idx_t begin = 0; begin < rows;) {
+      const uint64_t global = input_row + begin;
+      const uint64_t c = global / chunk_rows;
+      const idx_t end =
+          static_cast<idx_t>(std::min<uint64_t>(rows, begin + (c + 1) * chunk_rows - global));
+      if (done.count(c) > 0) {
+        progress.advance(end - begin);
+        begin = end;
+        continue;
       }
-      const std::vector<float> out = encoder.encode(ids, n, length, tokenizer.end_id());
-      features.insert(features.end(), out.begin(), out.end());
-      progress.advance(n);
+      if (!part) part.emplace(db, reader, part_path(work, c), dim);
+      std::vector<float> features;
+      features.reserve((end - begin) * dim);
+      for (idx_t first = begin; first < end; first += batch) {
+        const idx_t n = std::min<idx_t>(batch, end - first);
+        std::vector<int32_t> ids;
+        ids.reserve(n * length);
+        for (idx_t r = first; r < first + n; ++r) {
+          bool truncated = false;
+          const std::vector<int32_t> one =
+              tokenizer.encode(text_of(texts, r, input_row + r, job.input), truncated);
+          report.truncated += truncated ? 1 : 0;
+          ids.insert(ids.end(), one.begin(), one.end());
+        }
+        const std::vector<float> out = encoder.encode(ids, n, length, tokenizer.end_id());
+        features.insert(features.end(), out.begin(), out.end());
+        progress.advance(n);
+      }
+      std::vector<idx_t> stretch(end - begin);
+      for (idx_t r = begin; r < end; ++r)
+        stretch[r - begin] = r;
+      part->append(chunk, stretch, features);
+      report.embedded += end - begin;
+      if ((input_row + end) % chunk_rows == 0 || input_row + end == total) {
+        part->commit();
+        part.reset();
+        fault::chunk_finished();
+      }
+      begin = end;
     }
-    std::vector<idx_t> all(rows);
-    for (idx_t r = 0; r < rows; ++r)
-      all[r] = r;
-    writer.append(chunk, all, features);
     input_row += rows;
   }
-  writer.commit();
+  DEFT_ASSERT(!part, "the last part is committed with the last row");
+
+  // The parts, in order, into the output with the fingerprint; then the folder goes.
+  std::vector<fs::path> parts;
+  for (uint64_t c = 0; c < chunks; ++c)
+    parts.push_back(part_path(work, c));
+  const table::WriterOptions written{.kv_metadata = {{model::kFingerprintKey, f.to_json()}},
+                                     .row_group_rows = table::embedding_row_group_rows(dim)};
+  if (parts.empty()) {
+    table::EmbeddingTableWriter(db, reader, job.output, dim, written).commit();
+  } else {
+    table::concatenate_parquet(db, parts, job.output, written, kTextColumn);
+  }
+  std::error_code ec;
+  fs::remove_all(work, ec);
   report.rows = input_row;
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

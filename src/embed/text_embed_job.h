@@ -10,6 +10,9 @@
 //                                                         .model_path =
 //                                                         "openai/clip-vit-base-patch32"});
 //
+// Resumable as `deft embed` is: every chunk_rows rows are a part in `.<output>.deft-partial/`;
+// a killed run started again with the same command keeps its finished parts.
+//
 // A NULL text is an error naming its row (an empty text is a text: a quoted "" in a CSV stays
 // empty). Token length: CLIP 77, SigLIP the text tower's positions (64); longer texts are
 // truncated, as the reference's tokenizer call does.
@@ -27,12 +30,15 @@ struct TextEmbedJob {
   std::string model_path;
   std::string precision = "auto";  // auto | fp32 | bf16
   int batch_size = 64;
-  int threads = 0;  // 0: every core
+  int threads = 0;             // 0: every core
+  uint64_t chunk_rows = 4096;  // rows per resumable part (as `deft embed`)
 };
 
 struct TextEmbedReport {
   uint64_t rows = 0;
-  uint64_t truncated = 0;  // texts longer than the token length
+  uint64_t embedded = 0;        // by this run (rows − those of parts an earlier run finished)
+  uint64_t resumed_chunks = 0;  // parts kept from an earlier, killed run
+  uint64_t truncated = 0;       // texts longer than the token length
   double seconds = 0;
   std::string encoder;  // e.g. "CLIP openai/clip-vit-base-patch32 text tower (512-dim, bf16)"
 };

@@ -271,12 +271,12 @@ void write_query(Database& db, const std::string& select_sql, const fs::path& ou
 }
 
 void concatenate_parquet(Database& db, const std::vector<fs::path>& inputs, const fs::path& output,
-                         const WriterOptions& options) {
+                         const WriterOptions& options, const std::string& key_column) {
   DEFT_ASSERT(!inputs.empty(), "concatenate at least one file");
   std::optional<ParquetWriter> writer;
   std::vector<Column> columns;
   for (const fs::path& input : inputs) {
-    TableReader reader(db, input);
+    TableReader reader(db, input, {.filepath_column = key_column});
     if (!writer) {
       columns = reader.columns();
       std::vector<OutputColumn> output_columns;

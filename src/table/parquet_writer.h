@@ -94,9 +94,11 @@ void write_query(Database& db, const std::string& select_sql, const std::filesys
 // Concatenates parquet files that have the same columns into `output`, in order, streaming:
 // memory is a few chunks and one row group. (DuckDB's COPY (SELECT * FROM read_parquet([...]))
 // gathers most of the table in memory when it keeps the row order.) Throws Error(kRun) naming
-// a file whose columns differ from the first file's.
+// a file whose columns differ from the first file's. `key_column`: the text column the files
+// must have (`filepath`; `text` for text embeddings).
 void concatenate_parquet(Database& db, const std::vector<std::filesystem::path>& inputs,
-                         const std::filesystem::path& output, const WriterOptions& options = {});
+                         const std::filesystem::path& output, const WriterOptions& options = {},
+                         const std::string& key_column = "filepath");
 
 std::map<std::string, std::string> read_kv_metadata(Database& db,
                                                     const std::filesystem::path& path);

@@ -2,6 +2,7 @@
 // `text` column in, the embedding parquet out, its features equal to the independent PyTorch
 // reference (tests/data/generate_text_towers.py) for the tiny CLIP and SigLIP towers.
 #include <cmath>
+#include <csignal>
 #include <fstream>
 #include <set>
 #include <string>
@@ -292,6 +293,47 @@ TEST(EmbedText, RunSelectsUniqueImagesForTextTargets) {
   const std::string html = testing::read_text_file(run / "report.html");
   EXPECT_THAT(html, HasSubstr("<div class=\"prompt\">wet asphalt at night</div>"));
   EXPECT_THAT(html, HasSubstr("<div class=\"prompt\">a red car</div>"));
+}
+
+// A run killed after its first finished part (DEFT_FAULT_KILL_AFTER_CHUNKS: a SIGKILL the
+// process sends itself) leaves no output; started again, it keeps that part and writes the
+// same table a run never killed writes.
+TEST(EmbedText, AKilledRunResumesFromItsFinishedParts) {
+  testing::ScratchDir dir;
+  std::string csv = "text,n\n";
+  for (int i = 0; i < 11; ++i)
+    csv += fmt::format("\"caption number {} of a red car\",{}\n", i, i);
+  testing::write_text_file(dir / "prompts.csv", csv);
+  const auto embed = [&](const std::string& out, bool killed) {
+    const std::vector<std::string> args = {DEFT_BINARY,
+                                           "embed-text",
+                                           "input_parquet=" + (dir / "prompts.csv").string(),
+                                           "output_parquet=" + (dir / out).string(),
+                                           "model=CLIP",
+                                           "model_path=" + (kText / "clip_tower").string(),
+                                           "precision=fp32",
+                                           "batch_size=3",
+                                           "chunk_rows=4"};
+    const std::vector<std::string> env = {"DEFT_FAULT_KILL_AFTER_CHUNKS=1"};
+    return testing::run_process(args, killed ? &env : nullptr);
+  };
+  auto r = embed("whole.parquet", false);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = embed("resumed.parquet", true);
+  ASSERT_EQ(r.exit_code, 128 + SIGKILL) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "resumed.parquet"));
+  r = embed("resumed.parquet", false);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("resuming: 1 of 3 chunks of 4 rows"));
+  EXPECT_THAT(r.err, HasSubstr("11 texts (7 by this run, 1 parts resumed)"));
+  EXPECT_FALSE(fs::exists(dir / ".resumed.parquet.deft-partial"));
+  table::Database db;
+  const auto rows = [&](const std::string& file) {
+    return testing::sql_rows(db, "SELECT n, text, embedding::VARCHAR FROM " +
+                                     testing::quoted(dir / file) + " ORDER BY n");
+  };
+  ASSERT_EQ(rows("whole.parquet").size(), 11U);
+  EXPECT_EQ(rows("resumed.parquet"), rows("whole.parquet"));
 }
 
 }  // namespace
