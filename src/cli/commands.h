@@ -11,6 +11,7 @@
 
 #include "cli/config.h"
 #include "embed/embed_job.h"
+#include "embed/text_embed_job.h"
 #include "mine/mine_job.h"
 #include "select/select_job.h"
 
@@ -28,6 +29,9 @@ Config resolve_command_line(std::span<const std::string> args);
 
 // A step's job from its resolved config (stage_commands.cpp), for `deft run` too.
 embed::EmbedJob embed_job_from(const Config& config);
+// `deft embed-text`'s job from its keys; `deft run` passes its embedding spec (the text job's
+// keys are among the image job's) with input_parquet and output_parquet set.
+embed::TextEmbedJob text_embed_job_from(const Config& config);
 mine::MineJob mine_job_from(const Config& config);
 select::SelectJob select_job_from(const Config& config);
 

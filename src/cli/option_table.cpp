@@ -115,6 +115,15 @@ OptionSpec between(OptionSpec spec, double min, double max) {
   return spec;
 }
 
+// The encoder's compute, for images and texts alike.
+OptionSpec precision_option() {
+  return deft_only({"precision",
+                    ValueType::kChoice,
+                    "auto",
+                    "encoder compute: bf16 where the CPU has AVX512_BF16 or AMX, else fp32",
+                    {"auto", "fp32", "bf16"}});
+}
+
 std::vector<OptionSpec> embedding_specs() {
   return {
       {"input_parquet", ValueType::kPath, std::string(kMissing),
@@ -139,11 +148,7 @@ std::vector<OptionSpec> embedding_specs() {
       deft_only(at_least({"threads", ValueType::kInt, "0",
                           "CPU threads for decoding and the encoder; 0: every core"},
                          0)),
-      deft_only({"precision",
-                 ValueType::kChoice,
-                 "auto",
-                 "encoder compute: bf16 where the CPU has AVX512_BF16 or AMX, else fp32",
-                 {"auto", "fp32", "bf16"}}),
+      precision_option(),
       deft_only({"strict", ValueType::kBool, "false",
                  "exit non-zero when any image fails, instead of listing it in "
                  "<output>.failed.parquet and going on"}),
@@ -353,11 +358,7 @@ std::vector<OptionSpec> text_embedding_specs() {
                           "CPU threads for the encoder; 0: every "
                           "core"},
                          0)),
-      deft_only({"precision",
-                 ValueType::kChoice,
-                 "auto",
-                 "encoder compute: bf16 where the CPU has AVX512_BF16 or AMX, else fp32",
-                 {"auto", "fp32", "bf16"}}),
+      precision_option(),
       deft_only(at_least({"chunk_rows", ValueType::kInt, "4096",
                           "rows per resumable part: a killed run started again keeps its "
                           "finished parts"},

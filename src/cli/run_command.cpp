@@ -225,10 +225,15 @@ int run_workflow(const Config& config, Context& context) {
                                              {"target_parquet", facts.targets.embeddings},
                                              {"output_parquet", dir / "mined.parquet"}}));
   }
-  const auto embed_side = [&](report::Side& side, const std::string& reuse_from) {
+  // The embedding spec with a side's files: what `deft embed` (or `embed-text`) would be given.
+  const auto step_for = [&](const report::Side& side) {
     Config step = embedding;
     step.set("input_parquet", RawValue::plain(side.table.string()), "deft run");
     step.set("output_parquet", RawValue::plain(side.embeddings.string()), "deft run");
+    return step;
+  };
+  const auto embed_side = [&](report::Side& side, const std::string& reuse_from) {
+    Config step = step_for(side);
     if (!reuse_from.empty()) step.set("reuse_from", RawValue::plain(reuse_from), "deft run");
     log::info("deft run: embedding '{}'", side.table.string());
     side.embed = embed::run_embed_job(embed_job_from(step));
@@ -242,15 +247,7 @@ int run_workflow(const Config& config, Context& context) {
   // Texts as the targets: the model's text tower, with the embedding spec's model and compute.
   const auto embed_texts = [&](report::Side& side) {
     log::info("deft run: embedding the texts of '{}'", side.table.string());
-    const embed::TextEmbedReport r = embed::run_text_embed_job(
-        {.input = side.table,
-         .output = side.embeddings,
-         .family = embedding.get_string("model"),
-         .model_path = embedding.get_string("model_path"),
-         .precision = embedding.get_string("precision"),
-         .batch_size = static_cast<int>(embedding.get_int("batch_size")),
-         .threads = static_cast<int>(embedding.get_int("threads")),
-         .chunk_rows = static_cast<uint64_t>(embedding.get_int("chunk_rows"))});
+    const embed::TextEmbedReport r = embed::run_text_embed_job(text_embed_job_from(step_for(side)));
     side.embed = embed::EmbedReport{.rows_in = r.rows,
                                     .embedded = r.embedded,
                                     .resumed_chunks = r.resumed_chunks,

@@ -53,15 +53,19 @@ int run_embed(const Config& config, Context&) {
   return kExitOk;
 }
 
+embed::TextEmbedJob text_embed_job_from(const Config& config) {
+  return {.input = config.get_string("input_parquet"),
+          .output = config.get_string("output_parquet"),
+          .family = config.get_string("model"),
+          .model_path = config.get_string("model_path"),
+          .precision = config.get_string("precision"),
+          .batch_size = static_cast<int>(config.get_int("batch_size")),
+          .threads = static_cast<int>(config.get_int("threads")),
+          .chunk_rows = static_cast<uint64_t>(config.get_int("chunk_rows"))};
+}
+
 int run_embed_text(const Config& config, Context&) {
-  const embed::TextEmbedJob job{.input = config.get_string("input_parquet"),
-                                .output = config.get_string("output_parquet"),
-                                .family = config.get_string("model"),
-                                .model_path = config.get_string("model_path"),
-                                .precision = config.get_string("precision"),
-                                .batch_size = static_cast<int>(config.get_int("batch_size")),
-                                .threads = static_cast<int>(config.get_int("threads")),
-                                .chunk_rows = static_cast<uint64_t>(config.get_int("chunk_rows"))};
+  const embed::TextEmbedJob job = text_embed_job_from(config);
   const embed::TextEmbedReport r = embed::run_text_embed_job(job);
   log::info(
       "embedded '{}': {} texts ({} by this run{}) with {}{}; {:.1f} s", job.output.string(), r.rows,

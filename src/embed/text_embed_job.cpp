@@ -58,17 +58,9 @@ class Tokenizer {
   }
   // The ids, and whether the text was cut to fit.
   std::vector<int32_t> encode(std::string_view text, bool& truncated) const {
-    if (clip_) {
-      truncated = clip_->content_ids(text).size() + 2 > clip_->max_length();
-      return clip_->encode(text);
-    }
-    if (gemma_) {
-      truncated = gemma_->content_ids(text).size() + 1 > gemma_->max_length();
-      return gemma_->encode(text);
-    }
-    const std::vector<int32_t> ids = siglip_->encode(text);
-    truncated = siglip_->pieces(text).size() + 1 > siglip_->max_length();
-    return ids;
+    return clip_    ? clip_->encode(text, &truncated)
+           : gemma_ ? gemma_->encode(text, &truncated)
+                    : siglip_->encode(text, &truncated);
   }
   std::string describe() const {
     if (clip_) {
@@ -139,11 +131,7 @@ TextEmbedReport run_text_embed_job(const TextEmbedJob& job) {
   table::TableReader reader(db, job.input,
                             {.filepath_column = kTextColumn, .quoted_empty_is_text = true});
   const size_t text_column = *reader.find_column(kTextColumn);
-  const uint64_t total =
-      table::TableReader(
-          db, job.input,
-          {.columns = {kTextColumn}, .filepath_column = kTextColumn, .quoted_empty_is_text = true})
-          .count_rows();
+  const uint64_t total = reader.count_rows();  // its own connection: the stream stays open
   const auto dim = static_cast<size_t>(encoder.out_dim());
   TextEmbedReport report;
   report.encoder = model::describe(f);

@@ -52,7 +52,7 @@ TextConfig load_text_config(const fs::path& folder, Family family) {
   const auto legacy = root.find("text_config_dict");
   const json& t =
       legacy != root.end() && legacy->is_object() ? *legacy : object_at(root, "text_config");
-  if (t.empty() && root.find("text_config") == root.end() && legacy == root.end()) {
+  if (root.find("text_config") == root.end() && legacy == root.end()) {
     refuse_config(file,
                   "has no text_config: the checkpoint has no text tower (a vision-only "
                   "model?)");

@@ -142,8 +142,9 @@ std::vector<int32_t> ClipTokenizer::content_ids(std::string_view text) const {
   return ids;
 }
 
-std::vector<int32_t> ClipTokenizer::encode(std::string_view text) const {
+std::vector<int32_t> ClipTokenizer::encode(std::string_view text, bool* truncated) const {
   const std::vector<int32_t> content = content_ids(text);
+  if (truncated != nullptr) *truncated = content.size() > max_length_ - 2;
   std::vector<int32_t> ids;
   ids.reserve(max_length_);
   ids.push_back(start_);

@@ -35,8 +35,9 @@ class ClipTokenizer {
 
   // The content's ids without the start/end tokens, untruncated.
   std::vector<int32_t> content_ids(std::string_view text) const;
-  // max_length ids: start, content (truncated), end, padding.
-  std::vector<int32_t> encode(std::string_view text) const;
+  // max_length ids: start, content (truncated), end, padding. `truncated`, when given: whether
+  // the content was cut to fit.
+  std::vector<int32_t> encode(std::string_view text, bool* truncated = nullptr) const;
 
   int32_t start_id() const { return start_; }
   int32_t end_id() const { return end_; }

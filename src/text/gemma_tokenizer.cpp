@@ -53,8 +53,9 @@ std::vector<int32_t> GemmaTokenizer::content_ids(std::string_view text) const {
   return {ids.begin(), ids.end()};
 }
 
-std::vector<int32_t> GemmaTokenizer::encode(std::string_view text) const {
+std::vector<int32_t> GemmaTokenizer::encode(std::string_view text, bool* truncated) const {
   std::vector<int32_t> ids = content_ids(text);
+  if (truncated != nullptr) *truncated = ids.size() > max_length_ - 1;
   if (ids.size() > max_length_ - 1) ids.resize(max_length_ - 1);
   ids.push_back(end_);
   ids.resize(max_length_, pad_);

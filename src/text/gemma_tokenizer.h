@@ -32,7 +32,8 @@ class GemmaTokenizer {
 
   // The content's ids, untruncated, without <eos>.
   std::vector<int32_t> content_ids(std::string_view text) const;
-  std::vector<int32_t> encode(std::string_view text) const;
+  // `truncated`, when given: whether the content was cut to fit.
+  std::vector<int32_t> encode(std::string_view text, bool* truncated = nullptr) const;
 
   int32_t end_id() const { return end_; }
   size_t max_length() const { return max_length_; }

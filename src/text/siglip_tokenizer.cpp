@@ -142,10 +142,11 @@ std::vector<std::string> SiglipTokenizer::pieces(std::string_view text) const {
   return out;
 }
 
-std::vector<int32_t> SiglipTokenizer::encode(std::string_view text) const {
+std::vector<int32_t> SiglipTokenizer::encode(std::string_view text, bool* truncated) const {
   std::vector<int32_t> ids;
   for (const std::string& piece : pieces(text))
     ids.push_back(sp_->PieceToId(piece));
+  if (truncated != nullptr) *truncated = ids.size() > max_length_ - 1;
   if (ids.size() > max_length_ - 1) ids.resize(max_length_ - 1);
   if (ids.empty() || ids.back() != end_) ids.push_back(end_);
   ids.resize(max_length_, end_);

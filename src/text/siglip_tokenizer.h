@@ -36,7 +36,8 @@ class SiglipTokenizer {
 
   // Steps 1–3 and the first of 4: the pieces, special tokens included.
   std::vector<std::string> pieces(std::string_view text) const;
-  std::vector<int32_t> encode(std::string_view text) const;
+  // `truncated`, when given: whether the content was cut to fit.
+  std::vector<int32_t> encode(std::string_view text, bool* truncated = nullptr) const;
 
   int32_t end_id() const { return end_; }
   size_t max_length() const { return max_length_; }

@@ -95,29 +95,35 @@ def main():
     write_gemma(test_strings())
 
 
-def write_siglip(strings):
-    """A SentencePiece Unigram model in the layout of SigLIP's spiece.model (T5's c4_en
-    vocabulary: <pad> 0, </s> 1, <unk> 2, no <s>; nmt_nfkc normalisation), trained here."""
+def train_sentencepiece(corpus, model_file, **options):
+    """Trains a SentencePiece model on `corpus` (one line per text, white space collapsed) with
+    `options` (the layout of the model it stands for) and writes it to `model_file`."""
     import sentencepiece as spm
     import tempfile
 
-    os.makedirs(os.path.join(OUT, "siglip"), exist_ok=True)
-    corpus = CAPTIONS * 4 + [s for s in strings if s.strip()]
+    os.makedirs(os.path.dirname(model_file), exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         text = os.path.join(tmp, "corpus.txt")
         with open(text, "w", encoding="utf-8") as f:
             for line in corpus:
                 f.write(" ".join(line.split()) + "\n")
         spm.SentencePieceTrainer.train(
-            input=text, model_prefix=os.path.join(tmp, "spiece"), vocab_size=300,
-            model_type="unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
-            pad_piece="<pad>", eos_piece="</s>", unk_piece="<unk>",
-            normalization_rule_name="nmt_nfkc", character_coverage=1.0, num_threads=1,
-            hard_vocab_limit=False, minloglevel=2)
-        with open(os.path.join(tmp, "spiece.model"), "rb") as f:
+            input=text, model_prefix=os.path.join(tmp, "model"), character_coverage=1.0,
+            num_threads=1, hard_vocab_limit=False, minloglevel=2, **options)
+        with open(os.path.join(tmp, "model.model"), "rb") as f:
             model = f.read()
-    with open(os.path.join(OUT, "siglip", "spiece.model"), "wb") as f:
+    with open(model_file, "wb") as f:
         f.write(model)
+
+
+def write_siglip(strings):
+    """A SentencePiece Unigram model in the layout of SigLIP's spiece.model (T5's c4_en
+    vocabulary: <pad> 0, </s> 1, <unk> 2, no <s>; nmt_nfkc normalisation), trained here."""
+    train_sentencepiece(CAPTIONS * 4 + [s for s in strings if s.strip()],
+                        os.path.join(OUT, "siglip", "spiece.model"), vocab_size=300,
+                        model_type="unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+                        pad_piece="<pad>", eos_piece="</s>", unk_piece="<unk>",
+                        normalization_rule_name="nmt_nfkc")
     tok = siglip_ref.SiglipSpm(os.path.join(OUT, "siglip", "spiece.model"))
     extra = ["</s>", "a</s>b", "x </s> y", "<unk>", "</S> upper", "\u2581already", "\u2581 \u2581",
              "end</s>", "</s></s>", "<unk>start"]
@@ -132,27 +138,13 @@ def write_gemma(strings):
     """A SentencePiece BPE model in the layout of Gemma's tokenizer.model (SigLIP2's): <pad> 0,
     <eos> 1, <bos> 2, <unk> 3, byte fallback, digits split, no dummy prefix, white space kept
     as it is, identity normalisation; trained here."""
-    import sentencepiece as spm
-    import tempfile
-
-    os.makedirs(os.path.join(OUT, "gemma"), exist_ok=True)
-    corpus = CAPTIONS * 4 + [s.lower() for s in strings if s.strip()]
-    with tempfile.TemporaryDirectory() as tmp:
-        text = os.path.join(tmp, "corpus.txt")
-        with open(text, "w", encoding="utf-8") as f:
-            for line in corpus:
-                f.write(" ".join(line.split()) + "\n")
-        spm.SentencePieceTrainer.train(
-            input=text, model_prefix=os.path.join(tmp, "tokenizer"), vocab_size=700,
-            model_type="bpe", pad_id=0, eos_id=1, bos_id=2, unk_id=3, pad_piece="<pad>",
-            eos_piece="<eos>", bos_piece="<bos>", unk_piece="<unk>", byte_fallback=True,
-            split_digits=True, add_dummy_prefix=False, remove_extra_whitespaces=False,
-            normalization_rule_name="identity", character_coverage=1.0, num_threads=1,
-            hard_vocab_limit=False, minloglevel=2)
-        with open(os.path.join(tmp, "tokenizer.model"), "rb") as f:
-            model = f.read()
-    with open(os.path.join(OUT, "gemma", "tokenizer.model"), "wb") as f:
-        f.write(model)
+    train_sentencepiece(CAPTIONS * 4 + [s.lower() for s in strings if s.strip()],
+                        os.path.join(OUT, "gemma", "tokenizer.model"), vocab_size=700,
+                        model_type="bpe", pad_id=0, eos_id=1, bos_id=2, unk_id=3,
+                        pad_piece="<pad>", eos_piece="<eos>", bos_piece="<bos>",
+                        unk_piece="<unk>", byte_fallback=True, split_digits=True,
+                        add_dummy_prefix=False, remove_extra_whitespaces=False,
+                        normalization_rule_name="identity")
     tok = gemma_ref.GemmaSpm(os.path.join(OUT, "gemma", "tokenizer.model"))
     cases = [{"text": t, "ids": tok.encode(t)} for t in strings]
     with open(os.path.join(OUT, "gemma_token_cases.json"), "w", encoding="utf-8") as f:

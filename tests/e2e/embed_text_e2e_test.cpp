@@ -216,15 +216,15 @@ TEST(EmbedText, MiningImagesByTextTargets) {
                            dir / "mined.parquet.pairs.parquet", 3);
 }
 
-// `deft run target_text=…`: the texts embedded by the model's text tower, the pool's images by
-// its vision tower, mined, and reported with each target's prompt where an image target shows
-// its thumbnail.
-TEST(EmbedText, RunWithTextTargetsMinesImagesAndShowsThePrompts) {
-  testing::ScratchDir dir;
+// `deft run target_text=…` over 8 PNG images (seeds from `first_seed`) and two prompts, the
+// embedding spec on clip_both in fp32 and `mining_spec` as the -m spec, in `dir`. Returns the
+// run folder, or an empty path (after a failed expectation) when the run did not finish.
+fs::path run_with_text_targets(const fs::path& dir, unsigned first_seed,
+                               const std::string& mining_spec) {
   std::string images = "filepath\n";
   for (unsigned i = 0; i < 8; ++i) {
     const std::string name = fmt::format("img_{}.png", i);
-    testing::write_image(dir / name, 48, 40, 3, i + 20);
+    testing::write_image(dir / name, 48, 40, 3, i + first_seed);
     images += name + "\n";
   }
   testing::write_text_file(dir / "images.csv", images);
@@ -232,15 +232,25 @@ TEST(EmbedText, RunWithTextTargetsMinesImagesAndShowsThePrompts) {
   testing::write_text_file(
       dir / "embedding_spec.yaml",
       "model: CLIP\nmodel_path: " + (kText / "clip_both").string() + "\nprecision: fp32\n");
-  testing::write_text_file(dir / "mining_spec.yaml", "topn: 2\n");
+  testing::write_text_file(dir / "mining_spec.yaml", mining_spec);
   const auto r = testing::run_deft_binary(
       {"run", "-e", (dir / "embedding_spec.yaml").string(), "-m",
        (dir / "mining_spec.yaml").string(), "target_text=" + (dir / "prompts.csv").string(),
        "source_parquet=" + (dir / "images.csv").string(), "output_dir=" + (dir / "out").string()});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   const auto runs = testing::directory_entries(dir / "out" / "mining_results");
-  ASSERT_EQ(runs.size(), 1U);
-  const fs::path run = dir / "out" / "mining_results" / runs[0];
+  EXPECT_EQ(runs.size(), 1U);
+  return r.exit_code == 0 && runs.size() == 1 ? dir / "out" / "mining_results" / runs[0]
+                                              : fs::path();
+}
+
+// `deft run target_text=…`: the texts embedded by the model's text tower, the pool's images by
+// its vision tower, mined, and reported with each target's prompt where an image target shows
+// its thumbnail.
+TEST(EmbedText, RunWithTextTargetsMinesImagesAndShowsThePrompts) {
+  testing::ScratchDir dir;
+  const fs::path run = run_with_text_targets(dir.path(), 20, "topn: 2\n");
+  ASSERT_FALSE(run.empty());
   EXPECT_THAT(testing::read_text_file(run / "mining_summary.txt"),
               HasSubstr("same checkpoint, text and image towers"));
   EXPECT_THAT(testing::read_text_file(run / "Mining_Report.md"),
@@ -264,26 +274,8 @@ TEST(EmbedText, RunWithTextTargetsMinesImagesAndShowsThePrompts) {
 // the texts claim unique images, the selection report shows the prompts.
 TEST(EmbedText, RunSelectsUniqueImagesForTextTargets) {
   testing::ScratchDir dir;
-  std::string images = "filepath\n";
-  for (unsigned i = 0; i < 8; ++i) {
-    const std::string name = fmt::format("img_{}.png", i);
-    testing::write_image(dir / name, 48, 40, 3, i + 40);
-    images += name + "\n";
-  }
-  testing::write_text_file(dir / "images.csv", images);
-  testing::write_text_file(dir / "prompts.csv", "text\nwet asphalt at night\na red car\n");
-  testing::write_text_file(
-      dir / "embedding_spec.yaml",
-      "model: CLIP\nmodel_path: " + (kText / "clip_both").string() + "\nprecision: fp32\n");
-  testing::write_text_file(dir / "selection_spec.yaml", "desired_unique_count: 4\n");
-  const auto r = testing::run_deft_binary(
-      {"run", "-e", (dir / "embedding_spec.yaml").string(), "-m",
-       (dir / "selection_spec.yaml").string(), "target_text=" + (dir / "prompts.csv").string(),
-       "source_parquet=" + (dir / "images.csv").string(), "output_dir=" + (dir / "out").string()});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto runs = testing::directory_entries(dir / "out" / "mining_results");
-  ASSERT_EQ(runs.size(), 1U);
-  const fs::path run = dir / "out" / "mining_results" / runs[0];
+  const fs::path run = run_with_text_targets(dir.path(), 40, "desired_unique_count: 4\n");
+  ASSERT_FALSE(run.empty());
   table::Database db;
   EXPECT_EQ(testing::sql_rows(db, "SELECT count(*) FROM " +
                                       testing::quoted(run / "final_unique_files.parquet"))[0][0],

@@ -59,7 +59,11 @@ TEST(ClipTokenizer, StartEndPaddingAndTruncation) {
   std::string long_text;
   for (int i = 0; i < 100; ++i)
     long_text += "7 ";  // one token per digit
-  const std::vector<int32_t> ids = tok.encode(long_text);
+  bool cut = false;
+  const std::vector<int32_t> ids = tok.encode(long_text, &cut);
+  EXPECT_TRUE(cut);
+  tok.encode("a short text", &cut);
+  EXPECT_FALSE(cut);
   ASSERT_EQ(ids.size(), 77U);
   EXPECT_EQ(ids.front(), 776);
   EXPECT_EQ(ids.back(), 777);  // the end token survives truncation
