@@ -5,7 +5,8 @@
 //
 // ids.i32: batch × tokens int32 token ids (the peer encodes the same). Prints one JSON object:
 // the configuration, the median seconds per batch, texts/s, and the kernel that ran; writes the
-// first batch's features to --out when given (the driver checks them against the peer's).
+// first batch's features to --out when given (the driver checks them against the peer's), and
+// which precision `auto` picks on this CPU.
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -39,8 +40,8 @@ int main(int argc, char** argv) {
   };
   kernels::set_compute_threads(std::stoi(get("threads", "2")));
   model::EncoderOptions options;
-  options.precision = get("precision", "fp32") == "bf16" ? model::Precision::kBF16
-                                                          : model::Precision::kF32;
+  options.precision =
+      get("precision", "fp32") == "bf16" ? model::Precision::kBF16 : model::Precision::kF32;
   const model::Family family = model::parse_family(get("family", "CLIP"));
   const model::TextEncoder encoder = model::TextEncoder::load(get("model", ""), family, options);
   const size_t batch = std::stoul(get("batch", "64"));
@@ -70,8 +71,9 @@ int main(int argc, char** argv) {
   const double median = seconds[seconds.size() / 2];
   std::cout << fmt::format(
       "{{\"impl\": \"deft\", \"kernel\": \"{}\", \"batch\": {}, \"tokens\": {}, \"median_s\": "
-      "{:.4f}, \"min_s\": {:.4f}, \"max_s\": {:.4f}, \"texts_per_s\": {:.1f}}}\n",
+      "{:.4f}, \"min_s\": {:.4f}, \"max_s\": {:.4f}, \"texts_per_s\": {:.1f}, "
+      "\"auto_precision\": \"{}\"}}\n",
       encoder.kernel_name(), batch, tokens, median, seconds.front(), seconds.back(),
-      static_cast<double>(batch) / median);
+      static_cast<double>(batch) / median, kernels::cpu_prefers_bf16() ? "bf16" : "fp32");
   return 0;
 }

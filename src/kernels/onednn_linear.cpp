@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include <cpuid.h>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -35,6 +36,16 @@ dnnl::algorithm algorithm_of(Epilogue e) {
   return dnnl::algorithm::undef;
 }
 
+bool cpu_vendor_is_amd() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(0, &eax, &ebx, &ecx, &edx) == 0) return false;
+  char vendor[13] = {};
+  std::memcpy(vendor, &ebx, 4);
+  std::memcpy(vendor + 4, &edx, 4);
+  std::memcpy(vendor + 8, &ecx, 4);
+  return std::strcmp(vendor, "AuthenticAMD") == 0;
+}
+
 }  // namespace
 
 dnnl::engine& cpu_engine() {
@@ -45,6 +56,12 @@ dnnl::engine& cpu_engine() {
 bool cpu_has_bf16() {
   const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
   return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+bool cpu_prefers_bf16() {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  if (isa == dnnl::cpu_isa::avx512_core_amx) return true;
+  return isa == dnnl::cpu_isa::avx512_core_bf16 && cpu_vendor_is_amd();
 }
 
 void set_compute_threads(int threads) {

@@ -35,6 +35,12 @@ struct LinearOutput {
 
 // True when this CPU runs bf16 matmuls natively (AVX512_BF16 or AMX).
 bool cpu_has_bf16();
+// True when bf16 matmuls are faster than fp32 ones here, which precision `auto` follows: AMX,
+// or AVX512_BF16 on AMD (Zen 4 issues VDPBF16PS at twice the fp32 FMA rate). Intel CPUs with
+// AVX512_BF16 but no AMX (Cooper Lake; a VM that hides AMX) issue VDPBF16PS on one port: the
+// same multiply-adds a cycle as fp32 FMAs, plus the conversions (measured with oneDNN on a
+// 2-core Xeon, 2026-12-02: bf16 144 GFLOP/s, fp32 241).
+bool cpu_prefers_bf16();
 // Sets the threads oneDNN (OpenMP) uses; 0 keeps the default (all cores).
 void set_compute_threads(int threads);
 

@@ -11,7 +11,7 @@ ComputeOptions resolve_compute(const EncoderOptions& options) {
   ComputeOptions compute;
   compute.reference = options.reference_kernels;
   const bool bf16 = options.precision == Precision::kBF16 ||
-                    (options.precision == Precision::kAuto && kernels::cpu_has_bf16());
+                    (options.precision == Precision::kAuto && kernels::cpu_prefers_bf16());
   if (options.precision == Precision::kBF16 && !kernels::cpu_has_bf16()) {
     throw Error(ErrorKind::kUsage,
                 "precision bf16 needs a CPU with AVX512_BF16 or AMX; this one "

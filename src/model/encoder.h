@@ -51,7 +51,7 @@ class Encoder {
 enum class Precision { kAuto, kF32, kBF16 };
 
 struct EncoderOptions {
-  Precision precision = Precision::kAuto;  // kAuto: bf16 where the CPU has it, else fp32
+  Precision precision = Precision::kAuto;  // kAuto: bf16 where faster (cpu_prefers_bf16)
   bool reference_kernels = false;          // the naive kernels (tests, debugging)
   // Where to write intermediate activations (activation_dump.h); empty: the
   // DEFT_DUMP_ACTIVATIONS environment variable, if set; else off.

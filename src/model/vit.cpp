@@ -233,7 +233,7 @@ void run_block(const Block& b, const VisionConfig& c, float* hidden, size_t n, s
 }
 
 void run_block(const FastBlock& b, const VisionConfig& c, float* hidden, size_t n, size_t tokens,
-               BlockWorkspace& work, bool class_rows_only, const BlockTap& tap) {
+               BlockWorkspace& work, std::span<const size_t> finish_rows, const BlockTap& tap) {
   const size_t d = static_cast<size_t>(c.hidden_size);
   const size_t m = static_cast<size_t>(c.intermediate_size);
   const size_t rows = n * tokens;
@@ -272,7 +272,7 @@ void run_block(const FastBlock& b, const VisionConfig& c, float* hidden, size_t 
                     bf16 ? nullptr : reinterpret_cast<float*>(work.mid.data()),
                     bf16 ? reinterpret_cast<uint16_t*>(work.mid.data()) : nullptr);
   };
-  if (!class_rows_only) {
+  if (finish_rows.empty()) {
     b.o.apply(work.attended.data(), rows, hidden);  // hidden += s1 ⊙ o(attended)
     tap("attn_residual", hidden, false, rows, d, d);
     normalize(b.ln2, hidden, rows);
@@ -282,20 +282,26 @@ void run_block(const FastBlock& b, const VisionConfig& c, float* hidden, size_t 
     b.fc2.apply(work.mid.data(), rows, hidden);  // hidden += s2 ⊙ fc2(act(fc1(x)))
     return;
   }
-  // The same steps on the n class rows, packed: row i of `packed` is sequence i's first row.
+  // The same steps on one row per sequence, packed: row i of `packed` is sequence i's row
+  // finish_rows[i]. Moving attended rows down in place is safe: i·d ≤ (i·tokens + r)·d.
+  DEFT_ASSERT(finish_rows.size() == n, "one finished row per sequence");
   std::byte* attended = work.attended.data();
-  for (size_t i = 1; i < n; ++i)
-    std::memmove(attended + i * d * e, attended + i * tokens * d * e, d * e);
-  work.class_rows.resize(n * d);
-  float* packed = work.class_rows.data();
+  const auto at = [&](size_t i) {
+    DEFT_ASSERT(finish_rows[i] < tokens, "a finished row inside its sequence");
+    return i * tokens + finish_rows[i];
+  };
   for (size_t i = 0; i < n; ++i)
-    std::copy_n(hidden + i * tokens * d, d, packed + i * d);
+    std::memmove(attended + i * d * e, attended + at(i) * d * e, d * e);
+  work.finished_rows.resize(n * d);
+  float* packed = work.finished_rows.data();
+  for (size_t i = 0; i < n; ++i)
+    std::copy_n(hidden + at(i) * d, d, packed + i * d);
   b.o.apply(attended, n, packed);
   normalize(b.ln2, packed, n);
   feed_forward_in(n);
   b.fc2.apply(work.mid.data(), n, packed);
   for (size_t i = 0; i < n; ++i)
-    std::copy_n(packed + i * d, d, hidden + i * tokens * d);
+    std::copy_n(packed + i * d, d, hidden + at(i) * d);
 }
 
 void VitTrunk::embed(const float* pixels, size_t n, float* hidden) const {
@@ -366,9 +372,11 @@ void VitTrunk::run_blocks(float* hidden, size_t n, Output output) const {
   }
   BlockWorkspace work;
   const bool prune_last = output == Output::kClassToken && !dump.enabled();
+  const std::vector<size_t> class_rows(prune_last ? n : 0, 0);
   for (size_t i = 0; i < fast_blocks.size(); ++i) {
     const bool last = i + 1 == fast_blocks.size();
-    run_block(fast_blocks[i], config, hidden, n, tokens(), work, prune_last && last, {&dump, i});
+    run_block(fast_blocks[i], config, hidden, n, tokens(), work,
+              last ? std::span<const size_t>(class_rows) : std::span<const size_t>(), {&dump, i});
     if (dump.enabled()) dump.write(fmt::format("block.{}", i), hidden, rows, cols);
   }
 }

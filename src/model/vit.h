@@ -3,6 +3,7 @@
 // Activations are row-major [tokens × hidden]; a batch of n images of T tokens is n·T rows.
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -203,12 +204,14 @@ void run_block(const Block& block, const VisionConfig& config, float* hidden, si
 // Scratch buffers of the oneDNN block, reused across the blocks of one encode() call.
 struct BlockWorkspace {
   std::vector<std::byte> x, qkv, attended, mid;
-  std::vector<float> class_rows;
+  std::vector<float> finished_rows;
   std::vector<float> wide;  // SwiGLU: weights_in's output, gated into mid
 };
-// class_rows_only: finish only each sequence's first row (after attention over every row).
+// finish_rows: empty, or one row index per sequence: only that row of each sequence is
+// finished (output projection, MLP) after attention over every row; the others are left as
+// they were. Exact for the rows a pooling reads, and most of a layer's work spared.
 void run_block(const FastBlock& block, const VisionConfig& config, float* hidden, size_t n,
-               size_t tokens, BlockWorkspace& work, bool class_rows_only = false,
+               size_t tokens, BlockWorkspace& work, std::span<const size_t> finish_rows = {},
                const BlockTap& tap = {});
 
 void activate(Activation act, float* x, size_t count);

@@ -1,6 +1,8 @@
 // Every fast kernel against its naive reference on awkward shapes (ncnn / ggml style).
 #include <cmath>
+#include <fstream>
 #include <random>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -134,6 +136,24 @@ TEST(Bf16, ConversionRoundsToNearestEven) {
   std::vector<float> back(values.size());
   kernels::from_bf16(bits.data(), bits.size(), back.data());
   EXPECT_EQ(back[3], -2.5F);
+}
+
+// precision `auto` follows cpu_prefers_bf16; the rule read independently from /proc/cpuinfo:
+// AMX-BF16, or AVX512_BF16 on an AMD CPU.
+TEST(CpuFeatures, AutoPrecisionPrefersBf16OnlyWhereItIsTheFasterDtype) {
+  std::ifstream info("/proc/cpuinfo");
+  if (!info) GTEST_SKIP() << "no /proc/cpuinfo";
+  std::string line, vendor, flags;
+  while (std::getline(info, line) && (vendor.empty() || flags.empty())) {
+    const auto value = [&] { return line.substr(line.find(':') + 1); };
+    if (line.rfind("vendor_id", 0) == 0) vendor = value();
+    if (line.rfind("flags", 0) == 0) flags = value() + " ";
+  }
+  const bool amx = flags.find(" amx_bf16 ") != std::string::npos;
+  const bool avx512_bf16 = flags.find(" avx512_bf16 ") != std::string::npos;
+  const bool amd = vendor.find("AuthenticAMD") != std::string::npos;
+  EXPECT_EQ(kernels::cpu_prefers_bf16(), amx || (avx512_bf16 && amd)) << vendor << ":" << flags;
+  if (kernels::cpu_prefers_bf16()) EXPECT_TRUE(kernels::cpu_has_bf16());
 }
 
 }  // namespace
