@@ -117,11 +117,13 @@ OptionSpec between(OptionSpec spec, double min, double max) {
 
 // The encoder's compute, for images and texts alike.
 OptionSpec precision_option() {
-  return deft_only({"precision",
-                    ValueType::kChoice,
-                    "auto",
-                    "encoder compute: bf16 where the CPU has AVX512_BF16 or AMX, else fp32",
-                    {"auto", "fp32", "bf16"}});
+  return deft_only(
+      {"precision",
+       ValueType::kChoice,
+       "auto",
+       "encoder compute; auto: bf16 where it is the faster dtype (AMX, or AVX512_BF16 on AMD), "
+       "else fp32",
+       {"auto", "fp32", "bf16"}});
 }
 
 std::vector<OptionSpec> embedding_specs() {
