@@ -48,6 +48,11 @@ const char* score_precision_name(ScorePrecision precision) {
   return precision == ScorePrecision::kInt8 ? "int8" : "fp32";
 }
 
+std::string BoundedCandidates::kernel() const {
+  return fmt::format("{} inner products on oneDNN ({})", score_precision_name(precision_),
+                     kernels::onednn_isa_name());
+}
+
 BoundedCandidates::BoundedCandidates(Metric metric, const float* targets, size_t count, size_t dim,
                                      ScorePrecision precision)
     : metric_(metric), precision_(precision), dim_(dim), count_(count), targets_(targets) {

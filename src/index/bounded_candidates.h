@@ -31,8 +31,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
+#include "index/candidate_finder.h"
 #include "index/int8_rows.h"
 #include "index/metric.h"
 #include "index/score_precision.h"
@@ -41,14 +43,13 @@
 
 namespace deft::index {
 
-class BoundedCandidates {
+class BoundedCandidates : public CandidateFinder {
  public:
-  // Pool rows scored per matmul, and targets per packed chunk. 2048 × 512 measured fastest on
-  // the 2-core Xeon (10k × 200k × 768: against 256 × 2048, 1024 × 512, 2048 × 1024, 4096 ×
-  // 256): the matmul keeps its peak, and the rows that pass the int8 bound are checked in fp32
+  // Pool rows scored per matmul (kPoolChunk), and targets per packed chunk. 2048 × 512 measured
+  // fastest on the 2-core Xeon (10k × 200k × 768: against 256 × 2048, 1024 × 512, 2048 × 1024, 4096
+  // × 256): the matmul keeps its peak, and the rows that pass the int8 bound are checked in fp32
   // against a target's vector read once per 2,048 pool rows, not once per 256 (the targets'
   // vectors, 30 MB for 10k, were re-read from memory for every chunk).
-  static constexpr size_t kPoolChunk = 2048;
   static constexpr size_t kTargetChunk = 512;
 
   // `targets`: count × dim floats, as the search compares them (normalised for cosine); kept
@@ -58,16 +59,10 @@ class BoundedCandidates {
 
   ScorePrecision precision() const { return precision_; }
 
-  struct Hit {
-    uint32_t target;
-    uint32_t row;  // within the chunk
-  };
-  // For `rows` ≤ kPoolChunk pool vectors: every (target, row) that could enter the target's n
-  // nearest. `worst[t]`: the largest exact distance among the target's best so far (its n-th
-  // once it has n; −inf while it has none); `missing[t]`: how many it still lacks (0 once it
-  // has n). Hits come sorted by (target, row).
+  using Hit = CandidateHit;
   void find(const float* vectors, size_t rows, const std::vector<double>& worst,
-            const std::vector<size_t>& missing, std::vector<Hit>& hits);
+            const std::vector<size_t>& missing, std::vector<Hit>& hits) override;
+  std::string kernel() const override;
 
  private:
   // The chunk's rows against target chunk `chunk`: ŝ into scores_ (fp32), or the int8

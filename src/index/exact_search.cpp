@@ -2,39 +2,20 @@
 
 #include <algorithm>
 #include <limits>
-#include <mutex>
-
-#include <faiss/MetricType.h>
-#include <faiss/utils/distances.h>
-#include <faiss/utils/extra_distances.h>
 
 #include "common/error.h"
 #include "index/bounded_candidates.h"
+#include "index/manhattan_candidates.h"
 
 namespace deft::index {
 
 namespace {
-
-// FAISS's BLAS path multiplies the targets by 1,024 pool rows at a time by default; 8,192 rows
-// per product halved the time of a 1k × 1M × 768 search on these 2-core machines (DESIGN.md).
-void tune_faiss_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { faiss::distance_compute_blas_database_bs = 8192; });
-}
 
 // Puts `candidate` into `best` (the n nearest so far, in `nearer` order) if it belongs there.
 void keep_if_nearer(std::vector<Neighbor>& best, const Neighbor& candidate, size_t n) {
   if (best.size() == n && !nearer(candidate, best.back())) return;
   best.insert(std::upper_bound(best.begin(), best.end(), candidate, nearer), candidate);
   if (best.size() > n) best.pop_back();
-}
-
-// A target's best so far plus its re-scored candidates, cut to the n nearest in `nearer` order.
-void keep_nearest(std::vector<Neighbor>& merged, size_t n) {
-  const size_t keep = std::min(n, merged.size());
-  std::partial_sort(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(keep),
-                    merged.end(), nearer);
-  merged.resize(keep);
 }
 
 }  // namespace
@@ -50,7 +31,6 @@ ExactSearch::ExactSearch(Metric metric, size_t dim, std::vector<float> targets, 
       precision_(precision),
       best_(targets_count_) {
   DEFT_ASSERT(dim > 0 && targets_.size() % dim == 0, "targets are whole vectors");
-  tune_faiss_once();
   if (normalize_) {
     DEFT_ASSERT(normalize_rows(targets_.data(), targets_count_, dim_) == targets_count_,
                 "targets that cannot be normalised are rejected before the search");
@@ -85,30 +65,36 @@ void ExactSearch::add_normalized_rows(const float* vectors, const uint64_t* pool
   search(vectors, rows, pool_rows, 0);
 }
 
+std::unique_ptr<CandidateFinder> ExactSearch::make_finder() const {
+  if (metric_ == Metric::kManhattan) {
+    return std::make_unique<ManhattanCandidates>(targets_.data(), targets_count_, dim_);
+  }
+  return std::make_unique<BoundedCandidates>(metric_, targets_.data(), targets_count_, dim_,
+                                             precision_);
+}
+
+std::string ExactSearch::candidate_kernel() const {
+  return finder_ ? finder_->kernel() : make_finder()->kernel();
+}
+
 void ExactSearch::search(const float* vectors, size_t rows, const uint64_t* pool_rows,
                          uint64_t first_row) {
   if (rows == 0 || targets_count_ == 0 || topn_ == 0) return;
-  if (metric_ == Metric::kManhattan) {
-    search_faiss(vectors, rows, pool_rows, first_row);
-    return;
-  }
-  if (!bounded_) {
-    bounded_ = std::make_unique<BoundedCandidates>(metric_, targets_.data(), targets_count_, dim_,
-                                                   precision_);
-  }
+  if (!finder_) finder_ = make_finder();
+  pairs_searched_ += static_cast<uint64_t>(rows) * targets_count_;
   std::vector<double> worst(targets_count_);
   std::vector<size_t> missing(targets_count_);
-  std::vector<BoundedCandidates::Hit> hits;
+  std::vector<CandidateHit> hits;
   std::vector<double> distances;
-  for (size_t c0 = 0; c0 < rows; c0 += BoundedCandidates::kPoolChunk) {
-    const size_t n = std::min(BoundedCandidates::kPoolChunk, rows - c0);
+  for (size_t c0 = 0; c0 < rows; c0 += CandidateFinder::kPoolChunk) {
+    const size_t n = std::min(CandidateFinder::kPoolChunk, rows - c0);
     for (size_t q = 0; q < targets_count_; ++q) {
       const std::vector<Neighbor>& best = best_[q];
       worst[q] = best.empty() ? -std::numeric_limits<double>::infinity() : best.back().distance;
       missing[q] = topn_ - best.size();
     }
     const float* chunk = vectors + c0 * dim_;
-    bounded_->find(chunk, n, worst, missing, hits);
+    finder_->find(chunk, n, worst, missing, hits);
     rescored_ += hits.size();
     // Every hit's exact distance, eight pairs at a time (a target's own hits in a chunk are
     // too few to fill the lanes), then each target's hits merged into its best.
@@ -141,33 +127,6 @@ void ExactSearch::search(const float* vectors, size_t rows, const uint64_t* pool
         keep_if_nearer(best_[q], {distances[h], row}, topn_);
       }
     }
-  }
-}
-
-// Manhattan: FAISS's candidates (topn + kSpareCandidates per block), re-scored exactly.
-void ExactSearch::search_faiss(const float* vectors, size_t rows, const uint64_t* pool_rows,
-                               uint64_t first_row) {
-  const size_t k = std::min(rows, topn_ + kSpareCandidates);
-  const size_t nq = targets_count_;
-  std::vector<float> distances(nq * k);
-  std::vector<int64_t> labels(nq * k);
-  faiss::float_maxheap_array_t heap{nq, k, labels.data(), distances.data()};
-  faiss::knn_extra_metrics(targets_.data(), vectors, dim_, nq, rows, faiss::METRIC_L1, 0, &heap);
-  // Re-score the candidates exactly and merge them into the running top-n.
-  std::vector<Neighbor> merged;
-  for (size_t q = 0; q < nq; ++q) {
-    std::vector<Neighbor>& best = best_[q];
-    merged = best;
-    const float* target = targets_.data() + q * dim_;
-    for (size_t j = 0; j < k; ++j) {
-      const int64_t local = labels[q * k + j];
-      if (local < 0) continue;  // fewer candidates than k
-      const auto i = static_cast<size_t>(local);
-      const uint64_t row = pool_rows != nullptr ? pool_rows[i] : first_row + i;
-      merged.push_back({exact_distance(metric_, target, vectors + i * dim_, dim_), row});
-    }
-    keep_nearest(merged, topn_);
-    best.swap(merged);
   }
 }
 

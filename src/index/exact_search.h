@@ -1,10 +1,10 @@
 #pragma once
 // Exact k-nearest-neighbour search of targets against a pool streamed in blocks, so the pool
-// never has to fit in memory. Cosine and euclidean: int8 (or fp32) inner products on oneDNN
-// with a proven error bound name every row that could still enter a target's top-n
-// (index/bounded_candidates.h), and only those are scored exactly — the result equals a
-// double-precision brute force over the stored floats. Manhattan: FAISS finds each target's
-// best candidates in a block (topn + kSpareCandidates) and deft re-scores them.
+// never has to fit in memory. Approximate scores with a proven error bound name every row
+// that could still enter a target's top-n, and only those are scored exactly — the result
+// equals a double-precision brute force over the stored floats. Cosine and euclidean: int8
+// (or fp32) inner products on oneDNN (index/bounded_candidates.h); Manhattan: fp32 sums on
+// AVX-512 (index/manhattan_candidates.h).
 //
 //   index::ExactSearch search(index::Metric::kCosine, dim, std::move(targets), /*topn=*/5);
 //   while (next_block(vectors, rows)) search.add_block(vectors.data(), rows);
@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "index/metric.h"
@@ -24,7 +25,7 @@
 
 namespace deft::index {
 
-class BoundedCandidates;
+class CandidateFinder;
 
 struct Neighbor {
   double distance;
@@ -38,6 +39,7 @@ inline bool nearer(const Neighbor& a, const Neighbor& b) {
 
 class ExactSearch {
  public:
+  // Approximate indexes (index/approximate_search.h) re-score this many candidates beyond topn.
   static constexpr size_t kSpareCandidates = 8;
 
   // `targets`: rows × dim floats. For cosine they are normalised here (and so is every pool
@@ -67,12 +69,16 @@ class ExactSearch {
   // How many (target, pool row) pairs were scored exactly (cosine, euclidean): the work the
   // bound left; the rest of the pool was ruled out by the fp32 scores.
   uint64_t rescored() const { return rescored_; }
+  // (target, pool row) pairs searched so far: targets × rows added.
+  uint64_t pairs_searched() const { return pairs_searched_; }
   ScorePrecision precision() const { return precision_; }
+  // What computes the candidate scores, for the summary ("int8 inner products on oneDNN
+  // (avx512_core_vnni)", "fp32 L1 sums (AVX-512)", …).
+  std::string candidate_kernel() const;
 
  private:
   void search(const float* vectors, size_t rows, const uint64_t* pool_rows, uint64_t first_row);
-  void search_faiss(const float* vectors, size_t rows, const uint64_t* pool_rows,
-                    uint64_t first_row);
+  std::unique_ptr<CandidateFinder> make_finder() const;
 
   Metric metric_;
   bool normalize_;  // cosine, and the caller has not normalised
@@ -83,8 +89,9 @@ class ExactSearch {
   ScorePrecision precision_;
   uint64_t next_row_ = 0;
   std::vector<std::vector<Neighbor>> best_;
-  std::unique_ptr<BoundedCandidates> bounded_;  // made at the first block
+  std::unique_ptr<CandidateFinder> finder_;  // made at the first block
   uint64_t rescored_ = 0;
+  uint64_t pairs_searched_ = 0;
 };
 
 }  // namespace deft::index

@@ -31,6 +31,10 @@ int32_t quantize_row(const float* x, size_t n, double scale, double inverse, uin
                      uint8_t* q, double& residual, double& norm);
 // max |x_k|.
 float largest_magnitude(const float* x, size_t n);
+// out[i·stride + j] = Σ_k |a_i,k − b_j,k| in fp32 for na rows of `a` against nb rows of `b`
+// (each `dim` floats, row after row): a tile of Manhattan distances.
+void l1_distances(const float* a, size_t na, const float* b, size_t nb, size_t dim, float* out,
+                  size_t stride);
 
 // The loops above without the AVX-512 versions they use where the CPU has them (tests hold the
 // two to each other).
@@ -38,6 +42,8 @@ namespace portable {
 int32_t quantize_row(const float* x, size_t n, double scale, double inverse, uint8_t flip,
                      uint8_t* q, double& residual, double& norm);
 float largest_magnitude(const float* x, size_t n);
+void l1_distances(const float* a, size_t na, const float* b, size_t nb, size_t dim, float* out,
+                  size_t stride);
 }  // namespace portable
 
 }  // namespace deft::index

@@ -64,6 +64,30 @@ bool cpu_prefers_bf16() {
   return isa == dnnl::cpu_isa::avx512_core_bf16 && cpu_vendor_is_amd();
 }
 
+const char* onednn_isa_name() {
+  using dnnl::cpu_isa;
+  switch (dnnl::get_effective_cpu_isa()) {
+    case cpu_isa::avx512_core_amx:
+      return "avx512_core_amx";
+    case cpu_isa::avx512_core_bf16:
+      return "avx512_core_bf16";
+    case cpu_isa::avx512_core_vnni:
+      return "avx512_core_vnni";
+    case cpu_isa::avx512_core:
+      return "avx512_core";
+    case cpu_isa::avx2_vnni:
+      return "avx2_vnni";
+    case cpu_isa::avx2:
+      return "avx2";
+    case cpu_isa::avx:
+      return "avx";
+    case cpu_isa::sse41:
+      return "sse41";
+    default:
+      return "other";
+  }
+}
+
 void set_compute_threads(int threads) {
   if (threads > 0) omp_set_num_threads(threads);
 }

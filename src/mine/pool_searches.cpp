@@ -77,7 +77,25 @@ class ExactPoolSearch final : public index::PoolSearch {
 
   bool knows_best_so_far() const override { return true; }
   std::vector<std::vector<index::Neighbor>> finish() override { return results_so_far(); }
-  std::string describe() const override { return "exact"; }
+  // "exact (int8 inner products on oneDNN (avx512_core_vnni) for candidates; 0.021% of the
+  // 1,000,000,000 pairs re-scored in double)": the engine and ISA, and the work the bound left.
+  std::string describe() const override {
+    uint64_t rescored = 0, pairs = 0;
+    std::string kernel;
+    const auto add = [&](const index::ExactSearch& s) {
+      rescored += s.rescored();
+      pairs += s.pairs_searched();
+      if (kernel.empty()) kernel = s.candidate_kernel();
+    };
+    if (all_) add(*all_);
+    for (const auto& [label, g] : groups_)
+      add(*g.search);
+    if (kernel.empty()) return "exact";
+    return fmt::format(
+        "exact ({} for candidates; {:.3g}% of the {} pairs re-scored in double)", kernel,
+        pairs == 0 ? 0.0 : 100.0 * static_cast<double>(rescored) / static_cast<double>(pairs),
+        pairs);
+  }
   bool splits_across_ranks() const override { return true; }
 
   // Per target, its neighbours nearest first.

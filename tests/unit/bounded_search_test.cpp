@@ -1,5 +1,6 @@
-// ExactSearch's cosine and euclidean path (fp32 or int8 candidates with a proven bound, then
-// exact re-scoring) against a brute force written here: every pool row scored in double over
+// ExactSearch (fp32 or int8 inner-product candidates for cosine and euclidean, fp32 L1 sums for
+// Manhattan — AVX-512 and the portable loop —, each with a proven bound, then exact
+// re-scoring) against a brute force written here: every pool row scored in double over
 // the same stored floats, sorted by (distance, row). Equality is exact — rows and distances bit
 // for bit — on near-ties far below fp32 resolution, exact duplicates, several target and pool
 // chunks, blocks of any size (1 and 7 included), rows whose 8-bit scale one outlier sets, and
@@ -7,7 +8,9 @@
 // runs int8 without VNNI too, slower); and the bound is shown to prune (few rows re-scored).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <random>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -31,11 +34,14 @@ double brute_distance(Metric metric, const float* a, const float* b, size_t dim)
   for (size_t k = 0; k < dim; ++k) {
     if (metric == Metric::kCosine) {
       sum += static_cast<double>(a[k]) * static_cast<double>(b[k]);
+    } else if (metric == Metric::kManhattan) {
+      sum += std::fabs(static_cast<double>(a[k]) - static_cast<double>(b[k]));
     } else {
       const double d = static_cast<double>(a[k]) - static_cast<double>(b[k]);
       sum += d * d;
     }
   }
+  if (metric == Metric::kManhattan) return sum;
   return metric == Metric::kCosine ? 1.0 - sum : std::sqrt(sum);
 }
 
@@ -107,8 +113,13 @@ std::vector<float> clustered(size_t rows, size_t dim, unsigned seed, bool unit) 
   return v;
 }
 
-class BoundedSearch : public ::testing::TestWithParam<std::tuple<Metric, ScorePrecision>> {
+// (metric, candidate precision, the portable loops forced by DEFT_SEARCH_ISA=portable).
+class BoundedSearch : public ::testing::TestWithParam<std::tuple<Metric, ScorePrecision, bool>> {
  protected:
+  void SetUp() override {
+    if (std::get<2>(GetParam())) setenv("DEFT_SEARCH_ISA", "portable", 1);
+  }
+  void TearDown() override { unsetenv("DEFT_SEARCH_ISA"); }
   Metric metric() const { return std::get<0>(GetParam()); }
   ScorePrecision precision() const { return std::get<1>(GetParam()); }
   index::ExactSearch search(const std::vector<float>& targets, std::vector<float> pool, size_t dim,
@@ -117,14 +128,23 @@ class BoundedSearch : public ::testing::TestWithParam<std::tuple<Metric, ScorePr
   }
 };
 
+std::string path_name(const ::testing::TestParamInfo<BoundedSearch::ParamType>& test) {
+  const auto& [metric, precision, portable] = test.param;
+  if (metric == Metric::kManhattan) return portable ? "manhattan_portable" : "manhattan_dispatched";
+  return std::string(index::metric_name(metric)) + "_" + index::score_precision_name(precision);
+}
+
 INSTANTIATE_TEST_SUITE_P(MetricsAndPrecisions, BoundedSearch,
                          ::testing::Combine(::testing::Values(Metric::kCosine, Metric::kEuclidean),
                                             ::testing::Values(ScorePrecision::kF32,
-                                                              ScorePrecision::kInt8)),
-                         [](const auto& test) {
-                           return std::string(index::metric_name(std::get<0>(test.param))) + "_" +
-                                  index::score_precision_name(std::get<1>(test.param));
-                         });
+                                                              ScorePrecision::kInt8),
+                                            ::testing::Values(false)),
+                         path_name);
+INSTANTIATE_TEST_SUITE_P(Manhattan, BoundedSearch,
+                         ::testing::Combine(::testing::Values(Metric::kManhattan),
+                                            ::testing::Values(ScorePrecision::kF32),
+                                            ::testing::Values(false, true)),
+                         path_name);
 
 // 300 pool rows that differ from one base vector by one float ulp in a few components: their
 // distances to the target differ by ~1e-9, far below fp32's inner-product resolution, so fp32
@@ -154,6 +174,41 @@ TEST_P(BoundedSearch, NearTiesBelowFloatResolutionComeOutInExactOrder) {
   for (const Neighbor& n : want[0])
     ASSERT_TRUE(n.pool_row == 0 || (n.pool_row >= 100 && n.pool_row < 420)) << n.pool_row;
   for (size_t block : {2500, 777, 64, 7, 1}) {
+    SCOPED_TRACE(block);
+    expect_identical(search(targets, pool, kDim, kTopn, block).results(), want);
+  }
+}
+
+// The same near-ties seen from a target at some distance: each distance is then large beside
+// the ~1e-7 that separates the near-ties, so the fp32 scores order them at random (their
+// rounding, ~1e-5 here, is a hundred times the gaps). Only the bound keeps the right ones.
+TEST_P(BoundedSearch, NearTiesFarFromTheTargetComeOutInExactOrder) {
+  const Metric metric = this->metric();
+  const bool unit = metric == Metric::kCosine;
+  constexpr size_t kDim = 768, kTopn = 10;
+  std::mt19937 rng(13);
+  std::normal_distribution<float> normal(0.F, 1.F);
+  std::vector<float> pool = clustered(3000, kDim, 7, unit);
+  const std::vector<float> base(pool.begin(), pool.begin() + kDim);
+  for (size_t r = 500; r < 800; ++r) {
+    std::copy(base.begin(), base.end(), pool.begin() + r * kDim);
+    for (int n = 0; n < 3; ++n) {
+      float& x = pool[r * kDim + rng() % kDim];
+      x = std::nextafter(x, (rng() & 1) ? 2.F : -2.F);
+    }
+  }
+  std::vector<float> targets = clustered(8, kDim, 9, unit);
+  for (size_t t = 0; t < 3; ++t) {  // three targets near the base, not on it
+    for (size_t k = 0; k < kDim; ++k)
+      targets[t * kDim + k] = base[k] + (unit ? 0.002F : 0.05F) * normal(rng);
+  }
+  if (unit) normalize(targets, kDim);
+  const auto want = brute_force(metric, targets, pool, kDim, kTopn);
+  for (size_t t = 0; t < 3; ++t) {  // the case is what it says: near-ties fill each top ten
+    for (const Neighbor& n : want[t])
+      ASSERT_TRUE(n.pool_row == 0 || (n.pool_row >= 500 && n.pool_row < 800)) << n.pool_row;
+  }
+  for (size_t block : {size_t{3000}, size_t{700}, size_t{7}}) {
     SCOPED_TRACE(block);
     expect_identical(search(targets, pool, kDim, kTopn, block).results(), want);
   }
@@ -292,6 +347,32 @@ TEST(Int8Rows, TheDispatchedLoopsMatchThePortableOnesAndARecount) {
         EXPECT_NEAR(fast_kept, static_cast<double>(kept), 1e-12 * static_cast<double>(kept));
         EXPECT_NEAR(slow_left, static_cast<double>(left), 1e-12 * static_cast<double>(left));
       }
+    }
+  }
+}
+
+// The L1 tile the CPU picks (AVX-512 4 × 4 tiles and their edges here) and the portable loop:
+// every sum within the bound the Manhattan candidates assume, |ŝ − s| ≤ γ_d·s, of the sum in
+// long double; shapes that leave edges in both directions and a tail past the last sixteen.
+TEST(L1Distances, TheDispatchedAndPortableTilesAreWithinTheBound) {
+  for (size_t dim : {size_t{768}, size_t{100}, size_t{7}}) {
+    SCOPED_TRACE(dim);
+    const std::vector<float> a = clustered(6, dim, 51, false);
+    const std::vector<float> b = clustered(71, dim, 52, false);
+    const size_t stride = 80;
+    std::vector<float> fast(6 * stride, -1.F), slow(6 * stride, -1.F);
+    index::l1_distances(a.data(), 6, b.data(), 71, dim, fast.data(), stride);
+    index::portable::l1_distances(a.data(), 6, b.data(), 71, dim, slow.data(), stride);
+    const long double gamma = dim * 0x1p-24L / (1 - dim * 0x1p-24L);
+    for (size_t i = 0; i < 6; ++i) {
+      for (size_t j = 0; j < 71; ++j) {
+        long double exact = 0;
+        for (size_t k = 0; k < dim; ++k)
+          exact += std::fabs(static_cast<long double>(a[i * dim + k]) - b[j * dim + k]);
+        EXPECT_LE(std::fabs(fast[i * stride + j] - exact), gamma * exact) << i << " " << j;
+        EXPECT_LE(std::fabs(slow[i * stride + j] - exact), gamma * exact) << i << " " << j;
+      }
+      EXPECT_EQ(fast[i * stride + 71], -1.F) << "wrote past the tile";
     }
   }
 }
