@@ -49,8 +49,9 @@ const char* score_precision_name(ScorePrecision precision) {
 }
 
 std::string BoundedCandidates::kernel() const {
-  return fmt::format("{} inner products on oneDNN ({})", score_precision_name(precision_),
-                     kernels::onednn_isa_name());
+  return fmt::format(
+      "{} inner products on oneDNN ({})", score_precision_name(precision_),
+      kernels::onednn_matmul_isa(kernels::Precision::kF32, precision_ == ScorePrecision::kInt8));
 }
 
 BoundedCandidates::BoundedCandidates(Metric metric, const float* targets, size_t count, size_t dim,

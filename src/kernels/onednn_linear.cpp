@@ -64,28 +64,22 @@ bool cpu_prefers_bf16() {
   return isa == dnnl::cpu_isa::avx512_core_bf16 && cpu_vendor_is_amd();
 }
 
-const char* onednn_isa_name() {
+const char* onednn_matmul_isa(Precision precision, bool int8) {
   using dnnl::cpu_isa;
-  switch (dnnl::get_effective_cpu_isa()) {
-    case cpu_isa::avx512_core_amx:
-      return "avx512_core_amx";
-    case cpu_isa::avx512_core_bf16:
-      return "avx512_core_bf16";
-    case cpu_isa::avx512_core_vnni:
-      return "avx512_core_vnni";
-    case cpu_isa::avx512_core:
-      return "avx512_core";
-    case cpu_isa::avx2_vnni:
-      return "avx2_vnni";
-    case cpu_isa::avx2:
-      return "avx2";
-    case cpu_isa::avx:
-      return "avx";
-    case cpu_isa::sse41:
-      return "sse41";
-    default:
-      return "other";
+  const cpu_isa isa = dnnl::get_effective_cpu_isa();
+  const bool amx = isa == cpu_isa::avx512_core_amx;
+  const bool avx512 = amx || isa == cpu_isa::avx512_core_bf16 || isa == cpu_isa::avx512_core_vnni ||
+                      isa == cpu_isa::avx512_core;
+  if (int8) {
+    if (amx) return "AMX-INT8";
+    if (avx512) return isa == cpu_isa::avx512_core ? "AVX-512, no VNNI" : "AVX-512 VNNI";
+    return isa == cpu_isa::avx2_vnni ? "AVX-VNNI" : "AVX2 or older, no VNNI";
   }
+  if (precision == Precision::kBF16) {
+    if (amx) return "AMX-BF16";
+    return isa == cpu_isa::avx512_core_bf16 ? "AVX512_BF16" : "no native bf16";
+  }
+  return avx512 ? "AVX-512" : "AVX2 or older";
 }
 
 void set_compute_threads(int threads) {

@@ -41,9 +41,9 @@ bool cpu_has_bf16();
 // same multiply-adds a cycle as fp32 FMAs, plus the conversions (measured with oneDNN on a
 // 2-core Xeon, 2026-12-02: bf16 144 GFLOP/s, fp32 241).
 bool cpu_prefers_bf16();
-// The instruction set oneDNN runs on here, as its ONEDNN_MAX_CPU_ISA names it
-// ("avx512_core_amx", "avx512_core_bf16", "avx512_core_vnni", "avx512_core", "avx2", …).
-const char* onednn_isa_name();
+// The instructions oneDNN's matmuls run on here, in words: "AMX-INT8", "AVX-512 VNNI",
+// "AVX-512" … for int8 products, "AMX-BF16", "AVX-512" … for fp32 and bf16 ones.
+const char* onednn_matmul_isa(Precision precision, bool int8 = false);
 // Sets the threads oneDNN (OpenMP) uses; 0 keeps the default (all cores).
 void set_compute_threads(int threads);
 

@@ -328,12 +328,10 @@ TEST_P(MineAgainstBruteForce, PairsAndMinedRowsEqualTheReferenceAlsoInTinyBlocks
     EXPECT_EQ(summary_value(dir.path(), "queries"), "30");
     EXPECT_EQ(summary_value(dir.path(), "neighbours"), std::to_string(e.pairs.size()));
     EXPECT_EQ(summary_value(dir.path(), "unique_mined"), std::to_string(e.mined.size()));
-    // The engine names its candidate kernel and the pairs it searched: 30 targets × 700 rows
-    // (within labels: only the targets' own labels' rows).
-    const std::string engine = summary_value(dir.path(), "index");
-    EXPECT_THAT(engine, HasSubstr(c.metric == "manhattan" ? "exact (fp32 L1 sums ("
-                                                          : "inner products on oneDNN ("));
-    if (c.label_mode != "within") EXPECT_THAT(engine, HasSubstr("of the 21000 pairs re-scored"));
+    // The engine names its candidate kernel and its ISA.
+    EXPECT_THAT(summary_value(dir.path(), "index"),
+                HasSubstr(c.metric == "manhattan" ? "exact (fp32 L1 sums ("
+                                                  : " inner products on oneDNN ("));
   }
 }
 
