@@ -43,11 +43,30 @@ class PoolStream {
   std::unordered_map<uint64_t, PoolRowInfo>& seen() { return seen_; }
 
  private:
-  void take(const table::DataChunk& chunk, Progress& progress);
-  void size_blocks(size_t dim);
+  // A chunk as the reading thread hands it over: its vectors already unpacked.
+  struct Fetched {
+    table::DataChunk chunk;
+    uint64_t first = 0;  // its first row, in pool rows
+    std::vector<float> vectors;
+    size_t dim = 0;
+  };
+  static constexpr size_t kChunksAhead = 3;
+  // Blocks in memory at once: the streamed path's one; the block path's searched, queued and
+  // filling ones.
+  static constexpr size_t kStreamedBlocks = 1;
+  static constexpr size_t kPrefetchedBlocks = 3;
+  bool read_blocks(Progress& progress);
+  void take(const Fetched& fetched, Progress& progress);
+  void size_blocks(size_t dim, size_t blocks);
   void flush(Progress& progress);
-  void remember_best(size_t rows);
+  // `labels` empty: the pool has none (or they are not needed).
+  void search_block(float* vectors, size_t rows, uint64_t first,
+                    const std::vector<std::string>& paths,
+                    const std::vector<std::optional<std::string>>& labels, Progress& progress);
+  void remember_best(size_t rows, uint64_t first, const std::vector<std::string>& paths,
+                     const std::vector<std::optional<std::string>>& labels);
 
+  table::Database& db_;
   const MineJob& job_;
   const Targets& targets_;
   index::PoolSearch* search_;
@@ -62,8 +81,7 @@ class PoolStream {
 
   size_t dim_ = 0;
   size_t block_rows_ = 0;
-  std::vector<float> block_;          // block_rows_ vectors, allocated once
-  std::vector<float> chunk_vectors_;  // one input chunk's, reused
+  std::vector<float> block_;  // block_rows_ vectors, allocated once
   std::vector<std::string> block_paths_;
   std::vector<std::optional<std::string>> block_labels_;
   uint64_t block_first_ = 0;

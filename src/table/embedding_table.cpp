@@ -175,9 +175,15 @@ void EmbeddingTableWriter::append(const DataChunk& input_chunk, std::span<const 
   writer_.append(std::move(out));
 }
 
-void append_float_rows(duckdb_vector vector, duckdb_logical_type type, idx_t count,
-                       uint64_t first_row, std::string_view where, size_t& dim,
-                       std::vector<float>& out) {
+namespace {
+
+// Hands row i's values to sink(i, floats, doubles) (one of the two set, `dim` values) after
+// checking every row: not NULL, `dim` long (0: taken from the first row, then set). Errors
+// name `where` and row_number(i).
+template <typename RowNumber, typename Sink>
+void visit_float_rows(duckdb_vector vector, duckdb_logical_type type, idx_t count,
+                      const RowNumber& row_number, std::string_view where, size_t& dim,
+                      const Sink& sink) {
   const duckdb_type id = duckdb_get_type_id(type);
   if (id != DUCKDB_TYPE_LIST && id != DUCKDB_TYPE_ARRAY) {
     throw Error(ErrorKind::kInput, type_error(where));
@@ -188,48 +194,80 @@ void append_float_rows(duckdb_vector vector, duckdb_logical_type type, idx_t cou
   if (element != DUCKDB_TYPE_FLOAT && element != DUCKDB_TYPE_DOUBLE) {
     throw Error(ErrorKind::kInput, type_error(where));
   }
-  // The reference's pandas writes float64 lists: narrowed to float32 for the search (distances
-  // are still computed in double from these values).
-  const auto append = [&](const void* values, size_t first, size_t n) {
-    if (element == DUCKDB_TYPE_FLOAT) {
-      const auto* f = static_cast<const float*>(values) + first;
-      out.insert(out.end(), f, f + n);
-    } else {
-      const auto* d = static_cast<const double*>(values) + first;
-      for (size_t i = 0; i < n; ++i)
-        out.push_back(static_cast<float>(d[i]));
-    }
-  };
-
-  auto row_length_error = [&](idx_t row, size_t length) {
+  const auto row_length_error = [&](idx_t row, size_t length) {
     return Error(ErrorKind::kInput,
                  fmt::format("{}: row {} has an embedding of length {}, expected {}", where,
-                             first_row + row, length, dim),
+                             row_number(row), length, dim),
                  "every embedding in a file must have the same length (one encoder per file)");
   };
   for (idx_t row = 0; row < count; ++row) {
     if (!is_valid(vector, row)) {
       throw Error(ErrorKind::kInput,
-                  fmt::format("{}: row {} has no embedding (NULL)", where, first_row + row));
+                  fmt::format("{}: row {} has no embedding (NULL)", where, row_number(row)));
     }
   }
-
+  // The reference's pandas writes float64 lists: narrowed to float32 for the search (distances
+  // are still computed in double from these values).
+  const auto emit = [&](idx_t row, const void* values, size_t offset) {
+    if (element == DUCKDB_TYPE_FLOAT) {
+      sink(row, static_cast<const float*>(values) + offset, nullptr);
+    } else {
+      sink(row, nullptr, static_cast<const double*>(values) + offset);
+    }
+  };
   if (id == DUCKDB_TYPE_ARRAY) {
     const size_t length = duckdb_array_type_array_size(type);
     if (dim == 0) dim = length;
     if (length != dim || dim == 0) throw row_length_error(0, length);
-    append(duckdb_vector_get_data(duckdb_array_vector_get_child(vector)), 0, count * dim);
+    const void* data = duckdb_vector_get_data(duckdb_array_vector_get_child(vector));
+    for (idx_t row = 0; row < count; ++row)
+      emit(row, data, row * dim);
     return;
   }
-
   const auto* entries = static_cast<const duckdb_list_entry*>(duckdb_vector_get_data(vector));
   const void* data = duckdb_vector_get_data(duckdb_list_vector_get_child(vector));
   for (idx_t row = 0; row < count; ++row) {
     const duckdb_list_entry entry = entries[row];
     if (dim == 0) dim = entry.length;
     if (entry.length != dim || dim == 0) throw row_length_error(row, entry.length);
-    append(data, entry.offset, entry.length);
+    emit(row, data, entry.offset);
   }
+}
+
+void copy_row(const float* floats, const double* doubles, size_t dim, float* out) {
+  if (floats != nullptr) {
+    std::memcpy(out, floats, dim * sizeof(float));
+    return;
+  }
+  for (size_t k = 0; k < dim; ++k)
+    out[k] = static_cast<float>(doubles[k]);
+}
+
+}  // namespace
+
+void append_float_rows(duckdb_vector vector, duckdb_logical_type type, idx_t count,
+                       uint64_t first_row, std::string_view where, size_t& dim,
+                       std::vector<float>& out) {
+  visit_float_rows(
+      vector, type, count, [&](idx_t row) { return first_row + row; }, where, dim,
+      [&](idx_t, const float* floats, const double* doubles) {
+        const size_t at = out.size();
+        out.resize(at + dim);
+        copy_row(floats, doubles, dim, out.data() + at);
+      });
+}
+
+void place_float_rows(duckdb_vector vector, duckdb_logical_type type, idx_t count,
+                      const int64_t* row_numbers, uint64_t first_row, std::string_view where,
+                      size_t dim, float* out) {
+  DEFT_ASSERT(dim > 0, "the dimension is known before rows are placed");
+  size_t expected = dim;
+  visit_float_rows(
+      vector, type, count, [&](idx_t row) { return row_numbers[row]; }, where, expected,
+      [&](idx_t row, const float* floats, const double* doubles) {
+        const auto slot = static_cast<uint64_t>(row_numbers[row]) - first_row;
+        copy_row(floats, doubles, dim, out + slot * dim);
+      });
 }
 
 }  // namespace deft::table

@@ -71,5 +71,11 @@ uint64_t embedding_row_group_rows(size_t dim);
 void append_float_rows(duckdb_vector vector, duckdb_logical_type type, idx_t count,
                        uint64_t first_row, std::string_view where, size_t& dim,
                        std::vector<float>& out);
+// The same checks, for rows whose file row numbers `row_numbers` say where they go: row i is
+// written to out + (row_numbers[i] − first_row)·dim (a parallel scan hands rows over in any
+// order). Errors name the file row number.
+void place_float_rows(duckdb_vector vector, duckdb_logical_type type, idx_t count,
+                      const int64_t* row_numbers, uint64_t first_row, std::string_view where,
+                      size_t dim, float* out);
 
 }  // namespace deft::table

@@ -625,3 +625,108 @@ TEST(MineChecks, DecodingSettingsAreComparedShrinkWarnsExifRefuses) {
 
 }  // namespace
 }  // namespace deft
+
+namespace deft {
+namespace {
+
+// A pool of `rows` rows in row groups of 1,000 written by DuckDB from SQL (dimension 6, a
+// text label), as `deft embed` lays them out: embedding FLOAT[] (or DOUBLE[], as the
+// reference's pandas writes it). `holes` puts a NULL embedding at row 4,321 and a 3-long one
+// at row 3,210.
+void write_generated_pool(const fs::path& path, size_t rows, bool doubles, bool holes) {
+  table::Database db;
+  const std::string element = doubles ? "DOUBLE" : "FLOAT";
+  std::string embedding = fmt::format(
+      "[sin(i * 0.37), cos(i * 0.11), sin(i * 0.05 + 1), cos(i * 0.013), "
+      "sin(i * 0.7) * 0.5, (i % 17) * 0.01]::{}[]",
+      element);
+  if (holes) {
+    embedding = fmt::format(
+        "CASE WHEN i = 4321 THEN NULL WHEN i = 3210 THEN [1, 2, 3]::{}[] "
+        "ELSE {} END",
+        element, embedding);
+  }
+  testing::sql_exec(
+      db, fmt::format("COPY (SELECT 'img/' || i || '.jpg' AS filepath, "
+                      "CASE WHEN i % 3 = 0 THEN 'car' ELSE 'person' END AS label, {} AS embedding "
+                      "FROM range({}) t(i) ORDER BY i) TO {} (FORMAT parquet, ROW_GROUP_SIZE 1000)",
+                      embedding, rows, quoted(path)));
+}
+
+std::vector<std::vector<std::string>> table_rows(const fs::path& path, const std::string& order) {
+  table::Database db;
+  return sql_rows(db, fmt::format("SELECT * FROM {} ORDER BY {}", quoted(path), order));
+}
+
+// A single parquet file is read by blocks placed straight into memory by DuckDB's parallel scan
+// (table/parquet_blocks.h); a folder is streamed chunk by chunk. The same rows, mined both
+// ways in small blocks (many blocks, each cutting row groups), give the same files; float64
+// embeddings narrow to the same floats.
+TEST(MinePoolReading, ASingleFileAndAFolderOfItMineTheSameInAnyBlockSize) {
+  ScratchDir dir;
+  fs::create_directories(dir / "folder");
+  write_generated_pool(dir / "pool.parquet", 5000, false, false);
+  write_generated_pool(dir / "folder" / "part-0.parquet", 5000, false, false);
+  write_generated_pool(dir / "pool64.parquet", 5000, true, false);
+  const std::vector<Row> targets = {{"t0.jpg", "car", {0.3F, 0.9F, 0.8F, 1.0F, 0.1F, 0.05F}},
+                                    {"t1.jpg", "person", {-0.5F, 0.2F, 0.1F, 0.9F, -0.2F, 0.1F}},
+                                    {"t2.jpg", "car", {0.9F, -0.4F, 0.7F, 0.5F, 0.4F, 0.12F}}};
+  write_table(dir / "t.parquet", targets, Labels::kText, "");
+  std::vector<std::vector<std::string>> first_pairs, first_mined;
+  for (const char* metric : {"cosine", "manhattan"}) {
+    for (const char* budget : {"1024", "0.05"}) {  // 0.05 MiB: blocks of ~540 rows
+      for (const std::string pool : {"pool.parquet", "folder", "pool64.parquet"}) {
+        SCOPED_TRACE(fmt::format("{} {} {}", metric, budget, pool));
+        const fs::path out =
+            dir / fmt::format("m_{}_{}_{}.parquet", metric, budget, pool.substr(0, 6));
+        const auto r =
+            deft({"mine", "source_parquet=" + (dir / pool).string(),
+                  "target_parquet=" + (dir / "t.parquet").string(),
+                  "output_parquet=" + out.string(), "topn=7", std::string("knn_metric=") + metric,
+                  std::string("memory_budget_mb=") + budget, "filter_by_label=true",
+                  "label_mode=within"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(r.err.find("placed by DuckDB's parallel scan") != std::string::npos,
+                  pool != "folder");
+        auto pairs = table_rows(out.string() + ".pairs.parquet", "target_row, rank");
+        auto mined = table_rows(out, "filepath");
+        ASSERT_EQ(pairs.size(), 21U);
+        if (pool == std::string("pool.parquet") && std::string(budget) == "1024") {
+          first_pairs = pairs;
+          first_mined = mined;
+        } else {
+          EXPECT_EQ(pairs, first_pairs);
+          EXPECT_EQ(mined, first_mined);
+        }
+      }
+    }
+    first_pairs.clear();
+  }
+}
+
+// Errors found while DuckDB's scan places the rows name the file and the file row, as the
+// streamed path does, and nothing is written.
+TEST(MinePoolReading, ANullOrShortEmbeddingDeepInAFileIsNamedByItsRow) {
+  ScratchDir dir;
+  write_generated_pool(dir / "pool.parquet", 5000, false, true);
+  write_table(dir / "t.parquet",
+              std::vector<Row>{{"t0.jpg", "car", {0.3F, 0.9F, 0.8F, 1.0F, 0.1F, 0.05F}}},
+              Labels::kText, "");
+  for (const char* budget : {"1024", "0.05"}) {
+    SCOPED_TRACE(budget);
+    const auto r = deft({"mine", "source_parquet=" + (dir / "pool.parquet").string(),
+                         "target_parquet=" + (dir / "t.parquet").string(),
+                         "output_parquet=" + (dir / "m.parquet").string(),
+                         std::string("memory_budget_mb=") + budget});
+    EXPECT_EQ(r.exit_code, 1);
+    // Whichever the scan meets first: both are named by their file rows.
+    EXPECT_THAT(r.err, ::testing::AnyOf(HasSubstr("row 3210 has an embedding of length 3, "
+                                                  "expected 6"),
+                                        HasSubstr("row 4321 has no embedding (NULL)")));
+    EXPECT_THAT(r.err, HasSubstr((dir / "pool.parquet").string() + "' column 'embedding'"));
+    EXPECT_FALSE(fs::exists(dir / "m.parquet"));
+  }
+}
+
+}  // namespace
+}  // namespace deft
