@@ -37,7 +37,18 @@ ScorePrecision default_score_precision() {
   if (const char* forced = std::getenv("DEFT_SEARCH_PRECISION")) {  // NOLINT(concurrency-mt-unsafe)
     const std::string value = forced;
     if (value == "fp32") return ScorePrecision::kF32;
-    if (value == "int8") return ScorePrecision::kInt8;
+    if (value == "int8") {
+      // Without VNNI or AMX, oneDNN multiplies u8 × s8 through vpmaddubsw, whose int16 pair
+      // sums saturate: the products are no longer exact and the bound would not hold.
+      if (!kernels::cpu_has_int8_dot()) {
+        throw Error(ErrorKind::kUsage,
+                    fmt::format("DEFT_SEARCH_PRECISION=int8 needs a CPU with AVX-512 VNNI, "
+                                "AVX-VNNI or AMX-INT8 (oneDNN runs on {} here, whose int8 "
+                                "products saturate)",
+                                kernels::onednn_matmul_isa(kernels::Precision::kF32, true)));
+      }
+      return ScorePrecision::kInt8;
+    }
     throw Error(ErrorKind::kUsage,
                 fmt::format("DEFT_SEARCH_PRECISION is '{}': it takes fp32 or int8", value));
   }
@@ -58,6 +69,8 @@ BoundedCandidates::BoundedCandidates(Metric metric, const float* targets, size_t
                                      ScorePrecision precision)
     : metric_(metric), precision_(precision), dim_(dim), count_(count), targets_(targets) {
   DEFT_ASSERT(metric != Metric::kManhattan, "manhattan has no inner-product bound");
+  DEFT_ASSERT(precision != ScorePrecision::kInt8 || kernels::cpu_has_int8_dot(),
+              "int8 scores only where the products are exact (VNNI, AMX-INT8)");
   const double du = static_cast<double>(dim) * kUnit;
   gamma_ = du / (1.0 - du);
   norms_.resize(count);

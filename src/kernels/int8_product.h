@@ -1,7 +1,9 @@
 #pragma once
 // y = x·Wᵀ in exact integer arithmetic: unsigned 8-bit rows x against signed 8-bit weights W,
 // int32 out, on oneDNN (VNNI on AVX-512 machines, AMX-INT8 where present: ~4× the fp32
-// matmul's rate; without either, oneDNN's slower int8 code, still exact). W is reordered once
+// matmul's rate). Exact only with VNNI or AMX-INT8 (cpu_has_int8_dot): without them oneDNN
+// sums u8 × s8 pairs in saturating int16 (vpmaddubsw), found by the index tests under
+// ONEDNN_MAX_CPU_ISA=AVX2 and AVX512_CORE. W is reordered once
 // into the kernel's layout; a primitive per row count is made on first use and cached.
 // Products of 8-bit values summed in int32 are exact while in × 255 × 128 < 2³¹ (in < 65,793).
 //

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <random>
 #include <string>
 #include <tuple>
@@ -16,10 +17,12 @@
 
 #include <gtest/gtest.h>
 
+#include "common/error.h"
 #include "index/bounded_candidates.h"
 #include "index/exact_search.h"
 #include "index/int8_rows.h"
 #include "index/vector_loops.h"
+#include "kernels/int8_product.h"
 
 namespace deft {
 namespace {
@@ -117,6 +120,8 @@ std::vector<float> clustered(size_t rows, size_t dim, unsigned seed, bool unit) 
 class BoundedSearch : public ::testing::TestWithParam<std::tuple<Metric, ScorePrecision, bool>> {
  protected:
   void SetUp() override {
+    if (std::get<1>(GetParam()) == ScorePrecision::kInt8 && !kernels::cpu_has_int8_dot())
+      GTEST_SKIP() << "int8 scores need VNNI or AMX-INT8 (deft uses fp32 without them)";
     if (std::get<2>(GetParam())) setenv("DEFT_SEARCH_ISA", "portable", 1);
   }
   void TearDown() override { unsetenv("DEFT_SEARCH_ISA"); }
@@ -374,6 +379,51 @@ TEST(L1Distances, TheDispatchedAndPortableTilesAreWithinTheBound) {
       }
       EXPECT_EQ(fast[i * stride + 71], -1.F) << "wrote past the tile";
     }
+  }
+}
+
+// The summary's engine line names the ISA the candidates really run on: under
+// ONEDNN_MAX_CPU_ISA (the CTest entries BoundedSearchOn*) the capped one, else this CPU's
+// (read from /proc/cpuinfo here).
+TEST(CandidateKernel, NamesTheIsaTheScoresRunOn) {
+  const std::vector<float> targets = clustered(3, 16, 1, true);
+  const index::ExactSearch fp32(Metric::kCosine, 16, targets, 2, true, ScorePrecision::kF32);
+  const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
+  const std::string capped = cap == nullptr ? "" : cap;
+  std::string want_int8, want_fp32;
+  if (capped == "AVX2") {
+    want_int8 = "AVX2 or older, no VNNI";
+    want_fp32 = "AVX2 or older";
+  } else if (capped == "AVX512_CORE") {
+    want_int8 = "AVX-512, no VNNI";
+    want_fp32 = "AVX-512";
+  } else {
+    std::ifstream info("/proc/cpuinfo");
+    std::string line, flags;
+    while (flags.empty() && std::getline(info, line)) {
+      if (line.rfind("flags", 0) == 0) flags = line + " ";
+    }
+    if (flags.find(" amx_int8 ") != std::string::npos) {
+      want_int8 = "AMX-INT8";
+    } else if (flags.find(" avx512_vnni ") != std::string::npos) {
+      want_int8 = "AVX-512 VNNI";
+    } else {
+      GTEST_SKIP() << "a CPU without VNNI: the capped entries cover the names";
+    }
+    want_fp32 = "AVX-512";
+  }
+  EXPECT_EQ(fp32.candidate_kernel(), "fp32 inner products on oneDNN (" + want_fp32 + ")");
+  // int8 runs only where its products are exact; the default picks it there, fp32 elsewhere.
+  EXPECT_EQ(kernels::cpu_has_int8_dot(), capped.empty());
+  EXPECT_EQ(index::default_score_precision(),
+            capped.empty() ? ScorePrecision::kInt8 : ScorePrecision::kF32);
+  if (kernels::cpu_has_int8_dot()) {
+    const index::ExactSearch int8(Metric::kCosine, 16, targets, 2, true, ScorePrecision::kInt8);
+    EXPECT_EQ(int8.candidate_kernel(), "int8 inner products on oneDNN (" + want_int8 + ")");
+  } else {
+    setenv("DEFT_SEARCH_PRECISION", "int8", 1);
+    EXPECT_THROW(index::default_score_precision(), Error);
+    unsetenv("DEFT_SEARCH_PRECISION");
   }
 }
 
