@@ -1,6 +1,7 @@
 #include "mine/pool_stream.h"
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -117,6 +118,13 @@ bool PoolStream::read_blocks(Progress& progress) {
   using Block = table::ParquetBlocks::Block;
   std::mutex spare_mutex;
   std::vector<Block> spare;  // blocks searched, their buffers for the reader to fill again
+  // The share of the time spent reading: the reader's seconds in DuckDB, and the seconds the
+  // search waited for a block (reading not hidden behind the search).
+  double reading = 0, waiting = 0;
+  const auto since = [](std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  const auto start = std::chrono::steady_clock::now();
   Prefetch<Block> ahead(1, [&](const Prefetch<Block>::Give& give) {
     for (uint64_t first = share_begin_; first < share_end_; first += block_rows_) {
       Block block;
@@ -127,16 +135,26 @@ bool PoolStream::read_blocks(Progress& progress) {
           spare.pop_back();
         }
       }
+      const auto t0 = std::chrono::steady_clock::now();
       reader.read(first, std::min<uint64_t>(block_rows_, share_end_ - first), dim_, block);
+      reading += since(t0);
       if (!give(std::move(block))) return;
     }
   });
-  while (std::optional<Block> block = ahead.next()) {
+  for (;;) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::optional<Block> block = ahead.next();
+    waiting += since(t0);
+    if (!block) break;
     search_block(block->vectors.data(), block->rows, block->first, block->texts, block->extras,
                  progress);
     std::lock_guard lock(spare_mutex);
     spare.push_back(std::move(*block));
   }
+  log::info(
+      "mining: {:.1f} s; reading the pool took {:.1f} s, of which the search waited "
+      "{:.1f} s",
+      since(start), reading, waiting);
   return true;
 }
 
