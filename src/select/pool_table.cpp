@@ -13,6 +13,7 @@
 #include "mine/input_checks.h"
 #include "parallel/cluster.h"
 #include "table/embedding_table.h"
+#include "table/parquet_blocks.h"
 #include "table/path_base.h"
 #include "table/table_reader.h"
 #include "table/vector_access.h"
@@ -224,59 +225,80 @@ void PoolTable::read_blocks(size_t& dim, size_t block_bytes, const BlockFn& on_b
   std::vector<std::vector<float>> spare;
   // The table is read (and the blocks normalised and checked) on the prefetch thread, a block
   // ahead of the search.
-  Prefetch<Block> ahead(1, [&](const Prefetch<Block>::Give& give) {
-    table::TableReader reader(db_, path_,
-                              {.columns = {filepath_column_, vector_column_},
-                               .first_row = share_.first,
-                               .end_row = share_.second,
-                               .filepath_column = filepath_column_});
-    // A folder or CSV is read whole: rows outside the share are skipped here.
-    const uint64_t reader_base = reader.row_range_applied() ? share_.first : 0;
-    const std::string where = fmt::format("'{}' column '{}'", path_.string(), vector_column_);
-    std::vector<float> chunk_vectors;
-    Block block{.first = share_.first};
-    const auto take_spare = [&] {
-      std::lock_guard lock(spare_mutex);
-      if (!spare.empty()) {
-        block.vectors = std::move(spare.back());
-        spare.pop_back();
-      }
-      block.vectors.clear();
-    };
-    take_spare();
-    const auto flush = [&] {
-      if (block.vectors.empty()) return true;
-      const size_t n = block.vectors.size() / dim;
-      normalize_or_refuse(block.vectors.data(), n, dim, block.first, path_, vector_column_);
-      const uint64_t next_first = block.first + n;
-      if (!give(std::move(block))) return false;
-      block = Block{.first = next_first};
-      take_spare();
-      return true;
-    };
-    while (table::DataChunk chunk = reader.next_chunk()) {
-      const idx_t n = duckdb_data_chunk_get_size(chunk.get());
-      const uint64_t first = reader_base + reader.rows_read() - n;
-      if (first + n <= share_.first || first >= share_.second) continue;
-      const uint64_t from = std::max(first, share_.first), to = std::min(first + n, share_.second);
-      // Reserved once: a vector that grew by doubling would briefly hold two copies of it.
-      if (block.vectors.capacity() == 0 && dim > 0) {
-        block.vectors.reserve(block_bytes / sizeof(float) + n * dim);
-      }
-      if (from == first && to == first + n) {  // the whole chunk: straight into the block
-        table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1),
-                                 reader.column_type(1), n, first, where, dim, block.vectors);
-      } else {
-        chunk_vectors.clear();
-        table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1),
-                                 reader.column_type(1), n, first, where, dim, chunk_vectors);
-        block.vectors.insert(block.vectors.end(), chunk_vectors.begin() + (from - first) * dim,
-                             chunk_vectors.begin() + (to - first) * dim);
-      }
-      if (block.vectors.size() * sizeof(float) >= block_bytes && !flush()) return;
-    }
-    flush();
-  }, /*yield=*/true);
+  Prefetch<Block> ahead(
+      1,
+      [&](const Prefetch<Block>::Give& give) {
+        table::TableReader reader(db_, path_,
+                                  {.columns = {filepath_column_, vector_column_},
+                                   .first_row = share_.first,
+                                   .end_row = share_.second,
+                                   .filepath_column = filepath_column_});
+        // A folder or CSV is read whole: rows outside the share are skipped here.
+        const uint64_t reader_base = reader.row_range_applied() ? share_.first : 0;
+        const std::string where = fmt::format("'{}' column '{}'", path_.string(), vector_column_);
+        std::vector<float> chunk_vectors;
+        Block block{.first = share_.first};
+        const auto take_spare = [&] {
+          std::lock_guard lock(spare_mutex);
+          if (!spare.empty()) {
+            block.vectors = std::move(spare.back());
+            spare.pop_back();
+          }
+          block.vectors.clear();
+        };
+        take_spare();
+        if (dim > 0 && table::is_single_parquet(reader)) {
+          // One parquet file: blocks placed straight into memory by DuckDB's parallel scan
+          // (table/parquet_blocks.h), ~4× the streamed chunks' rate.
+          table::ParquetBlocks blocks(db_, reader, {.vector = 1}, nullptr, where);
+          const size_t rows_per_block = std::max<size_t>(1, block_bytes / (dim * sizeof(float)));
+          table::ParquetBlocks::Block placed;
+          for (uint64_t first = share_.first; first < share_.second; first += rows_per_block) {
+            placed.vectors = std::move(block.vectors);
+            blocks.read(first, std::min<uint64_t>(rows_per_block, share_.second - first), dim,
+                        placed);
+            normalize_or_refuse(placed.vectors.data(), placed.rows, dim, first, path_,
+                                vector_column_);
+            if (!give(Block{.vectors = std::move(placed.vectors), .first = first})) return;
+            take_spare();
+          }
+          return;
+        }
+        const auto flush = [&] {
+          if (block.vectors.empty()) return true;
+          const size_t n = block.vectors.size() / dim;
+          normalize_or_refuse(block.vectors.data(), n, dim, block.first, path_, vector_column_);
+          const uint64_t next_first = block.first + n;
+          if (!give(std::move(block))) return false;
+          block = Block{.first = next_first};
+          take_spare();
+          return true;
+        };
+        while (table::DataChunk chunk = reader.next_chunk()) {
+          const idx_t n = duckdb_data_chunk_get_size(chunk.get());
+          const uint64_t first = reader_base + reader.rows_read() - n;
+          if (first + n <= share_.first || first >= share_.second) continue;
+          const uint64_t from = std::max(first, share_.first),
+                         to = std::min(first + n, share_.second);
+          // Reserved once: a vector that grew by doubling would briefly hold two copies of it.
+          if (block.vectors.capacity() == 0 && dim > 0) {
+            block.vectors.reserve(block_bytes / sizeof(float) + n * dim);
+          }
+          if (from == first && to == first + n) {  // the whole chunk: straight into the block
+            table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1),
+                                     reader.column_type(1), n, first, where, dim, block.vectors);
+          } else {
+            chunk_vectors.clear();
+            table::append_float_rows(duckdb_data_chunk_get_vector(chunk.get(), 1),
+                                     reader.column_type(1), n, first, where, dim, chunk_vectors);
+            block.vectors.insert(block.vectors.end(), chunk_vectors.begin() + (from - first) * dim,
+                                 chunk_vectors.begin() + (to - first) * dim);
+          }
+          if (block.vectors.size() * sizeof(float) >= block_bytes && !flush()) return;
+        }
+        flush();
+      },
+      /*yield=*/true);
   while (std::optional<Block> block = ahead.next()) {
     on_block(block->vectors.data(), block->first, block->vectors.size() / dim);
     std::lock_guard lock(spare_mutex);

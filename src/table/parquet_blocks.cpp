@@ -1,5 +1,6 @@
 #include "table/parquet_blocks.h"
 
+#include <atomic>
 #include <exception>
 #include <mutex>
 #include <utility>
@@ -23,7 +24,8 @@ bool is_single_parquet(const TableReader& reader) {
 // its scan threads at once, each with its own rows (so its own slots of the block).
 struct ParquetBlocks::State {
   ExtraValue extra_value;
-  bool has_extra = false;
+  std::optional<idx_t> text_argument;   // the function's argument holding the text column
+  std::optional<idx_t> extra_argument;  // and the extra one
   std::string where;
   Block* block = nullptr;
   size_t dim = 0;
@@ -44,13 +46,15 @@ void place(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector out
     const LogicalType vector_type(duckdb_vector_get_column_type(vectors));
     place_float_rows(vectors, vector_type.get(), n, rows, block.first, state->where, state->dim,
                      block.vectors.data());
-    duckdb_vector texts = duckdb_data_chunk_get_vector(input, 2);
-    for (idx_t i = 0; i < n; ++i) {
-      const auto slot = static_cast<uint64_t>(rows[i]) - block.first;
-      block.texts[slot] = is_valid(texts, i) ? std::string(string_at(texts, i)) : std::string();
+    if (state->text_argument) {
+      duckdb_vector texts = duckdb_data_chunk_get_vector(input, *state->text_argument);
+      for (idx_t i = 0; i < n; ++i) {
+        const auto slot = static_cast<uint64_t>(rows[i]) - block.first;
+        block.texts[slot] = is_valid(texts, i) ? std::string(string_at(texts, i)) : std::string();
+      }
     }
-    if (state->has_extra) {
-      duckdb_vector extra = duckdb_data_chunk_get_vector(input, 3);
+    if (state->extra_argument) {
+      duckdb_vector extra = duckdb_data_chunk_get_vector(input, *state->extra_argument);
       const LogicalType extra_type(duckdb_vector_get_column_type(extra));
       for (idx_t i = 0; i < n; ++i) {
         block.extras[static_cast<uint64_t>(rows[i]) - block.first] =
@@ -78,13 +82,23 @@ ParquetBlocks::ParquetBlocks(Database& db, const TableReader& schema, Columns co
     : path_(schema.path()), con_(db), state_(std::make_unique<State>()) {
   DEFT_ASSERT(is_single_parquet(schema), "one parquet file");
   state_->extra_value = std::move(extra_value);
-  state_->has_extra = columns.extra.has_value();
   state_->where = std::move(where);
-  std::vector<size_t> arguments = {columns.vector, columns.text};
-  if (columns.extra) arguments.push_back(*columns.extra);
+  // Arguments: file_row_number, the vectors, then the text and extra columns when asked for.
+  std::vector<size_t> arguments = {columns.vector};
+  if (columns.text) {
+    state_->text_argument = arguments.size() + 1;
+    arguments.push_back(*columns.text);
+  }
+  if (columns.extra) {
+    state_->extra_argument = arguments.size() + 1;
+    arguments.push_back(*columns.extra);
+  }
 
   duckdb_scalar_function function = duckdb_create_scalar_function();
-  duckdb_scalar_function_set_name(function, "deft_place");
+  // Functions live in the database's catalog, not the connection's: each reader its own name.
+  static std::atomic<uint64_t> readers{0};
+  function_name_ = fmt::format("deft_place_{}", readers++);
+  duckdb_scalar_function_set_name(function, function_name_.c_str());
   LogicalType bigint(duckdb_create_logical_type(DUCKDB_TYPE_BIGINT));
   duckdb_scalar_function_add_parameter(function, bigint.get());
   for (size_t c : arguments) {
@@ -124,15 +138,15 @@ void ParquetBlocks::read(uint64_t first, size_t rows, size_t dim, Block& block) 
   block.first = first;
   block.rows = rows;
   block.vectors.resize(rows * dim);
-  block.texts.resize(rows);
-  if (state_->has_extra) block.extras.assign(rows, std::nullopt);
+  if (state_->text_argument) block.texts.resize(rows);
+  if (state_->extra_argument) block.extras.assign(rows, std::nullopt);
   state_->block = &block;
   state_->dim = dim;
   state_->failure.reset();
   const std::string sql = fmt::format(
-      "SELECT count(deft_place(file_row_number{})) FROM read_parquet({}, file_row_number = true) "
+      "SELECT count({}(file_row_number{})) FROM read_parquet({}, file_row_number = true) "
       "WHERE file_row_number >= {} AND file_row_number < {}",
-      columns_sql_, sql_string_literal(path_.string()), first, first + rows);
+      function_name_, columns_sql_, sql_string_literal(path_.string()), first, first + rows);
   Result result;
   const duckdb_state state = duckdb_query(con_.get(), sql.c_str(), result.out());
   if (state == DuckDBError) {

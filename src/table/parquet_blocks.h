@@ -32,7 +32,7 @@ class ParquetBlocks {
   // Indices into the schema reader's columns.
   struct Columns {
     size_t vector = 0;            // FLOAT[] / DOUBLE[] / FLOAT[n] / DOUBLE[n]
-    size_t text = 0;              // VARCHAR (NULL reads as "")
+    std::optional<size_t> text;   // VARCHAR (NULL reads as ""); none: texts stay empty
     std::optional<size_t> extra;  // any type, through `extra_value`
   };
   // Converts row `row` of the extra column's vector (nullopt: NULL).
@@ -50,8 +50,8 @@ class ParquetBlocks {
   struct Block {
     uint64_t first = 0;
     size_t rows = 0;
-    std::vector<float> vectors;  // rows × dim
-    std::vector<std::string> texts;
+    std::vector<float> vectors;                      // rows × dim
+    std::vector<std::string> texts;                  // empty without a text column
     std::vector<std::optional<std::string>> extras;  // empty without an extra column
   };
 
@@ -70,6 +70,7 @@ class ParquetBlocks {
  private:
   std::filesystem::path path_;
   Connection con_;
+  std::string function_name_;
   std::string columns_sql_;  // the function's arguments after file_row_number
   std::string vector_sql_;   // the vector column's name, quoted
   std::unique_ptr<State> state_;
