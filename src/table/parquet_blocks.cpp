@@ -111,6 +111,9 @@ ParquetBlocks::ParquetBlocks(Database& db, const TableReader& schema, Columns co
   duckdb_scalar_function_set_extra_info(function, state_.get(), nullptr);
   duckdb_scalar_function_set_function(function, place);
   duckdb_scalar_function_set_volatile(function);  // called for every row, never folded
+  // Rows with a NULL argument (no label, no path, no embedding) come to the function like any
+  // other: it decides, and every row counts.
+  duckdb_scalar_function_set_special_handling(function);
   const duckdb_state registered = duckdb_register_scalar_function(con_.get(), function);
   duckdb_destroy_scalar_function(&function);
   if (registered == DuckDBError) {
