@@ -1,5 +1,6 @@
 #include "index/metric.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -113,8 +114,13 @@ void exact_distances(Metric metric, const float* const* a, const float* const* r
 }
 
 size_t normalize_rows(float* vectors, size_t rows, size_t dim) {
-  for (size_t r = 0; r < rows; ++r) {
-    float* v = vectors + r * dim;
+  // Rows side by side on every thread (each row's arithmetic is the same on any thread); the
+  // first row that cannot be normalised is the smallest index any thread met.
+  size_t first_bad = rows;
+  const auto count = static_cast<std::ptrdiff_t>(rows);
+#pragma omp parallel for schedule(static) reduction(min : first_bad) if (rows * dim > 65536)
+  for (std::ptrdiff_t r = 0; r < count; ++r) {
+    float* v = vectors + static_cast<size_t>(r) * dim;
     // Four running sums (a fixed order, so every run gives the same bits) let the compiler
     // vectorise this: it is a pass over the whole pool.
     double part[4] = {0, 0, 0, 0};
@@ -126,12 +132,15 @@ size_t normalize_rows(float* vectors, size_t rows, size_t dim) {
     for (; i < dim; ++i)
       part[0] += static_cast<double>(v[i]) * static_cast<double>(v[i]);
     const double norm = std::sqrt((part[0] + part[1]) + (part[2] + part[3]));
-    if (!(norm > 0.0) || !std::isfinite(norm)) return r;
+    if (!(norm > 0.0) || !std::isfinite(norm)) {
+      first_bad = std::min(first_bad, static_cast<size_t>(r));
+      continue;
+    }
     const double inverse = 1.0 / norm;
     for (i = 0; i < dim; ++i)
       v[i] = static_cast<float>(static_cast<double>(v[i]) * inverse);
   }
-  return rows;
+  return first_bad;
 }
 
 }  // namespace deft::index

@@ -29,8 +29,9 @@ double exact_distance(Metric metric, const float* a, const float* b, size_t dim)
 void exact_distances(Metric metric, const float* const* a, const float* const* rows, size_t n,
                      size_t dim, double* out);
 
-// Scales each of `rows` vectors to unit L2 norm (computed in double). Returns the index of the
-// first row that cannot be normalised (zero or non-finite norm), or `rows` when all could.
+// Scales each of `rows` vectors to unit L2 norm (computed in double), on OpenMP's threads for
+// large inputs. Returns the index of the first row that cannot be normalised (zero or
+// non-finite norm; it is left as it was, the others are normalised), or `rows` when all could.
 size_t normalize_rows(float* vectors, size_t rows, size_t dim);
 
 }  // namespace deft::index

@@ -115,6 +115,20 @@ std::string key_column(table::Database& db, const fs::path& table) {
 
 void require_usable_vectors(const float* vectors, size_t rows, size_t dim, uint64_t first_row,
                             const fs::path& path, const std::string& column, index::Metric metric) {
+  const bool cosine = metric == index::Metric::kCosine;
+  const auto usable = [&](size_t r) {
+    const float* v = vectors + r * dim;
+    return all_finite(v, dim) &&
+           (!cosine || !std::all_of(v, v + dim, [](float x) { return x == 0.f; }));
+  };
+  // Every block of the pool passes here: the rows are checked side by side on OpenMP's
+  // threads, and only a block with a bad row is walked again to name them.
+  size_t unusable = 0;
+  const auto signed_rows = static_cast<std::ptrdiff_t>(rows);
+#pragma omp parallel for schedule(static) reduction(+ : unusable) if (rows * dim > 65536)
+  for (std::ptrdiff_t r = 0; r < signed_rows; ++r)
+    unusable += usable(static_cast<size_t>(r)) ? 0 : 1;
+  if (unusable == 0) return;
   std::vector<uint64_t> bad;
   size_t count = 0;
   bool zero = false;
