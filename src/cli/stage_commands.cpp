@@ -1,4 +1,7 @@
 // embed and mine: their jobs from the resolved config, run, and summed up in one line.
+#include <filesystem>
+#include <system_error>
+
 #include <fmt/format.h>
 
 #include "cli/commands.h"
@@ -7,11 +10,15 @@
 #include "embed/embed_job.h"
 #include "embed/text_embed_job.h"
 #include "index/metric.h"
+#include "mine/input_checks.h"
 #include "mine/mine_job.h"
 #include "select/select_job.h"
 #include "select/settings.h"
+#include "table/duckdb_handles.h"
 
 namespace deft::cli {
+
+namespace fs = std::filesystem;
 
 embed::EmbedJob embed_job_from(const Config& config) {
   embed::EmbedJob job;
@@ -130,6 +137,13 @@ select::SelectJob select_job_from(const Config& config) {
   job.target_column = config.get_string("target_embedding_column");
   job.source_filepath_column = config.get_string("source_filepath_column");
   job.target_filepath_column = config.get_string("target_filepath_column");
+  // A table of text embeddings (embed-text: its fingerprint names the text tower) is keyed by
+  // its `text` column, as `deft mine` reads it: the default column follows.
+  std::error_code ec;
+  if (job.target_filepath_column == "filepath" && fs::is_regular_file(job.target, ec)) {
+    table::Database db;
+    job.target_filepath_column = mine::key_column(db, job.target);
+  }
   job.exclude_path = config.get_string("exclude_path");
   job.source_detections = config.get_string("source_detection_file");
   job.target_detections = config.get_string("target_detection_file");

@@ -214,6 +214,17 @@ TEST(EmbedText, MiningImagesByTextTargets) {
               HasSubstr("same checkpoint, text and image towers"));
   expect_brute_force_pairs(dir / "targets.parquet", dir / "pool.parquet",
                            dir / "mined.parquet.pairs.parquet", 3);
+  // `deft select` reads the same table by its text column without being told.
+  r = testing::run_deft_binary({"select", "target_path=" + (dir / "targets.parquet").string(),
+                                "source_path=" + (dir / "pool.parquet").string(),
+                                "output_dir=" + (dir / "selected").string(),
+                                "desired_unique_count=3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  table::Database db;
+  EXPECT_EQ(testing::sql_rows(
+                db, "SELECT count(*) FROM " +
+                        testing::quoted(dir / "selected" / "final_unique_files.parquet"))[0][0],
+            "3");
 }
 
 // `deft run target_text=…` over 8 PNG images (seeds from `first_seed`) and two prompts, the
