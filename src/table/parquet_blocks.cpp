@@ -96,6 +96,8 @@ ParquetBlocks::ParquetBlocks(Database& db, const TableReader& schema, Columns co
 
   duckdb_scalar_function function = duckdb_create_scalar_function();
   // Functions live in the database's catalog, not the connection's: each reader its own name.
+  // The entry outlives the reader (the C API cannot drop it), with a pointer to its state that
+  // nothing calls again: only this reader's queries name the function.
   static std::atomic<uint64_t> readers{0};
   function_name_ = fmt::format("deft_place_{}", readers++);
   duckdb_scalar_function_set_name(function, function_name_.c_str());
