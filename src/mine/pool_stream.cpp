@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <memory>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -17,6 +19,8 @@
 #include "table/vector_access.h"
 
 namespace deft::mine {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -53,7 +57,7 @@ void PoolStream::run() {
   // A failure in one rank's share (a NaN row, an unreadable row group) must stop every rank:
   // the ranks agree on it instead of waiting for each other forever.
   parallel::Cluster::get().agree([&] {
-    if (table::is_single_parquet(share_) && read_blocks(progress)) return;
+    if (share_.format() == table::TableFormat::kParquet && read_blocks(progress)) return;
     // DuckDB decodes the parquet on the thread that fetches: that thread, a few chunks ahead,
     // also unpacks their vectors, while this one searches (reading was ~60% of a 1k × 1M
     // cosine run, serial with the search).
@@ -100,18 +104,48 @@ void PoolStream::take(const Fetched& fetched, Progress& progress) {
   }
 }
 
-// A single parquet file: blocks of rows placed straight into memory by DuckDB's parallel scan
-// (table/parquet_blocks.h), the next block read while this one is searched. False when the
-// share's first row has no embedding: the streamed path then names what is wrong with it.
+// A parquet table (a file, or a folder of files read in name order): blocks of rows placed
+// straight into memory by DuckDB's parallel scan (table/parquet_blocks.h), file by file, the
+// next block read while this one is searched. False when the share's first row has no
+// embedding: the streamed path then names what is wrong with it.
 bool PoolStream::read_blocks(Progress& progress) {
   if (share_begin_ >= share_end_) return true;
-  table::ParquetBlocks reader(
-      db_, share_,
-      {.vector = vector_column_, .text = share_.filepath_column(), .extra = label_column_},
-      label_at, where_);
-  const std::optional<size_t> dim = reader.dimension_at(share_begin_);
-  if (!dim || *dim == 0) return false;
-  dim_ = *dim;
+  // Each file's rows in the share, and where its row 0 is in the pool.
+  struct Part {
+    fs::path file;
+    uint64_t offset = 0;
+    uint64_t begin = 0, end = 0;  // file rows
+  };
+  std::vector<Part> parts;
+  uint64_t offset = 0;
+  const table::ReadOptions columns = {.columns = {table::kFilepathColumn, job_.source_column},
+                                      .optional_columns = {table::kLabelColumn}};
+  for (const fs::path& file : table::table_files(job_.source)) {
+    if (offset >= share_end_) break;
+    const uint64_t rows = table::TableReader(db_, file, columns).count_rows();
+    const uint64_t begin = std::max(share_begin_, offset),
+                   end = std::min(share_end_, offset + rows);
+    if (begin < end) parts.push_back({file, offset, begin - offset, end - offset});
+    offset += rows;
+  }
+  if (parts.empty()) return true;
+  // Readers in part order; each names its own file in errors.
+  const auto reader_of = [&](const Part& part, const table::TableReader& schema) {
+    return std::make_unique<table::ParquetBlocks>(
+        db_, schema,
+        table::ParquetBlocks::Columns{
+            .vector = *schema.find_column(job_.source_column),
+            .text = schema.filepath_column(),
+            .extra = label_column_ ? schema.label_column() : std::nullopt},
+        label_at, fmt::format("'{}' column '{}'", part.file.string(), job_.source_column));
+  };
+  {
+    const table::TableReader schema(db_, parts.front().file, columns);
+    const std::optional<size_t> dim =
+        reader_of(parts.front(), schema)->dimension_at(parts.front().begin);
+    if (!dim || *dim == 0) return false;
+    dim_ = *dim;
+  }
   size_blocks(dim_, kPrefetchedBlocks);
   log::info("mining: the pool read in blocks of {} rows, placed by DuckDB's parallel scan",
             block_rows_);
@@ -126,19 +160,24 @@ bool PoolStream::read_blocks(Progress& progress) {
   };
   const auto start = std::chrono::steady_clock::now();
   Prefetch<Block> ahead(1, [&](const Prefetch<Block>::Give& give) {
-    for (uint64_t first = share_begin_; first < share_end_; first += block_rows_) {
-      Block block;
-      {
-        std::lock_guard lock(spare_mutex);
-        if (!spare.empty()) {
-          block = std::move(spare.back());
-          spare.pop_back();
+    for (const Part& part : parts) {
+      const table::TableReader schema(db_, part.file, columns);
+      const std::unique_ptr<table::ParquetBlocks> reader = reader_of(part, schema);
+      for (uint64_t first = part.begin; first < part.end; first += block_rows_) {
+        Block block;
+        {
+          std::lock_guard lock(spare_mutex);
+          if (!spare.empty()) {
+            block = std::move(spare.back());
+            spare.pop_back();
+          }
         }
+        const auto t0 = std::chrono::steady_clock::now();
+        reader->read(first, std::min<uint64_t>(block_rows_, part.end - first), dim_, block);
+        reading += since(t0);
+        block.first += part.offset;  // file rows → pool rows (blocks never span files)
+        if (!give(std::move(block))) return;
       }
-      const auto t0 = std::chrono::steady_clock::now();
-      reader.read(first, std::min<uint64_t>(block_rows_, share_end_ - first), dim_, block);
-      reading += since(t0);
-      if (!give(std::move(block))) return;
     }
   });
   for (;;) {

@@ -633,7 +633,8 @@ namespace {
 // text label), as `deft embed` lays them out: embedding FLOAT[] (or DOUBLE[], as the
 // reference's pandas writes it). `holes` puts a NULL embedding at row 4,321 and a 3-long one
 // at row 3,210.
-void write_generated_pool(const fs::path& path, size_t rows, bool doubles, bool holes) {
+void write_generated_pool(const fs::path& path, size_t rows, bool doubles, bool holes,
+                          size_t from = 0) {
   table::Database db;
   const std::string element = doubles ? "DOUBLE" : "FLOAT";
   std::string embedding = fmt::format(
@@ -649,8 +650,9 @@ void write_generated_pool(const fs::path& path, size_t rows, bool doubles, bool 
   testing::sql_exec(
       db, fmt::format("COPY (SELECT 'img/' || i || '.jpg' AS filepath, "
                       "CASE WHEN i % 3 = 0 THEN 'car' ELSE 'person' END AS label, {} AS embedding "
-                      "FROM range({}) t(i) ORDER BY i) TO {} (FORMAT parquet, ROW_GROUP_SIZE 1000)",
-                      embedding, rows, quoted(path)));
+                      "FROM range({}, {}) t(i) ORDER BY i) TO {} "
+                      "(FORMAT parquet, ROW_GROUP_SIZE 1000)",
+                      embedding, from, from + rows, quoted(path)));
 }
 
 std::vector<std::vector<std::string>> table_rows(const fs::path& path, const std::string& order) {
@@ -658,15 +660,18 @@ std::vector<std::vector<std::string>> table_rows(const fs::path& path, const std
   return sql_rows(db, fmt::format("SELECT * FROM {} ORDER BY {}", quoted(path), order));
 }
 
-// A single parquet file is read by blocks placed straight into memory by DuckDB's parallel scan
-// (table/parquet_blocks.h); a folder is streamed chunk by chunk. The same rows, mined both
-// ways in small blocks (many blocks, each cutting row groups), give the same files; float64
-// embeddings narrow to the same floats.
+// A parquet pool is read by blocks placed straight into memory by DuckDB's parallel scan
+// (table/parquet_blocks.h), file by file for a folder (its rows numbered across the files).
+// The same rows as one file and as a folder of three files of unequal lengths, mined in small
+// blocks (many blocks, each cutting row groups and ending at the files' ends) and whole, give
+// the same files; float64 embeddings narrow to the same floats.
 TEST(MinePoolReading, ASingleFileAndAFolderOfItMineTheSameInAnyBlockSize) {
   ScratchDir dir;
   fs::create_directories(dir / "folder");
   write_generated_pool(dir / "pool.parquet", 5000, false, false);
-  write_generated_pool(dir / "folder" / "part-0.parquet", 5000, false, false);
+  write_generated_pool(dir / "folder" / "part-0.parquet", 1700, false, false, 0);
+  write_generated_pool(dir / "folder" / "part-1.parquet", 1600, false, false, 1700);
+  write_generated_pool(dir / "folder" / "part-2.parquet", 1700, false, false, 3300);
   write_generated_pool(dir / "pool64.parquet", 5000, true, false);
   const std::vector<Row> targets = {{"t0.jpg", "car", {0.3F, 0.9F, 0.8F, 1.0F, 0.1F, 0.05F}},
                                     {"t1.jpg", "person", {-0.5F, 0.2F, 0.1F, 0.9F, -0.2F, 0.1F}},
@@ -686,8 +691,8 @@ TEST(MinePoolReading, ASingleFileAndAFolderOfItMineTheSameInAnyBlockSize) {
                   std::string("memory_budget_mb=") + budget, "filter_by_label=true",
                   "label_mode=within"});
         ASSERT_EQ(r.exit_code, 0) << r.err;
-        EXPECT_EQ(r.err.find("placed by DuckDB's parallel scan") != std::string::npos,
-                  pool != "folder");
+        EXPECT_THAT(r.err, HasSubstr("placed by DuckDB's parallel scan"));
+        EXPECT_THAT(summary_value(dir.path(), "pool_size"), "5000");
         auto pairs = table_rows(out.string() + ".pairs.parquet", "target_row, rank");
         auto mined = table_rows(out, "filepath");
         ASSERT_EQ(pairs.size(), 21U);
