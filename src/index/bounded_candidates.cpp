@@ -22,15 +22,6 @@ constexpr double kUnit = 0x1p-24;  // u: the unit roundoff of float
 // double, the worst distance squared (relative and absolute, far above 2⁻⁵³ × d).
 constexpr double kDoubleSlack = 1e-12;
 
-// The smallest float ≥ x.
-float float_at_least(double x) {
-  if (std::isinf(x))
-    return x > 0 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
-  const auto f = static_cast<float>(x);
-  return static_cast<double>(f) >= x ? f
-                                     : std::nextafter(f, std::numeric_limits<float>::infinity());
-}
-
 }  // namespace
 
 ScorePrecision default_score_precision() {
@@ -71,8 +62,7 @@ BoundedCandidates::BoundedCandidates(Metric metric, const float* targets, size_t
   DEFT_ASSERT(metric != Metric::kManhattan, "manhattan has no inner-product bound");
   DEFT_ASSERT(precision != ScorePrecision::kInt8 || kernels::cpu_has_int8_dot(),
               "int8 scores only where the products are exact (VNNI, AMX-INT8)");
-  const double du = static_cast<double>(dim) * kUnit;
-  gamma_ = du / (1.0 - du);
+  gamma_ = gamma_n(dim, kUnit);
   norms_.resize(count);
   for (size_t t = 0; t < count; ++t) {
     double sum = 0;

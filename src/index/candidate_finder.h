@@ -5,12 +5,30 @@
 // rest are never looked at again. Inner products (cosine, euclidean): BoundedCandidates;
 // Manhattan: ManhattanCandidates.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
 namespace deft::index {
+
+// γ_n = n·u / (1 − n·u): the relative error bound of n roundings of unit roundoff u (Higham
+// §3.1); u = 2⁻²⁴ for float, 2⁻⁵³ for double.
+inline double gamma_n(size_t n, double u) {
+  const double nu = static_cast<double>(n) * u;
+  return nu / (1.0 - nu);
+}
+
+// The smallest float ≥ x (±infinity stay as they are): a double threshold compared in float
+// without letting a row through the rounding.
+inline float float_at_least(double x) {
+  if (std::isinf(x)) return static_cast<float>(x);
+  const auto f = static_cast<float>(x);
+  return static_cast<double>(f) >= x ? f
+                                     : std::nextafter(f, std::numeric_limits<float>::infinity());
+}
 
 struct CandidateHit {
   uint32_t target;

@@ -15,21 +15,8 @@ namespace deft::index {
 
 namespace {
 
-// γ_n = n·u / (1 − n·u).
-double gamma(size_t n, double u) {
-  const double nu = static_cast<double>(n) * u;
-  return nu / (1.0 - nu);
-}
-
 // Room for the double arithmetic of the bounds themselves (a few roundings of 2⁻⁵³).
 constexpr double kSlack = 1e-12;
-
-// The smallest float ≥ x (+inf stays +inf).
-float float_at_least(double x) {
-  const auto f = static_cast<float>(x);
-  return static_cast<double>(f) >= x ? f
-                                     : std::nextafter(f, std::numeric_limits<float>::infinity());
-}
 
 bool forced_portable() {
   const char* isa = std::getenv("DEFT_SEARCH_ISA");  // NOLINT(concurrency-mt-unsafe)
@@ -44,8 +31,8 @@ bool forced_portable() {
 ManhattanCandidates::ManhattanCandidates(const float* targets, size_t count, size_t dim)
     : targets_(targets), count_(count), dim_(dim), portable_(forced_portable()) {
   // A term's subtraction and the d − 1 additions: γ_d in float; d + 1 roundings in double.
-  const double g = gamma(dim, 0x1p-24);
-  const double g_double = gamma(dim + 1, 0x1p-53);
+  const double g = gamma_n(dim, 0x1p-24);
+  const double g_double = gamma_n(dim + 1, 0x1p-53);
   lower_ = (1.0 - g_double) / (1.0 + g) * (1.0 - kSlack);
   upper_ = (1.0 + g_double) / (1.0 - g) * (1.0 + kSlack);
   // Below the normal range a float operation errs by up to half the smallest subnormal.

@@ -129,20 +129,14 @@ void require_usable_vectors(const float* vectors, size_t rows, size_t dim, uint6
   for (std::ptrdiff_t r = 0; r < signed_rows; ++r)
     unusable += usable(static_cast<size_t>(r)) ? 0 : 1;
   if (unusable == 0) return;
+  const size_t count = unusable;
   std::vector<uint64_t> bad;
-  size_t count = 0;
-  bool zero = false;
+  bool zero = false;  // some unusable row is finite: all zero, for cosine
   for (size_t r = 0; r < rows; ++r) {
-    const float* v = vectors + r * dim;
-    const bool finite = all_finite(v, dim);
-    const bool empty = metric == index::Metric::kCosine &&
-                       std::all_of(v, v + dim, [](float x) { return x == 0.f; });
-    if (finite && !empty) continue;
-    zero = zero || (finite && empty);
-    ++count;
+    if (usable(r)) continue;
+    zero = zero || all_finite(vectors + r * dim, dim);
     if (bad.size() < 5) bad.push_back(first_row + r);
   }
-  if (count == 0) return;
   std::string rows_text;
   for (uint64_t r : bad)
     rows_text += (rows_text.empty() ? "" : ", ") + std::to_string(r);

@@ -251,6 +251,10 @@ void append_float_rows(duckdb_vector vector, duckdb_logical_type type, idx_t cou
   visit_float_rows(
       vector, type, count, [&](idx_t row) { return first_row + row; }, where, dim,
       [&](idx_t, const float* floats, const double* doubles) {
+        if (floats != nullptr) {  // appended as they are, not zero-filled first
+          out.insert(out.end(), floats, floats + dim);
+          return;
+        }
         const size_t at = out.size();
         out.resize(at + dim);
         copy_row(floats, doubles, dim, out.data() + at);

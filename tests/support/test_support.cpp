@@ -122,6 +122,18 @@ std::string read_text_file(const fs::path& path) {
   return text.str();
 }
 
+CpuInfo read_cpuinfo() {
+  std::ifstream info("/proc/cpuinfo");
+  CpuInfo cpu;
+  std::string line;
+  while ((cpu.vendor.empty() || cpu.flags.empty()) && std::getline(info, line)) {
+    const std::string value = line.substr(line.find(':') + 1);
+    if (line.rfind("vendor_id", 0) == 0) cpu.vendor = value;
+    if (line.rfind("flags", 0) == 0) cpu.flags = value + " ";
+  }
+  return cpu;
+}
+
 double textbook_distance(const std::string& metric, const float* a, const float* b, size_t dim) {
   double dot = 0, na = 0, nb = 0, l2 = 0, l1 = 0;
   for (size_t i = 0; i < dim; ++i) {

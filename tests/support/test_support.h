@@ -52,6 +52,17 @@ ProcessResult run_process(const std::vector<std::string>& argv,
 void write_text_file(const std::filesystem::path& path, const std::string& text);
 std::string read_text_file(const std::filesystem::path& path);
 
+// This CPU as Linux reports it (/proc/cpuinfo's first processor), independently of the CPU
+// detection under test: its vendor_id, and whether its flags name `flag` ("amx_int8", …).
+struct CpuInfo {
+  std::string vendor;  // empty when /proc/cpuinfo cannot be read
+  std::string flags;   // " flag flag … ": each flag between spaces
+  bool has(const std::string& flag) const {
+    return flags.find(" " + flag + " ") != std::string::npos;
+  }
+};
+CpuInfo read_cpuinfo();
+
 // The textbook distances, in double, written independently of src/index/: "cosine"
 // (1 − a·b / (‖a‖‖b‖)), "euclidean" (‖a − b‖₂) or "manhattan" (‖a − b‖₁).
 double textbook_distance(const std::string& metric, const float* a, const float* b, size_t dim);

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <random>
 #include <string>
 #include <tuple>
@@ -23,6 +22,7 @@
 #include "index/int8_rows.h"
 #include "index/vector_loops.h"
 #include "kernels/int8_product.h"
+#include "test_support.h"
 
 namespace deft {
 namespace {
@@ -398,14 +398,10 @@ TEST(CandidateKernel, NamesTheIsaTheScoresRunOn) {
     want_int8 = "AVX-512, no VNNI";
     want_fp32 = "AVX-512";
   } else {
-    std::ifstream info("/proc/cpuinfo");
-    std::string line, flags;
-    while (flags.empty() && std::getline(info, line)) {
-      if (line.rfind("flags", 0) == 0) flags = line + " ";
-    }
-    if (flags.find(" amx_int8 ") != std::string::npos) {
+    const testing::CpuInfo cpu = testing::read_cpuinfo();
+    if (cpu.has("amx_int8")) {
       want_int8 = "AMX-INT8";
-    } else if (flags.find(" avx512_vnni ") != std::string::npos) {
+    } else if (cpu.has("avx512_vnni")) {
       want_int8 = "AVX-512 VNNI";
     } else {
       GTEST_SKIP() << "a CPU without VNNI: the capped entries cover the names";

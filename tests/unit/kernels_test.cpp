@@ -1,6 +1,5 @@
 // Every fast kernel against its naive reference on awkward shapes (ncnn / ggml style).
 #include <cmath>
-#include <fstream>
 #include <random>
 #include <string>
 
@@ -8,6 +7,7 @@
 
 #include "kernels/onednn_linear.h"
 #include "kernels/reference.h"
+#include "test_support.h"
 
 namespace deft {
 namespace {
@@ -141,18 +141,11 @@ TEST(Bf16, ConversionRoundsToNearestEven) {
 // precision `auto` follows cpu_prefers_bf16; the rule read independently from /proc/cpuinfo:
 // AMX-BF16, or AVX512_BF16 on an AMD CPU.
 TEST(CpuFeatures, AutoPrecisionPrefersBf16OnlyWhereItIsTheFasterDtype) {
-  std::ifstream info("/proc/cpuinfo");
-  if (!info) GTEST_SKIP() << "no /proc/cpuinfo";
-  std::string line, vendor, flags;
-  while (std::getline(info, line) && (vendor.empty() || flags.empty())) {
-    const auto value = [&] { return line.substr(line.find(':') + 1); };
-    if (line.rfind("vendor_id", 0) == 0) vendor = value();
-    if (line.rfind("flags", 0) == 0) flags = value() + " ";
-  }
-  const bool amx = flags.find(" amx_bf16 ") != std::string::npos;
-  const bool avx512_bf16 = flags.find(" avx512_bf16 ") != std::string::npos;
-  const bool amd = vendor.find("AuthenticAMD") != std::string::npos;
-  EXPECT_EQ(kernels::cpu_prefers_bf16(), amx || (avx512_bf16 && amd)) << vendor << ":" << flags;
+  const testing::CpuInfo cpu = testing::read_cpuinfo();
+  if (cpu.vendor.empty()) GTEST_SKIP() << "no /proc/cpuinfo";
+  const bool amd = cpu.vendor.find("AuthenticAMD") != std::string::npos;
+  EXPECT_EQ(kernels::cpu_prefers_bf16(), cpu.has("amx_bf16") || (cpu.has("avx512_bf16") && amd))
+      << cpu.vendor << ":" << cpu.flags;
   if (kernels::cpu_prefers_bf16()) EXPECT_TRUE(kernels::cpu_has_bf16());
 }
 
