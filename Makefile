@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: setup configure build demo test test-container test-slow test-all test-asan bench-encoder bench-embed bench-shrink bench-mine bench-select bench-text format tidy clean
+.PHONY: setup configure build demo test fuzz-build fuzz test-container test-slow test-all test-asan bench-encoder bench-embed bench-shrink bench-mine bench-select bench-text format tidy clean
 
 setup:
 	@scripts/setup.sh
@@ -19,9 +19,26 @@ build: configure
 demo: build
 	$(BUILD)/deft demo --output-dir out/demo
 
-# Everything but the `slow` and `container` labels: what CI runs.
-test: build
+# Everything but the `slow` and `container` labels: what CI runs. The `fuzz` label (each
+# fuzzer's regressions and seeds, then 15 s of fuzzing) needs the clang tree, built first.
+test: build fuzz-build
 	cd $(BUILD) && ctest -LE 'slow|container' --output-on-failure -j $(JOBS)
+
+# The libFuzzer targets (fuzz/), by clang 14 with ASan + UBSan over the whole library, in
+# build-fuzz/. Also keeps the project building with clang.
+FUZZ_BUILD ?= build-fuzz
+fuzz-build: setup
+	@cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDEFT_FUZZ=ON \
+	  -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+
+# A longer campaign: every fuzzer for FUZZ_SECONDS (default 600), FUZZ_JOBS at a time.
+FUZZ_SECONDS ?= 600
+FUZZ_JOBS ?= 1
+FUZZERS = $(shell sed -n 's/^  \([a-z0-9_]*\)$$/\1/p' fuzz/fuzzers.cmake)
+fuzz: fuzz-build
+	@printf '%s\n' $(FUZZERS) | xargs -P $(FUZZ_JOBS) -I{} \
+	  fuzz/run_fuzzer.sh $(FUZZ_BUILD)/fuzz/{}_fuzzer {} $(FUZZ_SECONDS)
 
 # The deft image (docker/Dockerfile) built with Debian's podman/buildah, then the workflow run
 # through it against the native binary (README, "Container image"). Minutes.

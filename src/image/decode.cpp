@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "image/cmyk.h"
 #include "image/jpeg_decode.h"
 #include "image/orientation.h"
 #include "image/vips_image.h"
@@ -63,14 +64,6 @@ VipsImagePtr load(const std::string& format, std::span<const std::byte> bytes, b
   }
   if (rc != 0 || out == nullptr) fail(fmt::format("not a readable {} file", format));
   return VipsImagePtr(out);
-}
-
-// Pillow's CMYK → RGB (Convert.c cmyk2rgb): nk = 255 − k; c' = nk − nk·c/255 (rounded).
-uint8_t cmyk_channel(unsigned c, unsigned k) {
-  const unsigned nk = 255 - k;
-  const unsigned t = c * nk + 128;
-  const unsigned scaled = ((t >> 8) + t) >> 8;
-  return static_cast<uint8_t>(nk > scaled ? nk - scaled : 0);
 }
 
 template <typename Sample>
@@ -143,15 +136,14 @@ preprocess::RgbImage decode_image(std::span<const std::byte> bytes, const Decode
   if (format.empty()) {
     throw DecodeError("not an image deft reads (JPEG, PNG, WebP, TIFF, GIF, BMP)");
   }
-  // JPEGs other than CMYK go straight through libjpeg: the same pixels, much less overhead, and
-  // the only path that shrinks on load.
+  // JPEGs go straight through libjpeg: Pillow's pixels, much less overhead, one truncation and
+  // corruption policy, and the only path that shrinks on load.
   if (format == "JPEG") {
-    if (auto rgb = decode_plain_jpeg(bytes, options)) {
-      if (!options.apply_exif_orientation) return std::move(*rgb);
-      // libvips reads the header only here (the pixels are decoded lazily, and never).
-      const VipsImagePtr header = load(format, bytes, true);
-      return apply_orientation(std::move(*rgb), vips_image_get_orientation(header.get()));
-    }
+    preprocess::RgbImage rgb = decode_jpeg(bytes, options);
+    if (!options.apply_exif_orientation) return rgb;
+    // libvips reads the header only here (the pixels are decoded lazily, and never).
+    const VipsImagePtr header = load(format, bytes, true);
+    return apply_orientation(std::move(rgb), vips_image_get_orientation(header.get()));
   }
   const bool sequential = !options.apply_exif_orientation;
   VipsImagePtr image = load(format, bytes, sequential);

@@ -5,11 +5,15 @@
 #include <csetjmp>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 // jpeglib.h needs size_t and FILE declared first.
 #include <fmt/format.h>
 #include <jerror.h>
 #include <jpeglib.h>
+
+#include "common/error.h"
+#include "image/cmyk.h"
 
 namespace deft::image {
 namespace {
@@ -27,6 +31,7 @@ struct JpegJob {
   bool created = false;
   bool header_read = false;
   preprocess::RgbImage rgb;
+  std::vector<uint8_t> strip;  // CMYK rows before conversion
 
   JpegJob() = default;
   JpegJob(const JpegJob&) = delete;
@@ -61,7 +66,43 @@ void on_message(j_common_ptr cinfo, int level) {
   if (cinfo->err->msg_code == JWRN_JPEG_EOF || cinfo->err->num_warnings >= 100) stop(cinfo);
 }
 
-enum class Outcome { kDecoded, kNotPlain, kFailedInHeader, kFailed, kOverLimit, kPastDeadline };
+enum class Outcome {
+  kDecoded,
+  kUnsupported,  // a colour space that is none of grey, RGB, YCbCr, CMYK, YCCK
+  kFailedInHeader,
+  kFailed,
+  kOverLimit,
+  kPromisesMoreThanItHolds,
+  kPastDeadline
+};
+
+// A Huffman-coded scan spends at least one bit on every block of every component it codes (a
+// DC code, or a progressive DC scan's refinement bit; sequential scans also an end-of-block
+// code), and the first scan codes at least one component. So a file with fewer bits than its
+// smallest component has blocks cannot hold what its header promises: libjpeg would "decode"
+// the rest as grey filler at the cost of the full image. Arithmetic coding can spend less than
+// a bit per block and has no such bound (those files keep the pixel limit and the deadline).
+bool holds_promised_blocks(const jpeg_decompress_struct& cinfo, size_t file_bytes) {
+  if (cinfo.arith_code) return true;
+  uint64_t fewest = UINT64_MAX;
+  for (int c = 0; c < cinfo.num_components; ++c) {
+    const jpeg_component_info& comp = cinfo.comp_info[c];
+    fewest = std::min<uint64_t>(fewest, static_cast<uint64_t>(comp.width_in_blocks) *
+                                            static_cast<uint64_t>(comp.height_in_blocks));
+  }
+  return fewest <= 8 * static_cast<uint64_t>(file_bytes);
+}
+
+// Pillow reads every CMYK JPEG as "CMYK;I" (Adobe's inverted polarity, "assume adobe
+// conventions"), then converts with cmyk2rgb.
+void cmyk_rows_to_rgb(const uint8_t* cmyk, uint8_t* rgb, size_t pixels) {
+  for (size_t i = 0; i < pixels; ++i) {
+    const uint8_t* p = cmyk + 4 * i;
+    const unsigned k = 255U - p[3];
+    for (int c = 0; c < 3; ++c)
+      rgb[3 * i + c] = cmyk_channel(255U - p[c], k);
+  }
+}
 
 // Returns through setjmp when libjpeg fails; job.message says why.
 Outcome run_decoder(JpegJob& job, std::span<const std::byte> bytes, const DecodeOptions& options,
@@ -84,29 +125,40 @@ Outcome run_decoder(JpegJob& job, std::span<const std::byte> bytes, const Decode
   if (static_cast<uint64_t>(width) * static_cast<uint64_t>(height) > options.max_pixels) {
     return Outcome::kOverLimit;
   }
+  if (!holds_promised_blocks(job.cinfo, bytes.size())) return Outcome::kPromisesMoreThanItHolds;
   const J_COLOR_SPACE space = job.cinfo.jpeg_color_space;
-  if (space != JCS_YCbCr && space != JCS_RGB && space != JCS_GRAYSCALE) return Outcome::kNotPlain;
+  const bool cmyk = space == JCS_CMYK || space == JCS_YCCK;
+  if (!cmyk && space != JCS_YCbCr && space != JCS_RGB && space != JCS_GRAYSCALE)
+    return Outcome::kUnsupported;
 
-  // Pillow's settings, which are libjpeg's defaults: islow DCT, fancy upsampling.
-  job.cinfo.out_color_space = JCS_RGB;
+  // Pillow's settings, which are libjpeg's defaults: islow DCT, fancy upsampling. libjpeg
+  // turns YCCK into CMYK itself. CMYK is not shrunk on load.
+  job.cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
   job.cinfo.dct_method = JDCT_ISLOW;
   job.cinfo.do_fancy_upsampling = TRUE;
   job.cinfo.scale_num = 1;
-  job.cinfo.scale_denom = static_cast<unsigned>(jpeg_shrink_factor(width, height, options));
+  job.cinfo.scale_denom =
+      cmyk ? 1U : static_cast<unsigned>(jpeg_shrink_factor(width, height, options));
   jpeg_start_decompress(&job.cinfo);
   job.rgb = preprocess::RgbImage(static_cast<int>(job.cinfo.output_width),
                                  static_cast<int>(job.cinfo.output_height));
-  // Straight into the image, 16 rows per call; the deadline is checked between calls (a few
-  // milliseconds of work at most).
+  // Straight into the image (CMYK through a strip of 4-channel rows), 16 rows per call; the
+  // deadline is checked between calls (a few milliseconds of work at most).
   constexpr unsigned kRowsPerCall = 16;
+  const size_t cmyk_row = cmyk ? static_cast<size_t>(job.cinfo.output_width) * 4 : 0;
+  job.strip.resize(cmyk_row * kRowsPerCall);
   JSAMPROW rows[kRowsPerCall];
   while (job.cinfo.output_scanline < job.cinfo.output_height) {
     if (Clock::now() > deadline) return Outcome::kPastDeadline;
     const unsigned first = job.cinfo.output_scanline;
     const unsigned count = std::min(kRowsPerCall, job.cinfo.output_height - first);
-    for (unsigned i = 0; i < count; ++i)
-      rows[i] = job.rgb.row(static_cast<int>(first + i));
-    jpeg_read_scanlines(&job.cinfo, rows, count);
+    for (unsigned i = 0; i < count; ++i) {
+      rows[i] = cmyk ? job.strip.data() + i * cmyk_row : job.rgb.row(static_cast<int>(first + i));
+    }
+    const unsigned got = jpeg_read_scanlines(&job.cinfo, rows, count);
+    for (unsigned i = 0; cmyk && i < got; ++i) {
+      cmyk_rows_to_rgb(rows[i], job.rgb.row(static_cast<int>(first + i)), job.cinfo.output_width);
+    }
   }
   jpeg_finish_decompress(&job.cinfo);
   return Outcome::kDecoded;
@@ -114,8 +166,7 @@ Outcome run_decoder(JpegJob& job, std::span<const std::byte> bytes, const Decode
 
 }  // namespace
 
-std::optional<preprocess::RgbImage> decode_plain_jpeg(std::span<const std::byte> bytes,
-                                                      const DecodeOptions& options) {
+preprocess::RgbImage decode_jpeg(std::span<const std::byte> bytes, const DecodeOptions& options) {
   const Clock::time_point deadline =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(options.timeout_seconds));
@@ -123,8 +174,11 @@ std::optional<preprocess::RgbImage> decode_plain_jpeg(std::span<const std::byte>
   switch (run_decoder(job, bytes, options, deadline)) {
     case Outcome::kDecoded:
       return std::move(job.rgb);
-    case Outcome::kNotPlain:
-      return std::nullopt;
+    case Outcome::kUnsupported:
+      throw DecodeError(
+          fmt::format("JPEG with {} components in colour space {} is not grey, "
+                      "RGB, YCbCr, CMYK or YCCK",
+                      job.cinfo.num_components, static_cast<int>(job.cinfo.jpeg_color_space)));
     case Outcome::kFailedInHeader:
       throw DecodeError("not a readable JPEG file: " + job.message);
     case Outcome::kFailed:
@@ -137,11 +191,16 @@ std::optional<preprocess::RgbImage> decode_plain_jpeg(std::span<const std::byte>
                       "(max_image_pixels)",
                       w, h, w * h, options.max_pixels));
     }
+    case Outcome::kPromisesMoreThanItHolds:
+      throw DecodeError(fmt::format(
+          "corrupt or truncated JPEG data: its header promises {}×{} pixels, more than its {} "
+          "bytes can hold",
+          job.cinfo.image_width, job.cinfo.image_height, bytes.size()));
     case Outcome::kPastDeadline:
       throw DecodeError(
           fmt::format("JPEG decode took over {} s (decode_timeout)", options.timeout_seconds));
   }
-  return std::nullopt;  // unreachable
+  ::deft::assert_failed("known outcome", __FILE__, __LINE__, "every outcome is handled");
 }
 
 }  // namespace deft::image

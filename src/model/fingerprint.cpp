@@ -6,6 +6,7 @@
 
 #include "common/digest.h"
 #include "common/error.h"
+#include "model/json_fields.h"
 
 namespace deft::model {
 
@@ -79,10 +80,19 @@ EncoderFingerprint EncoderFingerprint::from_json(std::string_view text, std::str
     f.revision = j.at("revision").get<std::string>();
     f.weights_digest = j.at("weights_digest").get<std::string>();
     f.preprocessing = j.at("preprocessing").get<std::string>();
-    f.input_height = j.at("input_size").at(0).get<int>();
-    f.input_width = j.at("input_size").at(1).get<int>();
+    // Sizes are checked before conversion: the text comes from a user's table.
+    const auto size_at = [&](const nlohmann::json& v, const char* what) {
+      const std::optional<int64_t> n = whole_number(v);
+      if (!n || *n < 0 || *n > std::numeric_limits<int>::max()) {
+        throw Error(ErrorKind::kInput, fmt::format("{}: deft.encoder's {} is {}, not a size",
+                                                   source, what, json_excerpt(v)));
+      }
+      return static_cast<int>(*n);
+    };
+    f.input_height = size_at(j.at("input_size").at(0), "input_size");
+    f.input_width = size_at(j.at("input_size").at(1), "input_size");
     f.compute_dtype = j.at("compute_dtype").get<std::string>();
-    f.embedding_dim = j.at("embedding_dim").get<int>();
+    f.embedding_dim = size_at(j.at("embedding_dim"), "embedding_dim");
     f.normalized = j.at("normalized").get<bool>();
     f.deft_version = j.at("deft_version").get<std::string>();
     f.architecture = j.value("architecture", std::string());

@@ -31,12 +31,9 @@ const nlohmann::json& object_at(const nlohmann::json& root, const char* key) {
 
 double read_number(const nlohmann::json& object, const char* key, double fallback,
                    const std::filesystem::path& file) {
-  const auto it = object.find(key);
-  if (it == object.end() || it->is_null()) return fallback;
-  if (!it->is_number() || it->is_boolean()) {
-    refuse_config(file, fmt::format("key '{}' should be a number, is {}", key, it->dump()));
-  }
-  return it->get<double>();
+  double value = fallback;
+  read_field(object, key, value, file);
+  return value;
 }
 
 }  // namespace deft::model

@@ -91,10 +91,11 @@ SizeField read_size(const json& p, const char* key, bool int_is_square, bool int
   SizeField size;
   const auto it = p.find(key);
   if (it == p.end() || it->is_null()) return size;
-  if (it->is_number_integer()) {
+  if (it->is_number()) {
     if (!int_allowed)
       refuse_config(file, fmt::format("'{}' must be {{\"height\", \"width\"}}", key));
-    const int value = it->get<int>();
+    int value = 0;
+    read_value(*it, key, value, file);
     if (int_is_square) {
       size.height = size.width = value;
     } else {
@@ -123,6 +124,10 @@ SizeField read_size(const json& p, const char* key, bool int_is_square, bool int
       size.shortest_edge == 0 || size.shortest_edge < -1) {
     refuse_config(file, fmt::format("'{}' must be positive", key));
   }
+  // The model input is resized to this: bounded as check_vision bounds image_size.
+  constexpr int kMaxSide = 16384;
+  if (size.height > kMaxSide || size.width > kMaxSide || size.shortest_edge > kMaxSide)
+    refuse_config(file, fmt::format("'{}' is larger than {} pixels", key, kMaxSide));
   return size;
 }
 

@@ -225,7 +225,8 @@ std::vector<float> to_f32(const Tensor& tensor) {
   const std::byte* src = tensor.data.data();
   switch (tensor.dtype) {
     case DType::kF32:
-      std::memcpy(out.data(), src, n * sizeof(float));  // the mapping need not be aligned
+      // The mapping need not be aligned. An empty tensor's data may be null: no copy.
+      if (n > 0) std::memcpy(out.data(), src, n * sizeof(float));
       return out;
     case DType::kF16:
     case DType::kBF16:

@@ -27,7 +27,10 @@ enum class Kind {
 };
 
 struct Value;
-using ValuePtr = std::shared_ptr<Value>;
+// Values are owned by the Unpickler's arena and point at each other: a pickle can set a dict
+// into itself (SETITEM with its own memo entry), and with owning pointers that cycle would leak
+// (and a deep chain would be freed by recursion).
+using ValuePtr = Value*;
 
 struct Value {
   Kind kind = Kind::kNone;
@@ -37,12 +40,6 @@ struct Value {
   std::vector<std::pair<ValuePtr, ValuePtr>> entries;
   PickledTensor tensor;  // kStorage: storage_key, dtype, storage_numel; kTensor: all
 };
-
-ValuePtr make(Kind kind) {
-  auto v = std::make_shared<Value>();
-  v->kind = kind;
-  return v;
-}
 
 // What each allowed global may do: storage types only appear inside persistent ids.
 enum class Allowed { kOrderedDict, kRebuildTensor, kRebuildParameter, kStorageType };
@@ -77,6 +74,11 @@ class Unpickler {
   ValuePtr run();
 
  private:
+  ValuePtr make(Kind kind) {
+    arena_.push_back(std::make_unique<Value>());
+    arena_.back()->kind = kind;
+    return arena_.back().get();
+  }
   [[noreturn]] void refuse(const std::string& problem) const {
     throw Error(ErrorKind::kInput,
                 fmt::format("'{}': {} (at byte {} of data.pkl; nothing was executed)",
@@ -177,6 +179,7 @@ class Unpickler {
   std::vector<ValuePtr> stack_;
   std::vector<size_t> marks_;
   std::map<uint64_t, ValuePtr> memo_;
+  std::vector<std::unique_ptr<Value>> arena_;  // every value made, freed with the Unpickler
 };
 
 ValuePtr Unpickler::persistent(const ValuePtr& id) {

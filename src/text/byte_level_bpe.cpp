@@ -3,11 +3,13 @@
 #include <array>
 #include <fstream>
 #include <limits>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/json_values.h"
 #include "text/unicode_text.h"
 
 namespace deft::text {
@@ -65,10 +67,12 @@ ByteLevelBpe ByteLevelBpe::load(const fs::path& vocab_json, const fs::path& merg
     }
     if (!vocab.is_object()) refuse(vocab_json, "must map each token to its id");
     for (const auto& [token, id] : vocab.items()) {
-      if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
-          id.get<int64_t>() > std::numeric_limits<int32_t>::max())
-        refuse(vocab_json, fmt::format("the id of '{}' is {}, not a token id", token, id.dump()));
-      bpe.vocab_[token] = id.get<int32_t>();
+      const std::optional<int64_t> n = id.is_number_float() ? std::nullopt : whole_number(id);
+      if (!n || *n < 0 || *n > std::numeric_limits<int32_t>::max()) {
+        refuse(vocab_json, fmt::format("the id of {} is {}, not a token id",
+                                       json_excerpt(nlohmann::json(token)), json_excerpt(id)));
+      }
+      bpe.vocab_[token] = static_cast<int32_t>(*n);
     }
   }
   std::ifstream in(merges_txt, std::ios::binary);

@@ -89,7 +89,7 @@ TEST(ImageDecode, ShrinkOnLoadEqualsPillowsDraftByteForByte) {
     ++checked;
   }
   EXPECT_EQ(checked, 6);
-  // CMYK JPEGs go through libvips and are not shrunk: full size, Pillow's pixels.
+  // CMYK JPEGs are not shrunk: full size, Pillow's pixels.
   const preprocess::RgbImage cmyk =
       image::decode_image(read_bytes(kImages / "cmyk.jpg"),
                           {.target_width = 9, .target_height = 5, .min_shrunk_ratio = 1});
