@@ -13,6 +13,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Debian packages, one place. Build tools, libraries, test tooling.
 packages=(
   g++ cmake ninja-build pkg-config git
+  clang-14 libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libxxhash-dev
   libdnnl-dev libvips-dev libjpeg-dev libfaiss-dev libopenblas-dev chromium libopenmpi-dev openmpi-bin

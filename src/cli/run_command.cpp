@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "common/atomic_file.h"
+#include "common/dead_run_debris.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/output_lock.h"
@@ -89,9 +90,22 @@ std::vector<fs::path> run_folders_newest_first(const fs::path& base) {
   std::vector<fs::path> runs;
   if (!fs::is_directory(base, ec)) return runs;
   for (const auto& entry : fs::directory_iterator(base, ec)) {
-    if (entry.is_directory()) runs.push_back(entry.path());
+    // Hidden: a folder still being made (make_run_dir's staging), or not deft's.
+    if (entry.is_directory() && entry.path().filename().string()[0] != '.')
+      runs.push_back(entry.path());
   }
-  std::sort(runs.rbegin(), runs.rend());
+  // Dated names sort as text, but a second folder of the same second is "<stamp>-<n>": by
+  // stamp, then n as a number ("-10" after "-9").
+  const auto key = [](const fs::path& run) {
+    const std::string name = run.filename().string();
+    constexpr size_t kStamp = std::string_view("2026-12-01_120000").size();
+    long n = 1;
+    if (name.size() > kStamp + 1 && name[kStamp] == '-')
+      n = std::strtol(name.c_str() + kStamp + 1, nullptr, 10);
+    return std::make_pair(name.substr(0, kStamp), n);
+  };
+  std::sort(runs.begin(), runs.end(),
+            [&](const fs::path& a, const fs::path& b) { return key(a) > key(b); });
   return runs;
 }
 
@@ -115,13 +129,27 @@ std::pair<fs::path, bool> newest_same_run(const fs::path& base, const std::strin
 // <output_dir>/mining_results/YYYY-MM-DD_HHMMSS, or run_dir; the newest folder of the same run
 // when it did not finish (a kill, a full disk), unless fresh=true. A second run in the same
 // second gets a suffix rather than mixing its files into the first one's folder.
+// Creates `dir` (and its parents), or says which folder could not be made and why.
+void create_folder(const fs::path& dir, const char* what) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    throw Error(ErrorKind::kRun,
+                fmt::format("cannot create the {} '{}': {}", what,
+                            fs::absolute(dir).lexically_normal().string(), ec.message()),
+                "make the output folder writable, or choose another output_dir");
+  }
+}
+
 fs::path make_run_dir(const Config& config, const std::string& identity) {
   const std::string custom = config.get_string("run_dir");
   if (!custom.empty()) {
-    fs::create_directories(custom);
+    create_folder(custom, "run folder");
     return custom;
   }
   const fs::path base = results_base(config);
+  create_folder(base, "results folder");
+  remove_dead_run_debris(base);  // staging folders of killed runs
   if (!config.get_bool("fresh")) {
     const auto [unfinished, complete] = newest_same_run(base, identity);
     if (!unfinished.empty() && !complete) {
@@ -132,12 +160,24 @@ fs::path make_run_dir(const Config& config, const std::string& identity) {
       return unfinished;
     }
   }
+  // The folder appears with its manifest in it or not at all: it is made hidden (a name
+  // remove_dead_run_debris knows), then renamed into place. A kill in between leaves no empty
+  // run folder that the next run would neither continue nor clean.
+  const fs::path staging = prepare_output(base / "run");
+  create_folder(staging, "run folder");
+  write_run_manifest(staging, identity, "running");
   const std::string stamp = local_time("%Y-%m-%d_%H%M%S");
-  fs::path dir = base / stamp;
-  for (int n = 2; fs::exists(dir); ++n)
-    dir = base / fmt::format("{}-{}", stamp, n);
-  fs::create_directories(dir);
-  return dir;
+  for (int n = 1;; ++n) {
+    const fs::path dir = base / (n == 1 ? stamp : fmt::format("{}-{}", stamp, n));
+    std::error_code ec;
+    if (fs::exists(dir, ec)) continue;
+    fs::rename(staging, dir, ec);  // fails when another run took the name meanwhile
+    if (!ec) return dir;
+    if (n > 1000) {
+      throw Error(ErrorKind::kRun, fmt::format("cannot create a run folder in '{}': {}",
+                                               fs::absolute(base).string(), ec.message()));
+    }
+  }
 }
 
 // The newest earlier run under <output_dir>/mining_results whose pool embeddings were made

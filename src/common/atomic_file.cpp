@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/fault_injection.h"
 #include "common/file_descriptor.h"
 #include "common/output_set.h"
 
@@ -65,6 +66,7 @@ void move_into_place(const fs::path& temporary, const fs::path& output) {
   std::error_code ec;
   try {
     flush_to_disk(temporary, false);
+    fault::point("move into place");
     fs::rename(temporary, output);
   } catch (const fs::filesystem_error& e) {
     fs::remove(temporary, ec);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/dead_run_debris.h"
 #include "common/error.h"
 
 namespace deft {
@@ -60,6 +61,8 @@ OutputLock::OutputLock(const fs::path& output) : path_(lock_path(output)) {
   if (::ftruncate(fd_.get(), 0) == 0) {
     [[maybe_unused]] const ssize_t written = ::pwrite(fd_.get(), mine.data(), mine.size(), 0);
   }
+  // The lock is ours: what killed runs left beside this output goes now.
+  remove_dead_run_debris(path_.parent_path().empty() ? fs::path(".") : path_.parent_path());
 }
 
 OutputLock::~OutputLock() {

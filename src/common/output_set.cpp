@@ -7,6 +7,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/fault_injection.h"
 #include "common/log.h"
 
 namespace deft {
@@ -38,6 +39,7 @@ void OutputSet::add(const fs::path& temporary, const fs::path& output) {
   DEFT_ASSERT(!committed_, "add to a committed output set");
   entries_.push_back({temporary, output, {}, false});  // the destructor removes it from here on
   flush_to_disk(temporary, false);
+  fault::point("output finished");
 }
 
 void OutputSet::remove_on_commit(const fs::path& output) {
@@ -47,6 +49,7 @@ void OutputSet::remove_on_commit(const fs::path& output) {
 
 void OutputSet::commit() {
   DEFT_ASSERT(!committed_, "commit an output set twice");
+  fault::point("commit");
   std::error_code ec;
   for (size_t i = 0; i < entries_.size(); ++i) {
     Entry& e = entries_[i];
@@ -66,6 +69,7 @@ void OutputSet::commit() {
     }
   }
   committed_ = true;
+  fault::point("committed");
   for (const Entry& e : entries_) {
     if (!e.backup.empty()) fs::remove(e.backup, ec);
   }

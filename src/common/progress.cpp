@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "common/fault_injection.h"
 #include "common/log.h"
 
 namespace deft {
@@ -34,6 +35,7 @@ void Progress::skip(uint64_t rows) {
 }
 
 void Progress::advance(uint64_t rows) {
+  fault::point(what_.c_str());
   done_ += rows;
   const auto now = Clock::now();
   if (now - last_draw_ >= interval_) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/atomic_file.h"
+#include "common/fault_injection.h"
 #include "common/output_set.h"
 #include "table/table_reader.h"
 #include "table/vector_access.h"
@@ -201,6 +202,7 @@ ParquetWriter::~ParquetWriter() {
 
 void ParquetWriter::append(DataChunk chunk) {
   DEFT_ASSERT(!committed_, "append after commit");
+  fault::point("rows appended");
   DEFT_ASSERT(duckdb_data_chunk_get_column_count(chunk.get()) == columns_.size(),
               "chunk columns differ from the writer's");
   const idx_t rows = duckdb_data_chunk_get_size(chunk.get());
