@@ -5,7 +5,9 @@
 # (fuzz/corpus/NAME/) runs once: one failure fails the run. Then it fuzzes for SECONDS, the
 # committed corpus read-only (new inputs go to a scratch folder, removed after). A finding's
 # input is kept in $DEFT_FUZZ_ARTIFACTS (default: /tmp/deft-fuzz-artifacts/NAME/) and named in
-# the output; copy it into fuzz/regressions/NAME/ with the fix.
+# the output; copy it into fuzz/regressions/NAME/ with the fix. With DEFT_FUZZ_NEW_CORPUS set,
+# the inputs it adds are kept in $DEFT_FUZZ_NEW_CORPUS/NAME/ (a long campaign's corpus, to
+# resume or to merge into fuzz/corpus/ with -merge=1).
 set -euo pipefail
 binary=$1 name=$2 seconds=$3
 shift 3
@@ -38,8 +40,10 @@ if ((${#inputs[@]})); then
   }
 fi
 if ((seconds > 0)); then
-  dirs=("$scratch/new")
-  mkdir -p "$scratch/new"
+  new=$scratch/new
+  [[ -n ${DEFT_FUZZ_NEW_CORPUS:-} ]] && new=$DEFT_FUZZ_NEW_CORPUS/$name
+  dirs=("$new")
+  mkdir -p "$new"
   [[ -d $regressions ]] && dirs+=("$regressions")
   [[ -d $corpus ]] && dirs+=("$corpus")
   log=$artifacts/fuzz.log  # the whole libFuzzer output, to follow a long campaign
@@ -48,7 +52,7 @@ if ((seconds > 0)); then
     -artifact_prefix="$artifacts/" "$@" "${dirs[@]}" >"$log" 2>&1 || status=$?
   grep -E '^(INFO: seed corpus|#[0-9]+ *DONE|stat::(number_of_executed_units|peak_rss_mb|new_units_added)|==[0-9]+==|SUMMARY)' \
     "$log" || true
-  echo "run_fuzzer: $name: corpus grew by $(find "$scratch/new" -type f | wc -l) inputs"
+  echo "run_fuzzer: $name: corpus grew by $(find "$new" -type f | wc -l) inputs"
   if ((status != 0)); then
     tail -n 60 "$log"
     echo "run_fuzzer: $name: finding (exit $status), input in $artifacts/" >&2

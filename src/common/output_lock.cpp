@@ -10,6 +10,7 @@
 
 #include "common/dead_run_debris.h"
 #include "common/error.h"
+#include "common/output_set.h"
 
 namespace deft {
 
@@ -61,8 +62,11 @@ OutputLock::OutputLock(const fs::path& output) : path_(lock_path(output)) {
   if (::ftruncate(fd_.get(), 0) == 0) {
     [[maybe_unused]] const ssize_t written = ::pwrite(fd_.get(), mine.data(), mine.size(), 0);
   }
-  // The lock is ours: what killed runs left beside this output goes now.
-  remove_dead_run_debris(path_.parent_path().empty() ? fs::path(".") : path_.parent_path());
+  // The lock is ours: a killed run's interrupted commit is finished, then what killed runs
+  // left beside this output goes.
+  const fs::path folder = path_.parent_path().empty() ? fs::path(".") : path_.parent_path();
+  OutputSet::complete_interrupted_commits(folder);
+  remove_dead_run_debris(folder);
 }
 
 OutputLock::~OutputLock() {

@@ -12,9 +12,12 @@
 //   outputs.remove_on_commit(stale_sidecar);   // an old file this set replaces by nothing
 //   outputs.commit();                          // now all of them are in place
 //
-// Only a kill during commit() itself — renames in one folder, microseconds — can leave a mix;
-// the previous files are then kept beside as `.<name>.deft-old-<pid>`.
+// A kill during commit() itself — renames in one folder, microseconds — leaves a mix until the
+// next run that takes the output's lock (OutputLock): commit() first writes a journal of its
+// renames (`.deft-commit-<pid>`), and that run finishes them (the new files were all complete
+// before the first rename), then removes the old files kept beside as `.<name>.deft-old-<pid>`.
 
+#include <cstddef>
 #include <filesystem>
 #include <vector>
 
@@ -34,6 +37,10 @@ class OutputSet {
   void remove_on_commit(const std::filesystem::path& output);
   // Renames every temporary into place. Throws Error(kRun) after restoring the old files.
   void commit();
+
+  // Finishes the commits in `folder` whose process was killed between two renames (their
+  // journals); returns how many. OutputLock calls it once the lock is held.
+  static size_t complete_interrupted_commits(const std::filesystem::path& folder);
 
  private:
   struct Entry {

@@ -209,14 +209,15 @@ class Faults : public ::testing::TestWithParam<Stage> {
     return result;
   }
 
-  // The outputs of an undisturbed run, and how many fault points it reaches.
+  // The outputs of an undisturbed run over the previous outputs, and the fault points it
+  // reaches (over previous outputs a run may do more: remove a stale file, reuse embeddings).
   void run_undisturbed() {
+    ASSERT_NO_FATAL_FAILURE(write_previous());
     const fs::path trace = dir / "trace";
     const auto r = deft(GetParam().args, {"DEFT_FAULT_TRACE=" + trace.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     reference = meanings(out());
     ASSERT_FALSE(reference.empty());
-    fs::remove_all(out());
     std::istringstream in(testing::read_text_file(trace));
     for (std::string line; std::getline(in, line);)
       points.push_back(line);
@@ -256,7 +257,8 @@ class Faults : public ::testing::TestWithParam<Stage> {
     }
     if (now == previous) return;
     EXPECT_TRUE(new_set_allowed && meanings(out()) == reference)
-        << context << ": the outputs are neither the previous ones nor the complete new set";
+        << context << ": the outputs are neither the previous ones nor the complete new set ("
+        << differences(meanings(out()), reference) << ")";
   }
 
   // The same command again completes with the undisturbed outputs and leaves no debris.
@@ -278,7 +280,8 @@ std::vector<size_t> draw_points(const std::vector<std::string>& points, size_t c
                                 unsigned seed) {
   std::set<size_t> chosen = {1, points.size()};
   for (size_t i = 0; i < points.size(); ++i) {
-    if (points[i] == "commit" || points[i] == "committed") chosen.insert(i + 1);
+    if (points[i] == "commit" || points[i] == "committed" || points[i] == "commit rename")
+      chosen.insert(i + 1);
   }
   std::mt19937 random(seed);
   std::uniform_int_distribution<size_t> any(1, points.size());
@@ -303,8 +306,17 @@ TEST_P(Faults, AKillAtAnyPointKeepsThePreviousOutputsAndTheRerunCompletes) {
     ASSERT_NO_FATAL_FAILURE(write_previous());
     const auto r = deft(GetParam().args, {fmt::format("DEFT_FAULT_KILL_AT={}", point)});
     ASSERT_EQ(r.exit_code, 128 + SIGKILL) << context << ": " << r.err;
-    const bool after_renames = points[point - 1] == "committed" || point == points.size();
-    expect_previous_outputs_kept(context, after_renames);
+    const std::string& kind = points[point - 1];
+    if (kind == "commit rename" && !GetParam().run_folders) {
+      // Killed between two renames of an output set: a mix, until the next run takes the lock
+      // and finishes the set from its journal. That run, killed at its first point (after the
+      // lock, before it writes), leaves the complete new set.
+      const auto probe = deft(GetParam().args, {"DEFT_FAULT_KILL_AT=1"});
+      ASSERT_EQ(probe.exit_code, 128 + SIGKILL) << context << ": " << probe.err;
+      EXPECT_EQ(differences(meanings(out()), reference), "") << context << ": not completed";
+    } else {
+      expect_previous_outputs_kept(context, kind == "committed" || point == points.size());
+    }
     expect_rerun_completes(context);
   }
 }
