@@ -52,11 +52,12 @@ test-slow: build
 
 test-all: test test-slow
 
-# The unit and e2e suites under AddressSanitizer + UBSan (leaks included).
+# The whole default suite under AddressSanitizer + UBSan (leaks included), but the fuzzers,
+# which are sanitized themselves.
 test-asan: setup
 	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDEFT_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest -LE 'slow|scale|container' --output-on-failure -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -LE 'slow|container|fuzz' --output-on-failure -j $(JOBS)
 
 # The encoder against PyTorch and ONNX Runtime, same run, same inputs (README, "Encoder
 # benchmark"). Minutes; writes ~1.5 GB under /tmp/deft-bench.
