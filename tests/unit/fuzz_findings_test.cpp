@@ -136,6 +136,23 @@ TEST(FuzzFindings, RgbJpegWithTheSameHeaderGetsTheSameRefusal) {
   }
 }
 
+// The same policy on the libvips path: a 126-byte PNG whose header promises 10000×10000 pixels
+// (its deflate stream cut after 200 bytes of two rows) fails as truncated, at once.
+TEST(FuzzFindings, ATruncatedPngPromisingHundredMegapixelsFailsFast) {
+  const std::vector<std::byte> bytes =
+      read_bytes(kRegressions / "image" / "png_header_10000x10000_126_bytes.png");
+  const long rss_before = peak_rss_kb();
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    image::decode_image(bytes, {});
+    ADD_FAILURE() << "decoded";
+  } catch (const image::DecodeError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("corrupt or truncated PNG data"));
+  }
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
+  EXPECT_LT(peak_rss_kb() - rss_before, 100 * 1024);  // kB: under 100 MB
+}
+
 // Found by pickle_fuzzer: a dict set into itself (its own memo entry) leaked under shared
 // ownership (a cycle); the values now live in the unpickler's arena. Under `make test-asan`
 // (leak checks on) this test fails if the cycle leaks again.
