@@ -93,6 +93,7 @@ TEST(TableScale, MillionRowsOf768FloatsStreamInBoundedMemory) {
       static_cast<long long>(kRows), kDim, kColumnBytes / 1e6,
       static_cast<double>(fs::file_size(out)) / 1e6, peak_after_write / 1e6, peak / 1e6,
       100.0 * peak / kColumnBytes);
+  if (testing::kAddressSanitizer) return;  // every value is checked above; not memory
   EXPECT_LT(peak, kMaxPeakFraction * kColumnBytes);
 }
 

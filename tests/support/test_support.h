@@ -10,6 +10,20 @@
 
 namespace deft::testing {
 
+// True in an AddressSanitizer build, where memory figures (shadow memory, quarantine) say
+// nothing about deft's own: the peak-memory bounds are checked in the other builds only.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+
 // A fresh directory under the system temp dir, removed with everything in it at scope exit.
 class ScratchDir {
  public:
