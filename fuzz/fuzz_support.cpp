@@ -5,10 +5,12 @@
 #include <ostream>
 #include <streambuf>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
 #include "common/log.h"
+#include "model/safetensors.h"
 
 namespace deft::fuzz {
 namespace fs = std::filesystem;
@@ -54,6 +56,16 @@ fs::path write_input(std::string_view name, std::string_view bytes) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!out.flush()) std::abort();  // the scratch folder itself failed: not a finding
   return path;
+}
+
+void widen_every_tensor(const model::TensorFile& file) {
+  for (const auto& entry : file.tensors()) {
+    const model::Tensor& tensor = entry.second;  // clang 14: no structured binding in a lambda
+    expect_refusal_only([&] {
+      const std::vector<float> values = model::to_f32(tensor);
+      if (values.size() != static_cast<size_t>(tensor.numel())) __builtin_trap();
+    });
+  }
 }
 
 void silence_log() {

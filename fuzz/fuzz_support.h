@@ -17,6 +17,10 @@
 
 #include "common/error.h"
 
+namespace deft::model {
+class TensorFile;
+}
+
 namespace deft::fuzz {
 
 // A folder of this process's own (under TMPDIR, /dev/shm when it exists), removed at exit.
@@ -29,6 +33,10 @@ std::filesystem::path write_input(std::string_view name, std::string_view bytes)
 
 // Sends deft's log to nowhere (warnings about odd input are expected by the thousand).
 void silence_log();
+
+// Every tensor of a checkpoint file widened to float32, as the encoders load them: each is
+// refused (an unsupported dtype) or has exactly numel() values.
+void widen_every_tensor(const deft::model::TensorFile& file);
 
 template <typename F>
 void expect_refusal_only(F&& run) {

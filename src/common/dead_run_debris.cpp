@@ -11,15 +11,11 @@ namespace deft {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-pid_t parse_pid(std::string_view digits) {
+pid_t pid_in(std::string_view digits) {
   pid_t pid = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
   return ec == std::errc() && end == digits.data() + digits.size() && pid > 0 ? pid : 0;
 }
-
-}  // namespace
 
 pid_t debris_writer(const std::string& name) {
   if (name.empty() || name[0] != '.') return 0;
@@ -34,12 +30,12 @@ pid_t debris_writer(const std::string& name) {
     const std::string_view counter = stem.substr(dash + 1);
     if (counter.empty() || counter.find_first_not_of("0123456789") != std::string_view::npos)
       return 0;
-    return parse_pid(stem.substr(dot + 1, dash - dot - 1));
+    return pid_in(stem.substr(dot + 1, dash - dot - 1));
   }
   // .<name>.deft-old-<pid> (output_set.cpp's backups)
   constexpr std::string_view kOld = ".deft-old-";
   const size_t old = n.rfind(kOld);
-  if (old != std::string_view::npos && old > 0) return parse_pid(n.substr(old + kOld.size()));
+  if (old != std::string_view::npos && old > 0) return pid_in(n.substr(old + kOld.size()));
   return 0;
 }
 

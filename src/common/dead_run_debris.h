@@ -9,10 +9,14 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include <sys/types.h>
 
 namespace deft {
+
+// `digits` as a pid when it is one (all digits, > 0), else 0.
+pid_t pid_in(std::string_view digits);
 
 // The pid that wrote `name` when it is one of deft's temporaries or backups, else 0.
 pid_t debris_writer(const std::string& name);

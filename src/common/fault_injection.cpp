@@ -59,10 +59,14 @@ void point(const char* what) {
   if (!s.any) return;
   static std::atomic<long> reached{0};
   static std::mutex trace_order;
-  const long n = reached.fetch_add(1) + 1;
+  long n = 0;
   if (s.trace != nullptr) {
+    // Numbered and traced together: line N of the trace is the N-th point.
     const std::lock_guard lock(trace_order);
+    n = reached.fetch_add(1) + 1;
     append_trace(s.trace, what);
+  } else {
+    n = reached.fetch_add(1) + 1;
   }
   if (n == s.kill_at) std::raise(SIGKILL);
   if (n == s.pause_at && s.pause_file != nullptr) hold(s.pause_file);

@@ -1,6 +1,5 @@
 #include "common/output_set.h"
 
-#include <cstdlib>
 #include <fstream>
 #include <string_view>
 #include <system_error>
@@ -39,7 +38,7 @@ fs::path journal_path(const fs::path& folder, pid_t pid) {
 
 // Finishes one journal's renames, in the order commit() does them: an output not yet moved
 // aside goes to its backup, the finished temporary takes its place (a temporary already gone
-// was renamed before the kill). Then the backups and the journal go.
+// was renamed before the kill). Then the backups go.
 void roll_forward(const nlohmann::json& entries) {
   std::error_code ec;
   for (const nlohmann::json& e : entries) {
@@ -64,8 +63,8 @@ size_t OutputSet::complete_interrupted_commits(const fs::path& folder) {
   for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.rfind(kJournalPrefix, 0) != 0) continue;
-    const pid_t writer = static_cast<pid_t>(std::atol(name.c_str() + kJournalPrefix.size()));
-    if (writer <= 0 || process_exists(writer)) continue;
+    const pid_t writer = pid_in(std::string_view(name).substr(kJournalPrefix.size()));
+    if (writer == 0 || process_exists(writer)) continue;
     try {
       std::ifstream in(it->path());
       const nlohmann::json journal = nlohmann::json::parse(in);
@@ -109,19 +108,20 @@ void OutputSet::commit() {
   fault::point("commit");
   std::error_code ec;
   // Every file is complete and flushed: a journal of the renames lets the next run that takes
-  // this output's lock finish them if a kill lands between two of them.
-  nlohmann::json journal_entries = nlohmann::json::array();
-  for (const Entry& e : entries_) {
-    journal_entries.push_back({{"temporary", e.temporary.empty()  // a removal
-                                                 ? std::string()
-                                                 : fs::absolute(e.temporary).string()},
-                               {"output", fs::absolute(e.output).string()},
-                               {"backup", fs::absolute(backup_path_for(e.output)).string()}});
-  }
+  // this output's lock finish them if a kill lands between two of them (one rename needs none).
+  const bool journaled = entries_.size() > 1;
   const fs::path journal =
-      entries_.empty() ? fs::path() : journal_path(folder_of(entries_[0].output), ::getpid());
-  if (entries_.size() > 1) {
-    write_file_atomically(journal, nlohmann::json{{"entries", journal_entries}}.dump() + "\n");
+      journaled ? journal_path(folder_of(entries_[0].output), ::getpid()) : fs::path();
+  if (journaled) {
+    nlohmann::json entries = nlohmann::json::array();
+    for (const Entry& e : entries_) {
+      entries.push_back({{"temporary", e.temporary.empty()  // a removal
+                                           ? std::string()
+                                           : fs::absolute(e.temporary).string()},
+                         {"output", fs::absolute(e.output).string()},
+                         {"backup", fs::absolute(backup_path_for(e.output)).string()}});
+    }
+    write_file_atomically(journal, nlohmann::json{{"entries", entries}}.dump() + "\n");
   }
   for (size_t i = 0; i < entries_.size(); ++i) {
     Entry& e = entries_[i];
@@ -135,7 +135,7 @@ void OutputSet::commit() {
       if (i + 1 < entries_.size()) fault::point("commit rename");
     } catch (const fs::filesystem_error& error) {
       roll_back(i + 1);
-      fs::remove(journal, ec);
+      if (journaled) fs::remove(journal, ec);
       throw Error(ErrorKind::kRun,
                   fmt::format("cannot move the finished file into place at '{}': {}; the "
                               "previous outputs are left as they were",
@@ -147,7 +147,7 @@ void OutputSet::commit() {
   for (const Entry& e : entries_) {
     if (!e.backup.empty()) fs::remove(e.backup, ec);
   }
-  if (entries_.size() > 1) fs::remove(journal, ec);
+  if (journaled) fs::remove(journal, ec);
   for (const Entry& e : entries_)
     flush_to_disk(folder_of(e.output), true);  // durable renames
 }

@@ -1,12 +1,14 @@
 #include "model/fingerprint.h"
 
+#include <limits>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "common/digest.h"
 #include "common/error.h"
-#include "model/json_fields.h"
+#include "common/json_values.h"
 
 namespace deft::model {
 

@@ -249,22 +249,6 @@ std::vector<std::vector<std::string>> all_rows(table::Database& db, const fs::pa
   return sql_rows(db, "SELECT * FROM " + quoted(path));
 }
 
-// Starts `args` in the background; returns the child's pid.
-pid_t spawn(const std::vector<std::string>& args) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (const std::string& a : args)
-      argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, STDERR_FILENO);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
 TEST(EmbedEndToEnd, RunsKilledAtRandomPointsResumeToTheUninterruptedOutput) {
   ScratchDir dir;
   const ImageSet images = write_images(dir.path(), "images", 400, 2);
@@ -304,7 +288,7 @@ TEST(EmbedEndToEnd, RunsKilledAtRandomPointsResumeToTheUninterruptedOutput) {
     for (double latest = 0.8 * seconds; !killed && latest > 0.01; latest /= 2) {
       std::uniform_real_distribution<double> when(0.1 * latest, latest);
       fs::remove(out);
-      const pid_t pid = spawn(command(out));
+      const pid_t pid = testing::start_process(command(out));
       std::this_thread::sleep_for(std::chrono::duration<double>(when(rng)));
       ::kill(pid, SIGKILL);
       int status = 0;

@@ -166,14 +166,24 @@ class Faults : public ::testing::TestWithParam<Stage> {
     testing::write_text_file(dir / "unique_spec.yaml", "desired_unique_count: 6\n");
   }
 
-  testing::ProcessResult deft(const std::vector<std::string>& args,
-                              std::vector<std::string> env = {}) {
+  // This process's environment with `extra` first (getenv takes the first of a name).
+  static std::vector<std::string> environment(std::vector<std::string> extra) {
+    for (char** e = environ; *e != nullptr; ++e)
+      extra.emplace_back(*e);
+    return extra;
+  }
+
+  static std::vector<std::string> deft_argv(const std::vector<std::string>& args) {
     std::vector<std::string> argv = {DEFT_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back("--quiet");
-    for (char** e = environ; *e != nullptr; ++e)
-      env.emplace_back(*e);
-    return testing::run_process(argv, &env, dir.path());
+    return argv;
+  }
+
+  testing::ProcessResult deft(const std::vector<std::string>& args,
+                              std::vector<std::string> env = {}) {
+    const std::vector<std::string> full = environment(std::move(env));
+    return testing::run_process(deft_argv(args), &full, dir.path());
   }
 
   fs::path out() const { return dir.path() / GetParam().out; }
@@ -369,12 +379,12 @@ TEST_P(Faults, AReadOnlyOutputFolderIsAOneLineErrorAndChangesNothing) {
   fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
                               fs::perms::group_exec | fs::perms::others_read |
                               fs::perms::others_exec);
-  std::vector<std::string> argv = {DEFT_BINARY};
+  std::vector<std::string> argv = deft_argv(GetParam().args);
   // Root writes through any permission: the run is then made as the unprivileged `nobody`.
-  if (::geteuid() == 0)
-    argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", DEFT_BINARY};
-  argv.insert(argv.end(), GetParam().args.begin(), GetParam().args.end());
-  argv.push_back("--quiet");
+  if (::geteuid() == 0) {
+    argv.insert(argv.begin(),
+                {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
+  }
   const auto r = testing::run_process(argv, nullptr, dir.path());
   fs::permissions(locked, fs::perms::owner_all, fs::perm_options::add);
   EXPECT_EQ(r.exit_code, 1) << r.err;
@@ -389,24 +399,10 @@ TEST_P(Faults, ASecondRunWhileTheFirstIsLiveFailsAtOnceAndTheFirstCompletes) {
   ASSERT_NO_FATAL_FAILURE(write_previous());
   // The first run is held at the middle of its points until `release` exists.
   const fs::path release = dir / "release";
-  std::vector<std::string> argv = {DEFT_BINARY};
-  argv.insert(argv.end(), GetParam().args.begin(), GetParam().args.end());
-  argv.push_back("--quiet");
-  const std::string pause_at = fmt::format("DEFT_FAULT_PAUSE_AT={}", points.size() / 2 + 1);
-  const std::string pause_file = "DEFT_FAULT_PAUSE_FILE=" + release.string();
-  const pid_t first = ::fork();
-  if (first == 0) {
-    if (::chdir(dir.path().c_str()) != 0) ::_exit(126);
-    ::setenv("DEFT_FAULT_PAUSE_AT", pause_at.substr(pause_at.find('=') + 1).c_str(), 1);
-    ::setenv("DEFT_FAULT_PAUSE_FILE", release.c_str(), 1);
-    ::freopen("/dev/null", "w", stderr);
-    std::vector<char*> args;
-    for (const std::string& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
+  const std::vector<std::string> env =
+      environment({fmt::format("DEFT_FAULT_PAUSE_AT={}", points.size() / 2 + 1),
+                   "DEFT_FAULT_PAUSE_FILE=" + release.string()});
+  const pid_t first = testing::start_process(deft_argv(GetParam().args), &env, dir.path());
   const fs::path paused = release.string() + ".paused";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!fs::exists(paused) && std::chrono::steady_clock::now() < deadline)

@@ -127,15 +127,7 @@ TEST(OutputLock, ASecondEmbedOnTheSameOutputFailsAtOnceNamingTheFirst) {
                                          "model=thumbnail",
                                          "threads=1",
                                          "--quiet"};
-  const pid_t first = ::fork();
-  if (first == 0) {
-    std::vector<char*> argv;
-    for (const std::string& a : args)
-      argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  const pid_t first = testing::start_process(args);
   // The first run holds the lock once its pid is in the lock file.
   const fs::path lock = dir / ".out.parquet.deft-lock";
   const std::string pid = std::to_string(first) + "\n";

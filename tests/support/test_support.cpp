@@ -71,11 +71,8 @@ std::string quoted(const fs::path& path) {
   return table::sql_string_literal(path.string());
 }
 
-ProcessResult run_process(const std::vector<std::string>& argv, const std::vector<std::string>* env,
-                          const fs::path& cwd) {
-  ScratchDir capture;
-  const fs::path out_path = capture / "stdout";
-  const fs::path err_path = capture / "stderr";
+pid_t start_process(const std::vector<std::string>& argv, const std::vector<std::string>* env,
+                    const fs::path& cwd, const fs::path& out_path, const fs::path& err_path) {
   std::vector<char*> args;
   for (const std::string& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
@@ -86,10 +83,12 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::vecto
       envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
   }
+  const char* out_name = out_path.empty() ? "/dev/null" : out_path.c_str();
+  const char* err_name = err_path.empty() ? "/dev/null" : err_path.c_str();
   const pid_t pid = ::fork();
   if (pid == 0) {
-    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int out = ::open(out_name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = ::open(err_name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(out, 1);
     ::dup2(err, 2);
     if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
@@ -100,6 +99,15 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::vecto
     }
     ::_exit(127);
   }
+  return pid;
+}
+
+ProcessResult run_process(const std::vector<std::string>& argv, const std::vector<std::string>* env,
+                          const fs::path& cwd) {
+  ScratchDir capture;
+  const fs::path out_path = capture / "stdout";
+  const fs::path err_path = capture / "stderr";
+  const pid_t pid = start_process(argv, env, cwd, out_path, err_path);
   int status = 0;
   rusage usage{};
   ::wait4(pid, &status, 0, &usage);

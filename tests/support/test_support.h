@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "table/duckdb_handles.h"
 
 namespace deft::testing {
@@ -62,6 +64,13 @@ struct ProcessResult {
 ProcessResult run_process(const std::vector<std::string>& argv,
                           const std::vector<std::string>* env = nullptr,
                           const std::filesystem::path& cwd = {});
+
+// Starts a program in the background and returns its pid (wait for it with waitpid). stdout
+// and stderr go to `out` and `err` (/dev/null when empty); `env` and `cwd` as run_process.
+pid_t start_process(const std::vector<std::string>& argv,
+                    const std::vector<std::string>* env = nullptr,
+                    const std::filesystem::path& cwd = {}, const std::filesystem::path& out = {},
+                    const std::filesystem::path& err = {});
 
 void write_text_file(const std::filesystem::path& path, const std::string& text);
 std::string read_text_file(const std::filesystem::path& path);
