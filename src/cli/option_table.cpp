@@ -193,8 +193,38 @@ std::vector<OptionSpec> embedding_specs() {
   };
 }
 
-std::vector<OptionSpec> mining_specs(bool tao_form = false) {
+// The mining history's keys, shared by `deft mine`, `deft select` and (under mining.) `deft run`.
+std::vector<OptionSpec> history_specs() {
   return {
+      deft_only({"history", ValueType::kPath, "null",
+                 "a mining-history folder (created if missing): each round's mined items are "
+                 "recorded there (one parquet per round, a manifest with their sha256), items an "
+                 "earlier round mined are left out of the search, and the summary forecasts the "
+                 "rounds the pool can still feed"}),
+      deft_only({"group_column", ValueType::kString, "",
+                 "with history: the pool column that identifies an item across rounds; unset, "
+                 "the first of source_group_id, atomic_sample_id, filepath the pool has"}),
+      deft_only({"exclude_history", ValueType::kBool, "true",
+                 "with history: leave out pool rows whose group an earlier round mined (false "
+                 "only counts them)"}),
+      deft_only({"history_repair", ValueType::kBool, "false",
+                 "with history: rebuild the manifest from the round files when an artifact was "
+                 "modified or is missing, saying what changed (otherwise that stops the round)"}),
+      deft_only(between({"max_pool_fraction", ValueType::kFloat, "1.0",
+                         "with history: the most the rounds together may mine, as a share of "
+                         "the pool's rows; this round keeps its nearest ranks within it"},
+                        1e-9, 1.0)),
+  };
+}
+
+std::vector<OptionSpec> with_history(std::vector<OptionSpec> specs) {
+  for (OptionSpec& s : history_specs())
+    specs.push_back(std::move(s));
+  return specs;
+}
+
+std::vector<OptionSpec> mining_specs(bool tao_form = false) {
+  return with_history({
       {"source_parquet", ValueType::kPath, std::string(kMissing),
        "embedding parquet of the source pool (from `deft embed`)"},
       {"target_parquet", ValueType::kPath, std::string(kMissing),
@@ -258,13 +288,13 @@ std::vector<OptionSpec> mining_specs(bool tao_form = false) {
       deft_only(at_least(
           {"threads", ValueType::kInt, "0", "CPU threads for reading and searching; 0: every core"},
           0)),
-  };
+  });
 }
 
 // `deft select` / `tmm unique_neighbor_matching`: the reference's keys (tao-compat.md), then
 // deft's own.
 std::vector<OptionSpec> selection_specs() {
-  return {
+  return with_history({
       {"source_path", ValueType::kPath, std::string(kMissing),
        "the pool's embeddings: a .parquet file, or a folder whose *.parquet files are read in "
        "name order as one table (same columns in each)"},
@@ -311,7 +341,9 @@ std::vector<OptionSpec> selection_specs() {
        "format of the detection files: coco or kitti (required when one is given)",
        {"coco", "kitti"}},
       {"rare_class_list", ValueType::kString, "",
-       "comma-separated rare class names (compared case-insensitively)"},
+       "comma-separated rare class names (compared case-insensitively); `auto` (deft's): the "
+       "classes the pool is scarce for, from the detection files: fewer pool images with the "
+       "class than topn × the targets with it (topn = ceil(desired_unique_count / targets))"},
       {"save_embeddings", ValueType::kBool, "false",
        "add the target's and each pick's embedding to the per-pass parquets"},
       {"visualize", ValueType::kBool, "false",
@@ -325,7 +357,10 @@ std::vector<OptionSpec> selection_specs() {
       deft_only(at_least(
           {"threads", ValueType::kInt, "0", "CPU threads for reading and searching; 0: every core"},
           0)),
-  };
+      deft_only({"strict", ValueType::kBool, "false",
+                 "a target label (the tables' `label` columns) that no pool row has is an error, "
+                 "found before any search, instead of a warning"}),
+  });
 }
 
 }  // namespace

@@ -82,6 +82,15 @@ int run_embed_text(const Config& config, Context&) {
   return kExitOk;
 }
 
+history::HistorySettings history_settings_from(const Config& config, const std::string& command) {
+  return {.folder = config.get_string("history"),
+          .group_column = config.get_string("group_column"),
+          .exclude = config.get_bool("exclude_history"),
+          .repair = config.get_bool("history_repair"),
+          .max_pool_fraction = config.get_float("max_pool_fraction"),
+          .command = command};
+}
+
 mine::MineJob mine_job_from(const Config& config) {
   mine::MineJob job;
   job.source = config.get_string("source_parquet");
@@ -107,6 +116,7 @@ mine::MineJob mine_job_from(const Config& config) {
   job.absolute_paths = config.get_bool("absolute_paths");
   job.threads = static_cast<int>(config.get_int("threads"));
   job.spec = config.to_yaml();
+  job.history = history_settings_from(config, "mine");
   return job;
 }
 
@@ -157,7 +167,9 @@ select::SelectJob select_job_from(const Config& config) {
   job.allow_encoder_mismatch = config.get_bool("allow_encoder_mismatch");
   job.memory_budget_mb = config.get_float("memory_budget_mb");
   job.threads = static_cast<int>(config.get_int("threads"));
+  job.strict = config.get_bool("strict");
   job.spec = config.to_yaml();
+  job.history = history_settings_from(config, "select");
   return job;
 }
 

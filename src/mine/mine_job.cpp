@@ -1,18 +1,27 @@
 #include "mine/mine_job.h"
 
 #include <chrono>
+#include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "common/error.h"
 #include "common/log.h"
 #include "common/output_guard.h"
 #include "common/output_lock.h"
+#include "common/sha256.h"
+#include "history/pool_groups.h"
 #include "kernels/onednn_linear.h"
+#include "mine/excluding_search.h"
 #include "mine/input_checks.h"
+#include "mine/label_coverage.h"
 #include "mine/outputs.h"
 #include "mine/pairs.h"
 #include "mine/pool_searches.h"
@@ -22,6 +31,7 @@
 #include "mine/targets.h"
 #include "parallel/cluster.h"
 #include "table/path_base.h"
+#include "table/recorded_encoder.h"
 #include "table/table_reader.h"
 
 namespace deft::mine {
@@ -79,6 +89,146 @@ LabelPlan settle_checks(table::Database& db, const MineJob& job, table::TableRea
   return labels;
 }
 
+// The history of a round: opened (locked, verified) and the pool's rows in it, before any
+// vector is read.
+struct RoundStart {
+  std::optional<history::MiningHistory> history;
+  history::PoolGroups groups;
+  std::string group_column;
+};
+
+void open_history(table::Database& db, const MineJob& job, RoundStart& start) {
+  if (!job.history.active()) return;
+  if (parallel::Cluster::get().size() > 1) {
+    throw Error(ErrorKind::kUsage, "history= is not supported under mpirun yet",
+                "run the round in one process");
+  }
+  start.group_column = history::resolve_group_column(db, job.source, table::kFilepathColumn,
+                                                     job.history.group_column);
+  start.history.emplace(db, job.history, start.group_column,
+                        table::recorded_encoder(db, job.source));
+  start.groups = history::scan_pool_groups(
+      db, {job.source, table::kFilepathColumn, start.group_column}, start.history->mined_groups());
+  log::info("history '{}': round {}; {} of the pool's {} rows were mined in earlier rounds{}",
+            job.history.folder.string(), start.history->round(), start.groups.in_history_rows,
+            start.groups.rows, job.history.exclude ? " and are left out" : "");
+}
+
+// Of each target's top-n over the whole pool, how many rows an earlier round mined.
+AlreadyMined already_mined(const std::vector<std::vector<index::Neighbor>>& results,
+                           const ExcludingSearch* excluding, const history::PoolGroups& groups,
+                           size_t topn) {
+  if (excluding != nullptr) return count_already_mined(results, excluding->history_results(), topn);
+  AlreadyMined out;
+  for (const auto& hits : results) {
+    for (const index::Neighbor& n : hits) {
+      ++out.candidates;
+      out.mined += n.pool_row < groups.in_history.size() && groups.in_history[n.pool_row] ? 1 : 0;
+    }
+  }
+  return out;
+}
+
+// The round's record and outcome: counts, per-label yields, the forecast.
+history::RoundOutcome settle_round(table::Database& db, const MineJob& job, RoundStart& start,
+                                   const MinedList& list, const Targets& targets,
+                                   const std::unordered_map<uint64_t, PoolRowInfo>& seen,
+                                   const AlreadyMined& already, const MineReport& report,
+                                   history::RoundRecord& record, history::RoundRows& rows) {
+  const history::MiningHistory& h = *start.history;
+  const history::PoolGroups& g = start.groups;
+  std::unordered_set<uint64_t> mined_rows;
+  for (const MinedImage& m : list.images)
+    mined_rows.insert(m.pool_row);
+  const auto row_groups = history::groups_of_rows(
+      db, {job.source, table::kFilepathColumn, start.group_column}, mined_rows);
+  for (const MinedImage& m : list.images) {
+    const history::RowGroup& rg = row_groups.at(m.pool_row);
+    rows.filepath.push_back(seen.at(m.pool_row).path);
+    rows.group.push_back(rg.group);
+    rows.target.push_back(targets.paths[m.best->target]);
+    rows.distance.push_back(m.best->neighbour.distance);
+    rows.label.push_back(rg.label);
+    if (g.has_labels) ++record.mined_per_label[rg.label];
+  }
+  record.round = h.round();
+  record.time = history::local_time_now();
+  record.command = job.history.command.empty() ? "mine" : job.history.command;
+  record.spec = job.spec;
+  record.inputs = {history::identify_input(db, "targets", job.target, report.queries),
+                   history::identify_input(db, "pool", job.source, report.pool_size)};
+  record.counts = {.targets = report.queries,
+                   .pool_rows = report.pool_size,
+                   .excluded_by_history = job.history.exclude ? g.in_history_rows : 0,
+                   .candidates = already.candidates,
+                   .candidates_already_mined = already.mined,
+                   .mined = list.images.size(),
+                   .capped = report.dropped_by_cap};
+  record.pool_rows_per_label = g.rows_per_label;
+  if (g.has_labels) {
+    for (const auto& [label, n] : g.rows_per_label)
+      record.mined_per_label.try_emplace(label, 0);
+  }
+
+  history::RoundOutcome o;
+  o.folder = job.history.folder;
+  o.round = record.round;
+  o.group_column = start.group_column;
+  o.exclusion = job.history.exclude;
+  o.excluded_rows = record.counts.excluded_by_history;
+  o.history_rows = g.in_history_rows;
+  o.capped = report.dropped_by_cap;
+  o.max_pool_fraction = job.history.max_pool_fraction;
+  o.rounds = h.manifest().rounds;
+  o.rounds.push_back(record);
+  o.repaired = h.repaired();
+  o.warnings = h.warnings();
+  const auto minus = [](uint64_t a, uint64_t b) { return a > b ? a - b : 0; };
+  uint64_t unmined = minus(g.rows, g.in_history_rows + list.images.size());
+  if (job.history.max_pool_fraction < 1.0) {
+    const auto cap = static_cast<uint64_t>(job.history.max_pool_fraction *
+                                           static_cast<double>(report.pool_size));
+    unmined = std::min(unmined, minus(cap, h.mined_so_far() + list.images.size()));
+  }
+  std::map<std::string, uint64_t> unmined_per_label;
+  for (const auto& [label, n] : g.rows_per_label) {
+    const auto in = [&](const std::map<std::string, uint64_t>& m) {
+      const auto it = m.find(label);
+      return it == m.end() ? uint64_t{0} : it->second;
+    };
+    unmined_per_label[label] =
+        std::min(unmined, minus(n, in(g.history_rows_per_label) + in(record.mined_per_label)));
+  }
+  history::settle_forecast(o, unmined, unmined_per_label, fmt::format("topn (now {})", job.topn));
+  if (job.filter_by_label && job.label_mode == LabelMode::kAfter &&
+      2 * report.dropped_by_label > report.neighbours && report.neighbours > 0) {
+    o.actions.push_back(fmt::format(
+        "{} of {} pairs were dropped by the label filter: switch to label_mode=within, which "
+        "searches among the pool rows of each target's label.",
+        report.dropped_by_label, report.neighbours));
+  }
+  return o;
+}
+
+// The round's outputs as written (absolute paths, sha256), for the manifest.
+std::vector<history::Artifact> round_outputs(const MineJob& job, const MineReport& report) {
+  std::vector<history::Artifact> out;
+  for (const fs::path& p : {job.output, report.pairs_path, report.summary_path}) {
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) continue;
+    out.push_back({fs::absolute(p).lexically_normal().string(), sha256_file_hex(p),
+                   static_cast<uint64_t>(fs::file_size(p, ec))});
+  }
+  return out;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 }  // namespace
 
 MineReport run_mine_job(const MineJob& job) {
@@ -100,6 +250,16 @@ MineReport run_mine_job(const MineJob& job) {
       {.columns = {table::kFilepathColumn, job.source_column}, .optional_columns = {kLabelColumn}});
 
   const LabelPlan labels = settle_checks(db, job, targets_reader, pool_reader, report);
+  report.coverage = label_coverage(db, {.targets = job.target,
+                                        .pool = job.source,
+                                        .topn = job.topn,
+                                        .compare = job.label_compare,
+                                        .target_key = target_key});
+  for (std::string& w : report_coverage(report.coverage, job.strict))
+    report.warnings.push_back(std::move(w));
+  RoundStart round;
+  open_history(db, job, round);
+  const bool excluding = round.history && job.history.exclude && round.groups.in_history_rows > 0;
   const fs::path pool_base = table::path_base_of(db, pool_reader);
   const bool within = labels.apply() && job.label_mode == LabelMode::kWithin;
   const bool filter_after = labels.apply() && job.label_mode == LabelMode::kAfter;
@@ -119,8 +279,15 @@ MineReport run_mine_job(const MineJob& job) {
   const parallel::Cluster& cluster = parallel::Cluster::get();
   const PoolSearchContext search_context{job, targets, within, cluster.size()};
   check_pool_search(search_context);
-  const std::unique_ptr<index::PoolSearch> search =
+  std::unique_ptr<index::PoolSearch> search =
       report.queries > 0 ? make_pool_search(search_context) : nullptr;
+  ExcludingSearch* excluding_search = nullptr;
+  if (search && excluding) {
+    auto wrapped = std::make_unique<ExcludingSearch>(
+        std::move(search), make_pool_search(search_context), round.groups.in_history, targets.dim);
+    excluding_search = wrapped.get();
+    search = std::move(wrapped);
+  }
   report.pool_size = pool_reader.count_rows();
   PoolStream pool(db, job, report.pool_size, pool_label_kind, targets, search.get());
   pool.run();
@@ -128,9 +295,11 @@ MineReport run_mine_job(const MineJob& job) {
 
   // Pairs, filters, dedup.
   std::vector<Pair> pairs;
+  AlreadyMined already;
   if (search) {
     std::vector<std::vector<index::Neighbor>> results = search->finish();
     report.index = search->describe();
+    if (round.history) already = already_mined(results, excluding_search, round.groups, job.topn);
     if (cluster.size() > 1) {
       // Every rank's local top-n to rank 0, merged there with the same order (distance, then
       // pool row): the global top-n is among them. The other ranks are done.
@@ -144,13 +313,35 @@ MineReport run_mine_job(const MineJob& job) {
   report.neighbours = pairs.size();
   // Dedup by file, not by spelling or row: pool rows naming one file (`a.jpg`, `./a.jpg`, the
   // same absolute path) are one mined image.
-  const MinedList list = dedup_by_file(pairs, [&](uint64_t row) {
+  const auto file_of = [&](uint64_t row) {
     return table::resolve_filepath(seen.at(row).path, pool_base).string();
-  });
+  };
+  MinedList list = dedup_by_file(pairs, file_of);
+  if (round.history && job.history.max_pool_fraction < 1.0) {
+    const auto cap = static_cast<uint64_t>(job.history.max_pool_fraction *
+                                           static_cast<double>(report.pool_size));
+    const uint64_t before = round.history->mined_so_far();
+    const uint64_t allowance = cap > before ? cap - before : 0;
+    report.dropped_by_cap = cap_mined(pairs, list, allowance, file_of);
+    if (report.dropped_by_cap > 0) {
+      list = dedup_by_file(pairs, file_of);
+      report.warnings.push_back(fmt::format(
+          "max_pool_fraction {}: {} items were mined in earlier rounds and the cap is {} of the "
+          "pool's {} rows, so {} of this round's images were dropped",
+          job.history.max_pool_fraction, before, cap, report.pool_size, report.dropped_by_cap));
+      log::warn("{}", report.warnings.back());
+    }
+  }
   report.unique_mined = list.images.size();
   report.duplicates_removed = list.duplicates_removed();
   report.same_file_rows = list.same_file_rows;
 
+  history::RoundRecord record;
+  history::RoundRows rows;
+  if (round.history) {
+    report.history =
+        settle_round(db, job, round, list, targets, seen, already, report, record, rows);
+  }
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   write_mining_outputs(db, job, pool_reader,
@@ -162,6 +353,10 @@ MineReport run_mine_job(const MineJob& job) {
                         .pool_base = pool_base,
                         .label_filter_ran = filter_after},
                        report);
+  if (round.history) {
+    record.outputs = round_outputs(job, report);
+    round.history->append(db, record, rows, read_text(report.summary_path), "txt");
+  }
   return report;
 }
 

@@ -22,7 +22,10 @@
 #include <string>
 #include <vector>
 
+#include "history/mining_history.h"
+#include "history/round_outcome.h"
 #include "index/metric.h"
+#include "mine/label_coverage.h"
 #include "mine/labels.h"
 
 namespace deft::mine {
@@ -64,6 +67,8 @@ struct MineJob {
   bool absolute_paths = false;  // the mined filepath values joined to the pool's path base
   int threads = 0;              // 0: every core
   std::string spec;             // the resolved mining spec (YAML), recorded in the mined parquet
+  // history=: earlier rounds' items left out of the search, this round recorded.
+  history::HistorySettings history;
 };
 
 struct MineReport {
@@ -81,7 +86,10 @@ struct MineReport {
   EncoderCheck encoder_check_outcome = EncoderCheck::kSame;
   std::string encoder_check;          // the same, in words (the summary's encoder_check line)
   std::string index;                  // "exact", or the approximate index and its measured recall
-  std::vector<std::string> warnings;  // about the settings (threshold), also in the summary
+  std::vector<std::string> warnings;  // about the settings, coverage; also in the summary
+  Coverage coverage;                  // per target label: targets, pool rows, scarcity
+  std::optional<history::RoundOutcome> history;  // with history=
+  uint64_t dropped_by_cap = 0;        // mined images over max_pool_fraction
   double seconds = 0;
   std::filesystem::path summary_path;
   std::filesystem::path pairs_path;

@@ -1,6 +1,9 @@
 #include "mine/pairs.h"
 
+#include <algorithm>
+#include <numeric>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace deft::mine {
 
@@ -12,6 +15,8 @@ std::optional<std::string> drop_reason_name(DropReason reason) {
       return "label";
     case DropReason::kThreshold:
       return "threshold";
+    case DropReason::kCap:
+      return "cap";
   }
   return std::nullopt;
 }
@@ -66,6 +71,24 @@ MinedList dedup_by_file(const std::vector<Pair>& pairs,
     if (p.neighbour.distance < m.best->neighbour.distance) m.best = &p;
   }
   return list;
+}
+
+uint64_t cap_mined(std::vector<Pair>& pairs, const MinedList& list, uint64_t allowance,
+                   const std::function<std::string(uint64_t pool_row)>& file_of) {
+  if (list.images.size() <= allowance) return 0;
+  std::vector<size_t> order(list.images.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return list.images[a].best->rank < list.images[b].best->rank;
+  });
+  std::unordered_set<std::string> dropped;
+  for (size_t i = allowance; i < order.size(); ++i)
+    dropped.insert(file_of(list.images[order[i]].pool_row));
+  for (Pair& p : pairs) {
+    if (p.dropped_by == DropReason::kKept && dropped.count(file_of(p.neighbour.pool_row)) > 0)
+      p.dropped_by = DropReason::kCap;
+  }
+  return dropped.size();
 }
 
 }  // namespace deft::mine

@@ -20,9 +20,9 @@
 
 namespace deft::mine {
 
-enum class DropReason { kKept, kLabel, kThreshold };
+enum class DropReason { kKept, kLabel, kThreshold, kCap };
 
-// "label", "threshold" (the pairs file's dropped_by); nullopt for a kept pair.
+// "label", "threshold", "cap" (the pairs file's dropped_by); nullopt for a kept pair.
 std::optional<std::string> drop_reason_name(DropReason reason);
 
 struct Pair {
@@ -63,6 +63,13 @@ struct MinedList {
   uint64_t same_file_rows = 0;  // rows mined as one with an earlier row naming the same file
   uint64_t duplicates_removed() const { return kept_pairs - images.size(); }
 };
+
+// max_pool_fraction: keeps `allowance` of the list's images, nearest ranks first (every
+// target's rank-1 image, then rank 2 …; on one rank, the earlier in the list), and marks the
+// pairs of the others DropReason::kCap. Returns how many images it dropped; dedup_by_file
+// again gives the capped list.
+uint64_t cap_mined(std::vector<Pair>& pairs, const MinedList& list, uint64_t allowance,
+                   const std::function<std::string(uint64_t pool_row)>& file_of);
 
 // `file_of(pool_row)`: the file the row names, resolved and normalised. `pairs` must outlive
 // the result (it points into them).

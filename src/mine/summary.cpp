@@ -66,6 +66,20 @@ std::string summary_text(const MineJob& job, const MineReport& r, bool label_fil
   line("label_filter", r.label_filter);
   line("encoder_check", r.encoder_check);
   line("warnings", r.warnings.empty() ? "none" : fmt::format("{}", fmt::join(r.warnings, "; ")));
+  line("coverage", r.coverage.words());
+  if (r.coverage.checked) {
+    line("labels_without_pool_rows", r.coverage.absent.empty()
+                                         ? "none"
+                                         : fmt::format("{}", fmt::join(r.coverage.absent, ", ")));
+    line("scarce_labels", r.coverage.scarce.empty()
+                              ? "none"
+                              : fmt::format("{}", fmt::join(r.coverage.scarce, ", ")));
+  }
+  if (r.history) {
+    line("dropped_by_cap", std::to_string(r.dropped_by_cap));
+    for (const auto& [key, value] : history::history_summary_lines(*r.history))
+      line(key.c_str(), value);
+  }
   line("seconds", fmt::format("{:.2f}", r.seconds));
   return text;
 }

@@ -18,7 +18,10 @@
 #include <string>
 #include <vector>
 
+#include "history/mining_history.h"
+#include "history/round_outcome.h"
 #include "index/metric.h"
+#include "mine/label_coverage.h"
 #include "select/detections.h"
 #include "select/matching.h"
 #include "select/stats.h"
@@ -51,7 +54,11 @@ struct SelectJob {
   bool allow_encoder_mismatch = false;
   double memory_budget_mb = 1024;
   int threads = 0;
-  std::string spec;  // the resolved spec (YAML), recorded in the outputs
+  std::string spec;                // the resolved spec (YAML), recorded in the outputs
+  bool strict = false;             // a target label without pool rows is an error (coverage)
+  bool rare_classes_auto = false;  // rare_class_list=auto: the classes the pool is scarce for
+  // history=: earlier rounds' files left out, this round recorded.
+  history::HistorySettings history;
 };
 
 struct SubsetSummary {
@@ -84,6 +91,10 @@ struct SelectReport {
   std::vector<SubsetSummary> subsets;
   std::string encoder_check;
   std::vector<std::string> warnings;
+  mine::Coverage coverage;                       // per target label (the tables' `label`)
+  std::optional<history::RoundOutcome> history;  // with history=
+  size_t excluded_by_history = 0;                // pool rows left out by the history
+  size_t desired_after_cap = 0;                  // the budget max_pool_fraction left
   double seconds = 0;
 };
 
