@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "embed/embed_job.h"
 #include "embed/text_embed_job.h"
 #include "index/metric.h"
@@ -161,7 +162,10 @@ select::SelectJob select_job_from(const Config& config) {
   job.detection_format = format == "coco"    ? select::DetectionFormat::kCoco
                          : format == "kitti" ? select::DetectionFormat::kKitti
                                              : select::DetectionFormat::kNone;
-  job.rare_classes = select::parse_rare_classes(config.get_string("rare_class_list"));
+  const std::string rare = config.get_string("rare_class_list");
+  job.rare_classes_auto = ascii_lower(rare) == "auto";
+  // auto: a placeholder the settings check accepts; the run names the classes.
+  job.rare_classes = select::parse_rare_classes(rare);
   job.save_embeddings = config.get_bool("save_embeddings");
   job.visualize = config.get_bool("visualize");
   job.allow_encoder_mismatch = config.get_bool("allow_encoder_mismatch");

@@ -53,6 +53,43 @@ void settle_forecast(RoundOutcome& o, uint64_t unmined,
             f.words());
 }
 
+RoundOutcome close_round(const MiningHistory& h, const PoolGroups& g,
+                         const HistorySettings& settings, const std::string& group_column,
+                         const RoundRecord& record, const std::string& widen) {
+  RoundOutcome o;
+  o.folder = settings.folder;
+  o.round = record.round;
+  o.group_column = group_column;
+  o.exclusion = settings.exclude;
+  o.excluded_rows = record.counts.excluded_by_history;
+  o.history_rows = g.in_history_rows;
+  o.capped = record.counts.capped;
+  o.max_pool_fraction = settings.max_pool_fraction;
+  o.rounds = h.manifest().rounds;
+  o.rounds.push_back(record);
+  o.repaired = h.repaired();
+  o.warnings = h.warnings();
+  const auto minus = [](uint64_t a, uint64_t b) { return a > b ? a - b : 0; };
+  const uint64_t mined = record.counts.mined;
+  uint64_t unmined = minus(g.rows, g.in_history_rows + mined);
+  if (settings.max_pool_fraction < 1.0) {
+    const auto cap = static_cast<uint64_t>(settings.max_pool_fraction *
+                                           static_cast<double>(record.counts.pool_rows));
+    unmined = std::min(unmined, minus(cap, h.mined_so_far() + mined));
+  }
+  std::map<std::string, uint64_t> unmined_per_label;
+  for (const auto& [label, n] : g.rows_per_label) {
+    const auto in = [&](const std::map<std::string, uint64_t>& m) {
+      const auto it = m.find(label);
+      return it == m.end() ? uint64_t{0} : it->second;
+    };
+    unmined_per_label[label] =
+        std::min(unmined, minus(n, in(g.history_rows_per_label) + in(record.mined_per_label)));
+  }
+  settle_forecast(o, unmined, unmined_per_label, widen);
+  return o;
+}
+
 std::string yields_text(const Forecast& f) {
   std::vector<std::string> parts;
   for (const auto& [round, yield] : f.yields)

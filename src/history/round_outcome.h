@@ -15,6 +15,8 @@
 
 #include "history/forecast.h"
 #include "history/manifest.h"
+#include "history/mining_history.h"
+#include "history/pool_groups.h"
 
 namespace deft::history {
 
@@ -39,6 +41,13 @@ struct RoundOutcome {
 void settle_forecast(RoundOutcome& o, uint64_t unmined,
                      const std::map<std::string, uint64_t>& unmined_per_label,
                      const std::string& widen);
+
+// The outcome of this round of `history`: `record` holds its counts and per-label yields. The
+// rows not yet mined (for the forecast) are the pool's rows less those in the history and this
+// round's yield, within what max_pool_fraction allows.
+RoundOutcome close_round(const MiningHistory& history, const PoolGroups& groups,
+                         const HistorySettings& settings, const std::string& group_column,
+                         const RoundRecord& record, const std::string& widen);
 
 // deft's summary lines for the history, in order: (key, value).
 std::vector<std::pair<std::string, std::string>> history_summary_lines(const RoundOutcome& o);

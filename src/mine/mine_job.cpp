@@ -170,36 +170,8 @@ history::RoundOutcome settle_round(table::Database& db, const MineJob& job, Roun
       record.mined_per_label.try_emplace(label, 0);
   }
 
-  history::RoundOutcome o;
-  o.folder = job.history.folder;
-  o.round = record.round;
-  o.group_column = start.group_column;
-  o.exclusion = job.history.exclude;
-  o.excluded_rows = record.counts.excluded_by_history;
-  o.history_rows = g.in_history_rows;
-  o.capped = report.dropped_by_cap;
-  o.max_pool_fraction = job.history.max_pool_fraction;
-  o.rounds = h.manifest().rounds;
-  o.rounds.push_back(record);
-  o.repaired = h.repaired();
-  o.warnings = h.warnings();
-  const auto minus = [](uint64_t a, uint64_t b) { return a > b ? a - b : 0; };
-  uint64_t unmined = minus(g.rows, g.in_history_rows + list.images.size());
-  if (job.history.max_pool_fraction < 1.0) {
-    const auto cap = static_cast<uint64_t>(job.history.max_pool_fraction *
-                                           static_cast<double>(report.pool_size));
-    unmined = std::min(unmined, minus(cap, h.mined_so_far() + list.images.size()));
-  }
-  std::map<std::string, uint64_t> unmined_per_label;
-  for (const auto& [label, n] : g.rows_per_label) {
-    const auto in = [&](const std::map<std::string, uint64_t>& m) {
-      const auto it = m.find(label);
-      return it == m.end() ? uint64_t{0} : it->second;
-    };
-    unmined_per_label[label] =
-        std::min(unmined, minus(n, in(g.history_rows_per_label) + in(record.mined_per_label)));
-  }
-  history::settle_forecast(o, unmined, unmined_per_label, fmt::format("topn (now {})", job.topn));
+  history::RoundOutcome o = history::close_round(h, g, job.history, start.group_column, record,
+                                                 fmt::format("topn (now {})", job.topn));
   if (job.filter_by_label && job.label_mode == LabelMode::kAfter &&
       2 * report.dropped_by_label > report.neighbours && report.neighbours > 0) {
     o.actions.push_back(fmt::format(

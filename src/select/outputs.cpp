@@ -76,26 +76,10 @@ std::vector<ValueColumn> pass_columns(const Pass& pass, const SelectResults& res
   return columns;
 }
 
-// For every retrieved file: who claimed it, where, how near.
-std::vector<ValueColumn> provenance_columns(const SelectJob& job, const SelectReport& report,
-                                            const SelectResults& results) {
-  std::vector<ValueColumn> c = {
-      ValueColumn::of(job.source_filepath_column, ValueColumn::Kind::kText),
-      ValueColumn::of("target_filepath", ValueColumn::Kind::kText),
-      ValueColumn::of("target_row", ValueColumn::Kind::kInt),
-      ValueColumn::of("subset", ValueColumn::Kind::kText),
-      ValueColumn::of("pass", ValueColumn::Kind::kInt),
-      ValueColumn::of("rank", ValueColumn::Kind::kInt),
-      ValueColumn::of("distance", ValueColumn::Kind::kReal),
-      ValueColumn::of("merge_order", ValueColumn::Kind::kInt)};
-  struct Claim {
-    const std::string* subset;
-    int pass;
-    size_t rank;
-    size_t target;
-    double distance;
-  };
-  std::map<uint32_t, Claim> claims;
+}  // namespace
+
+std::vector<SelectedClaim> selected_claims(const SelectReport& report) {
+  std::map<uint32_t, SelectedClaim> claims;
   std::map<uint32_t, size_t> order;
   size_t merged = 0;
   for (const SubsetSummary& s : report.subsets) {
@@ -109,21 +93,45 @@ std::vector<ValueColumn> provenance_columns(const SelectJob& job, const SelectRe
         for (size_t r = 0; r < t.picks.size(); ++r) {
           if (!kept.contains(t.picks[r].file)) continue;
           claims.emplace(t.picks[r].file,
-                         Claim{&s.name, p.number, r + 1, t.target, t.picks[r].distance});
+                         SelectedClaim{t.picks[r].file, t.picks[r].pool_row, t.target,
+                                       t.picks[r].distance, &s.name, p.number, r + 1, 0});
         }
       }
     }
   }
-  for (const auto& [file, at] : order) {  // by file id: filepath order, as the final list
-    const Claim& claim = claims.at(file);
-    c[0].text.emplace_back(results.files.path(file));
+  std::vector<SelectedClaim> out;
+  for (const auto& [file, at] : order) {
+    SelectedClaim c = claims.at(file);
+    c.merge_order = at;
+    out.push_back(c);
+  }
+  return out;
+}
+
+namespace {
+
+// For every retrieved file: who claimed it, where, how near.
+std::vector<ValueColumn> provenance_columns(const SelectJob& job, const SelectReport& report,
+                                            const SelectResults& results) {
+  std::vector<ValueColumn> c = {
+      ValueColumn::of(job.source_filepath_column, ValueColumn::Kind::kText),
+      ValueColumn::of("target_filepath", ValueColumn::Kind::kText),
+      ValueColumn::of("target_row", ValueColumn::Kind::kInt),
+      ValueColumn::of("subset", ValueColumn::Kind::kText),
+      ValueColumn::of("pass", ValueColumn::Kind::kInt),
+      ValueColumn::of("rank", ValueColumn::Kind::kInt),
+      ValueColumn::of("distance", ValueColumn::Kind::kReal),
+      ValueColumn::of("merge_order", ValueColumn::Kind::kInt)};
+  const std::vector<SelectedClaim> claims = selected_claims(report);
+  for (const SelectedClaim& claim : claims) {  // by file id: filepath order, as the final list
+    c[0].text.emplace_back(results.files.path(claim.file));
     c[1].text.emplace_back(results.target_paths[claim.target]);
     c[2].ints.emplace_back(static_cast<int64_t>(claim.target));
     c[3].text.emplace_back(*claim.subset);
     c[4].ints.emplace_back(claim.pass);
     c[5].ints.emplace_back(static_cast<int64_t>(claim.rank));
     c[6].reals.emplace_back(claim.distance);
-    c[7].ints.emplace_back(static_cast<int64_t>(at + 1));
+    c[7].ints.emplace_back(static_cast<int64_t>(claim.merge_order + 1));
   }
   return c;
 }
@@ -301,6 +309,26 @@ std::string summary_json(const SelectJob& job, const SelectReport& report,
   j["encoder_check"] = report.encoder_check;
   j["warnings"] = report.warnings;
   j["subsets"] = subsets;
+  if (report.coverage.checked) {
+    Json labels = Json::object();
+    for (const mine::LabelCount& l : report.coverage.labels) {
+      labels[l.label] = {{"targets", l.targets},
+                         {"pool_rows", l.pool_rows},
+                         {"scarcity", std::round(l.scarcity * 1e4) / 1e4}};
+    }
+    j["coverage"] = {{"topn", report.coverage.topn},
+                     {"labels", labels},
+                     {"labels_without_pool_rows", report.coverage.absent},
+                     {"scarce_labels", report.coverage.scarce}};
+  }
+  if (report.history) {
+    Json history = Json::object();
+    for (const auto& [key, value] : history::history_summary_lines(*report.history))
+      history[key] = value;
+    history["excluded_rows"] = report.history->excluded_rows;
+    history["desired_after_cap"] = report.desired_after_cap;
+    j["history"] = history;
+  }
   return j.dump(2, ' ', true);
 }
 

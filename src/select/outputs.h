@@ -46,6 +46,20 @@ PassFiles class_pass_files(const SelectReport& report, const std::string& name);
 std::vector<const SatisfiedTarget*> first_claims(const PassFiles& files,
                                                  const std::vector<std::string>& target_paths);
 
+// A selected file and the claim that put it in the result.
+struct SelectedClaim {
+  uint32_t file;
+  uint64_t pool_row;  // the row the claim picked
+  size_t target;      // index into the run's targets
+  double distance;
+  const std::string* subset;
+  int pass;
+  size_t rank;         // from 1
+  size_t merge_order;  // from 0, across subsets
+};
+// Every selected file's claim, by file id (filepath order).
+std::vector<SelectedClaim> selected_claims(const SelectReport& report);
+
 // summary.json as the reference writes it (json.dump, indent 2, ASCII, no final newline): its
 // keys first, then deft's (what became of each subset, unsatisfied targets and why, the
 // encoder check).

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <fstream>
+#include <sstream>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -9,12 +12,19 @@
 #include <unordered_set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/error.h"
 #include "common/log.h"
 #include "common/output_lock.h"
+#include "common/sha256.h"
+#include "common/text.h"
+#include "history/pool_groups.h"
+#include "mine/label_coverage.h"
+#include "table/recorded_encoder.h"
 #include "index/score_precision.h"
 #include "kernels/onednn_linear.h"
+#include "mine/excluding_search.h"
 #include "mine/input_checks.h"
 #include "mine/targets.h"
 #include "parallel/cluster.h"
@@ -302,6 +312,117 @@ std::unordered_set<uint32_t> exclude(table::Database& db, const SelectJob& job,
   return excluded;
 }
 
+// The history of a selection round: opened (locked, verified) and the pool's rows in it.
+struct SelectRound {
+  std::optional<history::MiningHistory> history;
+  history::PoolGroups groups;
+  std::string group_column;
+};
+
+void open_history(table::Database& db, const SelectJob& job, SelectRound& round) {
+  if (!job.history.active()) return;
+  if (parallel::Cluster::get().size() > 1) {
+    throw Error(ErrorKind::kUsage, "history= is not supported under mpirun yet",
+                "run the round in one process");
+  }
+  round.group_column = history::resolve_group_column(db, job.source, job.source_filepath_column,
+                                                     job.history.group_column);
+  round.history.emplace(db, job.history, round.group_column,
+                        table::recorded_encoder(db, job.source));
+  round.groups = history::scan_pool_groups(
+      db, {job.source, job.source_filepath_column, round.group_column},
+      round.history->mined_groups());
+}
+
+// rare_class_list=auto: the classes the pool is scarce for — fewer pool images with the class
+// than topn × the targets with it — from the two detection files.
+std::vector<std::string> scarce_classes(const std::vector<std::string>& target_paths,
+                                        const std::vector<std::string>& pool_paths,
+                                        const Detections& target_det, const Detections& pool_det,
+                                        size_t topn) {
+  const auto count = [](const std::vector<std::string>& paths, const Detections& det) {
+    std::map<std::string, size_t> images;
+    std::unordered_set<std::string> seen_paths;
+    for (const std::string& p : paths) {
+      if (!seen_paths.insert(p).second) continue;
+      if (const ImageDetections* d = det.find(p)) {
+        std::unordered_set<std::string> classes;
+        for (const std::string& c : d->classes)
+          classes.insert(ascii_lower(c));
+        for (const std::string& c : classes)
+          ++images[c];
+      }
+    }
+    return images;
+  };
+  const std::map<std::string, size_t> targets = count(target_paths, target_det);
+  const std::map<std::string, size_t> pool = count(pool_paths, pool_det);
+  std::vector<std::string> rare;
+  for (const auto& [name, n] : targets) {
+    const auto it = pool.find(name);
+    const size_t have = it == pool.end() ? 0 : it->second;
+    if (have < topn * n) rare.push_back(name);
+  }
+  return rare;  // sorted: map order
+}
+
+// The round's record (counts, the selected files with their group ids) and its outcome.
+history::RoundOutcome settle_round(table::Database& db, const SelectJob& job, SelectRound& round,
+                                   const std::vector<std::string>& target_paths,
+                                   const std::vector<std::string>& pool_paths,
+                                   const mine::AlreadyMined& already, const SelectReport& report,
+                                   history::RoundRecord& record, history::RoundRows& rows) {
+  const std::vector<SelectedClaim> claims = selected_claims(report);
+  std::unordered_set<uint64_t> picked;
+  for (const SelectedClaim& c : claims)
+    picked.insert(c.pool_row);
+  const auto groups = history::groups_of_rows(
+      db, {job.source, job.source_filepath_column, round.group_column}, picked);
+  for (const SelectedClaim& c : claims) {
+    const history::RowGroup& g = groups.at(c.pool_row);
+    rows.filepath.push_back(pool_paths[c.pool_row]);
+    rows.group.push_back(g.group);
+    rows.target.push_back(target_paths[c.target]);
+    rows.distance.push_back(c.distance);
+    rows.label.push_back(g.label);
+    if (round.groups.has_labels) ++record.mined_per_label[g.label];
+  }
+  if (round.groups.has_labels) {
+    for (const auto& [label, n] : round.groups.rows_per_label)
+      record.mined_per_label.try_emplace(label, 0);
+  }
+  record.round = round.history->round();
+  record.time = history::local_time_now();
+  record.command = job.history.command.empty() ? "select" : job.history.command;
+  record.spec = job.spec;
+  record.inputs = {history::identify_input(db, "targets", job.target, target_paths.size()),
+                   history::identify_input(db, "pool", job.source, pool_paths.size())};
+  record.counts = {.targets = target_paths.size(),
+                   .pool_rows = pool_paths.size(),
+                   .excluded_by_history = report.excluded_by_history,
+                   .candidates = already.candidates,
+                   .candidates_already_mined = already.mined,
+                   .mined = claims.size(),
+                   .capped = job.desired - report.desired_after_cap};
+  record.pool_rows_per_label = round.groups.rows_per_label;
+  history::RoundOutcome o = history::close_round(
+      *round.history, round.groups, job.history, round.group_column, record,
+      fmt::format("desired_unique_count (now {}) or candidate_expansion_factor", job.desired));
+  if (report.retrieved < report.desired_after_cap) {
+    o.actions.push_back(fmt::format(
+        "The budget was not met ({} of {}): lower desired_unique_count, or enlarge the pool.",
+        report.retrieved, report.desired_after_cap));
+  }
+  return o;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 }  // namespace
 
 const char* allocation_name(Allocation a) {
@@ -346,11 +467,71 @@ SelectReport run_select_job(const SelectJob& job) {
   const PoolFiles files = PoolFiles::from_paths(pool.paths());
   report.pool_rows = pool.rows();
   report.pool_files = files.files();
+  const size_t topn =
+      targets.paths.empty() ? 0 : (job.desired + targets.paths.size() - 1) / targets.paths.size();
+  report.coverage = mine::label_coverage(db, {.targets = job.target,
+                                              .pool = job.source,
+                                              .topn = std::max<size_t>(topn, 1),
+                                              .target_key = job.target_filepath_column,
+                                              .pool_key = job.source_filepath_column});
+  for (std::string& w : mine::report_coverage(report.coverage, job.strict))
+    report.warnings.push_back(std::move(w));
+  SelectRound round;
+  open_history(db, job, round);
+  // The job as matching runs it: max_pool_fraction may lower the budget, rare_class_list=auto
+  // names the classes.
+  SelectJob effective = job;
+  if (job.rare_classes_auto && detections.source_ptr() && detections.target_ptr()) {
+    effective.rare_classes = scarce_classes(targets.paths, pool.paths(), *detections.target_ptr(),
+                                            *detections.source_ptr(), std::max<size_t>(topn, 1));
+    log::info("rare_class_list=auto: {}",
+              effective.rare_classes.empty()
+                  ? std::string("the pool is scarce for no class")
+                  : fmt::format("the pool is scarce for {}", fmt::join(effective.rare_classes, ", ")));
+  }
+  if (round.history && job.history.max_pool_fraction < 1.0) {
+    const auto cap = static_cast<size_t>(job.history.max_pool_fraction *
+                                         static_cast<double>(pool.rows()));
+    const size_t before = round.history->mined_so_far();
+    effective.desired = std::min(job.desired, cap > before ? cap - before : 0);
+    if (effective.desired < job.desired) {
+      report.warnings.push_back(fmt::format(
+          "max_pool_fraction {}: {} files were selected in earlier rounds and the cap is {} of "
+          "the pool's {} rows, so the budget is {} instead of {}",
+          job.history.max_pool_fraction, before, cap, pool.rows(), effective.desired,
+          job.desired));
+      log::warn("{}", report.warnings.back());
+    }
+  }
+  report.desired_after_cap = effective.desired;
   const NearestFn nearest = exact_nearest(pool, targets.vectors, targets.dim, job.metric);
   const ManyNearestFn nearest_many =
       exact_nearest_many(pool, targets.vectors, targets.dim, job.metric);
-  Matcher m{job, files, nearest, nearest_many, {}, report};
+  Matcher m{effective, files, nearest, nearest_many, {}, report};
   if (!job.exclude_path.empty()) m.taken = exclude(db, job, files, report);
+  mine::AlreadyMined already;
+  if (round.history) {
+    if (job.history.exclude) {
+      for (uint64_t row = 0; row < files.rows(); ++row) {
+        if (!round.groups.in_history[row]) continue;
+        m.taken.insert(files.file_of(row));
+        ++report.excluded_by_history;
+      }
+    }
+    // Of each target's topn nearest over the whole pool, how many an earlier round took.
+    if (round.groups.in_history_rows > 0 && topn > 0) {
+      std::vector<uint64_t> rows(pool.rows());
+      std::iota(rows.begin(), rows.end(), uint64_t{0});
+      for (const auto& list : nearest(all_indices(targets.paths.size()), rows, topn)) {
+        for (const Candidate& c : list) {
+          ++already.candidates;
+          already.mined += round.groups.in_history[c.pool_row] ? 1 : 0;
+        }
+      }
+    } else {
+      already.candidates = targets.paths.size() * std::min<size_t>(topn, pool.rows());
+    }
+  }
   log::info(
       "selecting {} unique files for {} targets from a pool of {} rows ({} files, {} "
       "excluded rows); pool vectors {}; exact search with {} candidates",
@@ -359,18 +540,27 @@ SelectReport run_select_job(const SelectJob& job) {
                        : "read from the table by every search",
       index::score_precision_name(index::default_score_precision()));
   if (job.allocation == Allocation::kClassStratified) {
-    run_class_stratified(m, job, targets, pool.paths(), *detections.source_ptr(),
+    run_class_stratified(m, effective, targets, pool.paths(), *detections.source_ptr(),
                          *detections.target_ptr());
   } else {
     std::vector<uint64_t> rows(pool.rows());
     std::iota(rows.begin(), rows.end(), uint64_t{0});
-    m.run("global", all_indices(targets.paths.size()), rows, job.desired);
+    m.run("global", all_indices(targets.paths.size()), rows, effective.desired);
   }
   if (!cluster.root()) return report;
-  record_datasets(job, targets, files, detections, report);
+  // The outputs say the budget asked for, and the rare classes matching used.
+  SelectJob shown = job;
+  shown.rare_classes = effective.rare_classes;
+  record_datasets(shown, targets, files, detections, report);
   std::map<uint64_t, std::vector<float>> picked;  // save_embeddings: the picks as read
   if (job.save_embeddings) picked = picked_vectors(pool, report);
-  write_select_outputs(db, job,
+  history::RoundRecord record;
+  history::RoundRows round_rows;
+  if (round.history) {
+    report.history = settle_round(db, job, round, targets.paths, pool.paths(), already, report,
+                                  record, round_rows);
+  }
+  write_select_outputs(db, shown,
                        {.files = files,
                         .target_paths = targets.paths,
                         .target_vectors = job.save_embeddings ? &targets.raw : nullptr,
@@ -383,6 +573,19 @@ SelectReport run_select_job(const SelectJob& job) {
                        report);
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (round.history) {
+    std::vector<history::Artifact> outputs;
+    for (const char* name :
+         {"final_unique_files.parquet", "selection_provenance.parquet", "summary.json"}) {
+      const fs::path p = job.output_dir / name;
+      std::error_code ec;
+      outputs.push_back({fs::absolute(p).lexically_normal().string(), sha256_file_hex(p),
+                         static_cast<uint64_t>(fs::file_size(p, ec))});
+    }
+    record.outputs = std::move(outputs);
+    round.history->append(db, record, round_rows, read_text(job.output_dir / "summary.json"),
+                          "json");
+  }
   return report;
 }
 
