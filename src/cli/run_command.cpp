@@ -14,7 +14,9 @@
 #include "common/log.h"
 #include "common/output_lock.h"
 #include "embed/text_embed_job.h"
+#include "history/mining_history.h"
 #include "mine/label_check.h"
+#include "mine/label_coverage.h"
 #include "model/fingerprint.h"
 #include "parallel/cluster.h"
 #include "report/run_reports.h"
@@ -205,6 +207,29 @@ fs::path earlier_pool_embeddings(const Config& config, const fs::path& this_run,
   return {};
 }
 
+// Before any image is decoded: the coverage per label of the two tables (a target label
+// without pool rows is an error under strict), and the history's manifest (a modified or
+// missing artifact stops the run here, not after the embedding).
+void check_coverage_and_history(report::RunFacts& facts, bool selecting) {
+  const history::HistorySettings& h = selecting ? facts.selection.history : facts.mining.history;
+  if (h.active() && !h.repair) history::verify_history_folder(h.folder);
+  if (facts.text_targets) return;
+  table::Database db;
+  size_t topn = facts.mining.topn;
+  if (selecting) {
+    const uint64_t targets =
+        table::TableReader(db, facts.targets.table, {.columns = {table::kFilepathColumn}})
+            .count_rows();
+    topn = targets == 0 ? 1 : (facts.selection.desired + targets - 1) / targets;
+  }
+  facts.coverage = mine::label_coverage(
+      db, {.targets = facts.targets.table,
+           .pool = facts.pool.table,
+           .topn = topn,
+           .compare = selecting ? mine::LabelCompare::kReference : facts.mining.label_compare});
+  mine::report_coverage(facts.coverage, selecting ? facts.selection.strict : facts.mining.strict);
+}
+
 }  // namespace
 
 int run_workflow(const Config& config, Context& context) {
@@ -265,6 +290,8 @@ int run_workflow(const Config& config, Context& context) {
                                              {"target_parquet", facts.targets.embeddings},
                                              {"output_parquet", dir / "mined.parquet"}}));
   }
+  facts.mining.history.command = "run";
+  facts.selection.history.command = "run";
   // The embedding spec with a side's files: what `deft embed` (or `embed-text`) would be given.
   const auto step_for = [&](const report::Side& side) {
     Config step = embedding;
@@ -303,6 +330,7 @@ int run_workflow(const Config& config, Context& context) {
     } else if (!facts.text_targets) {
       mine::check_labels_before_embedding(facts.targets.table, facts.pool.table, facts.mining);
     }
+    check_coverage_and_history(facts, selecting);
     if (facts.text_targets) {
       embed_texts(facts.targets);
     } else {

@@ -95,7 +95,24 @@ std::string utc_time(fs::file_time_type t) {
   return text;
 }
 
+void refuse_problems(const fs::path& folder, const std::vector<std::string>& problems) {
+  if (problems.empty()) return;
+  throw Error(
+      ErrorKind::kInput,
+      fmt::format("mining history '{}': {}{}", folder.string(), problems.front(),
+                  problems.size() > 1 ? fmt::format(" (and {} more problem{})", problems.size() - 1,
+                                                    problems.size() > 2 ? "s" : "")
+                                      : ""),
+      kRepairHint);
+}
+
 }  // namespace
+
+void verify_history_folder(const fs::path& folder) {
+  std::error_code ec;
+  if (!fs::is_regular_file(folder / kManifestFile, ec)) return;
+  refuse_problems(folder, verify_manifest(read_manifest(folder), folder));
+}
 
 std::string local_time_now() {
   const std::time_t now = std::time(nullptr);
@@ -154,16 +171,7 @@ void MiningHistory::load(table::Database& db, const std::string& group_column,
     rebuild(db, group_column, pool_encoder);
   } else if (has_manifest) {
     manifest_ = read_manifest(folder_);
-    const std::vector<std::string> problems = verify_manifest(manifest_, folder_);
-    if (!problems.empty()) {
-      throw Error(ErrorKind::kInput,
-                  fmt::format("mining history '{}': {}{}", folder_.string(), problems.front(),
-                              problems.size() > 1
-                                  ? fmt::format(" (and {} more problem{})", problems.size() - 1,
-                                                problems.size() > 2 ? "s" : "")
-                                  : ""),
-                  kRepairHint);
-    }
+    refuse_problems(folder_, verify_manifest(manifest_, folder_));
   } else if (!files.empty()) {
     throw Error(ErrorKind::kInput,
                 fmt::format("mining history '{}' holds round files ({}) but no {}",

@@ -92,6 +92,12 @@ class MiningHistory {
   std::vector<std::string> warnings_;
 };
 
+// The checks a round starts with (a readable manifest, rounds 1..N, every artifact's sha256),
+// without taking the folder's lock: `deft run` asks before it embeds anything. Nothing to
+// check when the folder or its manifest does not exist yet. Throws Error(kInput) as the round
+// would.
+void verify_history_folder(const std::filesystem::path& folder);
+
 // An input table's identity now (absolute path, bytes, last change, rows).
 InputIdentity identify_input(table::Database& db, const std::string& role,
                              const std::filesystem::path& table, uint64_t rows);

@@ -7,6 +7,7 @@
 
 #include "common/atomic_file.h"
 #include "index/metric.h"
+#include "report/history_parts.h"
 #include "report/html_parts.h"
 
 namespace deft::report {
@@ -188,6 +189,7 @@ void write_html_report(const RunFacts& f, const Verdict& verdict,
 
   std::string html = html_head("Mining report", verdict) + summary(f) +
                      actions_list(recommended_actions(f, labels));
+  html += history_html(f) + coverage_html(f);
   html += distance_histogram(db, mine::pairs_path_for(f.run_dir / "mined.parquet"));
   if (labels && !labels->empty()) html += label_chart(*labels) + label_table(*labels);
   html += failures_table(db, f);

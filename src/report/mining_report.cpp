@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "index/metric.h"
+#include "report/history_parts.h"
 #include "report/run_sections.h"
 #include "table/duckdb_handles.h"
 #include "table/parquet_writer.h"
@@ -218,9 +219,11 @@ std::string render(const RunFacts& f, const std::optional<std::vector<LabelRow>>
               : fmt::format("Distance threshold: {} ({} pairs were farther and dropped). ",
                             f.mining.distance_threshold, m.dropped_by_threshold);
     md += fmt::format("Mining took {:.1f} s.\n\n", m.seconds);
+    md += history_markdown(f);
   }
 
   md += "## Per-Label Breakdown\n\n";
+  md += coverage_markdown(f);
   if (!labels) {
     md += "Skipped: the targets have no `label` column, so there is nothing to break down by.\n\n";
   } else {
@@ -298,6 +301,8 @@ std::vector<std::string> recommended_actions(const RunFacts& f,
   if (std::string mixed = mixed_precision_action(f); !mixed.empty()) actions.push_back(mixed);
   const std::vector<std::string> zero = zero_pairs_actions(f, labels);
   actions.insert(actions.end(), zero.begin(), zero.end());
+  if (const history::RoundOutcome* h = f.history())
+    actions.insert(actions.end(), h->actions.begin(), h->actions.end());
   if (actions.empty()) {
     actions.push_back(
         "Review a sample of `mined.parquet` (its provenance columns say which "

@@ -43,6 +43,14 @@ struct RunFacts {
   std::string failure;                           // what stopped the run ("" when nothing did)
   bool encoder_mismatch = false;                 // the last step refused different encoders
   uint64_t mined_rows = 0;  // rows of mined.parquet / final_unique_files.parquet, read back
+  mine::Coverage coverage;  // per target label, from the two tables before embedding
+
+  // The last step's history outcome (history=), when it finished with one.
+  const history::RoundOutcome* history() const {
+    if (mode == RunMode::kNearestNeighbors)
+      return mined && mined->history ? &*mined->history : nullptr;
+    return selected && selected->history ? &*selected->history : nullptr;
+  }
 
   // Whether the last step (mining or selection) finished.
   bool finished() const {

@@ -10,6 +10,7 @@
 
 #include "common/atomic_file.h"
 #include "index/metric.h"
+#include "report/history_parts.h"
 #include "report/html_parts.h"
 #include "report/run_sections.h"
 #include "report/selection_report.h"
@@ -203,7 +204,7 @@ void write_selection_html(const RunFacts& f, const Verdict& verdict, OutputSet* 
                         .target_base = path_base(db, f.targets.embeddings),
                         .pool_base = path_base(db, f.pool.embeddings)};
   fs::create_directories(view.thumbs);
-  html += summary(f) + actions_list(selection_actions(f));
+  html += summary(f) + actions_list(selection_actions(f)) + history_html(f) + coverage_html(f);
   html += groups(class_outcomes(*f.selected));
   html += failures_table(db, f);
   html += targets_section(db, f, view);

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "index/metric.h"
+#include "report/history_parts.h"
 #include "report/run_sections.h"
 #include "table/duckdb_handles.h"
 #include "table/table_reader.h"
@@ -72,6 +73,7 @@ std::string selection_run_section(const RunFacts& f) {
       r.seconds);
   for (const std::string& w : r.warnings)
     md += "Warning: " + w + ".\n\n";
+  md += history_markdown(f);
   return md;
 }
 
@@ -105,7 +107,7 @@ std::string allocation_section(const RunFacts& f) {
 std::string coverage_section(const RunFacts& f) {
   const select::SelectReport& r = *f.selected;
   const size_t unsatisfied = unsatisfied_targets(r);
-  std::string md = "## Coverage\n\n";
+  std::string md = "## Coverage\n\n" + coverage_markdown(f);
   md += fmt::format(
       "| group | targets | budget | selected | of which refilled from non_rare | "
       "unsatisfied targets |\n|---|---|---|---|---|---|\n");
@@ -337,6 +339,8 @@ std::vector<std::string> selection_actions(const RunFacts& f) {
         "Keep the run folder: its specs reproduce the run with `deft embed` and `deft select`, "
         "and its pool embeddings make the next run faster.");
   }
+  if (const history::RoundOutcome* h = f.history())
+    actions.insert(actions.end(), h->actions.begin(), h->actions.end());
   return actions;
 }
 

@@ -4,11 +4,11 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <sstream>
 #include <map>
 #include <numeric>
 #include <optional>
 #include <span>
+#include <sstream>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -20,12 +20,11 @@
 #include "common/sha256.h"
 #include "common/text.h"
 #include "history/pool_groups.h"
-#include "mine/label_coverage.h"
-#include "table/recorded_encoder.h"
 #include "index/score_precision.h"
 #include "kernels/onednn_linear.h"
 #include "mine/excluding_search.h"
 #include "mine/input_checks.h"
+#include "mine/label_coverage.h"
 #include "mine/targets.h"
 #include "parallel/cluster.h"
 #include "select/exact_nearest.h"
@@ -35,6 +34,7 @@
 #include "select/settings.h"
 #include "select/stratify.h"
 #include "table/path_base.h"
+#include "table/recorded_encoder.h"
 #include "table/table_reader.h"
 
 namespace deft::select {
@@ -329,9 +329,9 @@ void open_history(table::Database& db, const SelectJob& job, SelectRound& round)
                                                      job.history.group_column);
   round.history.emplace(db, job.history, round.group_column,
                         table::recorded_encoder(db, job.source));
-  round.groups = history::scan_pool_groups(
-      db, {job.source, job.source_filepath_column, round.group_column},
-      round.history->mined_groups());
+  round.groups =
+      history::scan_pool_groups(db, {job.source, job.source_filepath_column, round.group_column},
+                                round.history->mined_groups());
 }
 
 // rare_class_list=auto: the classes the pool is scarce for — fewer pool images with the class
@@ -484,22 +484,22 @@ SelectReport run_select_job(const SelectJob& job) {
   if (job.rare_classes_auto && detections.source_ptr() && detections.target_ptr()) {
     effective.rare_classes = scarce_classes(targets.paths, pool.paths(), *detections.target_ptr(),
                                             *detections.source_ptr(), std::max<size_t>(topn, 1));
-    log::info("rare_class_list=auto: {}",
-              effective.rare_classes.empty()
-                  ? std::string("the pool is scarce for no class")
-                  : fmt::format("the pool is scarce for {}", fmt::join(effective.rare_classes, ", ")));
+    log::info(
+        "rare_class_list=auto: {}",
+        effective.rare_classes.empty()
+            ? std::string("the pool is scarce for no class")
+            : fmt::format("the pool is scarce for {}", fmt::join(effective.rare_classes, ", ")));
   }
   if (round.history && job.history.max_pool_fraction < 1.0) {
-    const auto cap = static_cast<size_t>(job.history.max_pool_fraction *
-                                         static_cast<double>(pool.rows()));
+    const auto cap =
+        static_cast<size_t>(job.history.max_pool_fraction * static_cast<double>(pool.rows()));
     const size_t before = round.history->mined_so_far();
     effective.desired = std::min(job.desired, cap > before ? cap - before : 0);
     if (effective.desired < job.desired) {
       report.warnings.push_back(fmt::format(
           "max_pool_fraction {}: {} files were selected in earlier rounds and the cap is {} of "
           "the pool's {} rows, so the budget is {} instead of {}",
-          job.history.max_pool_fraction, before, cap, pool.rows(), effective.desired,
-          job.desired));
+          job.history.max_pool_fraction, before, cap, pool.rows(), effective.desired, job.desired));
       log::warn("{}", report.warnings.back());
     }
   }
