@@ -1,0 +1,299 @@
+// The mining history (issue 20) end to end: three rounds of `deft run` on the demo's data (no
+// file mined twice, rounds 1..3, the manifest's sha256 equal to `sha256sum`, "excluded by
+// history" equal to a count made here), a tampered round file stopping the next round and
+// history_repair rebuilding the manifest, a pool that empties near its target (the yield-drop
+// warning and a forecast recomputed here), and coverage reported before any image is decoded.
+#include <map>
+#include <memory>
+#include <regex>
+#include <set>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "table/duckdb_handles.h"
+#include "test_support.h"
+
+namespace deft {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::quoted;
+using testing::sql_rows;
+
+testing::ProcessResult deft(std::vector<std::string> args) {
+  return testing::run_deft_binary(std::move(args));
+}
+
+// `deft run` of the demo's specs and tables, with `extra` keys.
+testing::ProcessResult demo_round(const fs::path& demo, const fs::path& out,
+                                  std::vector<std::string> extra) {
+  std::vector<std::string> args = {"run",
+                                   "-e",
+                                   (demo / "embedding_spec.yaml").string(),
+                                   "-m",
+                                   (demo / "mining_spec.yaml").string(),
+                                   "target_parquet=" + (demo / "data" / "targets.parquet").string(),
+                                   "source_parquet=" + (demo / "data" / "pool.csv").string(),
+                                   "output_dir=" + out.string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return deft(args);
+}
+
+std::string sha256sum(const fs::path& file) {
+  const testing::ProcessResult r = testing::run_process({"/usr/bin/sha256sum", file.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out.substr(0, 64);
+}
+
+// A `key: value` line of a summary.
+std::string summary_value(const fs::path& summary, const std::string& key) {
+  const std::string text = testing::read_text_file(summary);
+  const std::regex line("(^|\n)" + key + ": ([^\n]*)");
+  std::smatch m;
+  return std::regex_search(text, m, line) ? m[2].str() : std::string("<no " + key + ">");
+}
+
+std::vector<std::string> column(table::Database& db, const fs::path& parquet,
+                                const std::string& name) {
+  std::vector<std::string> out;
+  for (const auto& row : sql_rows(db, fmt::format("SELECT {} FROM read_parquet({})", name,
+                                                  quoted(parquet))))
+    out.push_back(row[0]);
+  return out;
+}
+
+// Three rounds on the demo's data, made once for the suite (each round is a full `deft run`).
+class HistoryRounds : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::make_unique<testing::ScratchDir>();
+    const fs::path demo = *dir_ / "demo";
+    const testing::ProcessResult d = deft({"demo", "--output-dir", demo.string()});
+    ASSERT_EQ(d.exit_code, 0) << d.err;
+    for (int round = 1; round <= 3; ++round) {
+      const testing::ProcessResult r =
+          demo_round(demo, *dir_ / "out", {"history=" + (*dir_ / "history").string()});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      logs_.push_back(r.err);
+    }
+    const fs::path results = *dir_ / "out" / "mining_results";
+    for (const std::string& name : testing::directory_entries(results))
+      runs_.push_back(results / name);
+  }
+  static void TearDownTestSuite() { dir_.reset(); }
+
+  static std::unique_ptr<testing::ScratchDir> dir_;
+  static std::vector<fs::path> runs_;  // the three run folders, in order
+  static std::vector<std::string> logs_;
+};
+std::unique_ptr<testing::ScratchDir> HistoryRounds::dir_;
+std::vector<fs::path> HistoryRounds::runs_;
+std::vector<std::string> HistoryRounds::logs_;
+
+TEST_F(HistoryRounds, NoFileIsMinedTwiceAndTheManifestMatchesSha256sum) {
+  ASSERT_EQ(runs_.size(), 3U);
+  table::Database db;
+  std::set<std::string> every;
+  size_t total = 0;
+  for (const fs::path& run : runs_) {
+    const std::vector<std::string> mined = column(db, run / "mined.parquet", "filepath");
+    EXPECT_FALSE(mined.empty()) << run;
+    for (const std::string& p : mined)
+      EXPECT_TRUE(every.insert(p).second) << p << " mined again in " << run;
+    total += mined.size();
+  }
+  EXPECT_EQ(every.size(), total);
+
+  const fs::path history = *dir_ / "history";
+  const auto manifest =
+      nlohmann::json::parse(testing::read_text_file(history / "history.json"));
+  ASSERT_EQ(manifest["rounds"].size(), 3U);
+  for (size_t i = 0; i < 3; ++i) {
+    const auto& round = manifest["rounds"][i];
+    EXPECT_EQ(round["round"].get<int>(), static_cast<int>(i + 1));
+    EXPECT_EQ(round["command"].get<std::string>(), "run");
+    ASSERT_EQ(round["artifacts"].size(), 2U);
+    for (const auto& a : round["artifacts"]) {
+      const fs::path file = history / a["file"].get<std::string>();
+      EXPECT_EQ(a["sha256"].get<std::string>(), sha256sum(file)) << file;
+      EXPECT_EQ(a["bytes"].get<uint64_t>(), fs::file_size(file));
+    }
+    for (const auto& o : round["outputs"])
+      EXPECT_EQ(o["sha256"].get<std::string>(), sha256sum(o["path"].get<std::string>()));
+    // The round's parquet holds exactly the round's mined list.
+    const auto file = history / fmt::format("round_{:04d}.parquet", i + 1);
+    std::vector<std::string> recorded = column(db, file, "filepath");
+    std::vector<std::string> mined = column(db, runs_[i] / "mined.parquet", "filepath");
+    std::sort(recorded.begin(), recorded.end());
+    std::sort(mined.begin(), mined.end());
+    EXPECT_EQ(recorded, mined);
+    EXPECT_EQ(column(db, file, "DISTINCT round"), std::vector<std::string>{std::to_string(i + 1)});
+    EXPECT_EQ(round["counts"]["mined"].get<size_t>(), mined.size());
+  }
+}
+
+TEST_F(HistoryRounds, ExcludedByHistoryEqualsAnIndependentCount) {
+  ASSERT_EQ(runs_.size(), 3U);
+  table::Database db;
+  const fs::path pool = *dir_ / "demo" / "data" / "pool.csv";
+  std::vector<std::string> earlier;  // every earlier round's mined paths
+  for (size_t i = 0; i < runs_.size(); ++i) {
+    std::string in_list = "''";
+    for (const std::string& p : earlier)
+      in_list += ", " + testing::quoted(fs::path(p));
+    const auto count = sql_rows(
+        db, fmt::format("SELECT count(*) FROM read_csv({}, all_varchar=true) WHERE filepath IN "
+                        "({})",
+                        quoted(pool), in_list));
+    EXPECT_EQ(summary_value(runs_[i] / "mining_summary.txt", "excluded_by_history"), count[0][0])
+        << "round " << i + 1;
+    EXPECT_EQ(summary_value(runs_[i] / "mining_summary.txt", "history_round"),
+              std::to_string(i + 1));
+    for (const std::string& p : column(db, runs_[i] / "mined.parquet", "filepath"))
+      earlier.push_back(p);
+  }
+  // The report names the round and shows the yields.
+  const std::string report = testing::read_text_file(runs_[2] / "Mining_Report.md");
+  EXPECT_THAT(report, HasSubstr("This is round 3 of the mining history"));
+  EXPECT_THAT(testing::read_text_file(runs_[2] / "report.html"), HasSubstr("<h2>Rounds</h2>"));
+}
+
+TEST_F(HistoryRounds, ATamperedRoundStopsTheNextOneAndRepairRebuildsTheManifest) {
+  ASSERT_EQ(runs_.size(), 3U);
+  const fs::path history = *dir_ / "tampered";
+  fs::copy(*dir_ / "history", history, fs::copy_options::recursive);
+  const fs::path round1 = history / "round_0001.parquet";
+  table::Database db;
+  const size_t rows = column(db, round1, "filepath").size();
+  // Round 1 loses a row: its file rewritten without it.
+  testing::sql_exec(db, fmt::format("COPY (SELECT * FROM read_parquet({}) LIMIT {}) TO {} "
+                                    "(FORMAT parquet)",
+                                    quoted(round1), rows - 1, quoted(history / "x.parquet")));
+  fs::rename(history / "x.parquet", round1);
+  const std::string manifest_before = testing::read_text_file(history / "history.json");
+
+  const fs::path out = *dir_ / "out4";
+  const testing::ProcessResult failed =
+      demo_round(*dir_ / "demo", out, {"history=" + history.string()});
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_THAT(failed.err,
+              HasSubstr(fmt::format("mining history '{}': round 1's artifact '{}' was modified",
+                                    history.string(), round1.string())));
+  EXPECT_THAT(failed.err, HasSubstr("history_repair=true"));
+  EXPECT_EQ(testing::read_text_file(history / "history.json"), manifest_before);
+  // Stopped before any image was embedded.
+  for (const std::string& run : testing::directory_entries(out / "mining_results"))
+    EXPECT_FALSE(fs::exists(out / "mining_results" / run / "target_embeddings.parquet"));
+
+  const testing::ProcessResult repaired =
+      demo_round(*dir_ / "demo", out, {"history=" + history.string(), "history_repair=true"});
+  ASSERT_EQ(repaired.exit_code, 0) << repaired.err;
+  EXPECT_THAT(repaired.err, HasSubstr("history_repair: round 1: round_0001.parquet changed"));
+  EXPECT_THAT(repaired.err, HasSubstr(fmt::format("round 1: mined {} → {}", rows, rows - 1)));
+  const auto manifest = nlohmann::json::parse(testing::read_text_file(history / "history.json"));
+  ASSERT_EQ(manifest["rounds"].size(), 4U);
+  EXPECT_EQ(manifest["rounds"][0]["artifacts"][0]["sha256"].get<std::string>(),
+            sha256sum(round1));
+  EXPECT_EQ(manifest["rounds"][0]["counts"]["mined"].get<size_t>(), rows - 1);
+  ASSERT_EQ(manifest["repairs"].size(), 1U);
+  EXPECT_THAT(manifest["repairs"][0].get<std::string>(), HasSubstr("round_0001.parquet changed"));
+}
+
+// The forecast's rule, written here from the README: the rounds k = 1, 2, … while y·q^k ≥ 1
+// and the running total stays within the unmined rows, q = y / y' when the yield fell; else
+// unmined / y.
+uint64_t expected_rounds_left(double y, double previous, double unmined) {
+  if (y == 0) return 0;
+  if (y >= previous) return static_cast<uint64_t>(unmined / y);
+  const double q = y / previous;
+  uint64_t k = 0;
+  double total = 0;
+  for (double next = y * q; next >= 1.0 && total + next <= unmined; next *= q) {
+    total += next;
+    ++k;
+  }
+  return k;
+}
+
+// One target; 48 pool rows within the distance threshold of it, 100 far away: with topn 20
+// the rounds mine 20, 20, then the last 8 near rows.
+TEST(History, APoolThatEmptiesNearItsTargetWarnsAndForecasts) {
+  testing::ScratchDir dir;
+  table::Database db;
+  const fs::path targets = dir / "targets.parquet", pool = dir / "pool.parquet";
+  testing::sql_exec(db, fmt::format("COPY (SELECT 't.png' AS filepath, [1.0, 0.0, 0.0, "
+                                    "0.0]::FLOAT[] AS embedding) TO {} (FORMAT parquet)",
+                                    quoted(targets)));
+  testing::sql_exec(
+      db, fmt::format("COPY (SELECT 'p' || lpad(i::VARCHAR, 3, '0') || '.png' AS filepath, "
+                      "CASE WHEN i < 48 THEN [1.0, i * 0.001, 0.0, 0.0] ELSE [0.0, 1.0, "
+                      "i * 0.001, 0.0] END::FLOAT[] AS embedding FROM range(148) t(i)) TO {} "
+                      "(FORMAT parquet)",
+                      quoted(pool)));
+  std::vector<uint64_t> yields;
+  fs::path summary;
+  for (int round = 1; round <= 3; ++round) {
+    const fs::path out = dir / fmt::format("m{}", round) / "mined.parquet";
+    const testing::ProcessResult r =
+        deft({"mine", "source_parquet=" + pool.string(), "target_parquet=" + targets.string(),
+              "output_parquet=" + out.string(), "topn=20", "distance_threshold=0.1",
+              "history=" + (dir / "history").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    summary = out.parent_path() / "mining_summary.txt";
+    yields.push_back(std::stoull(summary_value(summary, "unique_mined")));
+  }
+  EXPECT_EQ(yields, (std::vector<uint64_t>{20, 20, 8}));
+  EXPECT_EQ(summary_value(summary, "yield_per_round"), "1: 20, 2: 20, 3: 8");
+  EXPECT_THAT(summary_value(summary, "history_warnings"),
+              HasSubstr("the yield dropped by more than half, from 20 in round 2 to 8 in round 3"));
+  // Unmined after round 3: the pool less every round's items.
+  const uint64_t unmined = 148 - (20 + 20 + 8);
+  const uint64_t expected = expected_rounds_left(8, 20, static_cast<double>(unmined));
+  EXPECT_EQ(expected, 2U);  // 8 × 0.4 = 3.2, × 0.4 = 1.28, then below 1
+  EXPECT_THAT(summary_value(summary, "rounds_left_forecast"),
+              ::testing::StartsWith(std::to_string(expected) + " ("));
+  // Of round 3's 20 candidates (the target's 20 nearest over the whole pool), 40 rows were
+  // mined before: all 20.
+  EXPECT_EQ(summary_value(summary, "candidates_already_mined"), "20 of 20 (100.0%)");
+  EXPECT_EQ(summary_value(summary, "excluded_by_history"), "40");
+}
+
+// A target label the pool lacks is found before any image is decoded: under strict the run
+// stops (nothing embedded); otherwise the warning comes before the embedding starts.
+TEST(History, CoverageReportsATargetLabelAbsentFromThePoolBeforeDecoding) {
+  testing::ScratchDir dir;
+  // The targets' image files do not exist: decoding any of them would fail the row.
+  testing::write_text_file(dir / "targets.csv",
+                           "filepath,label\nnone/t1.png,crack\nnone/t2.png,scratch\n");
+  testing::write_text_file(dir / "pool.csv", "filepath,label\nnone/p1.png,crack\n");
+  testing::write_text_file(dir / "embedding_spec.yaml", "model: thumbnail\n");
+  testing::write_text_file(dir / "mining_spec.yaml", "topn: 2\n");
+  const auto run = [&](const std::string& strict) {
+    return deft({"run", "-e", (dir / "embedding_spec.yaml").string(), "-m",
+                 (dir / "mining_spec.yaml").string(),
+                 "target_parquet=" + (dir / "targets.csv").string(),
+                 "source_parquet=" + (dir / "pool.csv").string(),
+                 "output_dir=" + (dir / "out").string(), "mining.strict=" + strict, "fresh=true"});
+  };
+  const testing::ProcessResult strict = run("true");
+  EXPECT_EQ(strict.exit_code, 1);
+  EXPECT_THAT(strict.err, HasSubstr("has the target label 'SCRATCH' (1 target)"));
+  EXPECT_THAT(strict.err, Not(HasSubstr("deft run: embedding")));
+  for (const std::string& run_dir : testing::directory_entries(dir / "out" / "mining_results"))
+    EXPECT_FALSE(fs::exists(dir / "out" / "mining_results" / run_dir / "target_embeddings.parquet"));
+
+  const testing::ProcessResult lenient = run("false");
+  const size_t warned = lenient.err.find("has the target label 'SCRATCH'");
+  const size_t embedding = lenient.err.find("deft run: embedding");
+  ASSERT_NE(warned, std::string::npos) << lenient.err;
+  ASSERT_NE(embedding, std::string::npos) << lenient.err;
+  EXPECT_LT(warned, embedding);
+}
+
+}  // namespace
+}  // namespace deft
