@@ -192,6 +192,17 @@ void MiningHistory::load(table::Database& db, const std::string& group_column,
                 fmt::format("set group_column={}", manifest_.group_column));
   }
   check_encoder(pool_encoder);
+  read_groups(db);
+}
+
+MiningHistory::MiningHistory(table::Database& db, const HistorySettings& settings, Follow)
+    : folder_(settings.folder), settings_(settings) {
+  std::error_code ec;
+  if (fs::is_regular_file(folder_ / kManifestFile, ec)) manifest_ = read_manifest(folder_);
+  read_groups(db);
+}
+
+void MiningHistory::read_groups(table::Database& db) {
   for (const RoundRecord& r : manifest_.rounds) {
     const RoundFile file = read_round_file(db, folder_ / round_file_name(r.round));
     mined_groups_.insert(file.groups.begin(), file.groups.end());
@@ -262,9 +273,11 @@ void MiningHistory::rebuild(table::Database& db, const std::string& group_column
   }
   Manifest after = before;
   after.rounds.clear();
-  for (const auto& [round, name] : files) {
+  for (const auto& file_entry : files) {
+    const int round = file_entry.first;
+    const std::string& name = file_entry.second;
     const auto old = std::find_if(before.rounds.begin(), before.rounds.end(),
-                                  [&](const RoundRecord& r) { return r.round == round; });
+                                  [round](const RoundRecord& r) { return r.round == round; });
     RoundRecord record;
     if (old != before.rounds.end()) {
       record = *old;

@@ -58,6 +58,11 @@ class MiningHistory {
                 const std::string& group_column,
                 const std::optional<model::EncoderFingerprint>& pool_encoder);
 
+  // Under mpirun, every rank but 0, once rank 0 holds the history (locked, verified,
+  // repaired): its manifest read for the groups the rounds mined, nothing checked or written.
+  struct Follow {};
+  MiningHistory(table::Database& db, const HistorySettings& settings, Follow);
+
   const std::filesystem::path& folder() const { return folder_; }
   int round() const { return static_cast<int>(manifest_.rounds.size()) + 1; }
   const Manifest& manifest() const { return manifest_; }
@@ -81,6 +86,7 @@ class MiningHistory {
   void rebuild(table::Database& db, const std::string& group_column,
                const std::optional<model::EncoderFingerprint>& pool_encoder);
   void check_encoder(const std::optional<model::EncoderFingerprint>& pool_encoder);
+  void read_groups(table::Database& db);
 
   std::filesystem::path folder_;
   HistorySettings settings_;

@@ -42,8 +42,8 @@ void settle_forecast(RoundOutcome& o, uint64_t unmined,
   }
   if (!exhausted.empty()) {
     o.actions.push_back(fmt::format(
-        "Label{} {} will be exhausted after this round: add pool images of {}, or switch to "
-        "label_mode=within so that other labels keep their share.",
+        "Label{} {} will be exhausted after this round: add pool images of {} before the next "
+        "one.",
         exhausted.size() > 1 ? "s" : "", fmt::join(exhausted, ", "),
         exhausted.size() > 1 ? "them" : "it"));
   }
@@ -78,8 +78,10 @@ RoundOutcome close_round(const MiningHistory& h, const PoolGroups& g,
     unmined = std::min(unmined, minus(cap, h.mined_so_far() + mined));
   }
   std::map<std::string, uint64_t> unmined_per_label;
-  for (const auto& [label, n] : g.rows_per_label) {
-    const auto in = [&](const std::map<std::string, uint64_t>& m) {
+  for (const auto& entry : g.rows_per_label) {
+    const std::string& label = entry.first;
+    const uint64_t n = entry.second;
+    const auto in = [&label](const std::map<std::string, uint64_t>& m) {
       const auto it = m.find(label);
       return it == m.end() ? uint64_t{0} : it->second;
     };

@@ -107,9 +107,12 @@ std::vector<std::vector<index::Neighbor>> ExcludingSearch::results_so_far() cons
 }
 
 std::vector<std::vector<index::Neighbor>> ExcludingSearch::finish() {
-  history_results_ = history_.packed_rows > 0 ? history_.to_pool(history_.search->finish())
-                                              : std::vector<std::vector<index::Neighbor>>{};
-  return kept_.to_pool(kept_.search->finish());
+  std::vector<std::vector<index::Neighbor>> kept = kept_.to_pool(kept_.search->finish());
+  // A share without excluded rows still has one (empty) list per target, as MPI's merge needs.
+  history_results_ = history_.packed_rows > 0
+                         ? history_.to_pool(history_.search->finish())
+                         : std::vector<std::vector<index::Neighbor>>(kept.size());
+  return kept;
 }
 
 }  // namespace deft::mine

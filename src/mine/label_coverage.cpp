@@ -100,7 +100,7 @@ std::vector<std::string> report_coverage(const Coverage& c, bool strict) {
   if (!c.scarce.empty()) {
     warnings.push_back(fmt::format(
         "coverage: the pool is scarce for the label{} {}: fewer pool rows than topn ({}) × the "
-        "label's targets (the rare-class list rare_class_list=auto takes)",
+        "label's targets (the rare classes a class-stratified selection can take)",
         c.scarce.size() > 1 ? "s" : "", quoted(c.scarce), c.topn));
   }
   for (const std::string& w : warnings)

@@ -99,14 +99,17 @@ struct RoundStart {
 
 void open_history(table::Database& db, const MineJob& job, RoundStart& start) {
   if (!job.history.active()) return;
-  if (parallel::Cluster::get().size() > 1) {
-    throw Error(ErrorKind::kUsage, "history= is not supported under mpirun yet",
-                "run the round in one process");
-  }
   start.group_column = history::resolve_group_column(db, job.source, table::kFilepathColumn,
                                                      job.history.group_column);
-  start.history.emplace(db, job.history, start.group_column,
-                        table::recorded_encoder(db, job.source));
+  // Rank 0 holds the history (locked, verified); the other ranks read its groups after.
+  const parallel::Cluster& cluster = parallel::Cluster::get();
+  cluster.agree([&] {
+    if (cluster.root()) {
+      start.history.emplace(db, job.history, start.group_column,
+                            table::recorded_encoder(db, job.source));
+    }
+  });
+  if (!cluster.root()) start.history.emplace(db, job.history, history::MiningHistory::Follow{});
   start.groups = history::scan_pool_groups(
       db, {job.source, table::kFilepathColumn, start.group_column}, start.history->mined_groups());
   log::info("history '{}': round {}; {} of the pool's {} rows were mined in earlier rounds{}",
@@ -271,14 +274,32 @@ MineReport run_mine_job(const MineJob& job) {
   if (search) {
     std::vector<std::vector<index::Neighbor>> results = search->finish();
     report.index = search->describe();
-    if (round.history) already = already_mined(results, excluding_search, round.groups, job.topn);
     if (cluster.size() > 1) {
       // Every rank's local top-n to rank 0, merged there with the same order (distance, then
-      // pool row): the global top-n is among them. The other ranks are done.
+      // pool row): the global top-n is among them. The other ranks are done. With a history,
+      // the excluded rows' own nearest are merged the same way first (their paths are not
+      // needed: only how many rank among each target's best).
+      std::vector<std::vector<index::Neighbor>> history_merged;
+      if (excluding_search != nullptr) {
+        std::unordered_map<uint64_t, PoolRowInfo> no_paths;
+        for (const auto& hits : excluding_search->history_results()) {
+          for (const index::Neighbor& n : hits)
+            no_paths.try_emplace(n.pool_row);
+        }
+        history_merged =
+            merge_on_root(cluster, excluding_search->history_results(), no_paths, job.topn);
+      }
       const auto merged = merge_on_root(cluster, results, seen, job.topn);
       if (!cluster.root()) return report;
       results = merged;
       log::info("mining: pool split across {} MPI ranks, merged on rank 0", cluster.size());
+      if (round.history) {
+        already = excluding_search != nullptr
+                      ? count_already_mined(results, history_merged, job.topn)
+                      : already_mined(results, nullptr, round.groups, job.topn);
+      }
+    } else if (round.history) {
+      already = already_mined(results, excluding_search, round.groups, job.topn);
     }
     pairs = judge(job, results, targets, seen, filter_after, report);
   }

@@ -22,8 +22,8 @@ std::string coverage_sentence(const mine::Coverage& c) {
   }
   if (!c.scarce.empty()) {
     text += fmt::format(
-        "The pool is scarce for {}: fewer pool rows than topn ({}) × their targets (the "
-        "rare-class list `rare_class_list=auto` would take). ",
+        "The pool is scarce for {}: fewer pool rows than topn ({}) × their targets (the rare "
+        "classes a class-stratified selection can take). ",
         fmt::join(c.scarce, ", "), c.topn);
   }
   return text;

@@ -321,14 +321,17 @@ struct SelectRound {
 
 void open_history(table::Database& db, const SelectJob& job, SelectRound& round) {
   if (!job.history.active()) return;
-  if (parallel::Cluster::get().size() > 1) {
-    throw Error(ErrorKind::kUsage, "history= is not supported under mpirun yet",
-                "run the round in one process");
-  }
   round.group_column = history::resolve_group_column(db, job.source, job.source_filepath_column,
                                                      job.history.group_column);
-  round.history.emplace(db, job.history, round.group_column,
-                        table::recorded_encoder(db, job.source));
+  // Rank 0 holds the history (locked, verified); the other ranks read its groups after.
+  const parallel::Cluster& cluster = parallel::Cluster::get();
+  cluster.agree([&] {
+    if (cluster.root()) {
+      round.history.emplace(db, job.history, round.group_column,
+                            table::recorded_encoder(db, job.source));
+    }
+  });
+  if (!cluster.root()) round.history.emplace(db, job.history, history::MiningHistory::Follow{});
   round.groups =
       history::scan_pool_groups(db, {job.source, job.source_filepath_column, round.group_column},
                                 round.history->mined_groups());

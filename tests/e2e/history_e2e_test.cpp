@@ -7,11 +7,13 @@
 #include <memory>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "table/duckdb_handles.h"
 #include "test_support.h"
@@ -61,8 +63,8 @@ std::string summary_value(const fs::path& summary, const std::string& key) {
 std::vector<std::string> column(table::Database& db, const fs::path& parquet,
                                 const std::string& name) {
   std::vector<std::string> out;
-  for (const auto& row : sql_rows(db, fmt::format("SELECT {} FROM read_parquet({})", name,
-                                                  quoted(parquet))))
+  for (const auto& row :
+       sql_rows(db, fmt::format("SELECT {} FROM read_parquet({})", name, quoted(parquet))))
     out.push_back(row[0]);
   return out;
 }
@@ -110,8 +112,7 @@ TEST_F(HistoryRounds, NoFileIsMinedTwiceAndTheManifestMatchesSha256sum) {
   EXPECT_EQ(every.size(), total);
 
   const fs::path history = *dir_ / "history";
-  const auto manifest =
-      nlohmann::json::parse(testing::read_text_file(history / "history.json"));
+  const auto manifest = nlohmann::json::parse(testing::read_text_file(history / "history.json"));
   ASSERT_EQ(manifest["rounds"].size(), 3U);
   for (size_t i = 0; i < 3; ++i) {
     const auto& round = manifest["rounds"][i];
@@ -160,6 +161,13 @@ TEST_F(HistoryRounds, ExcludedByHistoryEqualsAnIndependentCount) {
   // The report names the round and shows the yields.
   const std::string report = testing::read_text_file(runs_[2] / "Mining_Report.md");
   EXPECT_THAT(report, HasSubstr("This is round 3 of the mining history"));
+  // Still the documented 600–1,200 words, with the rounds, warnings and actions added.
+  std::istringstream words(report);
+  size_t count = 0;
+  for (std::string w; words >> w;)
+    ++count;
+  EXPECT_GE(count, 600U);
+  EXPECT_LE(count, 1200U);
   EXPECT_THAT(testing::read_text_file(runs_[2] / "report.html"), HasSubstr("<h2>Rounds</h2>"));
 }
 
@@ -197,11 +205,48 @@ TEST_F(HistoryRounds, ATamperedRoundStopsTheNextOneAndRepairRebuildsTheManifest)
   EXPECT_THAT(repaired.err, HasSubstr(fmt::format("round 1: mined {} → {}", rows, rows - 1)));
   const auto manifest = nlohmann::json::parse(testing::read_text_file(history / "history.json"));
   ASSERT_EQ(manifest["rounds"].size(), 4U);
-  EXPECT_EQ(manifest["rounds"][0]["artifacts"][0]["sha256"].get<std::string>(),
-            sha256sum(round1));
+  EXPECT_EQ(manifest["rounds"][0]["artifacts"][0]["sha256"].get<std::string>(), sha256sum(round1));
   EXPECT_EQ(manifest["rounds"][0]["counts"]["mined"].get<size_t>(), rows - 1);
   ASSERT_EQ(manifest["repairs"].size(), 1U);
   EXPECT_THAT(manifest["repairs"][0].get<std::string>(), HasSubstr("round_0001.parquet changed"));
+}
+
+// A round whose history append fails (a full disk while writing its round file) appends
+// nothing: the manifest and the folder stay as they were, and the same command then records
+// the round.
+TEST_F(HistoryRounds, ARoundThatFailsToAppendLeavesTheHistoryAsItWas) {
+  ASSERT_EQ(runs_.size(), 3U);
+  const fs::path history = *dir_ / "full_disk";
+  fs::copy(*dir_ / "history", history, fs::copy_options::recursive);
+  const std::vector<std::string> before = testing::directory_entries(history);
+  const std::string manifest = testing::read_text_file(history / "history.json");
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e)
+    env.emplace_back(*e);
+  env.emplace_back("LD_PRELOAD=" DEFT_FULL_DISK_PRELOAD);
+  // The round file is staged (hidden) and written through DuckDB's own temporary beside it.
+  env.emplace_back("DEFT_TEST_FULL_DISK_MATCH=round_0004.parquet.");
+  const fs::path demo = *dir_ / "demo";
+  const std::vector<std::string> args = {
+      DEFT_BINARY,
+      "mine",
+      "source_parquet=" + (runs_[0] / "source_embeddings.parquet").string(),
+      "target_parquet=" + (runs_[0] / "target_embeddings.parquet").string(),
+      "output_parquet=" + (*dir_ / "full_disk_out" / "mined.parquet").string(),
+      "history=" + history.string()};
+  const testing::ProcessResult failed = testing::run_process(args, &env);
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_THAT(failed.err, HasSubstr("No space left on device"));
+  EXPECT_EQ(testing::read_text_file(history / "history.json"), manifest);
+  EXPECT_EQ(testing::directory_entries(history), before);
+
+  const testing::ProcessResult again =
+      testing::run_deft_binary(std::vector<std::string>(args.begin() + 1, args.end()));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const auto m = nlohmann::json::parse(testing::read_text_file(history / "history.json"));
+  EXPECT_EQ(m["rounds"].size(), 4U);
+  for (const std::string& name : testing::directory_entries(history))
+    EXPECT_EQ(name.find("deft-tmp"), std::string::npos) << name;
 }
 
 // The forecast's rule, written here from the README: the rounds k = 1, 2, … while y·q^k ≥ 1
@@ -285,7 +330,8 @@ TEST(History, CoverageReportsATargetLabelAbsentFromThePoolBeforeDecoding) {
   EXPECT_THAT(strict.err, HasSubstr("has the target label 'SCRATCH' (1 target)"));
   EXPECT_THAT(strict.err, Not(HasSubstr("deft run: embedding")));
   for (const std::string& run_dir : testing::directory_entries(dir / "out" / "mining_results"))
-    EXPECT_FALSE(fs::exists(dir / "out" / "mining_results" / run_dir / "target_embeddings.parquet"));
+    EXPECT_FALSE(
+        fs::exists(dir / "out" / "mining_results" / run_dir / "target_embeddings.parquet"));
 
   const testing::ProcessResult lenient = run("false");
   const size_t warned = lenient.err.find("has the target label 'SCRATCH'");

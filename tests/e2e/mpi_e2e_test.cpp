@@ -381,3 +381,53 @@ TEST_F(MpiMine, AnEmbedRankKilledMidRunFailsTheJobAndTheRerunResumesToTheSameOut
 
 }  // namespace
 }  // namespace deft
+
+namespace deft {
+namespace {
+
+// A summary's lines without those naming where this run wrote (its history folder).
+std::string without_folders(const fs::path& summary) {
+  std::istringstream in(without_seconds(summary));
+  std::string out, line;
+  while (std::getline(in, line)) {
+    if (line.rfind("history: ", 0) != 0) out += line + "\n";
+  }
+  return out;
+}
+
+// Two rounds with a mining history, on 2 ranks and in one process: every round's mined list,
+// pairs and summary (excluded rows, candidates already mined, the forecast) are the same.
+TEST_F(MpiMine, HistoryRoundsOnTwoRanksEqualTheSingleProcessRounds) {
+  ScratchDir dir;
+  ASSERT_EQ(testing::run_deft_binary({"demo", "--output-dir", (dir / "demo").string()}).exit_code,
+            0);
+  const fs::path targets = dir / "demo/run/target_embeddings.parquet";
+  const fs::path pool = dir / "demo/run/source_embeddings.parquet";
+  table::Database db;
+  for (int round = 1; round <= 2; ++round) {
+    SCOPED_TRACE(fmt::format("round {}", round));
+    const auto out = [&](const char* who) {
+      return dir / who / fmt::format("r{}", round) / "mined.parquet";
+    };
+    const auto extra = [&](const char* who) {
+      return std::vector<std::string>{"topn=6", "memory_budget_mb=0.05",
+                                      "history=" + (dir / who / "history").string()};
+    };
+    const auto r =
+        testing::run_deft_binary(mine_args(targets, pool, out("single"), extra("single")));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto env = mpi_env();
+    const auto m =
+        testing::run_process(mpirun(2, mine_args(targets, pool, out("np2"), extra("np2"))), &env);
+    ASSERT_EQ(m.exit_code, 0) << m.err;
+    EXPECT_EQ(sql_rows(db, "SELECT * FROM " + quoted(out("np2"))),
+              sql_rows(db, "SELECT * FROM " + quoted(out("single"))));
+    EXPECT_EQ(without_folders(out("np2").parent_path() / "mining_summary.txt"),
+              without_folders(out("single").parent_path() / "mining_summary.txt"));
+    EXPECT_THAT(testing::read_text_file(out("np2").parent_path() / "mining_summary.txt"),
+                ::testing::HasSubstr(fmt::format("history_round: {}", round)));
+  }
+}
+
+}  // namespace
+}  // namespace deft

@@ -3,8 +3,10 @@
 // seeded clustered vectors written the way the reference's pandas writes embedding parquets
 // (`embedding` a LIST<DOUBLE>, no key-value metadata). Every pass file, the final list and the
 // summary's fields must equal the port's.
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -825,6 +827,92 @@ TEST(SelectSpecs, ThePublishedSpecFileRunsAsItIs) {
     EXPECT_THAT(s.rows("final_unique_files.parquet"),
                 ElementsAre(ElementsAre("a.jpg"), ElementsAre("b.jpg")));
   }
+}
+
+}  // namespace
+}  // namespace deft
+
+namespace deft {
+namespace {
+
+// rare_class_list=auto takes the classes the pool is scarce for: fewer pool images with the
+// class than topn × the targets with it (topn = ceil(budget / targets)), counted here from the
+// COCO files as written; the run equals one given that list by hand.
+TEST(SelectRareClasses, AutoTakesTheClassesThePoolIsScarceFor) {
+  testing::ScratchDir dir;
+  const Case c{.seed = 9,
+               .targets = 24,
+               .pool = 120,
+               .dim = 8,
+               .desired = 96,
+               .expansion = 2,
+               .metric = "euclidean",
+               .policy = "class_stratified",
+               .format = "coco"};
+  const Data d = make_data(c);
+  write_detections(dir.path(), c, d);
+  table::Database db;
+  write_side(db, dir / "targets.parquet", d.targets);
+  write_side(db, dir / "pool.parquet", d.pool);
+  // Images per class, by the name each side's table gives (targets: COCO names them by
+  // basename; pool: by path).
+  const auto images_per_class = [&](const char* file, const std::vector<std::string>& paths,
+                                    bool by_basename) {
+    const Json coco = Json::parse(testing::read_text_file(dir / file));
+    std::map<int, std::string> category;
+    for (const Json& k : coco["categories"]) {
+      std::string name = k["name"].get<std::string>();
+      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+      category[k["id"].get<int>()] = name;
+    }
+    std::map<int, std::set<std::string>> classes_of_image;
+    for (const Json& a : coco["annotations"])
+      classes_of_image[a["image_id"].get<int>()].insert(category[a["category_id"].get<int>()]);
+    std::map<std::string, std::set<std::string>> by_name;  // image name → classes
+    for (const Json& i : coco["images"])
+      by_name[i["file_name"].get<std::string>()] = classes_of_image[i["id"].get<int>()];
+    std::map<std::string, size_t> count;
+    for (const std::string& p : std::set<std::string>(paths.begin(), paths.end())) {
+      const auto it = by_name.find(by_basename ? fs::path(p).filename().string() : p);
+      if (it == by_name.end()) continue;
+      for (const std::string& k : it->second)
+        ++count[k];
+    }
+    return count;
+  };
+  const auto targets = images_per_class("targets_coco.json", d.targets.paths, true);
+  const auto pool = images_per_class("pool_coco.json", d.pool.paths, false);
+  const size_t topn = (c.desired + c.targets - 1) / c.targets;
+  std::vector<std::string> scarce;
+  for (const auto& [name, n] : targets) {
+    const auto it = pool.find(name);
+    if ((it == pool.end() ? 0 : it->second) < topn * n) scarce.push_back(name);
+  }
+  ASSERT_FALSE(scarce.empty());
+  ASSERT_LT(scarce.size(), targets.size());  // the case must tell the two kinds apart
+
+  const auto select = [&](const std::string& rare, const std::string& out) {
+    return testing::run_deft_binary(
+        {"select", "source_path=pool.parquet", "target_path=targets.parquet", "output_dir=" + out,
+         fmt::format("desired_unique_count={}", c.desired), "candidate_expansion_factor=2",
+         "allocation_policy=class_stratified", "rare_class_list=" + rare, "detection_format=coco",
+         "source_detection_file=pool_coco.json", "target_detection_file=targets_coco.json"},
+        dir.path());
+  };
+  const auto automatic = select("auto", "auto");
+  ASSERT_EQ(automatic.exit_code, 0) << automatic.err;
+  const auto by_hand = select(fmt::format("{}", fmt::join(scarce, ",")), "by_hand");
+  ASSERT_EQ(by_hand.exit_code, 0) << by_hand.err;
+  Json a = Json::parse(testing::read_text_file(dir / "auto" / "summary.json"));
+  Json b = Json::parse(testing::read_text_file(dir / "by_hand" / "summary.json"));
+  EXPECT_EQ(a["rare_classes"], Json(scarce));
+  EXPECT_EQ(a["allocation"], b["allocation"]);
+  EXPECT_EQ(a["retrieved_unique_count"], b["retrieved_unique_count"]);
+  EXPECT_EQ(testing::read_text_file(dir / "auto" / "final_unique_files.parquet").size() > 0, true);
+  EXPECT_EQ(sql_rows(db, "SELECT * FROM read_parquet(" +
+                             quoted(dir / "auto" / "final_unique_files.parquet") + ")"),
+            sql_rows(db, "SELECT * FROM read_parquet(" +
+                             quoted(dir / "by_hand" / "final_unique_files.parquet") + ")"));
 }
 
 }  // namespace

@@ -85,7 +85,8 @@ constexpr const char* kMiningExtensions =
     "label_mode: after\nlabel_compare: reference\nprovenance: true\nallow_encoder_mismatch: "
     "false\nstrict: false\n"
     "index: exact\nindex_params: ''\nmemory_budget_mb: 1024.0\nabsolute_paths: false\n"
-    "threads: 0\n";
+    "threads: 0\nhistory: null\ngroup_column: ''\nexclude_history: true\nhistory_repair: "
+    "false\nmax_pool_fraction: 1.0\n";
 
 TEST(CliConfig, CfgJobPrintsTheResolvedEmbeddingSpecWithWorkflowDefaults) {
   ScratchDir dir;

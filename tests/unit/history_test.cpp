@@ -90,15 +90,16 @@ TEST(ExcludingSearch, EqualsABruteForceOverTheRowsLeftIn) {
   std::mt19937 rng(11);
   std::normal_distribution<float> normal;
   std::vector<float> targets(kTargets * kDim), pool(kRows * kDim);
-  for (float& x : targets) x = normal(rng);
-  for (float& x : pool) x = normal(rng);
+  for (float& x : targets)
+    x = normal(rng);
+  for (float& x : pool)
+    x = normal(rng);
   std::vector<bool> excluded(kRows);
   for (size_t r = 0; r < kRows; ++r)
     excluded[r] = r % 3 == 0 || (r >= 40 && r < 60);  // scattered rows and a whole run
   for (size_t block : {size_t{1}, size_t{7}, kRows}) {
     mine::ExcludingSearch search(std::make_unique<ExactPool>(kDim, targets, kTopn),
-                                 std::make_unique<ExactPool>(kDim, targets, kTopn), excluded,
-                                 kDim);
+                                 std::make_unique<ExactPool>(kDim, targets, kTopn), excluded, kDim);
     std::vector<float> copy = pool;
     for (size_t first = 0; first < kRows; first += block) {
       const size_t rows = std::min(block, kRows - first);
@@ -110,8 +111,8 @@ TEST(ExcludingSearch, EqualsABruteForceOverTheRowsLeftIn) {
       // Brute force, in double, over the rows left in and over the excluded ones.
       std::vector<std::pair<double, uint64_t>> in, out;
       for (uint64_t r = 0; r < kRows; ++r) {
-        const double d = testing::textbook_distance("euclidean", &targets[q * kDim],
-                                                    &pool[r * kDim], kDim);
+        const double d =
+            testing::textbook_distance("euclidean", &targets[q * kDim], &pool[r * kDim], kDim);
         (excluded[r] ? out : in).emplace_back(d, r);
       }
       std::sort(in.begin(), in.end());
