@@ -1,6 +1,7 @@
 #include "report/history_parts.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -59,10 +60,20 @@ std::string history_markdown(const RunFacts& f) {
       "Of this round's {} candidates (each target's nearest over the whole pool), {} ({:.0f}%) "
       "had been mined before. Forecast: {}.\n\n",
       fc.candidates, fc.candidates_already_mined, 100.0 * fc.already_mined_share, fc.words());
-  md += "| round | yield |\n|---|---|\n";
+  // The table carries a small bar chart: 20 blocks for the largest yield shown.
+  md += "| round | yield | |\n|---|---|---|\n";
   const size_t first = fc.yields.size() > kMaxRounds ? fc.yields.size() - kMaxRounds : 0;
+  uint64_t top = 1;
   for (size_t i = first; i < fc.yields.size(); ++i)
-    md += fmt::format("| {} | {} |\n", fc.yields[i].first, fc.yields[i].second);
+    top = std::max(top, fc.yields[i].second);
+  for (size_t i = first; i < fc.yields.size(); ++i) {
+    const auto blocks = static_cast<size_t>(
+        std::lround(20.0 * static_cast<double>(fc.yields[i].second) / static_cast<double>(top)));
+    std::string bar;
+    for (size_t b = 0; b < blocks; ++b)
+      bar += "\u2588";
+    md += fmt::format("| {} | {} | {} |\n", fc.yields[i].first, fc.yields[i].second, bar);
+  }
   md += "\n";
   for (const std::string& w : o->warnings)
     md += "Warning: " + w + ".\n\n";

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "table/duckdb_handles.h"
+#include "table/parquet_writer.h"
 #include "test_support.h"
 
 namespace deft {
@@ -247,6 +248,77 @@ TEST_F(HistoryRounds, ARoundThatFailsToAppendLeavesTheHistoryAsItWas) {
   EXPECT_EQ(m["rounds"].size(), 4U);
   for (const std::string& name : testing::directory_entries(history))
     EXPECT_EQ(name.find("deft-tmp"), std::string::npos) << name;
+}
+
+// A round whose pool was embedded by another encoder than the history's is refused, naming
+// both; the history stays as it was.
+TEST_F(HistoryRounds, AHistoryOfAnotherEncoderIsRefused) {
+  ASSERT_EQ(runs_.size(), 3U);
+  const fs::path history = *dir_ / "other_encoder";
+  fs::copy(*dir_ / "history", history, fs::copy_options::recursive);
+  const std::string manifest = testing::read_text_file(history / "history.json");
+  table::Database db;
+  // Both tables re-labelled with another weights digest: the same vectors, another encoder.
+  std::string fingerprint =
+      table::read_kv_metadata(db, runs_[0] / "source_embeddings.parquet").at("deft.encoder");
+  const std::string was = "\"weights_digest\":\"none\"";
+  ASSERT_NE(fingerprint.find(was), std::string::npos) << fingerprint;
+  fingerprint.replace(fingerprint.find(was), was.size(),
+                      "\"weights_digest\":\"xxh3-128:0123456789abcdef0123456789abcdef\"");
+  for (const char* side : {"source", "target"}) {
+    testing::sql_exec(
+        db, fmt::format("COPY (SELECT * FROM read_parquet({})) TO {} (FORMAT parquet, "
+                        "KV_METADATA {{'deft.encoder': '{}'}})",
+                        quoted(runs_[0] / (std::string(side) + "_embeddings.parquet")),
+                        quoted(*dir_ / (std::string(side) + "_other.parquet")), fingerprint));
+  }
+  const testing::ProcessResult r = testing::run_deft_binary(
+      {"mine", "source_parquet=" + (*dir_ / "source_other.parquet").string(),
+       "target_parquet=" + (*dir_ / "target_other.parquet").string(),
+       "output_parquet=" + (*dir_ / "other_out" / "mined.parquet").string(),
+       "history=" + history.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(fmt::format("mining history '{}' was made with", history.string())));
+  EXPECT_THAT(r.err, HasSubstr("but this round's pool was embedded by"));
+  EXPECT_EQ(testing::read_text_file(history / "history.json"), manifest);
+}
+
+// Items are identified by their group (source_group_id when the pool has it): a group mined in
+// round 1 leaves all its rows out of round 2.
+TEST(History, AMinedGroupLeavesAllItsRowsOut) {
+  testing::ScratchDir dir;
+  table::Database db;
+  const fs::path targets = dir / "targets.parquet", pool = dir / "pool.parquet";
+  testing::sql_exec(db, fmt::format("COPY (SELECT 't.png' AS filepath, [1.0, 0.0, 0.0]::FLOAT[] "
+                                    "AS embedding) TO {} (FORMAT parquet)",
+                                    quoted(targets)));
+  testing::sql_exec(
+      db, fmt::format("COPY (SELECT * FROM (VALUES ('a1.png', 'g1', [1.0, 0.0, 0.0]), ('a2.png', "
+                      "'g1', [0.9, 0.1, 0.0]), ('b1.png', 'g2', [0.0, 1.0, 0.0]), ('c1.png', "
+                      "'g3', [0.0, 0.0, 1.0])) v(filepath, source_group_id, e)) TO {} (FORMAT "
+                      "parquet)",
+                      quoted(pool)));
+  testing::sql_exec(db, fmt::format("COPY (SELECT filepath, source_group_id, e::FLOAT[] AS "
+                                    "embedding FROM read_parquet({})) TO {} (FORMAT parquet)",
+                                    quoted(pool), quoted(dir / "pool_f.parquet")));
+  std::vector<std::string> mined;
+  for (int round = 1; round <= 2; ++round) {
+    const fs::path out = dir / fmt::format("m{}", round) / "mined.parquet";
+    const testing::ProcessResult r =
+        deft({"mine", "source_parquet=" + (dir / "pool_f.parquet").string(),
+              "target_parquet=" + targets.string(), "output_parquet=" + out.string(), "topn=1",
+              "history=" + (dir / "history").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    mined.push_back(column(db, out, "filepath").at(0));
+    EXPECT_EQ(summary_value(out.parent_path() / "mining_summary.txt", "group_column"),
+              "source_group_id");
+    EXPECT_EQ(summary_value(out.parent_path() / "mining_summary.txt", "excluded_by_history"),
+              round == 1 ? "0" : "2");
+  }
+  // a2 is the second nearest, but its group was mined: b1 and c1 tie, the lower row wins.
+  EXPECT_EQ(mined, (std::vector<std::string>{"a1.png", "b1.png"}));
+  EXPECT_EQ(column(db, dir / "history" / "round_0002.parquet", "group_id"),
+            std::vector<std::string>{"g2"});
 }
 
 // The forecast's rule, written here from the README: the rounds k = 1, 2, … while y·q^k ≥ 1
