@@ -322,12 +322,33 @@ std::string summary_json(const SelectJob& job, const SelectReport& report,
                      {"scarce_labels", report.coverage.scarce}};
   }
   if (report.history) {
-    Json history = Json::object();
-    for (const auto& [key, value] : history::history_summary_lines(*report.history))
-      history[key] = value;
-    history["excluded_rows"] = report.history->excluded_rows;
-    history["desired_after_cap"] = report.desired_after_cap;
-    j["history"] = history;
+    const history::RoundOutcome& h = *report.history;
+    const history::Forecast& f = h.forecast;
+    Json yields = Json::array();
+    for (const auto& [round, yield] : f.yields)
+      yields.push_back({{"round", round}, {"yield", yield}});
+    Json per_label = Json::object();
+    for (const history::LabelForecast& l : f.per_label) {
+      per_label[l.label] = {
+          {"yield", l.yield}, {"unmined", l.unmined}, {"rounds_left", l.rounds_left}};
+    }
+    j["history"] = {{"folder", h.folder.string()},
+                    {"round", h.round},
+                    {"group_column", h.group_column},
+                    {"exclude_history", h.exclusion},
+                    {"excluded_by_history", h.excluded_rows},
+                    {"candidates", f.candidates},
+                    {"candidates_already_mined", f.candidates_already_mined},
+                    {"already_mined_share", std::round(f.already_mined_share * 1e4) / 1e4},
+                    {"yield_per_round", yields},
+                    {"rounds_left_forecast", f.rounds_left},
+                    {"forecast", f.words()},
+                    {"rounds_left_per_label", per_label},
+                    {"max_pool_fraction", h.max_pool_fraction},
+                    {"desired_after_cap", report.desired_after_cap},
+                    {"warnings", h.warnings},
+                    {"actions", h.actions},
+                    {"repairs", h.repaired}};
   }
   return j.dump(2, ' ', true);
 }
