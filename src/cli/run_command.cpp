@@ -207,14 +207,37 @@ fs::path earlier_pool_embeddings(const Config& config, const fs::path& this_run,
   return {};
 }
 
+// The run's round, recorded in its history now that the run is complete. A failure here leaves
+// the history as it was: the same command then runs (and records) the round again.
+void record_history_round(report::RunFacts& facts, const fs::path& dir) {
+  const std::shared_ptr<history::PendingRound> pending = facts.mined ? facts.mined->pending_history
+                                                         : facts.selected
+                                                             ? facts.selected->pending_history
+                                                             : nullptr;
+  if (!pending) return;
+  try {
+    table::Database db;
+    pending->commit(db);
+  } catch (const Error& e) {
+    throw Error(ErrorKind::kRun,
+                fmt::format("the run in '{}' is complete, but its round could not be recorded in "
+                            "the history: {}",
+                            dir.string(), e.what()),
+                "run the same command again: it runs and records the round anew");
+  }
+}
+
 // Before any image is decoded: the coverage per label of the two tables (a target label
 // without pool rows is an error under strict), and the history's manifest (a modified or
 // missing artifact stops the run here, not after the embedding).
 void check_coverage_and_history(report::RunFacts& facts, bool selecting) {
   const history::HistorySettings& h = selecting ? facts.selection.history : facts.mining.history;
-  if (h.active() && !h.repair) history::verify_history_folder(h.folder);
-  if (facts.text_targets) return;
   table::Database db;
+  if (h.active() && !h.repair) {
+    history::verify_history_folder(db, h.folder, facts.pool.table, table::kFilepathColumn,
+                                   h.group_column);
+  }
+  if (facts.text_targets) return;
   size_t topn = facts.mining.topn;
   if (selecting) {
     const uint64_t targets =
@@ -292,6 +315,10 @@ int run_workflow(const Config& config, Context& context) {
   }
   facts.mining.history.command = "run";
   facts.selection.history.command = "run";
+  // The round is recorded once the run is complete (below): a run continued after a failure
+  // then never records its round twice.
+  facts.mining.defer_history = true;
+  facts.selection.defer_history = true;
   // The embedding spec with a side's files: what `deft embed` (or `embed-text`) would be given.
   const auto step_for = [&](const report::Side& side) {
     Config step = embedding;
@@ -389,6 +416,7 @@ int run_workflow(const Config& config, Context& context) {
   }
   const report::Verdict verdict = report::write_run_reports(facts);
   write_run_manifest(dir, identity, "complete");
+  record_history_round(facts, dir);
   const std::string outcome = selecting
                                   ? fmt::format("selected {} of {} unique images",
                                                 facts.selected->retrieved, facts.selection.desired)

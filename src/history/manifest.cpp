@@ -37,7 +37,9 @@ std::optional<int> round_of_file(const std::string& name) {
       !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }
-  return std::stoi(digits);
+  const int round = std::stoi(digits);
+  // Only the name deft writes: round_1.parquet or round_00001.parquet are other files.
+  return round >= 1 && round_file_name(round) == name ? std::optional(round) : std::nullopt;
 }
 
 Artifact hash_artifact(const fs::path& folder, const std::string& file) {
@@ -94,6 +96,12 @@ class Reader {
     for (const Json& a : list) {
       const std::string at = fmt::format("an entry of '{}' of {}", key, where);
       out.push_back({text(a, name_key, at), text(a, "sha256", at), count(a, "bytes", at)});
+      // An artifact is a file of the history folder itself: never a path that leaves it.
+      const std::string& name = out.back().file;
+      if (std::string_view(name_key) == "file" &&
+          (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")) {
+        fail(fmt::format("{} names '{}', which is not a file of the history folder", at, name));
+      }
     }
     return out;
   }
@@ -185,7 +193,11 @@ Manifest read_manifest(const fs::path& folder) {
     const Json& r = rounds[i];
     const std::string where = fmt::format("rounds[{}]", i);
     RoundRecord record;
-    record.round = static_cast<int>(in.count(r, "round", where));
+    const uint64_t number = in.count(r, "round", where);
+    if (number < 1 || number > 1000000) {
+      in.fail(fmt::format("'round' of {} should be from 1 to 1000000, is {}", where, number));
+    }
+    record.round = static_cast<int>(number);
     record.time = in.text(r, "time", where);
     record.command = in.text(r, "command", where);
     record.spec = in.text(r, "spec", where);
@@ -232,6 +244,11 @@ std::vector<std::string> verify_manifest(const Manifest& m, const fs::path& fold
       problems.push_back(fmt::format(
           "rounds are not numbered 1, 2, 3 … without gaps: round {} is listed {}", r.round,
           i == 0 ? "first" : fmt::format("after round {}", m.rounds[i - 1].round)));
+    }
+    if (std::none_of(r.artifacts.begin(), r.artifacts.end(),
+                     [&](const Artifact& a) { return a.file == round_file_name(r.round); })) {
+      problems.push_back(
+          fmt::format("round {} does not list its file {}", r.round, round_file_name(r.round)));
     }
     for (const Artifact& a : r.artifacts) {
       listed.insert(a.file);

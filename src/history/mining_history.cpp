@@ -108,10 +108,35 @@ void refuse_problems(const fs::path& folder, const std::vector<std::string>& pro
 
 }  // namespace
 
-void verify_history_folder(const fs::path& folder) {
+void verify_history_folder(table::Database& db, const fs::path& folder, const fs::path& pool,
+                           const std::string& filepath_column, const std::string& group_column) {
   std::error_code ec;
-  if (!fs::is_regular_file(folder / kManifestFile, ec)) return;
-  refuse_problems(folder, verify_manifest(read_manifest(folder), folder));
+  if (!fs::is_directory(folder, ec)) return;
+  // A commit a killed round left half done is finished by the next round's lock holder: the
+  // folder is checked then, not here.
+  for (const fs::directory_entry& e : fs::directory_iterator(folder, ec)) {
+    if (e.path().filename().string().starts_with(".deft-commit-")) return;
+  }
+  if (!fs::is_regular_file(folder / kManifestFile, ec)) {
+    const std::map<int, std::string> files = round_files(folder);
+    if (!files.empty()) {
+      throw Error(ErrorKind::kInput,
+                  fmt::format("mining history '{}' holds round files ({}) but no {}",
+                              folder.string(), files.begin()->second, kManifestFile),
+                  kRepairHint);
+    }
+    return;
+  }
+  const Manifest manifest = read_manifest(folder);
+  refuse_problems(folder, verify_manifest(manifest, folder));
+  const std::string ours = resolve_group_column(db, pool, filepath_column, group_column);
+  if (!manifest.rounds.empty() && manifest.group_column != ours) {
+    throw Error(ErrorKind::kInput,
+                fmt::format("mining history '{}' identifies items by the column '{}', this round "
+                            "by '{}': their ids cannot be compared",
+                            folder.string(), manifest.group_column, ours),
+                fmt::format("set group_column={}", manifest.group_column));
+  }
 }
 
 std::string local_time_now() {
@@ -342,6 +367,17 @@ void MiningHistory::rebuild(table::Database& db, const std::string& group_column
     }
   }
   manifest_ = std::move(after);
+  // A manifest rebuilt without its encoder takes this round's, so that later rounds are still
+  // checked against one (said, since nothing proves the earlier rounds used it).
+  if (!manifest_.encoder && pool_encoder) {
+    manifest_.encoder = pool_encoder->to_json();
+    manifest_.encoder_name = model::describe(*pool_encoder);
+    if (!manifest_.rounds.empty()) {
+      repaired_.push_back(fmt::format(
+          "the history's encoder was not known: this round's ({}) is recorded as its encoder",
+          manifest_.encoder_name));
+    }
+  }
   if (repaired_.empty()) {
     log::info("history_repair: mining history '{}' verified, nothing to change", folder_.string());
     return;
@@ -349,10 +385,6 @@ void MiningHistory::rebuild(table::Database& db, const std::string& group_column
   for (const std::string& line : repaired_)
     log::warn("history_repair: {}", line);
   manifest_.repairs.push_back(fmt::format("{}: {}", local_time_now(), fmt::join(repaired_, "; ")));
-  if (!manifest_.encoder && pool_encoder && manifest_.rounds.empty()) {
-    manifest_.encoder = pool_encoder->to_json();
-    manifest_.encoder_name = model::describe(*pool_encoder);
-  }
   write_file_atomically(folder_ / kManifestFile, manifest_json(manifest_));
 }
 

@@ -98,11 +98,14 @@ class MiningHistory {
   std::vector<std::string> warnings_;
 };
 
-// The checks a round starts with (a readable manifest, rounds 1..N, every artifact's sha256),
-// without taking the folder's lock: `deft run` asks before it embeds anything. Nothing to
-// check when the folder or its manifest does not exist yet. Throws Error(kInput) as the round
-// would.
-void verify_history_folder(const std::filesystem::path& folder);
+// The checks a round starts with (a readable manifest, rounds 1..N, every artifact's sha256,
+// no round files without a manifest, the same group column for `pool`), without taking the
+// folder's lock: `deft run` asks before it embeds anything (the encoder is checked once the
+// pool's embeddings exist). Nothing to check for a new folder, or one with an unfinished commit
+// (the round's lock finishes it first). Throws Error(kInput) as the round would.
+void verify_history_folder(table::Database& db, const std::filesystem::path& folder,
+                           const std::filesystem::path& pool, const std::string& filepath_column,
+                           const std::string& group_column);
 
 // An input table's identity now (absolute path, bytes, last change, rows).
 InputIdentity identify_input(table::Database& db, const std::string& role,

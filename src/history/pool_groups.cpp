@@ -7,7 +7,9 @@
 
 #include "common/error.h"
 #include "mine/labels.h"
+#include "table/path_base.h"
 #include "table/table_reader.h"
+#include "table/vector_access.h"
 
 namespace deft::history {
 
@@ -30,18 +32,22 @@ std::string resolve_group_column(table::Database& db, const fs::path& table,
     return requested;
   }
   for (const char* candidate : kGroupColumnCandidates) {
-    if (reader.find_column(candidate)) return candidate;
+    const std::optional<size_t> column = reader.find_column(candidate);
+    if (column && mine::usable_label_kind(reader, *column)) return candidate;
   }
   return filepath_column;
 }
 
 namespace {
 
-// Every row of the group column (and label), in pool order, to `fn(row, group, label)`.
+// Every row's group id (and label), in pool order, to `fn(row, group, label)`.
 template <typename Fn>
 void scan(table::Database& db, const PoolTableColumns& c, Fn&& fn) {
+  const bool by_file = c.group_column == c.filepath_column;
+  std::vector<std::string> columns = {c.group_column};
+  if (!by_file) columns.push_back(c.filepath_column);
   table::TableReader reader(db, c.table,
-                            {.columns = {c.group_column},
+                            {.columns = columns,
                              .optional_columns = {table::kLabelColumn},
                              .filepath_column = c.filepath_column});
   if (!mine::usable_label_kind(reader, 0)) {
@@ -56,8 +62,18 @@ void scan(table::Database& db, const PoolTableColumns& c, Fn&& fn) {
   while (table::DataChunk chunk = reader.next_chunk()) {
     const idx_t n = duckdb_data_chunk_get_size(chunk.get());
     duckdb_vector groups = duckdb_data_chunk_get_vector(chunk.get(), 0);
+    duckdb_vector paths = duckdb_data_chunk_get_vector(chunk.get(), reader.filepath_column());
     for (idx_t i = 0; i < n; ++i, ++row) {
-      const std::optional<std::string> group = mine::label_at(groups, reader.column_type(0), i);
+      std::optional<std::string> group = mine::label_at(groups, reader.column_type(0), i);
+      if (by_file || !group) {
+        // The file itself: resolved, so that one file spelled two ways is one item.
+        group = table::is_valid(paths, i)
+                    ? std::optional(table::resolve_filepath(std::string(table::string_at(paths, i)),
+                                                            c.path_base)
+                                        .lexically_normal()
+                                        .string())
+                    : std::nullopt;
+      }
       std::optional<std::string> text;
       if (label) {
         text = mine::label_at(duckdb_data_chunk_get_vector(chunk.get(), *label),

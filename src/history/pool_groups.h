@@ -32,6 +32,10 @@ struct PoolTableColumns {
   std::filesystem::path table;
   std::string filepath_column = "filepath";
   std::string group_column = "filepath";
+  // Where the table's relative filepaths point (table::path_base_of). Grouped by filepath, an
+  // item is its file resolved against it, so `a.jpg`, `./a.jpg` and its absolute path are one
+  // item, in every round; a row whose group id is NULL is its resolved file too.
+  std::filesystem::path path_base;
 };
 
 // A label's name as the history and the coverage count it: the label's text, "(none)" for

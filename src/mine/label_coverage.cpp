@@ -24,8 +24,8 @@ std::optional<std::map<std::string, uint64_t>> label_counts(table::Database& db,
                              .optional_columns = {table::kLabelColumn},
                              .filepath_column = key_column});
   const auto column = reader.label_column();
-  if (!column) return std::nullopt;
-  label_kind(reader, *column);  // refuses a column of another type, naming it
+  // A label of another type (DOUBLE, a list) is carried, not compared: coverage does not apply.
+  if (!column || !usable_label_kind(reader, *column)) return std::nullopt;
   std::map<std::string, uint64_t> keys;
   while (table::DataChunk chunk = reader.next_chunk()) {
     duckdb_vector labels = duckdb_data_chunk_get_vector(chunk.get(), *column);

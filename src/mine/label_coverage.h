@@ -46,8 +46,8 @@ struct CoverageInputs {
   std::string pool_key = "filepath";
 };
 
-// Counts labels on both sides (one scan of each table's label column). Throws Error(kInput) for
-// an unreadable table or a label column neither text nor integer.
+// Counts labels on both sides (one scan of each table's label column); not checked when a side
+// has no label column of text or integers. Throws Error(kInput) for an unreadable table.
 Coverage label_coverage(table::Database& db, const CoverageInputs& inputs);
 
 // Logs what coverage found and returns it as warnings: labels without pool rows (an

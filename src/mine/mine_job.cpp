@@ -18,6 +18,7 @@
 #include "common/output_lock.h"
 #include "common/sha256.h"
 #include "history/pool_groups.h"
+#include "history/round_start.h"
 #include "kernels/onednn_linear.h"
 #include "mine/excluding_search.h"
 #include "mine/input_checks.h"
@@ -89,34 +90,6 @@ LabelPlan settle_checks(table::Database& db, const MineJob& job, table::TableRea
   return labels;
 }
 
-// The history of a round: opened (locked, verified) and the pool's rows in it, before any
-// vector is read.
-struct RoundStart {
-  std::optional<history::MiningHistory> history;
-  history::PoolGroups groups;
-  std::string group_column;
-};
-
-void open_history(table::Database& db, const MineJob& job, RoundStart& start) {
-  if (!job.history.active()) return;
-  start.group_column = history::resolve_group_column(db, job.source, table::kFilepathColumn,
-                                                     job.history.group_column);
-  // Rank 0 holds the history (locked, verified); the other ranks read its groups after.
-  const parallel::Cluster& cluster = parallel::Cluster::get();
-  cluster.agree([&] {
-    if (cluster.root()) {
-      start.history.emplace(db, job.history, start.group_column,
-                            table::recorded_encoder(db, job.source));
-    }
-  });
-  if (!cluster.root()) start.history.emplace(db, job.history, history::MiningHistory::Follow{});
-  start.groups = history::scan_pool_groups(
-      db, {job.source, table::kFilepathColumn, start.group_column}, start.history->mined_groups());
-  log::info("history '{}': round {}; {} of the pool's {} rows were mined in earlier rounds{}",
-            job.history.folder.string(), start.history->round(), start.groups.in_history_rows,
-            start.groups.rows, job.history.exclude ? " and are left out" : "");
-}
-
 // Of each target's top-n over the whole pool, how many rows an earlier round mined.
 AlreadyMined already_mined(const std::vector<std::vector<index::Neighbor>>& results,
                            const ExcludingSearch* excluding, const history::PoolGroups& groups,
@@ -133,8 +106,9 @@ AlreadyMined already_mined(const std::vector<std::vector<index::Neighbor>>& resu
 }
 
 // The round's record and outcome: counts, per-label yields, the forecast.
-history::RoundOutcome settle_round(table::Database& db, const MineJob& job, RoundStart& start,
-                                   const MinedList& list, const Targets& targets,
+history::RoundOutcome settle_round(table::Database& db, const MineJob& job,
+                                   history::RoundStart& start, const MinedList& list,
+                                   const Targets& targets,
                                    const std::unordered_map<uint64_t, PoolRowInfo>& seen,
                                    const AlreadyMined& already, const MineReport& report,
                                    history::RoundRecord& record, history::RoundRows& rows) {
@@ -143,8 +117,7 @@ history::RoundOutcome settle_round(table::Database& db, const MineJob& job, Roun
   std::unordered_set<uint64_t> mined_rows;
   for (const MinedImage& m : list.images)
     mined_rows.insert(m.pool_row);
-  const auto row_groups = history::groups_of_rows(
-      db, {job.source, table::kFilepathColumn, start.group_column}, mined_rows);
+  const auto row_groups = history::groups_of_rows(db, start.pool, mined_rows);
   for (const MinedImage& m : list.images) {
     const history::RowGroup& rg = row_groups.at(m.pool_row);
     rows.filepath.push_back(seen.at(m.pool_row).path);
@@ -232,10 +205,14 @@ MineReport run_mine_job(const MineJob& job) {
                                         .target_key = target_key});
   for (std::string& w : report_coverage(report.coverage, job.strict))
     report.warnings.push_back(std::move(w));
-  RoundStart round;
-  open_history(db, job, round);
-  const bool excluding = round.history && job.history.exclude && round.groups.in_history_rows > 0;
   const fs::path pool_base = table::path_base_of(db, pool_reader);
+  // The history (before any vector is read): locked, verified, the pool's rows in it.
+  history::RoundStart round;
+  history::open_round(
+      db, job.history,
+      {.table = job.source, .filepath_column = table::kFilepathColumn, .path_base = pool_base},
+      table::recorded_encoder(db, job.source), round);
+  const bool excluding = round.history && job.history.exclude && round.groups.in_history_rows > 0;
   const bool within = labels.apply() && job.label_mode == LabelMode::kWithin;
   const bool filter_after = labels.apply() && job.label_mode == LabelMode::kAfter;
   // The pool's labels are read whenever it has a usable label column: the mined list carries
@@ -257,9 +234,14 @@ MineReport run_mine_job(const MineJob& job) {
   std::unique_ptr<index::PoolSearch> search =
       report.queries > 0 ? make_pool_search(search_context) : nullptr;
   ExcludingSearch* excluding_search = nullptr;
+  // The excluded rows are searched only to count how many rank among each target's best: an
+  // exact search, whatever the index (an IVF index could not even be trained on so few rows).
+  MineJob exact_job = job;
+  exact_job.index = "exact";
+  const PoolSearchContext history_context{exact_job, targets, within, cluster.size()};
   if (search && excluding) {
     auto wrapped = std::make_unique<ExcludingSearch>(
-        std::move(search), make_pool_search(search_context), round.groups.in_history, targets.dim);
+        std::move(search), make_pool_search(history_context), round.groups.in_history, targets.dim);
     excluding_search = wrapped.get();
     search = std::move(wrapped);
   }
@@ -348,7 +330,14 @@ MineReport run_mine_job(const MineJob& job) {
                        report);
   if (round.history) {
     record.outputs = round_outputs(job, report);
-    round.history->append(db, record, rows, read_text(report.summary_path), "txt");
+    auto pending = std::make_shared<history::PendingRound>(
+        history::PendingRound{std::move(round.history), std::move(record), std::move(rows),
+                              read_text(report.summary_path), "txt"});
+    if (job.defer_history) {
+      report.pending_history = std::move(pending);  // `deft run` records it after its reports
+    } else {
+      pending->commit(db);
+    }
   }
   return report;
 }

@@ -19,11 +19,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "history/mining_history.h"
 #include "history/round_outcome.h"
+#include "history/round_start.h"
 #include "index/metric.h"
 #include "mine/label_coverage.h"
 #include "mine/labels.h"
@@ -69,6 +71,8 @@ struct MineJob {
   std::string spec;             // the resolved mining spec (YAML), recorded in the mined parquet
   // history=: earlier rounds' items left out of the search, this round recorded.
   history::HistorySettings history;
+  // `deft run`: the round is recorded only after the run's reports (report.pending_history).
+  bool defer_history = false;
 };
 
 struct MineReport {
@@ -89,7 +93,9 @@ struct MineReport {
   std::vector<std::string> warnings;  // about the settings, coverage; also in the summary
   Coverage coverage;                  // per target label: targets, pool rows, scarcity
   std::optional<history::RoundOutcome> history;  // with history=
-  uint64_t dropped_by_cap = 0;        // mined images over max_pool_fraction
+  // With defer_history: the round, written but not yet recorded (PendingRound::commit).
+  std::shared_ptr<history::PendingRound> pending_history;
+  uint64_t dropped_by_cap = 0;  // mined images over max_pool_fraction
   double seconds = 0;
   std::filesystem::path summary_path;
   std::filesystem::path pairs_path;

@@ -76,11 +76,20 @@ MinedList dedup_by_file(const std::vector<Pair>& pairs,
 uint64_t cap_mined(std::vector<Pair>& pairs, const MinedList& list, uint64_t allowance,
                    const std::function<std::string(uint64_t pool_row)>& file_of) {
   if (list.images.size() <= allowance) return 0;
+  // Each image's best rank: the smallest rank of any kept pair naming its file.
+  std::unordered_map<std::string, int> best_rank;
+  for (const Pair& p : pairs) {
+    if (p.dropped_by != DropReason::kKept) continue;
+    const auto [it, inserted] = best_rank.try_emplace(file_of(p.neighbour.pool_row), p.rank);
+    if (!inserted) it->second = std::min(it->second, p.rank);
+  }
+  std::vector<int> rank_of(list.images.size());
+  for (size_t i = 0; i < list.images.size(); ++i)
+    rank_of[i] = best_rank.at(file_of(list.images[i].pool_row));
   std::vector<size_t> order(list.images.size());
   std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return list.images[a].best->rank < list.images[b].best->rank;
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return rank_of[a] < rank_of[b]; });
   std::unordered_set<std::string> dropped;
   for (size_t i = allowance; i < order.size(); ++i)
     dropped.insert(file_of(list.images[order[i]].pool_row));

@@ -64,8 +64,9 @@ struct MinedList {
   uint64_t duplicates_removed() const { return kept_pairs - images.size(); }
 };
 
-// max_pool_fraction: keeps `allowance` of the list's images, nearest ranks first (every
-// target's rank-1 image, then rank 2 …; on one rank, the earlier in the list), and marks the
+// max_pool_fraction: keeps `allowance` of the list's images, nearest ranks first (an image's
+// rank is the smallest of its kept pairs': every target's rank-1 image, then rank 2 …; on one
+// rank, the earlier in the list), and marks the
 // pairs of the others DropReason::kCap. Returns how many images it dropped; dedup_by_file
 // again gives the capped list.
 uint64_t cap_mined(std::vector<Pair>& pairs, const MinedList& list, uint64_t allowance,

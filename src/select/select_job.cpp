@@ -20,6 +20,7 @@
 #include "common/sha256.h"
 #include "common/text.h"
 #include "history/pool_groups.h"
+#include "history/round_start.h"
 #include "index/score_precision.h"
 #include "kernels/onednn_linear.h"
 #include "mine/excluding_search.h"
@@ -312,31 +313,6 @@ std::unordered_set<uint32_t> exclude(table::Database& db, const SelectJob& job,
   return excluded;
 }
 
-// The history of a selection round: opened (locked, verified) and the pool's rows in it.
-struct SelectRound {
-  std::optional<history::MiningHistory> history;
-  history::PoolGroups groups;
-  std::string group_column;
-};
-
-void open_history(table::Database& db, const SelectJob& job, SelectRound& round) {
-  if (!job.history.active()) return;
-  round.group_column = history::resolve_group_column(db, job.source, job.source_filepath_column,
-                                                     job.history.group_column);
-  // Rank 0 holds the history (locked, verified); the other ranks read its groups after.
-  const parallel::Cluster& cluster = parallel::Cluster::get();
-  cluster.agree([&] {
-    if (cluster.root()) {
-      round.history.emplace(db, job.history, round.group_column,
-                            table::recorded_encoder(db, job.source));
-    }
-  });
-  if (!cluster.root()) round.history.emplace(db, job.history, history::MiningHistory::Follow{});
-  round.groups =
-      history::scan_pool_groups(db, {job.source, job.source_filepath_column, round.group_column},
-                                round.history->mined_groups());
-}
-
 // rare_class_list=auto: the classes the pool is scarce for — fewer pool images with the class
 // than topn × the targets with it — from the two detection files.
 std::vector<std::string> scarce_classes(const std::vector<std::string>& target_paths,
@@ -370,7 +346,8 @@ std::vector<std::string> scarce_classes(const std::vector<std::string>& target_p
 }
 
 // The round's record (counts, the selected files with their group ids) and its outcome.
-history::RoundOutcome settle_round(table::Database& db, const SelectJob& job, SelectRound& round,
+history::RoundOutcome settle_round(table::Database& db, const SelectJob& job,
+                                   history::RoundStart& round,
                                    const std::vector<std::string>& target_paths,
                                    const std::vector<std::string>& pool_paths,
                                    const mine::AlreadyMined& already, const SelectReport& report,
@@ -379,8 +356,7 @@ history::RoundOutcome settle_round(table::Database& db, const SelectJob& job, Se
   std::unordered_set<uint64_t> picked;
   for (const SelectedClaim& c : claims)
     picked.insert(c.pool_row);
-  const auto groups = history::groups_of_rows(
-      db, {job.source, job.source_filepath_column, round.group_column}, picked);
+  const auto groups = history::groups_of_rows(db, round.pool, picked);
   for (const SelectedClaim& c : claims) {
     const history::RowGroup& g = groups.at(c.pool_row);
     rows.filepath.push_back(pool_paths[c.pool_row]);
@@ -479,8 +455,12 @@ SelectReport run_select_job(const SelectJob& job) {
                                               .pool_key = job.source_filepath_column});
   for (std::string& w : mine::report_coverage(report.coverage, job.strict))
     report.warnings.push_back(std::move(w));
-  SelectRound round;
-  open_history(db, job, round);
+  history::RoundStart round;
+  history::open_round(db, job.history,
+                      {.table = job.source,
+                       .filepath_column = job.source_filepath_column,
+                       .path_base = pool.path_base()},
+                      table::recorded_encoder(db, job.source), round);
   // The job as matching runs it: max_pool_fraction may lower the budget, rare_class_list=auto
   // names the classes.
   SelectJob effective = job;
@@ -586,8 +566,14 @@ SelectReport run_select_job(const SelectJob& job) {
                          static_cast<uint64_t>(fs::file_size(p, ec))});
     }
     record.outputs = std::move(outputs);
-    round.history->append(db, record, round_rows, read_text(job.output_dir / "summary.json"),
-                          "json");
+    auto pending = std::make_shared<history::PendingRound>(
+        history::PendingRound{std::move(round.history), std::move(record), std::move(round_rows),
+                              read_text(job.output_dir / "summary.json"), "json"});
+    if (job.defer_history) {
+      report.pending_history = std::move(pending);  // `deft run` records it after its reports
+    } else {
+      pending->commit(db);
+    }
   }
   return report;
 }

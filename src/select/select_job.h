@@ -14,12 +14,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "history/mining_history.h"
 #include "history/round_outcome.h"
+#include "history/round_start.h"
 #include "index/metric.h"
 #include "mine/label_coverage.h"
 #include "select/detections.h"
@@ -59,6 +61,8 @@ struct SelectJob {
   bool rare_classes_auto = false;  // rare_class_list=auto: the classes the pool is scarce for
   // history=: earlier rounds' files left out, this round recorded.
   history::HistorySettings history;
+  // `deft run`: the round is recorded only after the run's reports (report.pending_history).
+  bool defer_history = false;
 };
 
 struct SubsetSummary {
@@ -93,8 +97,10 @@ struct SelectReport {
   std::vector<std::string> warnings;
   mine::Coverage coverage;                       // per target label (the tables' `label`)
   std::optional<history::RoundOutcome> history;  // with history=
-  size_t excluded_by_history = 0;                // pool rows left out by the history
-  size_t desired_after_cap = 0;                  // the budget max_pool_fraction left
+  // With defer_history: the round, written but not yet recorded (PendingRound::commit).
+  std::shared_ptr<history::PendingRound> pending_history;
+  size_t excluded_by_history = 0;  // pool rows left out by the history
+  size_t desired_after_cap = 0;    // the budget max_pool_fraction left
   double seconds = 0;
 };
 

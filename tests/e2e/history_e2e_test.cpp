@@ -3,6 +3,7 @@
 // history" equal to a count made here), a tampered round file stopping the next round and
 // history_repair rebuilding the manifest, a pool that empties near its target (the yield-drop
 // warning and a forecast recomputed here), and coverage reported before any image is decoded.
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <regex>
@@ -222,8 +223,14 @@ TEST_F(HistoryRounds, ARoundThatFailsToAppendLeavesTheHistoryAsItWas) {
   const std::vector<std::string> before = testing::directory_entries(history);
   const std::string manifest = testing::read_text_file(history / "history.json");
   std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e)
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).starts_with("ASAN_OPTIONS=")) continue;
     env.emplace_back(*e);
+  }
+  // Under AddressSanitizer the shim comes before its runtime: allowed for this one process.
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  env.push_back(
+      fmt::format("ASAN_OPTIONS={}:verify_asan_link_order=0", asan != nullptr ? asan : ""));
   env.emplace_back("LD_PRELOAD=" DEFT_FULL_DISK_PRELOAD);
   // The round file is staged (hidden) and written through DuckDB's own temporary beside it.
   env.emplace_back("DEFT_TEST_FULL_DISK_MATCH=round_0004.parquet.");
@@ -248,6 +255,104 @@ TEST_F(HistoryRounds, ARoundThatFailsToAppendLeavesTheHistoryAsItWas) {
   EXPECT_EQ(m["rounds"].size(), 4U);
   for (const std::string& name : testing::directory_entries(history))
     EXPECT_EQ(name.find("deft-tmp"), std::string::npos) << name;
+}
+
+// This process's environment plus `extra`.
+std::vector<std::string> environment_with(const std::vector<std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e)
+    env.emplace_back(*e);
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
+// `deft run` records its round only once the run is complete: killed after its mining step
+// (while writing its reports) and continued by the same command, it records one round, whose
+// items are those of the run's final mined.parquet.
+TEST_F(HistoryRounds, ARunKilledAfterItsMiningStepRecordsItsRoundOnce) {
+  const fs::path demo = *dir_ / "demo";
+  const auto command = [&](const std::string& name) {
+    return std::vector<std::string>{DEFT_BINARY,
+                                    "run",
+                                    "-e",
+                                    (demo / "embedding_spec.yaml").string(),
+                                    "-m",
+                                    (demo / "mining_spec.yaml").string(),
+                                    "target_parquet=" + (demo / "data/targets.parquet").string(),
+                                    "source_parquet=" + (demo / "data/pool.csv").string(),
+                                    "output_dir=" + (*dir_ / (name + "_out")).string(),
+                                    "history=" + (*dir_ / (name + "_history")).string()};
+  };
+  // Where the mining step's outputs are committed, from an undisturbed run's trace.
+  const fs::path trace = *dir_ / "trace.txt";
+  const auto env_trace = environment_with({"DEFT_FAULT_TRACE=" + trace.string()});
+  ASSERT_EQ(testing::run_process(command("traced"), &env_trace).exit_code, 0);
+  std::istringstream lines(testing::read_text_file(trace));
+  std::vector<std::string> points;
+  for (std::string line; std::getline(lines, line);)
+    points.push_back(line);
+  const auto mining = std::find(points.begin(), points.end(), "mining");
+  ASSERT_NE(mining, points.end());
+  const auto committed = std::find(mining, points.end(), "committed");
+  ASSERT_NE(committed, points.end());
+  const size_t kill_at = static_cast<size_t>(committed - points.begin()) + 2;  // 1-based, next
+
+  const auto env_kill = environment_with({fmt::format("DEFT_FAULT_KILL_AT={}", kill_at)});
+  const testing::ProcessResult killed = testing::run_process(command("killed"), &env_kill);
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
+  const fs::path history = *dir_ / "killed_history";
+  EXPECT_FALSE(fs::exists(history / "round_0001.parquet"));
+
+  const testing::ProcessResult continued = testing::run_process(command("killed"));
+  ASSERT_EQ(continued.exit_code, 0) << continued.err;
+  EXPECT_THAT(continued.err, HasSubstr("continuing the unfinished run"));
+  const auto manifest = nlohmann::json::parse(testing::read_text_file(history / "history.json"));
+  EXPECT_EQ(manifest["rounds"].size(), 1U);
+  const auto runs = testing::directory_entries(*dir_ / "killed_out" / "mining_results");
+  ASSERT_EQ(runs.size(), 1U);
+  table::Database db;
+  std::vector<std::string> recorded = column(db, history / "round_0001.parquet", "filepath");
+  std::vector<std::string> mined =
+      column(db, *dir_ / "killed_out" / "mining_results" / runs[0] / "mined.parquet", "filepath");
+  std::sort(recorded.begin(), recorded.end());
+  std::sort(mined.begin(), mined.end());
+  EXPECT_EQ(recorded, mined);
+}
+
+// Without a history, a pool whose `label` is neither text nor integers is mined as before:
+// coverage is "not checked", not an error.
+TEST(History, ALabelOfAnotherTypeLeavesCoverageUnchecked) {
+  testing::ScratchDir dir;
+  table::Database db;
+  testing::sql_exec(db, fmt::format("COPY (SELECT 't.png' AS filepath, 1.5::DOUBLE AS label, "
+                                    "[1.0, 0.0]::FLOAT[] AS embedding) TO {} (FORMAT parquet)",
+                                    quoted(dir / "t.parquet")));
+  testing::sql_exec(db, fmt::format("COPY (SELECT 'p' || i || '.png' AS filepath, i * 0.5::DOUBLE "
+                                    "AS label, [1.0, i]::FLOAT[] AS embedding FROM range(4) t(i)) "
+                                    "TO {} (FORMAT parquet)",
+                                    quoted(dir / "p.parquet")));
+  const fs::path out = dir / "m" / "mined.parquet";
+  const testing::ProcessResult r = deft({"mine", "source_parquet=" + (dir / "p.parquet").string(),
+                                         "target_parquet=" + (dir / "t.parquet").string(),
+                                         "output_parquet=" + out.string(), "topn=2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(summary_value(out.parent_path() / "mining_summary.txt", "coverage"),
+            "not checked (a table has no label column)");
+}
+
+// An IVF index with a history: the excluded rows (24 after a topn=1 round, fewer than the
+// index's 64 lists) are searched exactly, so round 2 runs.
+TEST_F(HistoryRounds, AnApproximateIndexWorksWithAHistory) {
+  for (int round = 1; round <= 2; ++round) {
+    const testing::ProcessResult r =
+        deft({"mine", "source_parquet=" + (runs_[0] / "source_embeddings.parquet").string(),
+              "target_parquet=" + (runs_[0] / "target_embeddings.parquet").string(),
+              "output_parquet=" + (*dir_ / fmt::format("ivf{}", round) / "mined.parquet").string(),
+              "topn=1", "index=IVF64,Flat", "index_params=nprobe=64",
+              "history=" + (*dir_ / "ivf_history").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  EXPECT_EQ(summary_value(*dir_ / "ivf2" / "mining_summary.txt", "history_round"), "2");
 }
 
 // A round whose pool was embedded by another encoder than the history's is refused, naming
