@@ -295,28 +295,56 @@ TEST_F(HistoryRounds, ARunKilledAfterItsMiningStepRecordsItsRoundOnce) {
   ASSERT_NE(mining, points.end());
   const auto committed = std::find(mining, points.end(), "committed");
   ASSERT_NE(committed, points.end());
-  const size_t kill_at = static_cast<size_t>(committed - points.begin()) + 2;  // 1-based, next
-
-  const auto env_kill = environment_with({fmt::format("DEFT_FAULT_KILL_AT={}", kill_at)});
-  const testing::ProcessResult killed = testing::run_process(command("killed"), &env_kill);
-  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
-  const fs::path history = *dir_ / "killed_history";
-  EXPECT_FALSE(fs::exists(history / "round_0001.parquet"));
-
-  const testing::ProcessResult continued = testing::run_process(command("killed"));
-  ASSERT_EQ(continued.exit_code, 0) << continued.err;
-  EXPECT_THAT(continued.err, HasSubstr("continuing the unfinished run"));
-  const auto manifest = nlohmann::json::parse(testing::read_text_file(history / "history.json"));
-  EXPECT_EQ(manifest["rounds"].size(), 1U);
-  const auto runs = testing::directory_entries(*dir_ / "killed_out" / "mining_results");
-  ASSERT_EQ(runs.size(), 1U);
-  table::Database db;
-  std::vector<std::string> recorded = column(db, history / "round_0001.parquet", "filepath");
-  std::vector<std::string> mined =
-      column(db, *dir_ / "killed_out" / "mining_results" / runs[0] / "mined.parquet", "filepath");
-  std::sort(recorded.begin(), recorded.end());
-  std::sort(mined.begin(), mined.end());
-  EXPECT_EQ(recorded, mined);
+  // Every other point from there to the end (reports, the complete mark, the history's own
+  // commit), and the last: killed there and continued, the run records exactly one round.
+  const size_t first = static_cast<size_t>(committed - points.begin()) + 2;  // 1-based, next
+  std::vector<size_t> kill_points;
+  for (size_t k = first; k <= points.size(); k += 2)
+    kill_points.push_back(k);
+  if (kill_points.back() != points.size()) kill_points.push_back(points.size());
+  for (const size_t kill_at : kill_points) {
+    SCOPED_TRACE(
+        fmt::format("killed at point {} of {} ({})", kill_at, points.size(), points[kill_at - 1]));
+    const std::string name = fmt::format("killed{}", kill_at);
+    const auto env_kill = environment_with({fmt::format("DEFT_FAULT_KILL_AT={}", kill_at)});
+    const testing::ProcessResult killed = testing::run_process(command(name), &env_kill);
+    ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
+    const testing::ProcessResult continued = testing::run_process(command(name));
+    ASSERT_EQ(continued.exit_code, 0) << continued.err;
+    // Each recorded round is the mined list of its own run folder, the newest folder's is the
+    // last round, and no item is in two rounds. (Killed after the complete mark, the same
+    // command starts a new folder: a second round when the first was recorded.)
+    const fs::path history = *dir_ / (name + "_history");
+    const auto manifest = nlohmann::json::parse(testing::read_text_file(history / "history.json"));
+    const fs::path results = *dir_ / (name + "_out") / "mining_results";
+    const auto runs = testing::directory_entries(results);
+    ASSERT_FALSE(runs.empty());
+    const size_t rounds = manifest["rounds"].size();
+    ASSERT_GE(rounds, 1U);
+    EXPECT_LE(rounds, runs.size()) << "a run folder's round recorded twice";
+    table::Database db;
+    std::set<std::string> every;
+    std::set<std::string> folders_used;
+    for (size_t r = rounds; r >= 1; --r) {  // the last round first: it claims the newest
+      std::vector<std::string> recorded =
+          column(db, history / fmt::format("round_{:04d}.parquet", r), "filepath");
+      std::sort(recorded.begin(), recorded.end());
+      for (const std::string& p : recorded)
+        EXPECT_TRUE(every.insert(p).second) << p << " in two rounds";
+      std::string folder;
+      for (auto run_it = runs.rbegin(); run_it != runs.rend(); ++run_it) {  // newest first
+        const std::string& run = *run_it;
+        std::vector<std::string> mined = column(db, results / run / "mined.parquet", "filepath");
+        std::sort(mined.begin(), mined.end());
+        if (mined == recorded && folders_used.insert(run).second) {
+          folder = run;
+          break;
+        }
+      }
+      EXPECT_FALSE(folder.empty()) << "round " << r << " is no run folder's mined list";
+      if (r == rounds) EXPECT_EQ(folder, runs.back());
+    }
+  }
 }
 
 // Without a history, a pool whose `label` is neither text nor integers is mined as before:
