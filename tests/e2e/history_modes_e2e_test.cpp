@@ -118,6 +118,30 @@ TEST_F(HistoryModes, TheCapKeepsTheNearestRanksAndLowersTheBudget) {
   EXPECT_THAT(j["warnings"].dump(), HasSubstr("so the budget is 0 instead of 10"));
 }
 
+// exclude_history=false searches the rows earlier rounds mined: round 2 mines round 1's list
+// again, and says how many of its candidates (all of them) were mined before.
+TEST_F(HistoryModes, ExcludeHistoryFalseOnlyCountsWhatWasMinedBefore) {
+  testing::ScratchDir dir;
+  table::Database db;
+  std::vector<std::vector<std::string>> lists;
+  for (int round = 1; round <= 2; ++round) {
+    const fs::path out = dir / fmt::format("m{}", round) / "mined.parquet";
+    const auto r = testing::run_deft_binary(
+        {"mine", "source_parquet=" + pool().string(), "target_parquet=" + targets().string(),
+         "output_parquet=" + out.string(), "history=" + (dir / "history").string(),
+         "exclude_history=false"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    lists.push_back(column(db, out, "filepath"));
+  }
+  EXPECT_EQ(lists[0], lists[1]);
+  const std::string summary = testing::read_text_file(dir / "m2" / "mining_summary.txt");
+  EXPECT_THAT(summary, HasSubstr(fmt::format(
+                           "excluded_by_history: 0 (exclude_history=false; {} pool rows were "
+                           "mined before)\n",
+                           lists[0].size())));
+  EXPECT_THAT(summary, HasSubstr("candidates_already_mined: 120 of 120 (100.0%)\n"));
+}
+
 TEST_F(HistoryModes, RunInUniqueMatchingModeRecordsItsRounds) {
   testing::ScratchDir dir;
   const fs::path demo = *dir_ / "demo";
