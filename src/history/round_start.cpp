@@ -1,9 +1,13 @@
 #include "history/round_start.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <fmt/format.h>
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/sha256.h"
 #include "parallel/cluster.h"
 
 namespace deft::history {
@@ -41,6 +45,26 @@ void open_round(table::Database& db, const HistorySettings& settings, PoolTableC
   log::info("history '{}': round {}; {} of the pool's {} rows were mined in earlier rounds{}",
             settings.folder.string(), start.history->round(), start.groups.in_history_rows,
             start.groups.rows, settings.exclude ? " and are left out" : "");
+}
+
+std::shared_ptr<PendingRound> pending_round(std::unique_ptr<MiningHistory> history,
+                                            RoundRecord record, RoundRows rows,
+                                            const std::vector<std::filesystem::path>& outputs,
+                                            const std::filesystem::path& summary,
+                                            const std::string& extension) {
+  namespace fs = std::filesystem;
+  record.outputs.clear();
+  for (const fs::path& p : outputs) {
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) continue;
+    record.outputs.push_back({fs::absolute(p).lexically_normal().string(), sha256_file_hex(p),
+                              static_cast<uint64_t>(fs::file_size(p, ec))});
+  }
+  std::ifstream in(summary, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return std::make_shared<PendingRound>(
+      PendingRound{std::move(history), std::move(record), std::move(rows), text.str(), extension});
 }
 
 void PendingRound::commit(table::Database& db) {

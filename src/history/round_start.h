@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "history/mining_history.h"
 #include "history/pool_groups.h"
@@ -48,5 +49,14 @@ struct PendingRound {
   // Appends the round (MiningHistory::append). Throws Error(kRun) when a write fails.
   void commit(table::Database& db);
 };
+
+// The round, ready to record: `outputs` (the files the round wrote where it wrote them; a
+// missing one is left out) hashed for the manifest, and `summary` read for the history's copy
+// (round_<NNNN>_summary.<extension>).
+std::shared_ptr<PendingRound> pending_round(std::unique_ptr<MiningHistory> history,
+                                            RoundRecord record, RoundRows rows,
+                                            const std::vector<std::filesystem::path>& outputs,
+                                            const std::filesystem::path& summary,
+                                            const std::string& extension);
 
 }  // namespace deft::history

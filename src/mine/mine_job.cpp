@@ -158,25 +158,6 @@ history::RoundOutcome settle_round(table::Database& db, const MineJob& job,
   return o;
 }
 
-// The round's outputs as written (absolute paths, sha256), for the manifest.
-std::vector<history::Artifact> round_outputs(const MineJob& job, const MineReport& report) {
-  std::vector<history::Artifact> out;
-  for (const fs::path& p : {job.output, report.pairs_path, report.summary_path}) {
-    std::error_code ec;
-    if (!fs::is_regular_file(p, ec)) continue;
-    out.push_back({fs::absolute(p).lexically_normal().string(), sha256_file_hex(p),
-                   static_cast<uint64_t>(fs::file_size(p, ec))});
-  }
-  return out;
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 MineReport run_mine_job(const MineJob& job) {
@@ -329,10 +310,9 @@ MineReport run_mine_job(const MineJob& job) {
                         .label_filter_ran = filter_after},
                        report);
   if (round.history) {
-    record.outputs = round_outputs(job, report);
-    auto pending = std::make_shared<history::PendingRound>(
-        history::PendingRound{std::move(round.history), std::move(record), std::move(rows),
-                              read_text(report.summary_path), "txt"});
+    auto pending = history::pending_round(
+        std::move(round.history), std::move(record), std::move(rows),
+        {job.output, report.pairs_path, report.summary_path}, report.summary_path, "txt");
     if (job.defer_history) {
       report.pending_history = std::move(pending);  // `deft run` records it after its reports
     } else {

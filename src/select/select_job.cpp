@@ -395,13 +395,6 @@ history::RoundOutcome settle_round(table::Database& db, const SelectJob& job,
   return o;
 }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 const char* allocation_name(Allocation a) {
@@ -557,18 +550,11 @@ SelectReport run_select_job(const SelectJob& job) {
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (round.history) {
-    std::vector<history::Artifact> outputs;
-    for (const char* name :
-         {"final_unique_files.parquet", "selection_provenance.parquet", "summary.json"}) {
-      const fs::path p = job.output_dir / name;
-      std::error_code ec;
-      outputs.push_back({fs::absolute(p).lexically_normal().string(), sha256_file_hex(p),
-                         static_cast<uint64_t>(fs::file_size(p, ec))});
-    }
-    record.outputs = std::move(outputs);
-    auto pending = std::make_shared<history::PendingRound>(
-        history::PendingRound{std::move(round.history), std::move(record), std::move(round_rows),
-                              read_text(job.output_dir / "summary.json"), "json"});
+    auto pending = history::pending_round(
+        std::move(round.history), std::move(record), std::move(round_rows),
+        {job.output_dir / "final_unique_files.parquet",
+         job.output_dir / "selection_provenance.parquet", job.output_dir / "summary.json"},
+        job.output_dir / "summary.json", "json");
     if (job.defer_history) {
       report.pending_history = std::move(pending);  // `deft run` records it after its reports
     } else {
