@@ -1,11 +1,9 @@
 #include "mine/mine_job.h"
 
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -16,7 +14,6 @@
 #include "common/log.h"
 #include "common/output_guard.h"
 #include "common/output_lock.h"
-#include "common/sha256.h"
 #include "history/pool_groups.h"
 #include "history/round_start.h"
 #include "kernels/onednn_linear.h"

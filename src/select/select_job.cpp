@@ -3,12 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <numeric>
 #include <optional>
 #include <span>
-#include <sstream>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -17,7 +15,6 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/output_lock.h"
-#include "common/sha256.h"
 #include "common/text.h"
 #include "history/pool_groups.h"
 #include "history/round_start.h"
