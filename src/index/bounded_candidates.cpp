@@ -36,7 +36,7 @@ ScorePrecision default_score_precision() {
                     fmt::format("DEFT_SEARCH_PRECISION=int8 needs a CPU with AVX-512 VNNI, "
                                 "AVX-VNNI or AMX-INT8 (oneDNN runs on {} here, whose int8 "
                                 "products saturate)",
-                                kernels::onednn_matmul_isa(kernels::Precision::kF32, true)));
+                                kernels::onednn_matmul_isa(kernels::MatmulInputs::kInt8)));
       }
       return ScorePrecision::kInt8;
     }
@@ -51,9 +51,10 @@ const char* score_precision_name(ScorePrecision precision) {
 }
 
 std::string BoundedCandidates::kernel() const {
-  return fmt::format(
-      "{} inner products on oneDNN ({})", score_precision_name(precision_),
-      kernels::onednn_matmul_isa(kernels::Precision::kF32, precision_ == ScorePrecision::kInt8));
+  return fmt::format("{} inner products on oneDNN ({})", score_precision_name(precision_),
+                     kernels::onednn_matmul_isa(precision_ == ScorePrecision::kInt8
+                                                    ? kernels::MatmulInputs::kInt8
+                                                    : kernels::MatmulInputs::kF32));
 }
 
 BoundedCandidates::BoundedCandidates(Metric metric, const float* targets, size_t count, size_t dim,

@@ -64,18 +64,18 @@ bool cpu_prefers_bf16() {
   return isa == dnnl::cpu_isa::avx512_core_bf16 && cpu_vendor_is_amd();
 }
 
-const char* onednn_matmul_isa(Precision precision, bool int8) {
+const char* onednn_matmul_isa(MatmulInputs inputs) {
   using dnnl::cpu_isa;
   const cpu_isa isa = dnnl::get_effective_cpu_isa();
   const bool amx = isa == cpu_isa::avx512_core_amx;
   const bool avx512 = amx || isa == cpu_isa::avx512_core_bf16 || isa == cpu_isa::avx512_core_vnni ||
                       isa == cpu_isa::avx512_core;
-  if (int8) {
+  if (inputs == MatmulInputs::kInt8) {
     if (amx) return "AMX-INT8";
     if (avx512) return isa == cpu_isa::avx512_core ? "AVX-512, no VNNI" : "AVX-512 VNNI";
     return isa == cpu_isa::avx2_vnni ? "AVX-VNNI" : "AVX2 or older, no VNNI";
   }
-  if (precision == Precision::kBF16) {
+  if (inputs == MatmulInputs::kBF16) {
     if (amx) return "AMX-BF16";
     return isa == cpu_isa::avx512_core_bf16 ? "AVX512_BF16" : "no native bf16";
   }

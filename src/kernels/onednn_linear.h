@@ -41,9 +41,12 @@ bool cpu_has_bf16();
 // same multiply-adds a cycle as fp32 FMAs, plus the conversions (measured with oneDNN on a
 // 2-core Xeon, 2026-12-02: bf16 144 GFLOP/s, fp32 241).
 bool cpu_prefers_bf16();
-// The instructions oneDNN's matmuls run on here, in words: "AMX-INT8", "AVX-512 VNNI",
-// "AVX-512" … for int8 products, "AMX-BF16", "AVX-512" … for fp32 and bf16 ones.
-const char* onednn_matmul_isa(Precision precision, bool int8 = false);
+// What a matmul multiplies: the encoder's fp32 or bf16 activations, or the search's int8
+// candidates (u8 × s8).
+enum class MatmulInputs { kF32, kBF16, kInt8 };
+// The instructions oneDNN's matmuls of those inputs run on here, in words: "AMX-INT8",
+// "AVX-512 VNNI" … for int8, "AMX-BF16", "AVX512_BF16" … for bf16, "AVX-512" … for fp32.
+const char* onednn_matmul_isa(MatmulInputs inputs);
 // Sets the threads oneDNN (OpenMP) uses; 0 keeps the default (all cores).
 void set_compute_threads(int threads);
 

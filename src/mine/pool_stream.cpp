@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
-#include <memory>
-#include <mutex>
 
 #include <fmt/format.h>
 
@@ -15,12 +12,10 @@
 #include "mine/input_checks.h"
 #include "parallel/cluster.h"
 #include "table/embedding_table.h"
-#include "table/parquet_blocks.h"
+#include "table/parquet_share.h"
 #include "table/vector_access.h"
 
 namespace deft::mine {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -105,95 +100,39 @@ void PoolStream::take(const Fetched& fetched, Progress& progress) {
 }
 
 // A parquet table (a file, or a folder of files read in name order): blocks of rows placed
-// straight into memory by DuckDB's parallel scan (table/parquet_blocks.h), file by file, the
+// straight into memory by DuckDB's parallel scan (table/parquet_share.h), file by file, the
 // next block read while this one is searched. False when the share's first row has no
 // embedding: the streamed path then names what is wrong with it.
 bool PoolStream::read_blocks(Progress& progress) {
-  if (share_begin_ >= share_end_) return true;
-  // Each file's rows in the share, and where its row 0 is in the pool.
-  struct Part {
-    fs::path file;
-    uint64_t offset = 0;
-    uint64_t begin = 0, end = 0;  // file rows
-  };
-  std::vector<Part> parts;
-  uint64_t offset = 0;
-  const table::ReadOptions columns = {.columns = {table::kFilepathColumn, job_.source_column},
-                                      .optional_columns = {table::kLabelColumn}};
-  for (const fs::path& file : table::table_files(job_.source)) {
-    if (offset >= share_end_) break;
-    const uint64_t rows = table::TableReader(db_, file, columns).count_rows();
-    const uint64_t begin = std::max(share_begin_, offset),
-                   end = std::min(share_end_, offset + rows);
-    if (begin < end) parts.push_back({file, offset, begin - offset, end - offset});
-    offset += rows;
-  }
-  if (parts.empty()) return true;
-  // Readers in part order; each names its own file in errors.
-  const auto reader_of = [&](const Part& part, const table::TableReader& schema) {
-    return std::make_unique<table::ParquetBlocks>(
-        db_, schema,
-        table::ParquetBlocks::Columns{
+  const std::optional<size_t> label_column = label_column_;
+  table::ParquetShare share(
+      db_, job_.source,
+      {.columns = {table::kFilepathColumn, job_.source_column},
+       .optional_columns = {table::kLabelColumn}},
+      [&](const table::TableReader& schema) {
+        return table::ParquetBlocks::Columns{
             .vector = *schema.find_column(job_.source_column),
             .text = schema.filepath_column(),
-            .extra = label_column_ ? schema.label_column() : std::nullopt},
-        label_at, fmt::format("'{}' column '{}'", part.file.string(), job_.source_column));
-  };
-  {
-    const table::TableReader schema(db_, parts.front().file, columns);
-    const std::optional<size_t> dim =
-        reader_of(parts.front(), schema)->dimension_at(parts.front().begin);
-    if (!dim || *dim == 0) return false;
-    dim_ = *dim;
-  }
+            .extra = label_column ? schema.label_column() : std::nullopt};
+      },
+      label_at, job_.source_column, share_begin_, share_end_);
+  if (share.empty()) return true;
+  const std::optional<size_t> dim = share.dimension();
+  if (!dim || *dim == 0) return false;
+  dim_ = *dim;
   size_blocks(dim_, kPrefetchedBlocks);
   log::info("mining: the pool read in blocks of {} rows, placed by DuckDB's parallel scan",
             block_rows_);
-  using Block = table::ParquetBlocks::Block;
-  std::mutex spare_mutex;
-  std::vector<Block> spare;  // blocks searched, their buffers for the reader to fill again
-  // The share of the time spent reading: the reader's seconds in DuckDB, and the seconds the
-  // search waited for a block (reading not hidden behind the search).
-  double reading = 0, waiting = 0;
-  const auto since = [](std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
   const auto start = std::chrono::steady_clock::now();
-  Prefetch<Block> ahead(1, [&](const Prefetch<Block>::Give& give) {
-    for (const Part& part : parts) {
-      const table::TableReader schema(db_, part.file, columns);
-      const std::unique_ptr<table::ParquetBlocks> reader = reader_of(part, schema);
-      for (uint64_t first = part.begin; first < part.end; first += block_rows_) {
-        Block block;
-        {
-          std::lock_guard lock(spare_mutex);
-          if (!spare.empty()) {
-            block = std::move(spare.back());
-            spare.pop_back();
-          }
-        }
-        const auto t0 = std::chrono::steady_clock::now();
-        reader->read(first, std::min<uint64_t>(block_rows_, part.end - first), dim_, block);
-        reading += since(t0);
-        block.first += part.offset;  // file rows → pool rows (blocks never span files)
-        if (!give(std::move(block))) return;
-      }
-    }
-  });
-  for (;;) {
-    const auto t0 = std::chrono::steady_clock::now();
-    std::optional<Block> block = ahead.next();
-    waiting += since(t0);
-    if (!block) break;
-    search_block(block->vectors.data(), block->rows, block->first, block->texts, block->extras,
-                 progress);
-    std::lock_guard lock(spare_mutex);
-    spare.push_back(std::move(*block));
-  }
+  const table::ParquetShare::Timing timing =
+      share.read(dim_, block_rows_, /*yield=*/false, nullptr, [&](table::ParquetShare::Block& b) {
+        search_block(b.vectors.data(), b.rows, b.first, b.texts, b.extras, progress);
+      });
   log::info(
       "mining: {:.1f} s; reading the pool took {:.1f} s, of which the search waited "
       "{:.1f} s",
-      since(start), reading, waiting);
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+      timing.reading, timing.waiting);
   return true;
 }
 

@@ -1,7 +1,6 @@
 #include "select/pool_table.h"
 
 #include <algorithm>
-#include <mutex>
 #include <optional>
 
 #include <fmt/format.h>
@@ -9,11 +8,12 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/prefetch.h"
+#include "common/spare_buffers.h"
 #include "index/metric.h"
 #include "mine/input_checks.h"
 #include "parallel/cluster.h"
 #include "table/embedding_table.h"
-#include "table/parquet_blocks.h"
+#include "table/parquet_share.h"
 #include "table/path_base.h"
 #include "table/table_reader.h"
 #include "table/vector_access.h"
@@ -215,16 +215,29 @@ std::vector<std::vector<float>> PoolTable::raw_vectors(const std::vector<uint64_
 
 void PoolTable::read_blocks(size_t& dim, size_t block_bytes, const BlockFn& on_block) const {
   if (share_.first >= share_.second) return;
+  if (dim > 0 && table::detect_table_format(path_) == table::TableFormat::kParquet) {
+    // A parquet file or a folder of them: blocks placed straight into memory by DuckDB's
+    // parallel scan (table/parquet_share.h), ~4× the streamed chunks' rate; normalised and
+    // checked on the reading thread.
+    table::ParquetShare share(
+        db_, path_,
+        {.columns = {filepath_column_, vector_column_}, .filepath_column = filepath_column_},
+        [](const table::TableReader&) { return table::ParquetBlocks::Columns{.vector = 1}; },
+        nullptr, vector_column_, share_.first, share_.second);
+    share.read(
+        dim, std::max<size_t>(1, block_bytes / (dim * sizeof(float))), /*yield=*/true,
+        [&](table::ParquetShare::Block& b) {
+          normalize_or_refuse(b.vectors.data(), b.rows, dim, b.first, path_, vector_column_);
+        },
+        [&](table::ParquetShare::Block& b) { on_block(b.vectors.data(), b.first, b.rows); });
+    return;
+  }
+  // A CSV table (or a dimension still to learn): streamed, read a block ahead of the search.
   struct Block {
     std::vector<float> vectors;
     uint64_t first = 0;
   };
-  // Buffers the consumer is done with, for the reader to fill again (fresh 32 MB buffers
-  // would be fresh pages to fault in, every block).
-  std::mutex spare_mutex;
-  std::vector<std::vector<float>> spare;
-  // The table is read (and the blocks normalised and checked) on the prefetch thread, a block
-  // ahead of the search.
+  SpareBuffers<std::vector<float>> spare;  // buffers the search is done with
   Prefetch<Block> ahead(
       1,
       [&](const Prefetch<Block>::Give& give) {
@@ -233,45 +246,20 @@ void PoolTable::read_blocks(size_t& dim, size_t block_bytes, const BlockFn& on_b
                                    .first_row = share_.first,
                                    .end_row = share_.second,
                                    .filepath_column = filepath_column_});
-        // A folder or CSV is read whole: rows outside the share are skipped here.
+        // A CSV table is read whole: rows outside the share are skipped here.
         const uint64_t reader_base = reader.row_range_applied() ? share_.first : 0;
         const std::string where = fmt::format("'{}' column '{}'", path_.string(), vector_column_);
         std::vector<float> chunk_vectors;
-        Block block{.first = share_.first};
-        const auto take_spare = [&] {
-          std::lock_guard lock(spare_mutex);
-          if (!spare.empty()) {
-            block.vectors = std::move(spare.back());
-            spare.pop_back();
-          }
-          block.vectors.clear();
-        };
-        take_spare();
-        if (dim > 0 && table::is_single_parquet(reader)) {
-          // One parquet file: blocks placed straight into memory by DuckDB's parallel scan
-          // (table/parquet_blocks.h), ~4× the streamed chunks' rate.
-          table::ParquetBlocks blocks(db_, reader, {.vector = 1}, nullptr, where);
-          const size_t rows_per_block = std::max<size_t>(1, block_bytes / (dim * sizeof(float)));
-          table::ParquetBlocks::Block placed;
-          for (uint64_t first = share_.first; first < share_.second; first += rows_per_block) {
-            placed.vectors = std::move(block.vectors);
-            blocks.read(first, std::min<uint64_t>(rows_per_block, share_.second - first), dim,
-                        placed);
-            normalize_or_refuse(placed.vectors.data(), placed.rows, dim, first, path_,
-                                vector_column_);
-            if (!give(Block{.vectors = std::move(placed.vectors), .first = first})) return;
-            take_spare();
-          }
-          return;
-        }
+        Block block{.vectors = spare.take(), .first = share_.first};
+        block.vectors.clear();
         const auto flush = [&] {
           if (block.vectors.empty()) return true;
           const size_t n = block.vectors.size() / dim;
           normalize_or_refuse(block.vectors.data(), n, dim, block.first, path_, vector_column_);
           const uint64_t next_first = block.first + n;
           if (!give(std::move(block))) return false;
-          block = Block{.first = next_first};
-          take_spare();
+          block = Block{.vectors = spare.take(), .first = next_first};
+          block.vectors.clear();
           return true;
         };
         while (table::DataChunk chunk = reader.next_chunk()) {
@@ -301,8 +289,7 @@ void PoolTable::read_blocks(size_t& dim, size_t block_bytes, const BlockFn& on_b
       /*yield=*/true);
   while (std::optional<Block> block = ahead.next()) {
     on_block(block->vectors.data(), block->first, block->vectors.size() / dim);
-    std::lock_guard lock(spare_mutex);
-    spare.push_back(std::move(block->vectors));
+    spare.give_back(std::move(block->vectors));
   }
 }
 

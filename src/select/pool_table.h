@@ -11,7 +11,8 @@
 //   pool.for_each_open_row(open, [&](const float* v, const uint64_t* rows, size_t n) { ... });
 //
 // Under mpirun each rank holds every row's path but searches only its share of the rows
-// (parallel::Cluster::share); a single parquet file is then read only for those row groups.
+// (parallel::Cluster::share); a parquet pool (a file or a folder of files) is then read only
+// for those rows' row groups (table/parquet_share.h), a CSV pool whole.
 
 #include <cstdint>
 #include <filesystem>

@@ -51,6 +51,8 @@ struct Case {
   std::string policy = "global";
   std::string format;  // "coco" or "kitti"; empty: no detection files
   std::string rare;    // rare_class_list as typed
+  // The pool as a folder of this many parquet files (its rows split in order), not one file.
+  size_t pool_files = 0;
 };
 
 // Clustered vectors: five centres, each point a centre plus noise, rounded to 1e-4 so the
@@ -183,6 +185,18 @@ Ran run_both(const testing::ScratchDir& dir, const Case& c,
   table::Database db;
   write_side(db, dir / "targets.parquet", d.targets);
   write_side(db, dir / "pool.parquet", d.pool);
+  if (c.pool_files > 0) {  // the same rows, split in order into pool_parts/part-N.parquet
+    fs::create_directories(dir / "pool_parts");
+    const size_t per_file = (c.pool + c.pool_files - 1) / c.pool_files;
+    for (size_t f = 0; f < c.pool_files; ++f) {
+      sql_exec(db, fmt::format("COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet({}, "
+                               "file_row_number = true) WHERE file_row_number >= {} AND "
+                               "file_row_number < {} ORDER BY file_row_number) TO {} "
+                               "(FORMAT parquet)",
+                               quoted(dir / "pool.parquet"), f * per_file, (f + 1) * per_file,
+                               quoted(dir / "pool_parts" / fmt::format("part-{}.parquet", f))));
+    }
+  }
   if (!c.exclude.empty()) {
     std::string values;
     for (const std::string& p : c.exclude)
@@ -209,14 +223,15 @@ Ran run_both(const testing::ScratchDir& dir, const Case& c,
       {"/usr/bin/python3", DEFT_SOURCE_DIR "/tests/data/unique_matching_reference.py",
        (dir / "case.json").string(), (dir / "expected.json").string()});
   EXPECT_EQ(port.exit_code, 0) << port.err;
-  std::vector<std::string> args = {"tmm",
-                                   "unique_neighbor_matching",
-                                   "source_path=pool.parquet",
-                                   "target_path=targets.parquet",
-                                   "output_dir=out",
-                                   fmt::format("desired_unique_count={}", c.desired),
-                                   fmt::format("candidate_expansion_factor={}", c.expansion),
-                                   "distance_metric=" + c.metric};
+  std::vector<std::string> args = {
+      "tmm",
+      "unique_neighbor_matching",
+      c.pool_files > 0 ? "source_path=pool_parts" : "source_path=pool.parquet",
+      "target_path=targets.parquet",
+      "output_dir=out",
+      fmt::format("desired_unique_count={}", c.desired),
+      fmt::format("candidate_expansion_factor={}", c.expansion),
+      "distance_metric=" + c.metric};
   if (!c.exclude.empty()) args.push_back("exclude_path=exclude.parquet");
   args.push_back("allocation_policy=" + c.policy);
   if (!c.rare.empty()) args.push_back("rare_class_list=" + c.rare);
@@ -477,6 +492,35 @@ TEST(SelectParity, GlobalWithDetectionsAddsTheDatasetStatistics) {
 }
 
 // A budget near the pool's size: the pool runs out before every target is satisfied.
+// A folder of parquet files is one pool, its rows numbered across the files (tao-compat.md):
+// read in blocks placed by DuckDB's parallel scan (table/parquet_share.h), kept in memory or,
+// under a budget of 0.01 MiB (the pool's 200 × 64 floats are 50 KiB), read again by every pass
+// in blocks of 20 rows that end inside and at the ends of the files. Both select as the port
+// does from the single file.
+TEST(SelectParity, AFolderPoolSelectsAsTheSingleFileInMemoryAndStreamed) {
+  for (const char* budget : {"1024", "0.01"}) {
+    SCOPED_TRACE(budget);
+    testing::ScratchDir dir;
+    const Case c{.seed = 2,
+                 .targets = 30,
+                 .pool = 200,
+                 .dim = 64,
+                 .desired = 150,
+                 .expansion = 1,
+                 .metric = "euclidean",
+                 .repeated_paths = 10,
+                 .copied_vectors = 10,
+                 .copied_targets = 3,
+                 .pool_files = 3};
+    const Ran ran = run_both(dir, c, {std::string("memory_budget_mb=") + budget});
+    EXPECT_THAT(ran.deft.err, HasSubstr(std::string(budget) == "1024"
+                                            ? "pool vectors held in memory after the first search"
+                                            : "pool vectors read from the table by every search"));
+    expect_same_as_port(dir, ran);
+    EXPECT_GE(ran.expected["passes"].size(), 2U);
+  }
+}
+
 TEST(SelectParity, ManhattanWithTheBudgetNearThePoolSize) {
   testing::ScratchDir dir;
   const Case c{.seed = 4,
