@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <map>
 #include <memory>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -28,6 +27,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::quoted;
 using testing::sql_rows;
+using testing::summary_value;
 
 testing::ProcessResult deft(std::vector<std::string> args) {
   return testing::run_deft_binary(std::move(args));
@@ -52,23 +52,6 @@ std::string sha256sum(const fs::path& file) {
   const testing::ProcessResult r = testing::run_process({"/usr/bin/sha256sum", file.string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return r.out.substr(0, 64);
-}
-
-// A `key: value` line of a summary.
-std::string summary_value(const fs::path& summary, const std::string& key) {
-  const std::string text = testing::read_text_file(summary);
-  const std::regex line("(^|\n)" + key + ": ([^\n]*)");
-  std::smatch m;
-  return std::regex_search(text, m, line) ? m[2].str() : std::string("<no " + key + ">");
-}
-
-std::vector<std::string> column(table::Database& db, const fs::path& parquet,
-                                const std::string& name) {
-  std::vector<std::string> out;
-  for (const auto& row :
-       sql_rows(db, fmt::format("SELECT {} FROM read_parquet({})", name, quoted(parquet))))
-    out.push_back(row[0]);
-  return out;
 }
 
 // Three rounds on the demo's data, made once for the suite (each round is a full `deft run`).
@@ -105,7 +88,8 @@ TEST_F(HistoryRounds, NoFileIsMinedTwiceAndTheManifestMatchesSha256sum) {
   std::set<std::string> every;
   size_t total = 0;
   for (const fs::path& run : runs_) {
-    const std::vector<std::string> mined = column(db, run / "mined.parquet", "filepath");
+    const std::vector<std::string> mined =
+        testing::parquet_column(db, run / "mined.parquet", "filepath");
     EXPECT_FALSE(mined.empty()) << run;
     for (const std::string& p : mined)
       EXPECT_TRUE(every.insert(p).second) << p << " mined again in " << run;
@@ -130,12 +114,14 @@ TEST_F(HistoryRounds, NoFileIsMinedTwiceAndTheManifestMatchesSha256sum) {
       EXPECT_EQ(o["sha256"].get<std::string>(), sha256sum(o["path"].get<std::string>()));
     // The round's parquet holds exactly the round's mined list.
     const auto file = history / fmt::format("round_{:04d}.parquet", i + 1);
-    std::vector<std::string> recorded = column(db, file, "filepath");
-    std::vector<std::string> mined = column(db, runs_[i] / "mined.parquet", "filepath");
+    std::vector<std::string> recorded = testing::parquet_column(db, file, "filepath");
+    std::vector<std::string> mined =
+        testing::parquet_column(db, runs_[i] / "mined.parquet", "filepath");
     std::sort(recorded.begin(), recorded.end());
     std::sort(mined.begin(), mined.end());
     EXPECT_EQ(recorded, mined);
-    EXPECT_EQ(column(db, file, "DISTINCT round"), std::vector<std::string>{std::to_string(i + 1)});
+    EXPECT_EQ(testing::parquet_column(db, file, "DISTINCT round"),
+              std::vector<std::string>{std::to_string(i + 1)});
     EXPECT_EQ(round["counts"]["mined"].get<size_t>(), mined.size());
   }
 }
@@ -157,7 +143,7 @@ TEST_F(HistoryRounds, ExcludedByHistoryEqualsAnIndependentCount) {
         << "round " << i + 1;
     EXPECT_EQ(summary_value(runs_[i] / "mining_summary.txt", "history_round"),
               std::to_string(i + 1));
-    for (const std::string& p : column(db, runs_[i] / "mined.parquet", "filepath"))
+    for (const std::string& p : testing::parquet_column(db, runs_[i] / "mined.parquet", "filepath"))
       earlier.push_back(p);
   }
   // The report names the round and shows the yields.
@@ -179,7 +165,7 @@ TEST_F(HistoryRounds, ATamperedRoundStopsTheNextOneAndRepairRebuildsTheManifest)
   fs::copy(*dir_ / "history", history, fs::copy_options::recursive);
   const fs::path round1 = history / "round_0001.parquet";
   table::Database db;
-  const size_t rows = column(db, round1, "filepath").size();
+  const size_t rows = testing::parquet_column(db, round1, "filepath").size();
   // Round 1 loses a row: its file rewritten without it.
   testing::sql_exec(db, fmt::format("COPY (SELECT * FROM read_parquet({}) LIMIT {}) TO {} "
                                     "(FORMAT parquet)",
@@ -327,14 +313,15 @@ TEST_F(HistoryRounds, ARunKilledAfterItsMiningStepRecordsItsRoundOnce) {
     std::set<std::string> folders_used;
     for (size_t r = rounds; r >= 1; --r) {  // the last round first: it claims the newest
       std::vector<std::string> recorded =
-          column(db, history / fmt::format("round_{:04d}.parquet", r), "filepath");
+          testing::parquet_column(db, history / fmt::format("round_{:04d}.parquet", r), "filepath");
       std::sort(recorded.begin(), recorded.end());
       for (const std::string& p : recorded)
         EXPECT_TRUE(every.insert(p).second) << p << " in two rounds";
       std::string folder;
       for (auto run_it = runs.rbegin(); run_it != runs.rend(); ++run_it) {  // newest first
         const std::string& run = *run_it;
-        std::vector<std::string> mined = column(db, results / run / "mined.parquet", "filepath");
+        std::vector<std::string> mined =
+            testing::parquet_column(db, results / run / "mined.parquet", "filepath");
         std::sort(mined.begin(), mined.end());
         if (mined == recorded && folders_used.insert(run).second) {
           folder = run;
@@ -442,7 +429,7 @@ TEST(History, AMinedGroupLeavesAllItsRowsOut) {
               "target_parquet=" + targets.string(), "output_parquet=" + out.string(), "topn=1",
               "history=" + (dir / "history").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    mined.push_back(column(db, out, "filepath").at(0));
+    mined.push_back(testing::parquet_column(db, out, "filepath").at(0));
     EXPECT_EQ(summary_value(out.parent_path() / "mining_summary.txt", "group_column"),
               "source_group_id");
     EXPECT_EQ(summary_value(out.parent_path() / "mining_summary.txt", "excluded_by_history"),
@@ -450,7 +437,7 @@ TEST(History, AMinedGroupLeavesAllItsRowsOut) {
   }
   // a2 is the second nearest, but its group was mined: b1 and c1 tie, the lower row wins.
   EXPECT_EQ(mined, (std::vector<std::string>{"a1.png", "b1.png"}));
-  EXPECT_EQ(column(db, dir / "history" / "round_0002.parquet", "group_id"),
+  EXPECT_EQ(testing::parquet_column(db, dir / "history" / "round_0002.parquet", "group_id"),
             std::vector<std::string>{"g2"});
 }
 

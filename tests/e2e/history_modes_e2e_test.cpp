@@ -37,15 +37,6 @@ class HistoryModes : public ::testing::Test {
 };
 std::unique_ptr<testing::ScratchDir> HistoryModes::dir_;
 
-std::vector<std::string> column(table::Database& db, const fs::path& parquet,
-                                const std::string& name) {
-  std::vector<std::string> out;
-  for (const auto& row :
-       sql_rows(db, fmt::format("SELECT {} FROM read_parquet({})", name, quoted(parquet))))
-    out.push_back(row[0]);
-  return out;
-}
-
 TEST_F(HistoryModes, SelectRoundsNeverSelectAFileTwice) {
   testing::ScratchDir dir;
   table::Database db;
@@ -59,13 +50,13 @@ TEST_F(HistoryModes, SelectRoundsNeverSelectAFileTwice) {
          "history=" + (dir / "history").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::vector<std::string> selected =
-        column(db, out / "final_unique_files.parquet", "filepath");
+        testing::parquet_column(db, out / "final_unique_files.parquet", "filepath");
     EXPECT_EQ(selected.size(), 50U);
     for (const std::string& p : selected)
       EXPECT_TRUE(every.insert(p).second) << p << " selected again in round " << round;
     // Rows of the pool whose path an earlier round selected, counted here.
     size_t excluded = 0;
-    for (const std::string& p : column(db, pool(), "filepath"))
+    for (const std::string& p : testing::parquet_column(db, pool(), "filepath"))
       excluded += std::count(earlier.begin(), earlier.end(), p) > 0 ? 1 : 0;
     const Json summary = Json::parse(testing::read_text_file(out / "summary.json"));
     ASSERT_TRUE(summary.contains("history")) << summary.dump();
@@ -90,7 +81,7 @@ TEST_F(HistoryModes, TheCapKeepsTheNearestRanksAndLowersTheBudget) {
        "output_parquet=" + out.string(), "history=" + (dir / "history").string(),
        "max_pool_fraction=0.3"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto kept_ranks = column(db, out, "rank");
+  const auto kept_ranks = testing::parquet_column(db, out, "rank");
   ASSERT_EQ(kept_ranks.size(), 72U);
   int worst_kept = 0;
   for (const std::string& k : kept_ranks)
@@ -131,7 +122,7 @@ TEST_F(HistoryModes, ExcludeHistoryFalseOnlyCountsWhatWasMinedBefore) {
          "output_parquet=" + out.string(), "history=" + (dir / "history").string(),
          "exclude_history=false"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    lists.push_back(column(db, out, "filepath"));
+    lists.push_back(testing::parquet_column(db, out, "filepath"));
   }
   EXPECT_EQ(lists[0], lists[1]);
   const std::string summary = testing::read_text_file(dir / "m2" / "mining_summary.txt");

@@ -239,13 +239,7 @@ void expect_outputs(const fs::path& out, const Expected& e, const std::vector<Ro
 }
 
 std::string summary_value(const fs::path& folder, const std::string& key) {
-  const std::string text = testing::read_text_file(folder / "mining_summary.txt");
-  const auto at = text.find("\n" + key + ": ");
-  const size_t start =
-      at == std::string::npos ? (text.rfind(key + ": ", 0) == 0 ? 0 : text.npos) : at + 1;
-  if (start == std::string::npos) return "(no " + key + ")";
-  const size_t value = start + key.size() + 2;
-  return text.substr(value, text.find('\n', value) - value);
+  return testing::summary_value(folder / "mining_summary.txt", key);
 }
 
 // ---- tests ----

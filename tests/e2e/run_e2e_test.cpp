@@ -79,12 +79,7 @@ fs::path run_folder(const fs::path& dir) {
 }
 
 std::string summary_value(const fs::path& folder, const std::string& key) {
-  std::istringstream in(testing::read_text_file(folder / "mining_summary.txt"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + ": ", 0) == 0) return line.substr(key.size() + 2);
-  }
-  return "(no " + key + ")";
+  return testing::summary_value(folder / "mining_summary.txt", key);
 }
 
 std::vector<std::vector<std::string>> all_rows(const fs::path& parquet) {

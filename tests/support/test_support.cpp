@@ -42,6 +42,24 @@ std::vector<std::string> directory_entries(const fs::path& folder) {
   return names;
 }
 
+std::vector<std::string> parquet_column(table::Database& db, const fs::path& parquet,
+                                        const std::string& expression) {
+  std::vector<std::string> out;
+  for (const auto& row :
+       sql_rows(db, "SELECT " + expression + " FROM read_parquet(" + quoted(parquet) + ")"))
+    out.push_back(row[0]);
+  return out;
+}
+
+std::string summary_value(const fs::path& summary_file, const std::string& key) {
+  std::istringstream in(read_text_file(summary_file));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + ": ", 0) == 0) return line.substr(key.size() + 2);
+  }
+  return "(no " + key + ")";
+}
+
 std::vector<std::vector<std::string>> sql_rows(table::Database& db, const std::string& sql) {
   table::Connection con(db);
   // Render every column as text inside DuckDB, so the test compares plain strings.

@@ -51,6 +51,9 @@ std::vector<std::vector<std::string>> sql_rows(table::Database& db, const std::s
 void sql_exec(table::Database& db, const std::string& sql);
 // 'path' as a SQL literal.
 std::string quoted(const std::filesystem::path& path);
+// One column (or SQL expression over the columns) of a parquet file as text, in file order.
+std::vector<std::string> parquet_column(table::Database& db, const std::filesystem::path& parquet,
+                                        const std::string& expression);
 
 struct ProcessResult {
   int exit_code;  // the exit status, or 128 + signal number
@@ -74,6 +77,9 @@ pid_t start_process(const std::vector<std::string>& argv,
 
 void write_text_file(const std::filesystem::path& path, const std::string& text);
 std::string read_text_file(const std::filesystem::path& path);
+// The value of a summary file's `key: value` line (mining_summary.txt, a round's summary
+// copy); "(no key)" when no line starts with the key.
+std::string summary_value(const std::filesystem::path& summary_file, const std::string& key);
 
 // This CPU as Linux reports it (/proc/cpuinfo's first processor), independently of the CPU
 // detection under test: its vendor_id, and whether its flags name `flag` ("amx_int8", …).
