@@ -123,18 +123,19 @@ TEST_F(MpiMine, SelectOnOneTwoAndThreeRanksGivesTheSingleProcessOutputs) {
   ScratchDir dir;
   ASSERT_EQ(testing::run_deft_binary({"demo", "--output-dir", (dir / "demo").string()}).exit_code,
             0);
-  const auto args = [&](const fs::path& out) {
+  const fs::path pool_file = dir / "demo/run/source_embeddings.parquet";
+  const auto args = [&](const fs::path& out, const fs::path& pool) {
     return std::vector<std::string>{
         "select",
         "target_path=" + (dir / "demo/run/target_embeddings.parquet").string(),
-        "source_path=" + (dir / "demo/run/source_embeddings.parquet").string(),
+        "source_path=" + pool.string(),
         "output_dir=" + out.string(),
         "desired_unique_count=100",
         "candidate_expansion_factor=1",
         "memory_budget_mb=0.02",
         "--quiet"};
   };
-  const auto r = testing::run_deft_binary(args(dir / "single"));
+  const auto r = testing::run_deft_binary(args(dir / "single", pool_file));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<std::string> files = testing::directory_entries(dir / "single");
   ASSERT_GE(std::count_if(files.begin(), files.end(),
@@ -145,7 +146,7 @@ TEST_F(MpiMine, SelectOnOneTwoAndThreeRanksGivesTheSingleProcessOutputs) {
     SCOPED_TRACE(fmt::format("{} ranks", ranks));
     const fs::path out = dir / fmt::format("np{}", ranks);
     const auto env = mpi_env();
-    const auto m = testing::run_process(mpirun(ranks, args(out)), &env);
+    const auto m = testing::run_process(mpirun(ranks, args(out, pool_file)), &env);
     ASSERT_EQ(m.exit_code, 0) << m.err;
     EXPECT_EQ(testing::directory_entries(out), files);
     for (const std::string& f : files) {
@@ -157,6 +158,36 @@ TEST_F(MpiMine, SelectOnOneTwoAndThreeRanksGivesTheSingleProcessOutputs) {
     }
     EXPECT_EQ(testing::read_text_file(out / "summary.json"),
               testing::read_text_file(dir / "single/summary.json"));
+  }
+  // The same pool as a folder of three parquet files (its rows split in order): each rank
+  // reads only the files holding its share's rows (table/parquet_share.h), shares that start
+  // and end inside files; the outputs are the single process's on the single file.
+  const fs::path folder = dir / "pool_parts";
+  fs::create_directories(folder);
+  const uint64_t rows =
+      std::stoull(sql_rows(db, "SELECT count(*) FROM " + quoted(pool_file))[0][0]);
+  for (uint64_t part = 0; part < 3; ++part) {
+    testing::sql_exec(
+        db, fmt::format("COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet({}, "
+                        "file_row_number = true) WHERE file_row_number >= {} AND "
+                        "file_row_number < {} ORDER BY file_row_number) TO {} (FORMAT parquet)",
+                        quoted(pool_file), part * rows / 3, (part + 1) * rows / 3,
+                        quoted(folder / fmt::format("part-{}.parquet", part))));
+  }
+  for (int ranks : {2, 3}) {
+    SCOPED_TRACE(fmt::format("{} ranks on the folder", ranks));
+    const fs::path out = dir / fmt::format("folder_np{}", ranks);
+    const auto env = mpi_env();
+    const auto m = testing::run_process(mpirun(ranks, args(out, folder)), &env);
+    ASSERT_EQ(m.exit_code, 0) << m.err;
+    EXPECT_EQ(testing::directory_entries(out), files);
+    for (const std::string& f : files) {
+      if (f.ends_with(".parquet")) {
+        EXPECT_EQ(sql_rows(db, "SELECT * FROM " + quoted(out / f)),
+                  sql_rows(db, "SELECT * FROM " + quoted(dir / "single" / f)))
+            << f;
+      }
+    }
   }
 }
 
