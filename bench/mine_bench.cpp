@@ -84,8 +84,9 @@ std::string reading_share(const fs::path& log) {
     double search = 0, reading = 0, waited = 0;
     if (std::sscanf(line.c_str() + at,
                     "mining: %lf s; reading the pool took %lf s, of which the search waited %lf s",
-                    &search, &reading, &waited) != 3) {
-      continue;
+                    &search, &reading, &waited) != 3 ||
+        search <= 0) {
+      continue;  // not that line, or a search phase too short to share out
     }
     return fmt::format(
         ", \"search_phase_seconds\": {:.2f}, \"reading_seconds\": {:.2f}, "

@@ -1,6 +1,7 @@
 #include "select/pool_table.h"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 
 #include <fmt/format.h>
@@ -219,12 +220,16 @@ void PoolTable::read_blocks(size_t& dim, size_t block_bytes, const BlockFn& on_b
     // A parquet file or a folder of them: blocks placed straight into memory by DuckDB's
     // parallel scan (table/parquet_share.h), ~4× the streamed chunks' rate; normalised and
     // checked on the reading thread.
-    table::ParquetShare share(
-        db_, path_,
-        {.columns = {filepath_column_, vector_column_}, .filepath_column = filepath_column_},
-        [](const table::TableReader&) { return table::ParquetBlocks::Columns{.vector = 1}; },
-        nullptr, vector_column_, share_.first, share_.second);
-    share.read(
+    // Made once: a pool read again by every pass counts its files' rows once.
+    if (!parquet_share_) {
+      parquet_share_ = std::make_unique<table::ParquetShare>(
+          db_, path_,
+          table::ReadOptions{.columns = {filepath_column_, vector_column_},
+                             .filepath_column = filepath_column_},
+          [](const table::TableReader&) { return table::ParquetBlocks::Columns{.vector = 1}; },
+          nullptr, vector_column_, share_.first, share_.second);
+    }
+    parquet_share_->read(
         dim, std::max<size_t>(1, block_bytes / (dim * sizeof(float))), /*yield=*/true,
         [&](table::ParquetShare::Block& b) {
           normalize_or_refuse(b.vectors.data(), b.rows, dim, b.first, path_, vector_column_);

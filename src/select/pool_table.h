@@ -17,10 +17,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "table/duckdb_handles.h"
+#include "table/parquet_share.h"
 
 namespace deft::select {
 
@@ -69,6 +71,8 @@ class PoolTable {
   bool in_memory_ = false;
   mutable bool loaded_ = false;         // the first search has read them (and kept them)
   mutable std::vector<float> vectors_;  // rows × dim when in memory
+  // A parquet pool's reader, made by the first read and kept for the passes that read again.
+  mutable std::unique_ptr<table::ParquetShare> parquet_share_;
 };
 
 // Scales rows to unit L2 norm, after mine::require_usable_vectors has refused (naming the

@@ -43,6 +43,15 @@ ParquetShare::ParquetShare(Database& db, const fs::path& table, ReadOptions read
     if (from < to) parts_.push_back({file, offset, from - offset, to - offset});
     offset += rows;
   }
+  // The caller counted the rows earlier (every rank agrees on the shares from that count): a
+  // table that now ends before the share does was changed in between.
+  if (offset < end) {
+    throw Error(ErrorKind::kInput,
+                fmt::format("'{}' changed while deft was reading it: it now has {} rows, row {} "
+                            "is gone",
+                            table.string(), offset, offset),
+                "rerun once nothing else writes the table");
+  }
 }
 
 ParquetShare::~ParquetShare() = default;

@@ -491,7 +491,6 @@ TEST(SelectParity, GlobalWithDetectionsAddsTheDatasetStatistics) {
   EXPECT_TRUE(ran.expected["summary"].contains("resultant_dataset"));
 }
 
-// A budget near the pool's size: the pool runs out before every target is satisfied.
 // A folder of parquet files is one pool, its rows numbered across the files (tao-compat.md):
 // read in blocks placed by DuckDB's parallel scan (table/parquet_share.h), kept in memory or,
 // under a budget of 0.01 MiB (the pool's 200 × 64 floats are 50 KiB), read again by every pass
@@ -521,6 +520,7 @@ TEST(SelectParity, AFolderPoolSelectsAsTheSingleFileInMemoryAndStreamed) {
   }
 }
 
+// A budget near the pool's size: the pool runs out before every target is satisfied.
 TEST(SelectParity, ManhattanWithTheBudgetNearThePoolSize) {
   testing::ScratchDir dir;
   const Case c{.seed = 4,

@@ -1,5 +1,5 @@
-// table::ParquetShare against the values written: a folder of three parquet files (1,700,
-// 1,600 and 1,700 rows, row groups of 500) read as one table of 5,000 rows, whose embeddings
+// table::ParquetShare against the values written: a folder of parquet files (1,700, 1,600, 0
+// and 1,700 rows, row groups of 500) read as one table of 5,000 rows, whose embeddings
 // DuckDB computes from the table row (the same formula evaluated here in double, then rounded
 // to float as the FLOAT[] column stores it). Shares that start and end inside files, blocks of
 // 1, 7 and all rows.
@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
@@ -50,6 +51,7 @@ fs::path write_folder(const testing::ScratchDir& dir, int64_t null_row = -1) {
   fs::create_directories(folder);
   write_part(folder / "part-0.parquet", 0, 1700, null_row);
   write_part(folder / "part-1.parquet", 1700, 1600, null_row);
+  write_part(folder / "part-1a.parquet", 3300, 0, null_row);  // an empty file: no rows, skipped
   write_part(folder / "part-2.parquet", 3300, 1700, null_row);
   return folder;
 }
@@ -122,6 +124,14 @@ TEST(ParquetShare, ReadsEveryRowOfTheShareOnceInOrderAcrossFilesInAnyBlockSize) 
     next += b.rows;
   });
   EXPECT_EQ(next, 1200U);
+  // Read a second time: the same rows again (the first reader was used up by the first read).
+  next = 100;
+  single.read(3, 700, false, nullptr, [&](table::ParquetShare::Block& b) {
+    ASSERT_EQ(b.first, next);
+    EXPECT_EQ(b.vectors[0], value(1700 + b.first, 0));
+    next += b.rows;
+  });
+  EXPECT_EQ(next, 1200U);
   EXPECT_TRUE(share_of(db, folder, 2000, 2000).empty());
   EXPECT_EQ(share_of(db, folder, 2000, 2000).dimension(), std::nullopt);
 }
@@ -151,6 +161,29 @@ TEST(ParquetShare, ANullEmbeddingIsNamedByItsFileAndFileRowAndACallerErrorStopsT
                           }),
                std::runtime_error);
   EXPECT_EQ(used, 3U);
+  // An error made on the reading thread (deft select's normalising refuses a row there)
+  // reaches the caller after the blocks before it, and none after.
+  table::ParquetShare checked = share_of(db, folder, 0, 1500);
+  std::vector<uint64_t> firsts;
+  try {
+    checked.read(
+        3, 100, true,
+        [](table::ParquetShare::Block& b) {
+          if (b.first == 500) throw Error(ErrorKind::kInput, "row 500 is refused");
+        },
+        [&](table::ParquetShare::Block& b) { firsts.push_back(b.first); });
+    FAIL() << "the reading thread's error was lost";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("row 500 is refused"));
+  }
+  EXPECT_EQ(firsts, (std::vector<uint64_t>{0, 100, 200, 300, 400}));
+  // A share past the table's end (the table shrank after its rows were counted) is refused.
+  try {
+    share_of(db, folder, 4000, 5001);
+    FAIL() << "a share past the end was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("changed while deft was reading it: it now has 5000 rows"));
+  }
 }
 
 }  // namespace
