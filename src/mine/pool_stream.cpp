@@ -104,7 +104,6 @@ void PoolStream::take(const Fetched& fetched, Progress& progress) {
 // next block read while this one is searched. False when the share's first row has no
 // embedding: the streamed path then names what is wrong with it.
 bool PoolStream::read_blocks(Progress& progress) {
-  const std::optional<size_t> label_column = label_column_;
   table::ParquetShare share(
       db_, job_.source,
       {.columns = {table::kFilepathColumn, job_.source_column},
@@ -113,7 +112,7 @@ bool PoolStream::read_blocks(Progress& progress) {
         return table::ParquetBlocks::Columns{
             .vector = *schema.find_column(job_.source_column),
             .text = schema.filepath_column(),
-            .extra = label_column ? schema.label_column() : std::nullopt};
+            .extra = label_column_ ? schema.label_column() : std::nullopt};
       },
       label_at, job_.source_column, share_begin_, share_end_);
   if (share.empty()) return true;

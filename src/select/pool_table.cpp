@@ -46,6 +46,16 @@ PoolTable::PoolTable(table::Database& db, fs::path path, std::string filepath_co
   read_paths();
   share_ = parallel::Cluster::get().share(paths_.size());
   learn_dim();
+  if (dim_ > 0 && table::detect_table_format(path_) == table::TableFormat::kParquet) {
+    // A parquet file or a folder of them: blocks placed straight into memory by DuckDB's
+    // parallel scan, ~4× the streamed chunks' rate; made once for every pass that reads.
+    parquet_share_ = std::make_unique<table::ParquetShare>(
+        db_, path_,
+        table::ReadOptions{.columns = {filepath_column_, vector_column_},
+                           .filepath_column = filepath_column_},
+        [](const table::TableReader&) { return table::ParquetBlocks::Columns{.vector = 1}; },
+        nullptr, vector_column_, share_.first, share_.second);
+  }
   // Kept in memory when the share's vectors fit the budget; they are read (and checked) by the
   // first search, so a pool is read once before the first pass's results, not twice.
   in_memory_ = (share_.second - share_.first) * dim_ * sizeof(float) <= budget_bytes_;
@@ -216,19 +226,7 @@ std::vector<std::vector<float>> PoolTable::raw_vectors(const std::vector<uint64_
 
 void PoolTable::read_blocks(size_t& dim, size_t block_bytes, const BlockFn& on_block) const {
   if (share_.first >= share_.second) return;
-  if (dim > 0 && table::detect_table_format(path_) == table::TableFormat::kParquet) {
-    // A parquet file or a folder of them: blocks placed straight into memory by DuckDB's
-    // parallel scan (table/parquet_share.h), ~4× the streamed chunks' rate; normalised and
-    // checked on the reading thread.
-    // Made once: a pool read again by every pass counts its files' rows once.
-    if (!parquet_share_) {
-      parquet_share_ = std::make_unique<table::ParquetShare>(
-          db_, path_,
-          table::ReadOptions{.columns = {filepath_column_, vector_column_},
-                             .filepath_column = filepath_column_},
-          [](const table::TableReader&) { return table::ParquetBlocks::Columns{.vector = 1}; },
-          nullptr, vector_column_, share_.first, share_.second);
-    }
+  if (parquet_share_) {  // normalised and checked on the reading thread
     parquet_share_->read(
         dim, std::max<size_t>(1, block_bytes / (dim * sizeof(float))), /*yield=*/true,
         [&](table::ParquetShare::Block& b) {

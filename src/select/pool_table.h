@@ -71,8 +71,8 @@ class PoolTable {
   bool in_memory_ = false;
   mutable bool loaded_ = false;         // the first search has read them (and kept them)
   mutable std::vector<float> vectors_;  // rows × dim when in memory
-  // A parquet pool's reader, made by the first read and kept for the passes that read again.
-  mutable std::unique_ptr<table::ParquetShare> parquet_share_;
+  // A parquet pool's reader (table/parquet_share.h), for every read; null for a CSV pool.
+  std::unique_ptr<table::ParquetShare> parquet_share_;
 };
 
 // Scales rows to unit L2 norm, after mine::require_usable_vectors has refused (naming the

@@ -142,11 +142,10 @@ TEST_F(MpiMine, SelectOnOneTwoAndThreeRanksGivesTheSingleProcessOutputs) {
                           [](const std::string& f) { return f.find("_iteration_") != f.npos; }),
             2);
   table::Database db;
-  for (int ranks : {1, 2, 3}) {
-    SCOPED_TRACE(fmt::format("{} ranks", ranks));
-    const fs::path out = dir / fmt::format("np{}", ranks);
+  // `ranks` ranks on `pool` into `out`: the single process's files, every parquet row for row.
+  const auto expect_single_outputs = [&](int ranks, const fs::path& pool, const fs::path& out) {
     const auto env = mpi_env();
-    const auto m = testing::run_process(mpirun(ranks, args(out, pool_file)), &env);
+    const auto m = testing::run_process(mpirun(ranks, args(out, pool)), &env);
     ASSERT_EQ(m.exit_code, 0) << m.err;
     EXPECT_EQ(testing::directory_entries(out), files);
     for (const std::string& f : files) {
@@ -156,38 +155,21 @@ TEST_F(MpiMine, SelectOnOneTwoAndThreeRanksGivesTheSingleProcessOutputs) {
             << f;
       }
     }
+  };
+  for (int ranks : {1, 2, 3}) {
+    SCOPED_TRACE(fmt::format("{} ranks", ranks));
+    const fs::path out = dir / fmt::format("np{}", ranks);
+    expect_single_outputs(ranks, pool_file, out);
     EXPECT_EQ(testing::read_text_file(out / "summary.json"),
               testing::read_text_file(dir / "single/summary.json"));
   }
   // The same pool as a folder of three parquet files (its rows split in order): each rank
   // reads only the files holding its share's rows (table/parquet_share.h), shares that start
   // and end inside files; the outputs are the single process's on the single file.
-  const fs::path folder = dir / "pool_parts";
-  fs::create_directories(folder);
-  const uint64_t rows =
-      std::stoull(sql_rows(db, "SELECT count(*) FROM " + quoted(pool_file))[0][0]);
-  for (uint64_t part = 0; part < 3; ++part) {
-    testing::sql_exec(
-        db, fmt::format("COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet({}, "
-                        "file_row_number = true) WHERE file_row_number >= {} AND "
-                        "file_row_number < {} ORDER BY file_row_number) TO {} (FORMAT parquet)",
-                        quoted(pool_file), part * rows / 3, (part + 1) * rows / 3,
-                        quoted(folder / fmt::format("part-{}.parquet", part))));
-  }
+  testing::split_parquet(db, pool_file, dir / "pool_parts", 3);
   for (int ranks : {2, 3}) {
     SCOPED_TRACE(fmt::format("{} ranks on the folder", ranks));
-    const fs::path out = dir / fmt::format("folder_np{}", ranks);
-    const auto env = mpi_env();
-    const auto m = testing::run_process(mpirun(ranks, args(out, folder)), &env);
-    ASSERT_EQ(m.exit_code, 0) << m.err;
-    EXPECT_EQ(testing::directory_entries(out), files);
-    for (const std::string& f : files) {
-      if (f.ends_with(".parquet")) {
-        EXPECT_EQ(sql_rows(db, "SELECT * FROM " + quoted(out / f)),
-                  sql_rows(db, "SELECT * FROM " + quoted(dir / "single" / f)))
-            << f;
-      }
-    }
+    expect_single_outputs(ranks, dir / "pool_parts", dir / fmt::format("folder_np{}", ranks));
   }
 }
 

@@ -29,6 +29,7 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::quoted;
+using testing::split_parquet;
 using testing::sql_exec;
 using testing::sql_rows;
 using Json = nlohmann::json;
@@ -51,7 +52,8 @@ struct Case {
   std::string policy = "global";
   std::string format;  // "coco" or "kitti"; empty: no detection files
   std::string rare;    // rare_class_list as typed
-  // The pool as a folder of this many parquet files (its rows split in order), not one file.
+  // The pool as a folder of this many parquet files (its rows split in order, pool_parts/), not
+  // one file.
   size_t pool_files = 0;
 };
 
@@ -185,18 +187,8 @@ Ran run_both(const testing::ScratchDir& dir, const Case& c,
   table::Database db;
   write_side(db, dir / "targets.parquet", d.targets);
   write_side(db, dir / "pool.parquet", d.pool);
-  if (c.pool_files > 0) {  // the same rows, split in order into pool_parts/part-N.parquet
-    fs::create_directories(dir / "pool_parts");
-    const size_t per_file = (c.pool + c.pool_files - 1) / c.pool_files;
-    for (size_t f = 0; f < c.pool_files; ++f) {
-      sql_exec(db, fmt::format("COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet({}, "
-                               "file_row_number = true) WHERE file_row_number >= {} AND "
-                               "file_row_number < {} ORDER BY file_row_number) TO {} "
-                               "(FORMAT parquet)",
-                               quoted(dir / "pool.parquet"), f * per_file, (f + 1) * per_file,
-                               quoted(dir / "pool_parts" / fmt::format("part-{}.parquet", f))));
-    }
-  }
+  if (c.pool_files > 0) split_parquet(db, dir / "pool.parquet", dir / "pool_parts", c.pool_files);
+
   if (!c.exclude.empty()) {
     std::string values;
     for (const std::string& p : c.exclude)
@@ -494,8 +486,8 @@ TEST(SelectParity, GlobalWithDetectionsAddsTheDatasetStatistics) {
 // A folder of parquet files is one pool, its rows numbered across the files (tao-compat.md):
 // read in blocks placed by DuckDB's parallel scan (table/parquet_share.h), kept in memory or,
 // under a budget of 0.01 MiB (the pool's 200 × 64 floats are 50 KiB), read again by every pass
-// in blocks of 20 rows that end inside and at the ends of the files. Both select as the port
-// does from the single file.
+// in blocks of 20 rows that end inside and at the ends of the files (66, 67 and 67 rows). Both
+// select as the port does from the single file.
 TEST(SelectParity, AFolderPoolSelectsAsTheSingleFileInMemoryAndStreamed) {
   for (const char* budget : {"1024", "0.01"}) {
     SCOPED_TRACE(budget);

@@ -42,6 +42,20 @@ std::vector<std::string> directory_entries(const fs::path& folder) {
   return names;
 }
 
+void split_parquet(table::Database& db, const fs::path& parquet, const fs::path& folder,
+                   uint64_t parts) {
+  fs::create_directories(folder);
+  const uint64_t rows = std::stoull(sql_rows(db, "SELECT count(*) FROM " + quoted(parquet))[0][0]);
+  for (uint64_t k = 0; k < parts; ++k) {
+    sql_exec(db, "COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet(" + quoted(parquet) +
+                     ", file_row_number = true) WHERE file_row_number >= " +
+                     std::to_string(k * rows / parts) + " AND file_row_number < " +
+                     std::to_string((k + 1) * rows / parts) + " ORDER BY file_row_number) TO " +
+                     quoted(folder / ("part-" + std::to_string(k) + ".parquet")) +
+                     " (FORMAT parquet)");
+  }
+}
+
 std::vector<std::string> parquet_column(table::Database& db, const fs::path& parquet,
                                         const std::string& expression) {
   std::vector<std::string> out;

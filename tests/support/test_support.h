@@ -51,6 +51,10 @@ std::vector<std::vector<std::string>> sql_rows(table::Database& db, const std::s
 void sql_exec(table::Database& db, const std::string& sql);
 // 'path' as a SQL literal.
 std::string quoted(const std::filesystem::path& path);
+// `parquet`'s rows, in order, split into `parts` files folder/part-0.parquet … (part k holds
+// rows [k·rows/parts, (k+1)·rows/parts)): the same table as a folder, for deft's folder reading.
+void split_parquet(table::Database& db, const std::filesystem::path& parquet,
+                   const std::filesystem::path& folder, uint64_t parts);
 // One column (or SQL expression over the columns) of a parquet file as text, in file order.
 std::vector<std::string> parquet_column(table::Database& db, const std::filesystem::path& parquet,
                                         const std::string& expression);
