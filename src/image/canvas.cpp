@@ -12,7 +12,9 @@
 #if defined(__SANITIZE_ADDRESS__)
 // Text goes through Pango and fontconfig, whose font caches live until exit by design:
 // LeakSanitizer (test-asan) is told that those are not deft's leaks.
-extern "C" const char* __lsan_default_suppressions() { return "leak:libfontconfig.so\n"; }
+extern "C" const char* __lsan_default_suppressions() {
+  return "leak:libfontconfig.so\n";
+}
 #endif
 
 namespace deft::image {
@@ -90,10 +92,10 @@ TextSize Canvas::measure(const std::string& text, int size, bool bold) {
 TextSize Canvas::text(int x, int y, const std::string& text, int size, Rgb color, bool bold) {
   const Mask m = render(text, size, bold);
   if (!m.image) return {};
-  size_t bytes = 0;
-  void* memory = vips_image_write_to_memory(m.image.get(), &bytes);
-  if (memory == nullptr) return {};
-  const auto* alpha = static_cast<const uint8_t*>(memory);
+  const std::optional<std::vector<uint8_t>> mask =
+      compute_pixels(m.image.get(), [] { return true; });
+  if (!mask) return {};
+  const uint8_t* alpha = mask->data();
   for (int ty = 0; ty < m.height; ++ty) {
     const int cy = y + ty;
     if (cy < 0 || cy >= height()) continue;
@@ -108,7 +110,6 @@ TextSize Canvas::text(int x, int y, const std::string& text, int size, Rgb color
         p[k] = static_cast<uint8_t>((c[k] * a + p[k] * (255 - a) + 127) / 255);
     }
   }
-  g_free(memory);
   return {m.width, m.height};
 }
 

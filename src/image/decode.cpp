@@ -25,20 +25,6 @@ bool starts_with(std::span<const std::byte> bytes, std::string_view magic, size_
   throw DecodeError(detail.empty() ? what : what + ": " + detail);
 }
 
-// Stops a decode that runs past its deadline (libvips checks the kill flag between strips).
-struct Deadline {
-  Clock::time_point at;
-  bool expired = false;
-};
-
-void on_eval(VipsImage* image, VipsProgress*, void* user) {
-  auto* deadline = static_cast<Deadline*>(user);
-  if (Clock::now() > deadline->at) {
-    deadline->expired = true;
-    vips_image_set_kill(image, TRUE);
-  }
-}
-
 VipsImagePtr load(const std::string& format, std::span<const std::byte> bytes, bool sequential) {
   void* data = const_cast<std::byte*>(bytes.data());  // libvips only reads it
   const size_t size = bytes.size();
@@ -91,10 +77,6 @@ preprocess::RgbImage to_rgb(const Sample* pixels, int width, int height, int ban
   }
   return rgb;
 }
-
-struct GFree {
-  void operator()(void* p) const { g_free(p); }
-};
 
 }  // namespace
 
@@ -171,29 +153,32 @@ preprocess::RgbImage decode_image(std::span<const std::byte> bytes, const Decode
     throw DecodeError(fmt::format("{} with {} channels is not grey, RGB or CMYK", format, bands));
   }
 
-  Deadline deadline{Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                       std::chrono::duration<double>(options.timeout_seconds))};
-  vips_image_set_progress(image.get(), TRUE);
-  g_signal_connect(image.get(), "eval", G_CALLBACK(on_eval), &deadline);
-  size_t size = 0;
-  std::unique_ptr<void, GFree> memory(vips_image_write_to_memory(image.get(), &size));
-  if (deadline.expired) {
+  const Clock::time_point deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(options.timeout_seconds));
+  bool expired = false;
+  const std::optional<std::vector<uint8_t>> decoded = compute_pixels(image.get(), [&] {
+    expired = Clock::now() > deadline;
+    return !expired;
+  });
+  if (expired) {
     take_vips_error();
     throw DecodeError(
         fmt::format("{} decode took over {} s (decode_timeout)", format, options.timeout_seconds));
   }
-  if (!memory) fail(fmt::format("corrupt or truncated {} data", format));
+  if (!decoded) fail(fmt::format("corrupt or truncated {} data", format));
+  const uint8_t* memory = decoded->data();
   const int w = vips_image_get_width(image.get());
   const int h = vips_image_get_height(image.get());
   if (sample == VIPS_FORMAT_UCHAR && bands == 3 && !cmyk) {  // the common case: as it is
     preprocess::RgbImage rgb(w, h);
-    std::memcpy(rgb.data.data(), memory.get(), rgb.data.size());
+    std::memcpy(rgb.data.data(), memory, rgb.data.size());
     return rgb;
   }
   if (sample == VIPS_FORMAT_UCHAR) {
-    return to_rgb(static_cast<const uint8_t*>(memory.get()), w, h, bands, cmyk);
+    return to_rgb(memory, w, h, bands, cmyk);
   }
-  return to_rgb(static_cast<const uint16_t*>(memory.get()), w, h, bands, cmyk);
+  return to_rgb(reinterpret_cast<const uint16_t*>(memory), w, h, bands, cmyk);
 }
 
 }  // namespace deft::image

@@ -1,5 +1,7 @@
 #include "image/vips_image.h"
 
+#include <algorithm>
+#include <cstring>
 #include <mutex>
 
 #include "common/error.h"
@@ -26,9 +28,51 @@ void init_vips() {
   if (!ok) throw Error(ErrorKind::kRun, "libvips failed to start: " + take_vips_error());
 }
 
+namespace {
+
+struct RegionUnref {
+  void operator()(VipsRegion* region) const { g_object_unref(region); }
+};
+
+// Frees the calling thread's libvips buffers (kept per thread for its next region) on scope
+// exit: deft's decoding threads would otherwise hold them until they end.
+struct ThreadBuffersFreed {
+  ThreadBuffersFreed() = default;
+  ThreadBuffersFreed(const ThreadBuffersFreed&) = delete;
+  ThreadBuffersFreed& operator=(const ThreadBuffersFreed&) = delete;
+  ~ThreadBuffersFreed() { vips_thread_shutdown(); }
+};
+
+}  // namespace
+
+std::optional<std::vector<uint8_t>> compute_pixels(VipsImage* image,
+                                                   const std::function<bool()>& go_on) {
+  // Strips of this many rows: the stop check's granularity, and the most a region holds.
+  constexpr int kStripRows = 16;
+  const ThreadBuffersFreed freed;  // declared first: runs after the region is gone
+  const int width = vips_image_get_width(image);
+  const int height = vips_image_get_height(image);
+  const auto line = static_cast<size_t>(VIPS_IMAGE_SIZEOF_LINE(image));
+  std::unique_ptr<VipsRegion, RegionUnref> region(vips_region_new(image));
+  if (!region) return std::nullopt;
+  std::vector<uint8_t> pixels(line * static_cast<size_t>(height));
+  for (int top = 0; top < height; top += kStripRows) {
+    if (!go_on()) return std::nullopt;
+    VipsRect strip{0, top, width, std::min(kStripRows, height - top)};
+    if (vips_region_prepare(region.get(), &strip) != 0) return std::nullopt;
+    for (int y = top; y < top + strip.height; ++y) {
+      std::memcpy(pixels.data() + static_cast<size_t>(y) * line,
+                  VIPS_REGION_ADDR(region.get(), 0, y), line);
+    }
+  }
+  return pixels;
+}
+
 std::string take_vips_error() {
-  std::string text = vips_error_buffer();
-  vips_error_clear();
+  // A copy taken and cleared under libvips's lock: decoding threads fail side by side.
+  char* buffer = vips_error_buffer_copy();
+  std::string text = buffer != nullptr ? buffer : "";
+  g_free(buffer);
   // One line: libvips separates messages with newlines and ends with one.
   for (char& c : text) {
     if (c == '\n') c = ' ';

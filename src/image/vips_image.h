@@ -6,8 +6,12 @@
 //   image::init_vips();
 //   image::VipsImagePtr img = ...;   // owns one reference, g_object_unref on destruction
 
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <vips/vips.h>
 
@@ -20,6 +24,18 @@ struct VipsUnref {
   void operator()(VipsImage* image) const { g_object_unref(image); }
 };
 using VipsImagePtr = std::unique_ptr<VipsImage, VipsUnref>;
+
+// The image's pixels, rows one after another (VIPS_IMAGE_SIZEOF_LINE bytes each), computed on
+// the calling thread, strip by strip from the top (so sequential loaders work). libvips's own
+// worker threads never run: its threadpool (vips_image_write_to_memory and the sinks) hands
+// each pipeline to a pooled thread that frees its per-thread buffers after telling the caller
+// it is done, while the caller already frees the image: Debian 12's libvips 8.14 has such
+// races (fixed upstream in 8.15), and a rare heap corruption in CI came with them. The
+// calling thread's own buffers are freed before returning. `go_on` is asked before each
+// strip: false stops the read. nullopt when stopped or when libvips fails (its error buffer
+// says why).
+std::optional<std::vector<uint8_t>> compute_pixels(VipsImage* image,
+                                                   const std::function<bool()>& go_on);
 
 // libvips's error buffer as one line (then cleared): the reason a load or an operation failed.
 std::string take_vips_error();

@@ -1,8 +1,10 @@
 // deft's decoder against Pillow's convert("RGB") on every format and mode it reads
 // (tests/data/generate_images.py), byte for byte; and its refusals, each with its reason.
+#include <atomic>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
@@ -150,13 +152,46 @@ TEST(ImageDecode, RefusalsSayWhy) {
 }
 
 TEST(ImageDecode, ADecodePastItsDeadlineFailsInsteadOfRunningOn) {
-  // A deadline already passed: the check after the first strip stops the decode.
+  // A deadline already passed: the check before (JPEG: after) the first strip stops the decode,
+  // for libjpeg's path and for libvips's (PNG).
   testing::ScratchDir dir;
-  testing::write_image(dir / "big.jpg", 1500, 1200, 3, 5);
-  const auto bytes = read_bytes(dir / "big.jpg");
-  EXPECT_THAT(reason(bytes, {.timeout_seconds = -1}),
-              HasSubstr("JPEG decode took over -1 s (decode_timeout)"));
-  EXPECT_EQ(reason(bytes, {.timeout_seconds = 60}), "(decoded)");
+  for (const char* name : {"big.jpg", "big.png"}) {
+    SCOPED_TRACE(name);
+    testing::write_image(dir / name, 1500, 1200, 3, 5);
+    const auto bytes = read_bytes(dir / name);
+    const std::string format = std::string(name) == "big.jpg" ? "JPEG" : "PNG";
+    EXPECT_THAT(reason(bytes, {.timeout_seconds = -1}),
+                HasSubstr(format + " decode took over -1 s (decode_timeout)"));
+    EXPECT_EQ(reason(bytes, {.timeout_seconds = 60}), "(decoded)");
+  }
+}
+
+// The embedding pipeline decodes on several threads at once: libvips's pixels are computed on
+// each calling thread, and every thread gets Pillow's pixels (the references of the test above)
+// for every format libvips decodes, round after round.
+TEST(ImageDecode, ThreadsDecodingAtOnceGetPillowsPixels) {
+  std::vector<std::pair<std::vector<std::byte>, preprocess::RgbImage>> cases;
+  for (const Fixture& f : manifest()) {
+    if (image::sniff_format(read_bytes(kImages / f.name)) == "JPEG") continue;  // libjpeg's path
+    cases.emplace_back(read_bytes(kImages / f.name), testing::read_ppm(kImages / f.reference));
+  }
+  ASSERT_EQ(cases.size(), 17U);  // PNG, GIF, WebP, TIFF, BMP
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int round = 0; round < 20; ++round) {
+        for (const auto& [bytes, pillow] : cases) {
+          const preprocess::RgbImage got = image::decode_image(bytes, {});
+          if (got.width != pillow.width || got.height != pillow.height || got.data != pillow.data)
+            ++wrong;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads)
+    t.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(ImageDecode, JpegShrinkFactorKeepsTheRatioToTheTarget) {
