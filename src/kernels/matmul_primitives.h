@@ -30,13 +30,21 @@ class MatmulPrimitives {
   // prefers for `weights_any` (format tag any).
   void set_weights(dnnl::memory plain, const dnnl::memory::desc& weights_any);
   const dnnl::memory& weights() const { return weights_; }
-  const dnnl::matmul& get(size_t rows) const;
+  // `slot`: callers running primitives side by side (one per OpenMP thread) each take their
+  // own copy, so that no two threads share one primitive's scratchpad.
+  const dnnl::matmul& get(size_t rows, int slot = 0) const;
+
+  // Whether the kernel oneDNN picked is its gemm-based one ("gemm:jit", where AVX-512 is
+  // missing), which splits a row's sum over the inputs across threads for some shapes: its
+  // results then change with the thread count.
+  bool sums_depend_on_threads() const { return gemm_based_; }
 
  private:
   Describe describe_;
   dnnl::memory weights_;
   mutable std::mutex mutex_;
-  mutable std::map<size_t, dnnl::matmul> primitives_;
+  bool gemm_based_ = false;
+  mutable std::map<std::pair<size_t, int>, dnnl::matmul> primitives_;  // by (rows, slot)
 };
 
 }  // namespace deft::kernels

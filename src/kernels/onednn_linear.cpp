@@ -1,6 +1,9 @@
 #include "kernels/onednn_linear.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
+#include <vector>
 
 #include <cpuid.h>
 #include <omp.h>
@@ -157,10 +160,19 @@ int OnednnLinear::out() const {
   return state_->out;
 }
 
-void OnednnLinear::apply(const void* x, size_t rows, void* y) const {
-  if (rows == 0) return;
+namespace {
+
+// Rows per block where rows go to threads in fixed blocks (below): a multiple of every row
+// tile of oneDNN's gemm kernels (24 for AVX2, 16 and 8 for older), so that every row goes
+// through the same full tile whatever its place in the block; small enough to share a
+// CLIP-B/32 image's 50 tokens between 2 threads.
+constexpr size_t kRowsPerBlock = 48;
+
+}  // namespace
+
+void OnednnLinear::run(const void* x, size_t rows, void* y, int slot) const {
   const State& s = *state_;
-  const dnnl::matmul& matmul = s.primitives.get(rows);
+  const dnnl::matmul& matmul = s.primitives.get(rows, slot);
   const auto m = static_cast<memory::dim>(rows);
   memory src({{m, s.in}, type_of(s.precision), Tag::ab}, cpu_engine(), const_cast<void*>(x));
   memory dst({{m, s.out}, type_of(s.output.output), Tag::ab}, cpu_engine(), y);
@@ -174,6 +186,43 @@ void OnednnLinear::apply(const void* x, size_t rows, void* y) const {
   dnnl::stream stream(cpu_engine());
   matmul.execute(stream, args);
   stream.wait();
+}
+
+void OnednnLinear::apply(const void* x, size_t rows, void* y) const {
+  if (rows == 0) return;
+  const State& s = *state_;
+  if (!s.primitives.sums_depend_on_threads()) {
+    run(x, rows, y, 0);
+    return;
+  }
+  // deft's fp32 vectors depend neither on the thread count (a resumed embed keeps chunks made
+  // with other threads) nor on the batch, and oneDNN's gemm-based kernel would make them do
+  // both: it splits sums across threads, and small row counts take other code paths. There,
+  // the rows go to the threads in blocks of exactly kRowsPerBlock (the last one padded), each
+  // multiplied by one thread alone (oneDNN runs single-threaded inside a parallel region):
+  // every row gets the same sums whatever the threads and the batch.
+  const size_t in_row = static_cast<size_t>(s.in) * element_size(s.precision);
+  const size_t out_row = static_cast<size_t>(s.out) * element_size(s.output.output);
+  const auto blocks = static_cast<std::ptrdiff_t>((rows + kRowsPerBlock - 1) / kRowsPerBlock);
+  const auto* from = static_cast<const std::byte*>(x);
+  auto* to = static_cast<std::byte*>(y);
+#pragma omp parallel for schedule(static)
+  for (std::ptrdiff_t b = 0; b < blocks; ++b) {
+    const size_t first = static_cast<size_t>(b) * kRowsPerBlock;
+    const size_t n = std::min(kRowsPerBlock, rows - first);
+    const int slot = omp_get_thread_num();
+    if (n == kRowsPerBlock && !s.output.accumulate) {
+      run(from + first * in_row, n, to + first * out_row, slot);
+      continue;
+    }
+    // A short block, or one that adds to y: through padded copies.
+    std::vector<std::byte> in(kRowsPerBlock * in_row);
+    std::vector<std::byte> out(kRowsPerBlock * out_row);
+    std::memcpy(in.data(), from + first * in_row, n * in_row);
+    std::memcpy(out.data(), to + first * out_row, n * out_row);
+    run(in.data(), kRowsPerBlock, out.data(), slot);
+    std::memcpy(to + first * out_row, out.data(), n * out_row);
+  }
 }
 
 void to_bf16(const float* x, size_t n, uint16_t* y) {

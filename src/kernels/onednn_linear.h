@@ -65,6 +65,9 @@ class OnednnLinear {
   void apply(const void* x, size_t rows, void* y) const;
 
  private:
+  // One matmul of `rows` rows by the primitive copy `slot`.
+  void run(const void* x, size_t rows, void* y, int slot) const;
+
   struct State;
   std::unique_ptr<State> state_;
 };

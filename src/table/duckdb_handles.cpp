@@ -53,11 +53,6 @@ Connection::Connection(Database& db) {
   if (duckdb_connect(db.get(), &con_) == DuckDBError) {
     throw Error(ErrorKind::kRun, "duckdb: cannot open a connection");
   }
-  const char* tmp_env = std::getenv("DEFT_STREAM_BUFFER");
-  if (tmp_env) {
-    const std::string sql = std::string("SET streaming_buffer_size = '") + tmp_env + "'";
-    duckdb_query(con_, sql.c_str(), nullptr);
-  }
 }
 
 Connection::~Connection() {
