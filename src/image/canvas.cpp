@@ -92,8 +92,7 @@ TextSize Canvas::measure(const std::string& text, int size, bool bold) {
 TextSize Canvas::text(int x, int y, const std::string& text, int size, Rgb color, bool bold) {
   const Mask m = render(text, size, bold);
   if (!m.image) return {};
-  const std::optional<std::vector<uint8_t>> mask =
-      compute_pixels(m.image.get(), [] { return true; });
+  const std::optional<Pixels> mask = compute_pixels(m.image.get(), [] { return true; });
   if (!mask) return {};
   const uint8_t* alpha = mask->data();
   for (int ty = 0; ty < m.height; ++ty) {

@@ -157,7 +157,7 @@ preprocess::RgbImage decode_image(std::span<const std::byte> bytes, const Decode
       Clock::now() + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(options.timeout_seconds));
   bool expired = false;
-  const std::optional<std::vector<uint8_t>> decoded = compute_pixels(image.get(), [&] {
+  const std::optional<Pixels> decoded = compute_pixels(image.get(), [&] {
     expired = Clock::now() > deadline;
     return !expired;
   });
