@@ -92,9 +92,9 @@ TextSize Canvas::measure(const std::string& text, int size, bool bold) {
 TextSize Canvas::text(int x, int y, const std::string& text, int size, Rgb color, bool bold) {
   const Mask m = render(text, size, bold);
   if (!m.image) return {};
-  const std::optional<Pixels> mask = compute_pixels(m.image.get(), [] { return true; });
+  const std::unique_ptr<uint8_t[]> mask = compute_pixels(m.image.get(), [] { return true; });
   if (!mask) return {};
-  const uint8_t* alpha = mask->data();
+  const uint8_t* alpha = mask.get();
   for (int ty = 0; ty < m.height; ++ty) {
     const int cy = y + ty;
     if (cy < 0 || cy >= height()) continue;

@@ -157,17 +157,16 @@ preprocess::RgbImage decode_image(std::span<const std::byte> bytes, const Decode
       Clock::now() + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(options.timeout_seconds));
   bool expired = false;
-  const std::optional<Pixels> decoded = compute_pixels(image.get(), [&] {
+  const std::unique_ptr<uint8_t[]> decoded = compute_pixels(image.get(), [&] {
     expired = Clock::now() > deadline;
     return !expired;
   });
-  if (expired) {
-    take_vips_error();
+  if (expired) {  // stopped between strips by us: libvips's error buffer holds nothing of ours
     throw DecodeError(
         fmt::format("{} decode took over {} s (decode_timeout)", format, options.timeout_seconds));
   }
   if (!decoded) fail(fmt::format("corrupt or truncated {} data", format));
-  const uint8_t* memory = decoded->data();
+  const uint8_t* memory = decoded.get();
   const int w = vips_image_get_width(image.get());
   const int h = vips_image_get_height(image.get());
   if (sample == VIPS_FORMAT_UCHAR && bands == 3 && !cmyk) {  // the common case: as it is

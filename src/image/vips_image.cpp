@@ -45,7 +45,7 @@ struct ThreadBuffersFreed {
 
 }  // namespace
 
-std::optional<Pixels> compute_pixels(VipsImage* image, const std::function<bool()>& go_on) {
+std::unique_ptr<uint8_t[]> compute_pixels(VipsImage* image, const std::function<bool()>& go_on) {
   // Strips of this many rows: the stop check's granularity, and the most a region holds.
   constexpr int kStripRows = 16;
   const ThreadBuffersFreed freed;  // declared first: runs after the region is gone
@@ -53,16 +53,14 @@ std::optional<Pixels> compute_pixels(VipsImage* image, const std::function<bool(
   const int height = vips_image_get_height(image);
   const auto line = static_cast<size_t>(VIPS_IMAGE_SIZEOF_LINE(image));
   std::unique_ptr<VipsRegion, RegionUnref> region(vips_region_new(image));
-  if (!region) return std::nullopt;
-  Pixels pixels;
-  pixels.size = line * static_cast<size_t>(height);
-  pixels.bytes = std::make_unique_for_overwrite<uint8_t[]>(pixels.size);
+  if (!region) return nullptr;
+  auto pixels = std::make_unique_for_overwrite<uint8_t[]>(line * static_cast<size_t>(height));
   for (int top = 0; top < height; top += kStripRows) {
-    if (!go_on()) return std::nullopt;
+    if (!go_on()) return nullptr;
     VipsRect strip{0, top, width, std::min(kStripRows, height - top)};
-    if (vips_region_prepare(region.get(), &strip) != 0) return std::nullopt;
+    if (vips_region_prepare(region.get(), &strip) != 0) return nullptr;
     for (int y = top; y < top + strip.height; ++y) {
-      std::memcpy(pixels.bytes.get() + static_cast<size_t>(y) * line,
+      std::memcpy(pixels.get() + static_cast<size_t>(y) * line,
                   VIPS_REGION_ADDR(region.get(), 0, y), line);
     }
   }

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include <vips/vips.h>
@@ -31,15 +30,10 @@ using VipsImagePtr = std::unique_ptr<VipsImage, VipsUnref>;
 // it is done, while the caller already frees the image: Debian 12's libvips 8.14 has such
 // races (fixed upstream in 8.15), and a rare heap corruption in CI came with them. The
 // calling thread's own buffers are freed before returning. `go_on` is asked before each
-// strip: false stops the read. nullopt when stopped or when libvips fails (its error buffer
+// strip: false stops the read. nullptr when stopped or when libvips fails (its error buffer
 // says why). The buffer is not zeroed first: a file whose header promises 100 megapixels and
 // whose data stops early costs the memory it fills, not the memory it promised.
-struct Pixels {
-  std::unique_ptr<uint8_t[]> bytes;
-  size_t size = 0;
-  const uint8_t* data() const { return bytes.get(); }
-};
-std::optional<Pixels> compute_pixels(VipsImage* image, const std::function<bool()>& go_on);
+std::unique_ptr<uint8_t[]> compute_pixels(VipsImage* image, const std::function<bool()>& go_on);
 
 // libvips's error buffer as one line (then cleared): the reason a load or an operation failed.
 std::string take_vips_error();

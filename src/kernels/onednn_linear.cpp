@@ -211,11 +211,11 @@ void OnednnLinear::apply(const void* x, size_t rows, void* y) const {
     const size_t first = static_cast<size_t>(b) * kRowsPerBlock;
     const size_t n = std::min(kRowsPerBlock, rows - first);
     const int slot = omp_get_thread_num();
-    if (n == kRowsPerBlock && !s.output.accumulate) {
+    if (n == kRowsPerBlock) {  // in place (an accumulating output reads y where it writes)
       run(from + first * in_row, n, to + first * out_row, slot);
       continue;
     }
-    // A short block, or one that adds to y: through padded copies.
+    // The short last block: through padded copies (y's rows too, for an accumulating output).
     std::vector<std::byte> in(kRowsPerBlock * in_row);
     std::vector<std::byte> out(kRowsPerBlock * out_row);
     std::memcpy(in.data(), from + first * in_row, n * in_row);

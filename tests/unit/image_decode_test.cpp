@@ -172,8 +172,9 @@ TEST(ImageDecode, ADecodePastItsDeadlineFailsInsteadOfRunningOn) {
 TEST(ImageDecode, ThreadsDecodingAtOnceGetPillowsPixels) {
   std::vector<std::pair<std::vector<std::byte>, preprocess::RgbImage>> cases;
   for (const Fixture& f : manifest()) {
-    if (image::sniff_format(read_bytes(kImages / f.name)) == "JPEG") continue;  // libjpeg's path
-    cases.emplace_back(read_bytes(kImages / f.name), testing::read_ppm(kImages / f.reference));
+    std::vector<std::byte> bytes = read_bytes(kImages / f.name);
+    if (image::sniff_format(bytes) == "JPEG") continue;  // libjpeg's path
+    cases.emplace_back(std::move(bytes), testing::read_ppm(kImages / f.reference));
   }
   ASSERT_EQ(cases.size(), 17U);  // PNG, GIF, WebP, TIFF, BMP
   std::atomic<int> wrong{0};
